@@ -1,0 +1,1 @@
+"""Benchmarks: each module is a runnable script that prints its figures."""

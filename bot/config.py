@@ -1,0 +1,155 @@
+"""Settings from the environment (documented in the README's configuration table)."""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+DEFAULT_API_URL = "https://api.telegram.org"
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str = ""
+    api_url: str = DEFAULT_API_URL
+    database_url: str = "sqlite:///pintu.db"
+    framework: str = "ptb"  # ptb | aiogram
+    invite_secret: str = ""
+    bot_username: str = ""  # learnt from getMe when empty
+    send_rate: float = 30.0  # messages per second for the whole bot
+    per_chat_interval: float = 1.0  # seconds between two bulk messages to one chat
+    outbox_interval: float = 1.0  # seconds between two outbox dispatcher runs
+    log_level: str = "INFO"
+    log_format: str = "text"  # text | json (JSON lines; the Docker image's default)
+    # Deployment (README, Deploy): how updates arrive, what this process does, where ops endpoints listen.
+    mode: str = "polling"  # polling | webhook
+    webhook_url: str = ""  # the public HTTPS URL Telegram POSTs to (its path is served locally)
+    webhook_listen: str = "0.0.0.0:8443"  # host:port of the webhook's HTTP server (behind the TLS proxy)
+    webhook_secret: str = ""  # X-Telegram-Bot-Api-Secret-Token: 1-256 of A-Z a-z 0-9 _ -
+    role: str = "all"  # all | bot (updates only) | dispatcher (outbox only)
+    metrics_listen: str = ""  # host:port for /healthz and /metrics; empty: not served
+    max_outbox_lag: float = 600.0  # seconds the oldest due outbox row may wait before /healthz says 503
+    # Central registry (README, Registry): where completed records are forwarded.
+    registry_url: str = ""  # empty: records are queued but not forwarded
+    registry_token: str = ""  # bearer token; never logged
+    registry_format: str = "json"  # json | openrosa
+    registry_timeout: float = 30.0  # seconds to send a request and to wait for the answer
+    registry_connect_timeout: float = 10.0  # seconds to open the connection
+    registry_interval: float = 5.0  # seconds between two forwarding runs in the bot process
+    media_dir: str = "media"  # where record photos are stored (RecordPhoto.path is relative to it)
+    forms_dir: str = "forms"  # XLSForms as {form_id}.xlsx, for the OpenRosa format
+    form_path: str = ""  # PINTU_FORM: the XLSForm the chat questionnaire runs; "": the default first-visit form
+    # Field capture (domain/geotag.py): a shared location less accurate than this is asked again; one
+    # farther than this from the kelurahan's centre must be confirmed and is flagged for review.
+    geo_max_accuracy_m: float = 100.0
+    geo_max_distance_km: float = 5.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        framework = env.get("PINTU_FRAMEWORK", "ptb").lower()
+        if framework not in ("ptb", "aiogram"):
+            raise ValueError(f"PINTU_FRAMEWORK must be 'ptb' or 'aiogram', not {framework!r}")
+        return cls(
+            bot_token=env.get("TELEGRAM_BOT_TOKEN", ""),
+            api_url=env.get("TELEGRAM_API_URL", DEFAULT_API_URL).rstrip("/"),
+            database_url=env.get("DATABASE_URL", "sqlite:///pintu.db"),
+            framework=framework,
+            invite_secret=env.get("PINTU_INVITE_SECRET", ""),
+            bot_username=env.get("PINTU_BOT_USERNAME", ""),
+            send_rate=float(env.get("PINTU_SEND_RATE", "30")),
+            per_chat_interval=float(env.get("PINTU_PER_CHAT_INTERVAL", "1.0")),
+            outbox_interval=float(env.get("PINTU_OUTBOX_INTERVAL", "1.0")),
+            log_level=env.get("PINTU_LOG_LEVEL", "INFO").upper(),
+            log_format=_log_format(env.get("PINTU_LOG_FORMAT", "text")),
+            **_deploy_settings(env),
+            **_registry_settings(env),
+            **_capture_settings(env),
+        )
+
+    def require_bot(self) -> None:
+        """Fail early, with a sentence an operator understands, when the bot cannot start."""
+        if not self.bot_token:
+            raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README, Configuration).")
+        if not self.invite_secret:
+            raise SystemExit("PINTU_INVITE_SECRET is not set: invites could not be verified (see README).")
+        if self.mode == "webhook" and self.role != "dispatcher":
+            if not self.webhook_url:
+                raise SystemExit("PINTU_MODE=webhook needs PINTU_WEBHOOK_URL, the public HTTPS URL (see README, Deploy).")
+            if not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
+                raise SystemExit("PINTU_MODE=webhook needs PINTU_WEBHOOK_SECRET: 1-256 characters A-Z a-z 0-9 _ - "
+                                 "(see README, Deploy).")
+
+
+# Telegram's rule for setWebhook's secret_token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _deploy_settings(env: dict[str, str]) -> dict[str, object]:
+    """PINTU_MODE, PINTU_WEBHOOK_*, PINTU_ROLE, PINTU_METRICS_LISTEN, PINTU_HEALTH_MAX_OUTBOX_LAG."""
+    mode = env.get("PINTU_MODE", "polling").lower()
+    if mode not in ("polling", "webhook"):
+        raise ValueError(f"PINTU_MODE must be 'polling' or 'webhook', not {mode!r}")
+    role = env.get("PINTU_ROLE", "all").lower()
+    if role not in ("all", "bot", "dispatcher"):
+        raise ValueError(f"PINTU_ROLE must be 'all', 'bot' or 'dispatcher', not {role!r}")
+    return {
+        "mode": mode,
+        "webhook_url": env.get("PINTU_WEBHOOK_URL", ""),
+        "webhook_listen": env.get("PINTU_WEBHOOK_LISTEN", "0.0.0.0:8443"),
+        "webhook_secret": env.get("PINTU_WEBHOOK_SECRET", ""),
+        "role": role,
+        "metrics_listen": env.get("PINTU_METRICS_LISTEN", ""),
+        "max_outbox_lag": float(env.get("PINTU_HEALTH_MAX_OUTBOX_LAG", "600")),
+    }
+
+
+def host_port(listen: str) -> tuple[str, int]:
+    """``"host:port"`` (``"[::]:8443"`` for IPv6, ``":8443"`` for every interface) as (host, port)."""
+    host, _, port = listen.rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"expected host:port, not {listen!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+def _registry_settings(env: dict[str, str]) -> dict[str, object]:
+    """PINTU_REGISTRY_URL, _TOKEN, _FORMAT, _TIMEOUT, _CONNECT_TIMEOUT, _INTERVAL, PINTU_MEDIA_DIR, PINTU_FORMS_DIR."""
+    fmt = env.get("PINTU_REGISTRY_FORMAT", "json").lower()
+    if fmt not in ("json", "openrosa"):
+        raise ValueError(f"PINTU_REGISTRY_FORMAT must be 'json' or 'openrosa', not {fmt!r}")
+    url = env.get("PINTU_REGISTRY_URL", "").strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise ValueError("PINTU_REGISTRY_URL must start with https:// (or http:// on a private network)")
+    timeout = float(env.get("PINTU_REGISTRY_TIMEOUT", "30"))
+    connect_timeout = float(env.get("PINTU_REGISTRY_CONNECT_TIMEOUT", "10"))
+    if timeout <= 0 or connect_timeout <= 0:
+        raise ValueError("PINTU_REGISTRY_TIMEOUT and PINTU_REGISTRY_CONNECT_TIMEOUT must be positive")
+    return {
+        "registry_url": url,
+        "registry_token": env.get("PINTU_REGISTRY_TOKEN", ""),
+        "registry_format": fmt,
+        "registry_timeout": timeout,
+        "registry_connect_timeout": connect_timeout,
+        "registry_interval": float(env.get("PINTU_REGISTRY_INTERVAL", "5")),
+        "media_dir": env.get("PINTU_MEDIA_DIR", "media"),
+        "forms_dir": env.get("PINTU_FORMS_DIR", "forms"),
+        "form_path": env.get("PINTU_FORM", ""),
+    }
+
+
+def _capture_settings(env: dict[str, str]) -> dict[str, object]:
+    """PINTU_GEO_MAX_ACCURACY_M and PINTU_GEO_MAX_DISTANCE_KM (field capture's geotag limits)."""
+    accuracy = float(env.get("PINTU_GEO_MAX_ACCURACY_M", "100"))
+    distance = float(env.get("PINTU_GEO_MAX_DISTANCE_KM", "5"))
+    if accuracy <= 0 or distance <= 0:
+        raise ValueError("PINTU_GEO_MAX_ACCURACY_M and PINTU_GEO_MAX_DISTANCE_KM must be positive")
+    return {"geo_max_accuracy_m": accuracy, "geo_max_distance_km": distance}
+
+
+def _log_format(value: str) -> str:
+    """PINTU_LOG_FORMAT: ``text`` or ``json`` (bot/logging_setup.py)."""
+    fmt = value.strip().lower()
+    if fmt not in ("text", "json"):
+        raise ValueError(f"PINTU_LOG_FORMAT must be 'text' or 'json', not {value!r}")
+    return fmt

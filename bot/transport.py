@@ -1,0 +1,281 @@
+"""What both transports share: executing plain actions with Telegram's errors handled the same way.
+
+A transport turns a Telegram update into :class:`handlers.events.Incoming`, hands it to the handlers
+in a worker thread (they use a blocking database session), and executes the returned actions through
+its framework's own client. The error policy lives here once, so PTB and aiogram behave alike, and
+so do the other things both need: how a 400 is classified, the command menu, and the per-user
+ordering of updates (:class:`PerUserOrder`: one user's updates in arrival order, users concurrently).
+"""
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from domain.photos import DOWNLOAD_FAILED, TOO_LARGE
+from handlers.events import (MAX_DOWNLOAD_BYTES, Action, AnswerCallback, Attachment, EditMessage, Incoming,
+                             SendDocument, SendMessage)
+from handlers.i18n import Translator
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER_ATTEMPTS = 3
+
+
+class TelegramRefused(Exception):
+    """Telegram refused a request; ``kind`` says how, independent of the framework's exception types."""
+
+    def __init__(self, kind: str, description: str = "", retry_after: float = 0.0) -> None:
+        super().__init__(f"{kind}: {description}")
+        self.kind = kind  # blocked | not_modified | not_found | retry_after | bad_request | network
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: int | None
+
+
+class ApiClient(abc.ABC):
+    """The few Bot API calls the bot makes, implemented once per framework."""
+
+    @abc.abstractmethod
+    async def send_message(self, action: SendMessage) -> Sent: ...
+
+    @abc.abstractmethod
+    async def edit_message(self, action: EditMessage) -> None: ...
+
+    @abc.abstractmethod
+    async def answer_callback(self, action: AnswerCallback) -> None: ...
+
+    async def send_document(self, action: SendDocument) -> Sent:
+        """sendDocument (an export); clients that never send files need not implement it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot send documents")
+
+
+class ActionRunner:
+    """Executes actions in order with one shared error policy."""
+
+    def __init__(self, client: ApiClient, on_blocked: Callable[[int], Awaitable[None]] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.client = client
+        self.on_blocked = on_blocked
+        self.sleep = sleep
+
+    async def run(self, actions: list[Action]) -> None:
+        for action in actions:
+            await self.execute(action)
+
+    async def execute(self, action: Action) -> Sent | None:
+        """Execute one action; never raises for Telegram's refusals (they are logged and handled)."""
+        for _attempt in range(MAX_RETRY_AFTER_ATTEMPTS):
+            try:
+                return await self._call(action)
+            except TelegramRefused as refused:
+                if refused.kind == "retry_after":
+                    await self.sleep(refused.retry_after)
+                    continue
+                return await self._refused(action, refused)
+        log.warning("gave up after repeated 429 on %s", type(action).__name__)
+        return None
+
+    async def _call(self, action: Action) -> Sent | None:
+        if isinstance(action, SendMessage):
+            return await self.client.send_message(action)
+        if isinstance(action, EditMessage):
+            await self.client.edit_message(action)
+            return None
+        if isinstance(action, SendDocument):
+            return await self.client.send_document(action)
+        await self.client.answer_callback(action)
+        return None
+
+    async def _refused(self, action: Action, refused: TelegramRefused) -> Sent | None:
+        if refused.kind == "blocked":
+            chat_id = getattr(action, "chat_id", None)
+            log.info("user blocked the bot; marking chat as blocked")
+            if chat_id is not None and self.on_blocked is not None:
+                await self.on_blocked(chat_id)
+        elif refused.kind == "not_modified":
+            pass  # the user pressed the same button twice: the screen already shows the right thing
+        elif refused.kind == "not_found" and isinstance(action, EditMessage):
+            # The message was deleted or is too old to edit: show the same screen as a new message.
+            return await self.execute(SendMessage(action.chat_id, action.text, action.markup))
+        elif isinstance(action, AnswerCallback):
+            log.info("callback answer refused (%s): the press was too old", refused.description)
+        else:
+            log.warning("Telegram refused %s: %s", type(action).__name__, refused.description)
+        return None
+
+
+HandleFn = Callable[[Incoming], list[Action]]
+
+
+async def handle_in_thread(handle: HandleFn, event: Incoming) -> list[Action]:
+    """Handlers block on the database; keep the event loop free for other chats meanwhile."""
+    return await asyncio.to_thread(handle, event)
+
+
+# --- shared by both transports: refusal kinds, the command menu, per-user ordering -----------------
+
+def bad_request_kind(description: str) -> str:
+    """Which kind of refusal a 400 is, read from Telegram's description (the frameworks raise one type)."""
+    text = description.lower()
+    if "message is not modified" in text:
+        return "not_modified"
+    if "message to edit not found" in text or "message can't be edited" in text:
+        return "not_found"
+    return "bad_request"
+
+
+def retry_seconds(value: object) -> float:
+    """A 429's wait in seconds: PTB 22 gives an int or a timedelta (PTB_TIMEDELTA), aiogram an int."""
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    try:
+        return max(0.0, float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 1.0
+
+
+# The command menu: (Indonesian name, English name); the description is the catalog's cmd-<Indonesian name>.
+# Both names must be routes in handlers.app.COMMANDS (a unit test holds this).
+COMMAND_MENU: tuple[tuple[str, str], ...] = (
+    ("start", "start"),
+    ("menu", "menu"),
+    ("janji", "appointment"),
+    ("pindah", "move"),
+    ("batal", "cancel"),
+    ("keluarga", "families"),
+    ("jadwal", "schedule"),
+    ("bahasa", "language"),
+    ("bantuan", "help"),
+)
+
+# Updates the bot asks Telegram for: both transports handle exactly these (edited_message only for
+# the later points of a live location; other edits are ignored).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+DOWNLOAD_TIMEOUT = 60.0  # seconds for getFile plus the download of one file (20 MB at most)
+
+
+# --- attachments: what came with a message, and its bytes when the handlers may need them ----------
+
+def attachment_of(message: Any) -> Attachment | None:
+    """The file, sticker or voice note of a PTB or aiogram Message as a plain :class:`Attachment`
+    (both frameworks name the Bot API fields alike); None for a message without one. A photo is its
+    largest size. Nothing is downloaded here (see :func:`fetch_attachment`)."""
+    if getattr(message, "photo", None):
+        size = max(message.photo, key=lambda s: (s.width * s.height, s.file_size or 0))
+        return Attachment("photo", size.file_id, size.file_unique_id, None, None, size.file_size)
+    for field_name, kind in (("sticker", "sticker"), ("voice", "voice"), ("video_note", "video"),
+                             ("animation", "video"), ("video", "video"), ("audio", "audio"),
+                             ("document", "document")):
+        item = getattr(message, field_name, None)
+        if item is not None:
+            return Attachment(kind, item.file_id, item.file_unique_id, getattr(item, "file_name", None),
+                              getattr(item, "mime_type", None), getattr(item, "file_size", None))
+    return None
+
+
+async def fetch_attachment(event: Incoming, download: Callable[[str], Awaitable[bytes]],
+                           timeout: float = DOWNLOAD_TIMEOUT) -> Incoming:
+    """The event with its photo's or document's bytes in ``attachment.content``, fetched with
+    ``download(file_id)`` (the framework's getFile + download) when the file is at most 20 MB.
+
+    Never raises: a file over 20 MB (by its announced size, by Telegram's "file is too big", or by
+    what arrived) becomes ``error="too-large"``; a refusal, a network error or the ``timeout``
+    becomes ``error="download-failed"``. Other attachments are left as they are."""
+    attachment = event.attachment
+    if attachment is None or attachment.kind not in ("photo", "document") or attachment.content is not None:
+        return event
+    if attachment.file_size is not None and attachment.file_size > MAX_DOWNLOAD_BYTES:
+        return dataclasses.replace(event, attachment=dataclasses.replace(attachment, error=TOO_LARGE))
+    error: str | None = None
+    content: bytes | None = None
+    try:
+        content = bytes(await asyncio.wait_for(download(attachment.file_id), timeout))
+    except TelegramRefused as refused:
+        error = TOO_LARGE if "too big" in refused.description.lower() else DOWNLOAD_FAILED
+        log.warning("could not fetch an attachment (%s)", refused.kind, extra={"update_id": event.update_id})
+    except Exception as failure:  # network, timeout, an unexpected answer: the user is asked to resend
+        error = DOWNLOAD_FAILED
+        log.warning("could not fetch an attachment (%s)", type(failure).__name__, extra={"update_id": event.update_id})
+    if content is not None and len(content) > MAX_DOWNLOAD_BYTES:
+        content, error = None, TOO_LARGE
+    return dataclasses.replace(event, attachment=dataclasses.replace(attachment, content=content, error=error))
+
+
+def command_menu(language: str) -> list[tuple[str, str]]:
+    """``[(command, description)]`` for setMyCommands: Indonesian names by default, English ones for "en"."""
+    t = Translator(language)
+    return [(english if language == "en" else indonesian, t(f"cmd-{indonesian}")) for indonesian, english in COMMAND_MENU]
+
+
+class PerUserOrder:
+    """Updates of one user are handled one at a time, in arrival order; different users run concurrently.
+
+    Both frameworks start one task per update in the order Telegram delivered them, and each task
+    reaches :meth:`hold` before its first real suspension, so queuing on an :class:`asyncio.Lock`
+    (which wakes waiters first in, first out) keeps each user's order. Why it matters: a quick double
+    press or "text then button" must see the state the previous update left behind, and replies must
+    reach the chat in the order of the questions. Locks are dropped when nobody holds or awaits them.
+    It also counts updates in flight, so a transport can let them finish before it stops.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, user_id: int | None) -> AsyncIterator[None]:
+        """Run the body as the only update of ``user_id`` in progress (no lock without a user)."""
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            if user_id is None:
+                yield
+                return
+            lock, users = self._locks.get(user_id, (None, 0))
+            lock = lock or asyncio.Lock()
+            self._locks[user_id] = (lock, users + 1)
+            try:
+                async with lock:
+                    yield
+            finally:
+                lock, users = self._locks[user_id]
+                if users <= 1:
+                    del self._locks[user_id]
+                else:
+                    self._locks[user_id] = (lock, users - 1)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no update is in progress; False if some still were after ``timeout`` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+
+async def serve_update(handle: HandleFn, runner: ActionRunner, event: Incoming) -> None:
+    """The whole life of one update once converted: the handlers in a worker thread, then the replies."""
+    actions = await handle_in_thread(handle, event)
+    await runner.run(actions)

@@ -1,0 +1,64 @@
+"""The one place where everything is wired: settings → database → handlers → transport → scheduler."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.ops import Metrics
+from domain.booking import BookingRules
+from domain.clock import Clock, SystemClock
+from handlers.app import PintuHandlers
+from domain.geotag import GeoPolicy
+from handlers.context import HandlerConfig
+from storage.db import make_engine, make_session_factory
+from storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pintu:
+    """The assembled application, shared by the transports, the scheduler and the CLI."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    handlers: PintuHandlers
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        self.handlers.observe = self.metrics.observe_update
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
+
+    def learn_bot_username(self, username: str) -> None:
+        """Invite links name the bot; the name is Telegram's answer to getMe unless configured."""
+        if username and not self.settings.bot_username:
+            self.handlers.config = replace(self.handlers.config, bot_username=username)
+
+    async def mark_blocked(self, chat_id: int) -> None:
+        """Remember that a user blocked the bot, so bulk sends skip them until they write again."""
+        def _mark() -> None:
+            with self.uow() as uow:
+                uow.users.mark_blocked(chat_id, self.clock.now())
+                uow.commit()
+
+        await asyncio.to_thread(_mark)
+
+
+def build(settings: Settings, clock: Clock | None = None, rules: BookingRules | None = None) -> Pintu:
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    config = HandlerConfig(invite_secret=settings.invite_secret, bot_username=settings.bot_username or "PintuBot",
+                           media_dir=settings.media_dir, form_path=settings.form_path,
+                           geo_policy=GeoPolicy(settings.geo_max_accuracy_m, settings.geo_max_distance_km))
+    handlers = PintuHandlers(lambda: SqlUnitOfWork(session_factory), clock, config, rules)
+    return Pintu(settings, clock, engine, session_factory, handlers)

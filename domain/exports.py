@@ -1,0 +1,182 @@
+"""An area's families as a file: CSV, XLSX (openpyxl) or GeoJSON (for GIS).
+
+One row per family of the area (every SLS below it), by SLS code and head's name:
+
+| column           | what                                                                              |
+| ---------------- | --------------------------------------------------------------------------------- |
+| kode_sls         | the SLS (RT) code                                                                 |
+| sls, kelurahan, kecamatan | names                                                                    |
+| id_keluarga      | Pintu's family id                                                                 |
+| kepala_keluarga  | the family head's name                                                            |
+| no_kk            | the KK number masked to its last four digits (an export travels: keep it lean)   |
+| anggota          | members                                                                           |
+| status           | not_contacted, booked, visited, completed, not_home, refused, moved, not_found    |
+| status_sejak     | when the status last changed (local time of the area, ``YYYY-MM-DD HH:MM``)       |
+| janji            | the active visit's start (local time), if any                                    |
+| petugas          | the enumerator of the active visit, else of the last visit                        |
+| lintang, bujur   | the newest record's geotag, else the house's known position (WGS84)               |
+| sumber_lokasi    | ``geotag`` or ``alamat`` (the house position registered with the family)          |
+| akurasi_m        | the geotag's accuracy in metres                                                   |
+| tinjau           | why the record needs review: outside-sls, too-far (geofence), no-photo           |
+| perlu_foto       | 1 when the RT head asked for a photo of the house                                |
+| foto             | photos on the newest record                                                       |
+
+GeoJSON: a FeatureCollection of Point features ``[longitude, latitude]`` (RFC 7946), one per family
+with a location, the other columns as properties. The XLSX has a second sheet, ``progres``, with the
+area's progress per unit (domain/progress.py). The caller checks access (domain/access.py).
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.progress import area_progress
+from storage.models import Area
+from storage.supervision_repository import NO_PHOTO
+
+FORMATS = ("csv", "xlsx", "geojson")
+MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "geojson": "application/geo+json"}
+COLUMNS = ("kode_sls", "sls", "kelurahan", "kecamatan", "id_keluarga", "kepala_keluarga", "no_kk", "anggota",
+           "status", "status_sejak", "janji", "petugas", "lintang", "bujur", "sumber_lokasi", "akurasi_m", "tinjau",
+           "perlu_foto", "foto")
+PROGRESS_COLUMNS = ("kode", "nama", "keluarga", "janji", "dikunjungi", "selesai", "tuntas", "persen_tuntas",
+                    "target_persen", "tertinggal")
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    filename: str
+    content: bytes
+    mime: str
+    rows: int  # families in the file (GeoJSON: features)
+
+
+def export_area(uow: Any, area: Area, fmt: str, now: dt.datetime) -> ExportFile:
+    """The area's families in ``fmt`` (csv, xlsx, geojson)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
+    tz = ZoneInfo(area.timezone)
+    stamp = now.astimezone(tz).strftime("%Y%m%d-%H%M")
+    filename = f"pintu-{area.code}-{stamp}.{fmt}"
+    rows = family_rows(uow, area)
+    if fmt == "csv":
+        content, count = _csv(rows)
+    elif fmt == "xlsx":
+        content, count = _xlsx(rows, uow, area, now)
+    else:
+        content, count = _geojson(rows, area, now)
+    return ExportFile(filename, content, MIME[fmt], count)
+
+
+def family_rows(uow: Any, area: Area) -> Iterator[dict[str, Any]]:
+    """Every family of the area as a dict of :data:`COLUMNS` (a few aggregate queries, then one pass)."""
+    repo = uow.supervision
+    areas = repo.areas_of_subtree(area.id)
+    geotags = repo.export_geotags(area.id)
+    visits = repo.export_visits(area.id)
+    last = repo.export_last_enumerator(area.id)
+    names = repo.enumerator_names()
+    flagged_photo = _missing_photo_families(uow, area)
+    zones: dict[str, ZoneInfo] = {}
+
+    def local(instant: dt.datetime | None, zone: str) -> str:
+        if instant is None:
+            return ""
+        tz = zones.setdefault(zone, ZoneInfo(zone))
+        return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+    for family_id, sls_id, head_name, kk, members, status, status_at, needs_photo, house_lat, house_lon in (
+            repo.export_families(area.id)):
+        sls = areas.get(sls_id)
+        if sls is None:  # the area is an SLS itself
+            sls = uow.areas.get(sls_id)
+        village = areas.get(sls.parent_id) or uow.areas.get(sls.parent_id) if sls.parent_id is not None else None
+        district = (areas.get(village.parent_id) or uow.areas.get(village.parent_id)
+                    if village is not None and village.parent_id is not None else None)
+        zone = sls.timezone
+        visit = visits.get(family_id)
+        enumerator_id = visit[1] if visit is not None else last.get(family_id)
+        geo = geotags.get(family_id)
+        if geo is not None:
+            lat, lon, accuracy, flag, photos, source = geo[0], geo[1], geo[2], geo[3], geo[4], "geotag"
+        elif house_lat is not None and house_lon is not None:
+            lat, lon, accuracy, flag, photos, source = house_lat, house_lon, None, None, 0, "alamat"
+        else:
+            lat = lon = accuracy = flag = None
+            photos, source = 0, ""
+        review = flag or (NO_PHOTO if family_id in flagged_photo else "")
+        yield {
+            "kode_sls": sls.code, "sls": sls.name,
+            "kelurahan": village.name if village else "", "kecamatan": district.name if district else "",
+            "id_keluarga": family_id, "kepala_keluarga": head_name,
+            "no_kk": f"····{kk[-4:]}" if kk else "", "anggota": members,
+            "status": status, "status_sejak": local(status_at, zone),
+            "janji": local(visit[0], zone) if visit else "",
+            "petugas": names.get(enumerator_id, "") if enumerator_id is not None else "",
+            "lintang": lat, "bujur": lon, "sumber_lokasi": source, "akurasi_m": accuracy, "tinjau": review,
+            "perlu_foto": 1 if needs_photo else 0, "foto": photos,
+        }
+
+
+def _missing_photo_families(uow: Any, area: Area) -> set[int]:
+    flagged, missing = uow.supervision.review_counts(area.id)
+    if not missing:
+        return set()
+    return {row[3] for row in uow.supervision.review_page(area.id, flagged, missing, flagged) if row[1] == NO_PHOTO}
+
+
+def _csv(rows: Iterator[dict[str, Any]]) -> tuple[bytes, int]:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        count += 1
+    # UTF-8 with a byte-order mark: spreadsheet programs then read names with accents correctly.
+    return buffer.getvalue().encode("utf-8-sig"), count
+
+
+def _xlsx(rows: Iterator[dict[str, Any]], uow: Any, area: Area, now: dt.datetime) -> tuple[bytes, int]:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("keluarga")
+    sheet.append(list(COLUMNS))
+    count = 0
+    for row in rows:
+        sheet.append([row[c] for c in COLUMNS])
+        count += 1
+    summary = book.create_sheet("progres")
+    summary.append(list(PROGRESS_COLUMNS))
+    progress = area_progress(uow, area, now)
+    for unit in [progress.total, *progress.units]:
+        tally = unit.tally
+        summary.append([unit.area.code, unit.area.name, tally.families, tally.booked, tally.visited, tally.completed,
+                        tally.done, round(100 * tally.share_done, 1),
+                        round(100 * unit.expected, 1) if unit.expected is not None else None,
+                        1 if unit.behind else 0])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue(), count
+
+
+def _geojson(rows: Iterator[dict[str, Any]], area: Area, now: dt.datetime) -> tuple[bytes, int]:
+    features = []
+    for row in rows:
+        if row["lintang"] is None or row["bujur"] is None:
+            continue
+        properties = {k: v for k, v in row.items() if k not in ("lintang", "bujur")}
+        features.append({"type": "Feature", "id": row["id_keluarga"],
+                         "geometry": {"type": "Point", "coordinates": [row["bujur"], row["lintang"]]},
+                         "properties": properties})
+    document = {"type": "FeatureCollection", "name": f"pintu-{area.code}",
+                "generated": now.astimezone(dt.timezone.utc).isoformat(), "features": features}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), len(features)

@@ -1,0 +1,80 @@
+"""Consent, joining by invite or by choosing an RT, and registering a family."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from domain.errors import DuplicateKK, NotAllowed, UsedInvite
+from domain.invites import Invite, InviteKind
+from storage.models import Family, User
+
+
+def record_consent(uow: Any, telegram_id: int, first_name: str, language: str, version: str, now: dt.datetime) -> User:
+    """Create the user at the moment they agree; before this nothing about them is stored."""
+    existing = uow.users.by_telegram_id(telegram_id)
+    if existing is not None:
+        existing.consent_version, existing.consent_at = version, now
+        return existing
+    return uow.users.add(
+        User(telegram_id=telegram_id, first_name=first_name[:120] or "-", language=language, role="resident",
+             consent_version=version, consent_at=now, created_at=now)
+    )
+
+
+def redeem_invite(uow: Any, user: User, invite: Invite, now: dt.datetime) -> User:
+    """Give the user the role the invite carries; single-use invites work once."""
+    if invite.kind.single_use and not uow.invites.redeem(int(invite.kind), invite.nonce, user.id, now):
+        raise UsedInvite()
+    if invite.kind is InviteKind.RT_HEAD:
+        _require_sls(uow, invite.target_id)
+        user.role, user.sls_id = "rt_head", invite.target_id
+    elif invite.kind is InviteKind.ENUMERATOR:
+        enumerator = uow.enumerators.get(invite.target_id)
+        if enumerator is None:
+            raise NotAllowed("enumerator")
+        enumerator.user_id, user.role = user.id, "enumerator"
+    elif invite.kind in (InviteKind.SUPERVISOR, InviteKind.COORDINATOR):
+        from domain.access import assign_scope
+
+        assign_scope(uow, user, "supervisor" if invite.kind is InviteKind.SUPERVISOR else "coordinator", invite.target_id)
+    else:
+        join_sls(uow, user, invite.target_id)
+    uow.flush()
+    return user
+
+
+def join_sls(uow: Any, user: User, sls_id: int) -> None:
+    """A resident joins an RT; officers keep their role and place."""
+    _require_sls(uow, sls_id)
+    if user.role == "resident" and user.family_id is None:
+        user.sls_id = sls_id
+
+
+def _require_sls(uow: Any, sls_id: int) -> None:
+    area = uow.areas.get(sls_id)
+    if area is None or area.level != "sls":
+        raise NotAllowed("sls")
+
+
+def register_family(
+    uow: Any, user: User, sls_id: int, head_name: str, kk_number: str, members: int, now: dt.datetime,
+    for_self: bool,
+) -> Family:
+    """Register a family in an SLS; a resident registers their own, an RT head any in their RT."""
+    if not for_self and not (user.role in ("rt_head", "admin") and (user.role == "admin" or user.sls_id == sls_id)):
+        raise NotAllowed("register")
+    if uow.families.by_kk(kk_number) is not None:
+        raise DuplicateKK()
+    try:
+        with uow.savepoint():  # two people may register the same card at the same moment
+            family = uow.families.add(
+                Family(sls_id=sls_id, head_name=head_name, kk_number=kk_number, members=members,
+                       registered_by_user_id=user.id, created_at=now)
+            )
+    except IntegrityError:
+        raise DuplicateKK() from None
+    if for_self:
+        user.family_id, user.sls_id = family.id, sls_id
+    return family

@@ -1,0 +1,194 @@
+"""Reminders before a visit, and the daily messages: when they are due, and planning them.
+
+Reminders are outbox rows like any other message, written in the same transaction as the booking,
+move or cancellation that causes them:
+
+- ``reminder-evening``: the evening before the visit (default 19.00 local time) to the family;
+- ``reminder-hour``: shortly before the visit (default 60 minutes) to the family;
+- ``reminder-unconfirmed``: to the RT head, due at the confirmation deadline the evening before
+  (default 21.00); the dispatcher skips it if the family confirmed meanwhile.
+
+A reminder whose time has already passed when the visit is booked is not planned (someone who books
+at 20.00 for tomorrow morning needs no "see you tomorrow" message; no deadline is set for them
+either). Moving a visit skips its pending reminders and plans the new visit's; cancelling skips
+them. What is still due is checked again when the row is sent (handlers/notifications.py): a
+reminder about a visit that was moved, cancelled or has begun is skipped, never sent.
+
+Times are local wall-clock times in the area's zone, turned into UTC instants here; settings are
+per area (``reminder_settings``), the nearest one up the area tree winning field by field.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from storage.models import Appointment, Family
+
+EVENING = "reminder-evening"
+HOUR = "reminder-hour"
+UNCONFIRMED = "reminder-unconfirmed"
+REMINDER_KINDS = (EVENING, HOUR, UNCONFIRMED)
+DAILY_SCHEDULE = "daily-schedule"
+RT_SUMMARY = "rt-summary"
+UNDELIVERABLE = "reminder-undeliverable"  # to the RT head: a family member blocked the bot (403)
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """Local times and offsets of reminders and daily messages (one area's, after inheritance)."""
+
+    evening: dt.time = dt.time(19, 0)
+    before: dt.timedelta = dt.timedelta(minutes=60)
+    confirm_by: dt.time = dt.time(21, 0)
+    schedule_at: dt.time = dt.time(6, 0)  # the enumerator's day
+    schedule_until: dt.time = dt.time(15, 0)  # after a downtime, a day's schedule is still worth sending until then
+    summary_at: dt.time = dt.time(18, 0)  # the RT head's list of tomorrow's visits
+
+
+@dataclass(frozen=True)
+class PlannedReminder:
+    kind: str
+    due_at: dt.datetime  # UTC
+
+
+def parse_clock(text: str) -> dt.time:
+    """"19:00" or "19.00" → time(19, 0); ValueError for anything else."""
+    hours, sep, minutes = text.strip().replace(".", ":").partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+        raise ValueError(f"not a time of day (HH:MM): {text!r}")
+    return dt.time(int(hours), int(minutes))
+
+
+def local_instant(day: dt.date, at: dt.time, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, at, tz).astimezone(dt.timezone.utc)
+
+
+def plan_reminders(start: dt.datetime, now: dt.datetime, tz: ZoneInfo, policy: ReminderPolicy) -> list[PlannedReminder]:
+    """The reminders of a visit starting at ``start`` (UTC), booked at ``now``: only those still ahead."""
+    day_before = start.astimezone(tz).date() - dt.timedelta(days=1)
+    evening = local_instant(day_before, policy.evening, tz)
+    hour = start - policy.before
+    planned: list[PlannedReminder] = []
+    if now < evening < hour:
+        planned.append(PlannedReminder(EVENING, evening))
+        deadline = local_instant(day_before, policy.confirm_by, tz)
+        if evening < deadline < start:
+            planned.append(PlannedReminder(UNCONFIRMED, deadline))
+    if now < hour:
+        planned.append(PlannedReminder(HOUR, hour))
+    return sorted(planned, key=lambda p: p.due_at)
+
+
+def policy_for(uow: Any, area_id: int, base: ReminderPolicy | None = None) -> ReminderPolicy:
+    """The policy of an area: each field from the nearest area up the tree that sets it."""
+    policy = base or ReminderPolicy()
+    settings = uow.reminders.settings_up_the_tree(area_id)
+    for field, column in (("evening", "evening_at"), ("confirm_by", "confirm_by"), ("schedule_at", "schedule_at"),
+                          ("summary_at", "summary_at")):
+        value = next((getattr(s, column) for s in settings if getattr(s, column)), None)
+        if value:
+            policy = replace(policy, **{field: parse_clock(value)})
+    before = next((s.before_minutes for s in settings if s.before_minutes is not None), None)
+    if before is not None:
+        policy = replace(policy, before=dt.timedelta(minutes=before))
+    return policy
+
+
+# --- the service called by domain/booking.py (same unit of work, flushes, never commits) ----------
+
+def plan_for_visit(uow: Any, appointment: Appointment, family: Family, now: dt.datetime) -> int:
+    """Queue the reminders of a new visit; returns how many rows were written."""
+    area = uow.areas.get(family.sls_id)
+    tz = ZoneInfo(area.timezone)
+    family_chats = _family_chats(uow, appointment, family)
+    rt_chats = [u.telegram_id for u in uow.users.rt_heads_of(family.sls_id)]
+    payload = {"appointment_id": appointment.id, "family_id": family.id, "start": appointment.start_at.isoformat()}
+    written = 0
+    for planned in plan_reminders(appointment.start_at, now, tz, policy_for(uow, family.sls_id)):
+        for chat_id in rt_chats if planned.kind == UNCONFIRMED else family_chats:
+            uow.outbox.add(chat_id, planned.kind, dict(payload), due_at=planned.due_at, now=now)
+            written += 1
+    return written
+
+
+def tell_rt_head_undeliverable(uow: Any, kind: str, payload: dict[str, Any], chat_id: int, now: dt.datetime) -> int:
+    """A message about a visit could not reach a family member (403: the bot is blocked): queue a note
+    to the RT heads of the family's RT, so someone tells the family in person. Only for messages to
+    the family (reminders, visit notices); returns how many notes were queued."""
+    if kind == UNDELIVERABLE or not isinstance(payload, dict) or not isinstance(payload.get("family_id"), int):
+        return 0
+    family = uow.families.get(payload["family_id"])
+    if family is None:
+        return 0
+    written = 0
+    for head in uow.users.rt_heads_of(family.sls_id):
+        if head.telegram_id == chat_id:
+            continue
+        uow.outbox.add(head.telegram_id, UNDELIVERABLE,
+                       {"family_id": family.id, "appointment_id": payload.get("appointment_id")}, due_at=now, now=now)
+        written += 1
+    return written
+
+
+def cancel_for_visit(uow: Any, appointment: Appointment, reason: str = "visit cancelled") -> int:
+    """Skip the visit's reminders not yet sent."""
+    uow.flush()
+    return uow.reminders.skip_pending(appointment.id, REMINDER_KINDS, reason)
+
+
+def replan_for_move(uow: Any, old: Appointment, new: Appointment, family: Family, now: dt.datetime) -> int:
+    cancel_for_visit(uow, old, "visit moved")
+    return plan_for_visit(uow, new, family, now)
+
+
+def _family_chats(uow: Any, appointment: Appointment, family: Family) -> list[int]:
+    """The family's own Telegram users; for a family without any, whoever booked for it (the RT head)."""
+    chats = [u.telegram_id for u in uow.users.residents_of_family(family.id)]
+    if not chats and appointment.booked_by_user_id is not None:
+        booker = uow.users.get(appointment.booked_by_user_id)
+        if booker is not None and booker.role in ("rt_head", "admin"):
+            chats = [booker.telegram_id]
+    return chats
+
+
+# --- the daily messages ---------------------------------------------------------------------------
+
+def enqueue_daily(uow: Any, now: dt.datetime, zone: str | None = None, base: ReminderPolicy | None = None) -> int:
+    """Queue today's enumerator schedules and RT-head summaries that are due and not yet queued.
+
+    Run it as often as you like (every few minutes, at start after a downtime): each person gets one
+    of each per local day (``daily_digests``' unique key). ``zone`` limits the run to one IANA zone.
+    """
+    queued = 0
+    for enumerator in uow.enumerators.all():
+        if enumerator.user_id is None:
+            continue
+        areas = uow.enumerators.assigned_sls(enumerator.id)
+        if not areas or (zone is not None and areas[0].timezone != zone):
+            continue
+        tz = ZoneInfo(areas[0].timezone)
+        policy = policy_for(uow, areas[0].id, base)
+        local = now.astimezone(tz)
+        if not policy.schedule_at <= local.time().replace(tzinfo=None) < policy.schedule_until:
+            continue
+        officer = uow.users.get(enumerator.user_id)
+        if officer is None or not uow.reminders.claim_digest(DAILY_SCHEDULE, officer.telegram_id, local.date(), now):
+            continue
+        uow.outbox.add(officer.telegram_id, DAILY_SCHEDULE,
+                       {"enumerator_id": enumerator.id, "day": local.date().isoformat()}, due_at=now, now=now)
+        queued += 1
+    for head in uow.reminders.rt_heads():
+        area = uow.areas.get(head.sls_id)
+        if area is None or (zone is not None and area.timezone != zone):
+            continue
+        local = now.astimezone(ZoneInfo(area.timezone))
+        if local.time().replace(tzinfo=None) < policy_for(uow, area.id, base).summary_at:
+            continue
+        if not uow.reminders.claim_digest(RT_SUMMARY, head.telegram_id, local.date(), now):
+            continue
+        tomorrow = local.date() + dt.timedelta(days=1)
+        uow.outbox.add(head.telegram_id, RT_SUMMARY, {"sls_id": area.id, "day": tomorrow.isoformat()}, due_at=now, now=now)
+        queued += 1
+    return queued

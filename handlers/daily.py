@@ -1,0 +1,127 @@
+"""The daily messages, rendered at send time from fresh data: the enumerator's day (06.00) and the RT
+head's list of tomorrow's visits (evening). Queued by domain/reminders.py:enqueue_daily.
+
+The route is the visits in time order (with fixed appointment times that is the only feasible order);
+each stop shows the geodesic distance from the previous one when both houses have coordinates, and a
+map link (by coordinates, else by address). The free times of the day follow, with the families of
+the enumerator's SLS still without an appointment that could fill them.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+from urllib.parse import quote_plus
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
+from geopy.distance import geodesic
+
+from domain.holidays_id import holiday_dates
+from domain.slots import EnumeratorCalendar, SchedulePolicy, WorkWeek, free_slots
+from handlers.i18n import Translator
+from handlers.render import clock_time, day_label, zone_name
+from storage.models import Family
+
+MAPS = "https://www.google.com/maps/search/?api=1&query="
+MAX_UNBOOKED = 10
+
+
+def render(uow: Any, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None) -> str | None:
+    try:
+        day = dt.date.fromisoformat(str(payload.get("day")))
+    except ValueError:
+        return None
+    if key == "notify-daily-schedule" and isinstance(payload.get("enumerator_id"), int):
+        return schedule(uow, payload["enumerator_id"], day, t, now)
+    if key == "notify-rt-summary" and isinstance(payload.get("sls_id"), int):
+        return rt_summary(uow, payload["sls_id"], day, t)
+    return None
+
+
+def distance_km(a: Family, b: Family) -> float | None:
+    """Geodesic distance between two houses, None unless both have coordinates."""
+    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
+        return None
+    return geodesic((a.latitude, a.longitude), (b.latitude, b.longitude)).km
+
+
+def map_url(family: Family, rt: str, village: str | None) -> str | None:
+    if family.latitude is not None and family.longitude is not None:
+        return f"{MAPS}{family.latitude:.6f},{family.longitude:.6f}"
+    if family.address:
+        return MAPS + quote_plus(", ".join(p for p in (family.address, rt, village) if p))
+    return None
+
+
+def schedule(uow: Any, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
+    enumerator = uow.enumerators.get(enumerator_id)
+    areas = list(uow.enumerators.assigned_sls(enumerator_id)) if enumerator is not None else []
+    if not areas:
+        return None
+    tz = ZoneInfo(areas[0].timezone)
+    start = dt.datetime.combine(day, dt.time(0), tz)
+    visits = uow.appointments.for_enumerator_between(enumerator_id, start, start + dt.timedelta(days=1))
+    parts: list[str] = []
+    previous: Family | None = None
+    for appointment, family in visits:
+        area = uow.areas.get(family.sls_id)
+        village = uow.areas.get(area.parent_id) if area.parent_id is not None else None
+        lines = [t("daily-stop", time=clock_time(appointment.start_at, tz, t.language), name=family.head_name, rt=area.name)]
+        if family.address:
+            lines.append(t("daily-stop-address", address=family.address))
+        km = distance_km(previous, family) if previous is not None else None
+        if km is not None:
+            lines.append(t("daily-stop-distance", km=format_decimal(round(km, 1), format="#,##0.0", locale=t.language)))
+        url = map_url(family, area.name, village.name if village else None)
+        if url is not None:
+            lines.append(t("daily-stop-map", url=url))
+        parts.append("\n".join(lines))
+        previous = family
+    body = "\n\n".join(parts) if parts else t("schedule-empty")
+    gaps = _free_ranges(uow, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
+    if gaps:
+        body += "\n\n" + t("daily-gaps", times=", ".join(
+            f"{clock_time(a, tz, t.language)}–{clock_time(b, tz, t.language)}" for a, b in gaps))
+        families = uow.reminders.unbooked_families([a.id for a in areas], MAX_UNBOOKED)
+        if families:
+            names = {a.id: a.name for a in areas}
+            body += "\n" + t("daily-unbooked", families="; ".join(
+                f"{f.head_name} ({names.get(f.sls_id, '')}{', ' + f.address if f.address else ''})" for f in families))
+    return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(tz), count=len(parts), stops=body)
+
+
+def _free_ranges(uow: Any, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The enumerator's free times that day (from now on), merged into ranges."""
+    start = dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.timezone.utc)
+    busy = uow.enumerators.busy_blocks([enumerator.id], start, start + dt.timedelta(days=1))[enumerator.id]
+    calendar = EnumeratorCalendar(enumerator.id, WorkWeek.from_json(enumerator.work_week), enumerator.visit_minutes,
+                                  frozenset(busy))
+    slots = free_slots([calendar], tz, now, SchedulePolicy(), holiday_dates(day, day), [day])
+    ranges: list[tuple[dt.datetime, dt.datetime]] = []
+    for slot in slots:
+        if ranges and slot.start <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], slot.end))
+        else:
+            ranges.append((slot.start, slot.end))
+    return ranges
+
+
+def rt_summary(uow: Any, sls_id: int, day: dt.date, t: Translator) -> str | None:
+    area = uow.areas.get(sls_id)
+    if area is None:
+        return None
+    tz = ZoneInfo(area.timezone)
+    start = dt.datetime.combine(day, dt.time(0), tz)
+    visits = uow.reminders.visits_in_sls(sls_id, start, start + dt.timedelta(days=1))
+    lines = []
+    for appointment, family in visits:
+        officer = uow.enumerators.get(appointment.enumerator_id)
+        line = t("rt-summary-line", time=clock_time(appointment.start_at, tz, t.language), name=family.head_name,
+                 officer=officer.name)
+        if appointment.confirmed_at is not None:
+            line += " " + t("rt-summary-confirmed")
+        lines.append(line)
+    body = "\n".join(lines) if lines else t("schedule-empty")
+    return t.raw("notify-rt-summary", rt=html.escape(area.name, quote=False), day=day_label(day, t.language),
+                 zone=zone_name(tz), count=len(lines), visits=body)

@@ -1,0 +1,69 @@
+"""The enumerator's day: visits in time order, in their area's local time."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+from zoneinfo import ZoneInfo
+
+from registry.status import delivery_status_for_families
+from handlers import keyboards, outcomes, questionnaire
+from handlers.context import Context
+from handlers.registry_status import delivery_label
+from handlers.render import clock_time, day_label, zone_name
+
+
+def on_schedule(ctx: Context) -> None:
+    """/jadwal: today's visits."""
+    if ctx.user.role != "enumerator":
+        ctx.send(ctx.t("not-allowed"))
+        return
+    show_schedule(ctx, "today")
+
+
+def on_schedule_button(ctx: Context) -> None:
+    _, argument = keyboards.parse(ctx.event.callback_data)
+    if ctx.user.role != "enumerator" or argument not in ("today", "tomorrow"):
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return
+    show_schedule(ctx, argument)
+
+
+def show_schedule(ctx: Context, which: str) -> None:
+    enumerator = ctx.uow.enumerators.by_user(ctx.user.id)
+    if enumerator is None:
+        ctx.show(ctx.t("not-allowed"))
+        return
+    tz = _zone_of(ctx, enumerator.id)
+    day = ctx.now.astimezone(tz).date() + dt.timedelta(days=1 if which == "tomorrow" else 0)
+    start = dt.datetime.combine(day, dt.time(0), tz)
+    visits = ctx.uow.appointments.for_enumerator_between(enumerator.id, start, start + dt.timedelta(days=1))
+    deliveries = delivery_status_for_families(ctx.uow, [f.id for _, f in visits])
+    lines = [
+        _with_delivery(ctx.t("schedule-line", time=clock_time(a.start_at, tz, ctx.t.language), name=f.head_name,
+                             rt=ctx.uow.areas.get(f.sls_id).name, members=f.members),
+                       delivery_label(ctx.t, deliveries.get(f.id)))
+        for a, f in visits
+    ]
+    body = "\n".join(lines) if lines else ctx.t("schedule-empty")
+    ctx.goto("idle")
+    # Today's visits get a button each to record what happened at the door (handlers/outcomes.py).
+    record = outcomes.visit_buttons(ctx.t, visits, tz) if which == "today" else []
+    record = questionnaire.visit_rows(ctx, visits, record) if which == "today" else record
+    ctx.show(ctx.t.raw("schedule", name=_esc(enumerator.name), day=day_label(day, ctx.t.language),
+                       zone=zone_name(tz), visits=body, count=len(lines)),
+             keyboards.keyboard([*record, *keyboards.enumerator_days(ctx.t, which).rows]))
+
+
+def _with_delivery(line: str, delivered: str) -> str:
+    """A visit whose record is completed says whether it has reached the central registry."""
+    return f"{line} · {delivered}" if delivered else line
+
+
+def _zone_of(ctx: Context, enumerator_id: int) -> ZoneInfo:
+    """An enumerator works in one kelurahan, so the zone of any assigned SLS is theirs."""
+    assigned = ctx.uow.enumerators.assigned_sls(enumerator_id)
+    return ZoneInfo(assigned[0].timezone) if assigned else ZoneInfo("Asia/Jakarta")
+
+
+def _esc(value: str) -> str:
+    return html.escape(value, quote=False)

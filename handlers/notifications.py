@@ -1,0 +1,176 @@
+"""Outbox rows rendered into messages: in the recipient's language, at send time, in the family's zone.
+
+The booking rules queue facts (which family, which start) rather than text, so a message is written
+in the language its recipient has chosen by the time it is sent. Rendering only reads: it never
+changes a row; what to do with a row that cannot be rendered is the dispatcher's decision.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from handlers import daily, keyboards
+from handlers.events import Markup
+from handlers.i18n import Translator, language_for
+from handlers.render import visit_when
+
+# Catalog keys of the notifications; an outbox row's kind is its key without the "notify-" prefix.
+NOTIFICATION_KEYS = frozenset({"notify-visit-new", "notify-visit-moved", "notify-visit-cancelled"})
+# Reminders (domain/reminders.py): about one appointment, sent only while it still stands.
+REMINDER_KEYS = frozenset({"notify-reminder-evening", "notify-reminder-hour", "notify-reminder-unconfirmed"})
+UNDELIVERABLE_KEY = "notify-reminder-undeliverable"  # to the RT head: a family member has blocked the bot
+DAILY_KEYS = frozenset({"notify-daily-schedule", "notify-rt-summary"})
+# Coordination (issue 6): a nudge, a new time after "not home", an RT group's progress line.
+COORDINATION_KEYS = frozenset({"notify-nudge", "notify-offer-new-time", "notify-rt-group-progress"})
+
+
+class OutboxRow(Protocol):
+    """What rendering needs of an outbox row (the ORM row or the dispatcher's copy of it)."""
+
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message ready to send."""
+
+    chat_id: int
+    text: str
+    markup: Markup = None
+
+
+@dataclass(frozen=True)
+class NotRendered:
+    """Nothing can be said any more; ``reason`` is for the row's last_error, never for a user."""
+
+    reason: str
+
+
+def recipient_language(uow: Any, chat_id: int) -> str:
+    """The language the recipient chose; Indonesian for groups and for chats of unknown users."""
+    user = uow.users.by_telegram_id(chat_id) if chat_id > 0 else None
+    return language_for(None, user.language if user is not None else None)
+
+
+def render_outbox(uow: Any, row: OutboxRow, now: dt.datetime | None = None) -> Notification | NotRendered:
+    """Render one outbox row for its recipient; ``now`` (the dispatcher's clock) lets a reminder
+    about a visit that has begun be skipped rather than sent."""
+    key = "notify-" + row.kind
+    if key in REMINDER_KEYS:
+        return _render_reminder(uow, row, key, now)
+    if key == UNDELIVERABLE_KEY:
+        return _render_undeliverable(uow, row)
+    if key in DAILY_KEYS:
+        payload = row.payload if isinstance(row.payload, dict) else {}
+        t = Translator(recipient_language(uow, row.chat_id))
+        rendered = daily.render(uow, key, payload, t, now)
+        return Notification(row.chat_id, rendered) if rendered is not None else NotRendered(f"bad {row.kind} payload")
+    if key in COORDINATION_KEYS:
+        return _render_coordination(uow, row, key, now)
+    if key not in NOTIFICATION_KEYS:
+        return NotRendered(f"unknown outbox kind {row.kind!r}")
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    family = uow.families.get(payload.get("family_id")) if isinstance(payload.get("family_id"), int) else None
+    if family is None:
+        return NotRendered(f"family {payload.get('family_id')!r} no longer exists")
+    start = _instant(payload.get("start")) or _appointment_start(uow, payload.get("appointment_id"))
+    if start is None:
+        return NotRendered(f"no visit time in payload and appointment {payload.get('appointment_id')!r} is gone")
+    area = uow.areas.get(family.sls_id)
+    t = Translator(recipient_language(uow, row.chat_id))
+    text = _text(t, key, start, _instant(payload.get("old_start")), family.head_name, area.name, ZoneInfo(area.timezone))
+    return Notification(row.chat_id, text)
+
+
+def _text(t: Translator, key: str, start: dt.datetime, old: dt.datetime | None, name: str, rt: str, tz: ZoneInfo) -> str:
+    when = visit_when(start, tz, t)
+    if key == "notify-visit-moved" and old is not None:
+        return t("notify-visit-moved", when=when, name=name, rt=rt, old=visit_when(old, tz, t))
+    if key == "notify-visit-cancelled":
+        return t("notify-visit-cancelled", when=when, name=name, rt=rt)
+    # A move whose old time is unknown still announces a visit at the new time: say just that.
+    return t("notify-visit-new", when=when, name=name, rt=rt)
+
+
+def _instant(value: object) -> dt.datetime | None:
+    """An aware instant from the payload's ISO text; None when absent or malformed."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _appointment_start(uow: Any, appointment_id: object) -> dt.datetime | None:
+    appointment = uow.appointments.get(appointment_id) if isinstance(appointment_id, int) else None
+    return appointment.start_at if appointment is not None else None
+
+
+def _render_reminder(uow: Any, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
+    """A reminder, with Confirm/Move/Cancel buttons; skipped when its visit no longer stands as planned."""
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    appointment_id = payload.get("appointment_id")
+    appointment = uow.appointments.get(appointment_id) if isinstance(appointment_id, int) else None
+    if appointment is None:
+        return NotRendered(f"appointment {appointment_id!r} no longer exists")
+    if appointment.status != "booked":
+        return NotRendered(f"visit {appointment.status}")
+    planned = _instant(payload.get("start"))
+    if planned is not None and planned != appointment.start_at:
+        return NotRendered("visit moved")
+    if now is not None and now >= appointment.start_at:
+        return NotRendered("visit has begun or passed")
+    if key == "notify-reminder-unconfirmed" and appointment.confirmed_at is not None:
+        return NotRendered("confirmed by the family")
+    family = uow.families.get(appointment.family_id)
+    area = uow.areas.get(family.sls_id)
+    tz = ZoneInfo(area.timezone)
+    t = Translator(recipient_language(uow, row.chat_id))
+    when = visit_when(appointment.start_at, tz, t)
+    if key == "notify-reminder-unconfirmed":
+        return Notification(row.chat_id, t("notify-reminder-unconfirmed", when=when, name=family.head_name, rt=area.name))
+    officer = uow.enumerators.get(appointment.enumerator_id)
+    markup = keyboards.reminder_actions(t, appointment.id, family.id, appointment.confirmed_at is not None)
+    if key == "notify-reminder-evening":
+        text = t("notify-reminder-evening", when=when, officer=officer.name, name=family.head_name)
+    else:
+        text = t("notify-reminder-hour", when=when, officer=officer.name, name=family.head_name)
+    return Notification(row.chat_id, text, markup)
+
+
+def _render_undeliverable(uow: Any, row: OutboxRow) -> Notification | NotRendered:
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    family = uow.families.get(payload.get("family_id")) if isinstance(payload.get("family_id"), int) else None
+    if family is None:
+        return NotRendered(f"family {payload.get('family_id')!r} no longer exists")
+    area = uow.areas.get(family.sls_id)
+    t = Translator(recipient_language(uow, row.chat_id))
+    return Notification(row.chat_id, t("notify-reminder-undeliverable", name=family.head_name, rt=area.name))
+
+
+def _render_coordination(uow: Any, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
+    from domain.booking import BookingRules
+    from handlers import group, outcomes
+
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    t = Translator(recipient_language(uow, row.chat_id))
+    if key == "notify-rt-group-progress":
+        sls_id = payload.get("sls_id")
+        if not isinstance(sls_id, int) or uow.areas.get(sls_id) is None:
+            return NotRendered("bad rt-group-progress payload")
+        return Notification(row.chat_id, group.progress_line(uow, sls_id, t))
+    if key == "notify-nudge":
+        rendered = outcomes.render_nudge(uow, payload.get("family_id"), t)
+    elif now is None:
+        return NotRendered("free times need the dispatcher's clock")
+    else:
+        rendered = outcomes.render_offer(uow, payload.get("family_id"), t, now, BookingRules())
+    if rendered is None:
+        return NotRendered("family gone or already booked")
+    return Notification(row.chat_id, rendered[0], rendered[1])

@@ -1,0 +1,294 @@
+"""The RT head's tools: families of the RT with booking status, registering a family without
+Telegram (and booking for it), and the resident invite link to share in the neighbourhood group."""
+from __future__ import annotations
+
+import datetime as dt
+
+from domain import nudges
+from domain.booking import sls_timezone
+from domain.errors import NotAllowed
+from domain.family_import import MAX_MEMBERS, check_address, check_members, check_name
+from domain.invites import InviteKind, make_invite
+from domain.kk import check_kk
+from domain.rt_groups import progress
+from registry.status import delivery_status_for_families
+from handlers.registry_status import delivery_label
+from handlers import keyboards, onboarding, questionnaire
+from handlers.context import Context
+from handlers.events import Button, InlineKeyboard
+from handlers.render import day_label, visit_when
+
+# A family's status as the RT head reads it (families.status, domain/family_status.py).
+STATUS_KEYS = {
+    "not_contacted": "status-not-booked", "booked": "fs-booked", "visited": "fs-visited", "completed": "fs-completed",
+    "not_home": "fs-not-home", "refused": "fs-refused", "moved": "fs-moved", "not_found": "fs-not-found",
+}
+EDIT_FIELDS = {"name": "fe-ask-name", "kk": "fe-ask-kk", "mem": "fe-ask-members", "addr": "fe-ask-address"}
+
+
+def show_menu(ctx: Context) -> None:
+    ctx.goto("idle")
+    sls = ctx.uow.areas.get(ctx.user.sls_id)
+    done = progress(ctx.uow, sls.id)
+    text = ctx.t("rt-menu", rt=sls.name, families=done.families) + "\n" + ctx.t(
+        "rh-progress", booked=done.of("booked"), visited=done.of("visited", "completed"),
+        open=done.of("not_contacted", "not_home"), closed=done.of("refused", "moved", "not_found"))
+    ctx.show(text, rt_menu(ctx))
+
+
+def rt_menu(ctx: Context) -> InlineKeyboard:
+    """The RT menu: the list, adding a family, nudging, importing, the invite link."""
+    rows = [list(row) for row in keyboards.rt_menu(ctx.t).rows]
+    rows.insert(2, [Button(ctx.t("btn-nudge-all"), "nu:all")])
+    rows.insert(3, [Button(ctx.t("btn-rh-import"), "rh:import")])
+    return keyboards.keyboard(rows)
+
+
+def on_families(ctx: Context) -> None:
+    """/keluarga: the first page of the RT's families."""
+    if ctx.user.role != "rt_head":
+        ctx.send(ctx.t("not-allowed"))
+        return
+    show_families(ctx, 0)
+
+
+def show_families(ctx: Context, page: int) -> None:
+    """One page of the RT's families with their status, edited in place."""
+    size = ctx.config.page_size
+    total = ctx.uow.coordination.count_in_sls(ctx.user.sls_id)
+    page = max(0, min(page, max(0, (total - 1) // size)))
+    rows = ctx.uow.coordination.rt_page(ctx.user.sls_id, page * size, size)
+    tz = sls_timezone(ctx.uow, ctx.user.sls_id)
+    lines = []
+    for number, (family, appointment) in enumerate(rows, start=page * size + 1):
+        lines.append(ctx.t("family-line", number=number, name=family.head_name,
+                           status=status_text(ctx, family, appointment, tz)))
+    buttons = [[Button(f"{n}. {f.head_name}", f"rt:fam:{f.id}")] for n, (f, _) in enumerate(rows, start=page * size + 1)]
+    paging = []
+    if page > 0:
+        paging.append(Button("◀", f"rt:list:{page - 1}"))
+    if (page + 1) * size < total:
+        paging.append(Button("▶", f"rt:list:{page + 1}"))
+    text = ctx.t.raw("family-list", lines="\n".join(lines) or ctx.t("no-families"), page=page + 1,
+                     pages=max(1, -(-total // size)))
+    ctx.goto("idle", page=page)
+    ctx.show(text, keyboards.keyboard([*buttons, paging, [Button(ctx.t("btn-back"), "rt:menu")]]))
+
+
+def status_text(ctx: Context, family, appointment, tz) -> str:  # type: ignore[no-untyped-def]
+    """Booked families show their visit time; every other status its name."""
+    if appointment is not None and family.status == "booked":
+        return visit_when(appointment.start_at, tz, ctx.t)
+    label = ctx.t(STATUS_KEYS.get(family.status, "status-not-booked"))
+    if getattr(family, "needs_photo", False):
+        label += " " + ctx.t("rh-needs-photo-mark")
+    return label
+
+
+def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None:
+    family = ctx.uow.families.get(family_id)
+    if family is None or family.sls_id != ctx.user.sls_id:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return
+    appointment = ctx.uow.appointments.active_for_family(family.id)
+    tz = sls_timezone(ctx.uow, family.sls_id)
+    status = status_text(ctx, family, appointment, tz)
+    delivered = delivery_label(ctx.t, delivery_status_for_families(ctx.uow, [family.id]).get(family.id))
+    if delivered:
+        status = f"{status} · {delivered}"  # a completed record: has it reached the central registry?
+    text = ctx.t("family-detail", name=family.head_name, kk=_masked(family.kk_number), members=family.members, status=status)
+    text += "\n" + ctx.t("rh-address", address=family.address or "-")
+    if notice:
+        text = f"{notice}\n\n{text}"
+    if appointment:
+        actions = list(keyboards.appointment_actions(ctx.t, family.id).rows)
+    else:
+        actions = [[Button(ctx.t("btn-book"), f"ap:book:{family.id}")]]
+    actions.append((Button(ctx.t("btn-fe-edit"), f"fe:menu:{family.id}"),))
+    actions.append(tuple(questionnaire.identify_row(ctx, family)))  # identification, for a family without Telegram
+    if hasattr(family, "needs_photo"):
+        key = "btn-rh-photo-off" if family.needs_photo else "btn-rh-photo-on"
+        actions.append((Button(ctx.t(key), f"rh:photo:{family.id}"),))
+    if family.status in nudges.NUDGEABLE and appointment is None:
+        actions.append((Button(ctx.t("btn-nudge"), f"nu:fam:{family.id}"),))
+    ctx.goto("idle")
+    ctx.show(text, keyboards.keyboard([*actions, [Button(ctx.t("btn-back"), f"rt:list:{int(ctx.data.get('page', 0))}")]]))
+
+
+def show_invite(ctx: Context) -> None:
+    expires = ctx.now + dt.timedelta(days=ctx.config.invite_days)
+    token = make_invite(ctx.config.invite_secret, InviteKind.RESIDENT, ctx.user.sls_id, expires)
+    link = f"https://t.me/{ctx.config.bot_username}?start={token}"
+    tz = sls_timezone(ctx.uow, ctx.user.sls_id)
+    ctx.show(ctx.t("rt-invite", link=link, until=day_label(expires.astimezone(tz).date(), ctx.t.language)),
+             keyboards.back_to_rt_menu(ctx.t))
+
+
+def on_rt_button(ctx: Context) -> None:
+    if ctx.user.role != "rt_head" or ctx.user.sls_id is None:
+        ctx.answer(ctx.t("not-allowed"), alert=True)
+        return
+    _, argument = keyboards.parse(ctx.event.callback_data)
+    action, _, value = argument.partition(":")
+    number = keyboards.parse_id(value)  # fix: isdigit()+int() crashed on "²" and huge ids
+    if action == "menu":
+        show_menu(ctx)
+    elif action == "list" and number is not None:
+        show_families(ctx, number)
+    elif action == "fam" and number is not None:
+        show_family(ctx, number)
+    elif action == "add":
+        onboarding.ask_family_name(ctx, for_self=False)
+    elif action == "invite":
+        show_invite(ctx)
+    else:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def _masked(kk: str | None) -> str:
+    """Only the last four digits: the list may be read over someone's shoulder."""
+    return f"····{kk[-4:]}" if kk else "-"
+
+
+# --- RT-head actions ("rh"), nudges ("nu"), corrections ("fe") ---------------------------------------
+
+def _rt_head(ctx: Context) -> bool:
+    if ctx.user is None or ctx.user.role != "rt_head" or ctx.user.sls_id is None:
+        ctx.answer(ctx.t("not-allowed"), alert=True)
+        return False
+    return True
+
+
+def _own_family(ctx: Context, value: str):  # type: ignore[no-untyped-def]
+    family_id = keyboards.parse_id(value)
+    family = ctx.uow.families.get(family_id) if family_id is not None else None
+    if family is None or family.sls_id != ctx.user.sls_id:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return None
+    return family
+
+
+def on_rh_button(ctx: Context) -> None:
+    if not _rt_head(ctx):
+        return
+    _, argument = keyboards.parse(ctx.event.callback_data)
+    action, _, value = argument.partition(":")
+    if action == "photo":
+        family = _own_family(ctx, value)
+        if family is None:
+            return
+        if not hasattr(family, "needs_photo"):
+            ctx.answer(ctx.t("stale-button"), alert=True)
+            return
+        family.needs_photo = not family.needs_photo
+        ctx.answer(ctx.t("rh-photo-marked" if family.needs_photo else "rh-photo-unmarked"))
+        show_family(ctx, family.id)
+    elif action == "import":
+        ctx.goto("idle")
+        ctx.show(ctx.t("rh-import-help", code=ctx.uow.areas.get(ctx.user.sls_id).code), keyboards.back_to_rt_menu(ctx.t))
+    else:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def on_nudge_button(ctx: Context) -> None:
+    if not _rt_head(ctx):
+        return
+    _, argument = keyboards.parse(ctx.event.callback_data)
+    action, _, value = argument.partition(":")
+    try:
+        if action == "fam":
+            family = _own_family(ctx, value)
+            if family is None:
+                return
+            report = nudges.nudge_family(ctx.uow, ctx.user, family, ctx.now)
+            key = ("nudge-sent" if report.sent else "nudge-already" if report.already
+                   else "nudge-unreachable" if report.unreachable else "nudge-not-needed")
+            ctx.answer(ctx.t(key))
+            show_family(ctx, family.id, notice=ctx.t(key))
+        elif action == "all":
+            report = nudges.nudge_rt(ctx.uow, ctx.user, ctx.now)
+            ctx.goto("idle")
+            ctx.show(ctx.t("nudge-report", sent=report.sent, messages=report.messages, already=report.already,
+                           unreachable=report.unreachable), keyboards.back_to_rt_menu(ctx.t))
+        else:
+            ctx.answer(ctx.t("stale-button"), alert=True)
+    except NotAllowed:
+        ctx.answer(ctx.t("not-allowed"), alert=True)
+
+
+def on_edit_button(ctx: Context) -> None:
+    """fe:menu:<family> shows the fields; fe:<field>:<family> asks for the new value (typed)."""
+    if not _rt_head(ctx):
+        return
+    _, argument = keyboards.parse(ctx.event.callback_data)
+    action, _, value = argument.partition(":")
+    family = _own_family(ctx, value)
+    if family is None:
+        return
+    if action == "menu":
+        ctx.goto("idle")
+        ctx.show(ctx.t("fe-menu", name=family.head_name), keyboards.keyboard([
+            [Button(ctx.t("btn-fe-name"), f"fe:name:{family.id}"), Button(ctx.t("btn-fe-kk"), f"fe:kk:{family.id}")],
+            [Button(ctx.t("btn-fe-members"), f"fe:mem:{family.id}"), Button(ctx.t("btn-fe-address"), f"fe:addr:{family.id}")],
+            [Button(ctx.t("btn-back"), f"rt:fam:{family.id}")]]))
+    elif action in EDIT_FIELDS:
+        ctx.goto("fe_value", family_id=family.id, field=action)
+        ctx.show(ctx.t(EDIT_FIELDS[action], name=family.head_name),
+                 keyboards.keyboard([[Button(ctx.t("btn-back"), f"rt:fam:{family.id}")]]))
+    else:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def on_edit_typed(ctx: Context) -> None:
+    """The new value of one field, checked like the import and the registration check it."""
+    if ctx.user.role != "rt_head":
+        ctx.goto("idle")
+        ctx.send(ctx.t("not-allowed"))
+        return
+    family = ctx.uow.families.get(int(ctx.data.get("family_id", 0)))
+    field = ctx.data.get("field")
+    if family is None or family.sls_id != ctx.user.sls_id or field not in EDIT_FIELDS:
+        ctx.goto("idle")
+        ctx.send(ctx.t("stale-button"))
+        return
+    text = ctx.event.text or ""
+    if field == "name":
+        value = check_name(text)
+        if value is None:
+            ctx.send(ctx.t("bad-family-name"))
+            return
+        family.head_name = value
+    elif field == "kk":
+        checked = check_kk(text)
+        if not checked.ok:
+            ctx.send(ctx.t(checked.problem))
+            return
+        other = ctx.uow.families.by_kk(checked.number)
+        if other is not None and other.id != family.id:
+            ctx.send(ctx.t("kk-duplicate"))
+            return
+        family.kk_number = checked.number
+    elif field == "mem":
+        members = check_members(text)
+        if members is None:
+            ctx.send(ctx.t("bad-members", max=MAX_MEMBERS))
+            return
+        family.members = members
+    else:
+        address, ok = check_address(text)
+        if not ok:
+            ctx.send(ctx.t("fe-bad-address"))
+            return
+        family.address = address
+    ctx.uow.flush()
+    ctx.goto("idle")
+    show_family(ctx, family.id, notice=ctx.t("fe-saved"))
+
+
+def import_report(t, result, rt: str) -> str:  # type: ignore[no-untyped-def]
+    """The outcome of a family import (domain/family_import.py) as text: chat and CLI alike."""
+    if result.ok:
+        return t("import-done", count=result.added, rt=rt)
+    lines = [t("import-failed", count=len(result.problems))]
+    lines += [t("import-row-problem", row=p.row, problem=t(p.problem)) for p in result.problems]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""A Telegram Bot API simulator: see README.md in this folder."""

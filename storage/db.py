@@ -1,0 +1,54 @@
+"""Engine and session factory for the embedded default (SQLite) and production (PostgreSQL)."""
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """Create an engine tuned for the backend behind ``url``."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url, echo)
+    if url.startswith("postgresql://"):
+        # Name the driver explicitly: psycopg 3 is what we install.
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str, echo: bool) -> Engine:
+    in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+    # An in-memory database lives in one connection: share it, or every session sees an empty one.
+    extra = {"poolclass": StaticPool} if in_memory else {}
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **extra)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        # BEGIN IMMEDIATE takes the write lock up front. A deferred transaction that reads and then
+        # writes can fail with "database is locked" without waiting; this one waits its turn instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def create_schema(engine: Engine) -> None:
+    """Build the schema through Alembic migrations, the one way a database gets its tables."""
+    from storage.migrate import upgrade
+
+    upgrade(engine)

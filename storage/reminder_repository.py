@@ -1,0 +1,108 @@
+"""Queries of the reminders and daily messages (domain/reminders.py): kept apart from repositories.py."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import Appointment, Area, DailyDigest, Family, OutboxMessage, ReminderSetting, User
+
+
+class ReminderRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # --- reminder rows in the outbox -------------------------------------------------------------
+
+    def skip_pending(self, appointment_id: int, kinds: Iterable[str], reason: str) -> int:
+        """Mark the pending reminder rows of one visit skipped (the visit was moved or cancelled)."""
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.kind.in_(list(kinds)),
+                OutboxMessage.payload["appointment_id"].as_integer() == appointment_id,
+            )
+            .values(status="skipped", last_error=reason, claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    def for_appointment(self, appointment_id: int, kinds: Iterable[str]) -> Sequence[OutboxMessage]:
+        return self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind.in_(list(kinds)),
+                   OutboxMessage.payload["appointment_id"].as_integer() == appointment_id)
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+        ).all()
+
+    # --- settings --------------------------------------------------------------------------------
+
+    def setting(self, area_id: int) -> ReminderSetting | None:
+        return self.session.get(ReminderSetting, area_id)
+
+    def settings_up_the_tree(self, area_id: int) -> list[ReminderSetting]:
+        """The settings of an area and of its parents, nearest first."""
+        found: list[ReminderSetting] = []
+        area = self.session.get(Area, area_id)
+        seen: set[int] = set()
+        while area is not None and area.id not in seen:
+            seen.add(area.id)
+            setting = self.session.get(ReminderSetting, area.id)
+            if setting is not None:
+                found.append(setting)
+            area = self.session.get(Area, area.parent_id) if area.parent_id is not None else None
+        return found
+
+    def save_setting(self, area_id: int, now: dt.datetime, **values: Any) -> ReminderSetting:
+        setting = self.session.get(ReminderSetting, area_id)
+        if setting is None:
+            setting = ReminderSetting(area_id=area_id, updated_at=now)
+            self.session.add(setting)
+        for name, value in values.items():
+            setattr(setting, name, value)
+        setting.updated_at = now
+        self.session.flush()
+        return setting
+
+    # --- daily messages --------------------------------------------------------------------------
+
+    def claim_digest(self, kind: str, chat_id: int, day: dt.date, now: dt.datetime) -> bool:
+        """Record today's message for this person; False if it was recorded already (by anyone)."""
+        exists = select(DailyDigest.id).where(DailyDigest.kind == kind, DailyDigest.chat_id == chat_id,
+                                              DailyDigest.day == day)
+        if self.session.scalar(exists) is not None:
+            return False
+        try:
+            with self.session.begin_nested():
+                self.session.add(DailyDigest(kind=kind, chat_id=chat_id, day=day, created_at=now))
+        except IntegrityError:  # another process, at the same moment
+            return False
+        return True
+
+    def rt_heads(self) -> Sequence[User]:
+        return self.session.scalars(
+            select(User).where(User.role == "rt_head", User.sls_id.is_not(None)).order_by(User.id)).all()
+
+    def visits_in_sls(self, sls_id: int, start: dt.datetime, end: dt.datetime) -> list[tuple[Appointment, Family]]:
+        rows = self.session.execute(
+            select(Appointment, Family)
+            .join(Family, Family.id == Appointment.family_id)
+            .where(Family.sls_id == sls_id, Appointment.status == "booked",
+                   Appointment.start_at >= start, Appointment.start_at < end)
+            .order_by(Appointment.start_at, Appointment.id)
+        ).all()
+        return [(a, f) for a, f in rows]
+
+    def unbooked_families(self, sls_ids: Sequence[int], limit: int) -> Sequence[Family]:
+        """Families of these SLS without an active visit, by name."""
+        if not sls_ids or limit <= 0:
+            return []
+        booked = select(Appointment.family_id).where(Appointment.status == "booked")
+        return self.session.scalars(
+            select(Family).where(Family.sls_id.in_(list(sls_ids)), Family.id.not_in(booked))
+            .order_by(Family.head_name, Family.id).limit(limit)).all()

@@ -1,0 +1,570 @@
+"""Repositories: the only place that writes queries. Services call these, handlers never do."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from storage.models import (
+    Appointment,
+    Area,
+    BusyBlock,
+    Conversation,
+    Enumerator,
+    EnumeratorAssignment,
+    Family,
+    OutboxMessage,
+    Record,
+    RecordDelivery,
+    RecordPhoto,
+    RedeemedInvite,
+    User,
+)
+
+
+class AreaRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, area_id: int) -> Area | None:
+        return self.session.get(Area, area_id)
+
+    def by_code(self, code: str) -> Area | None:
+        return self.session.scalar(select(Area).where(Area.code == code))
+
+    def children(self, parent_id: int) -> Sequence[Area]:
+        return self.session.scalars(select(Area).where(Area.parent_id == parent_id).order_by(Area.code)).all()
+
+    def at_level(self, level: str) -> Sequence[Area]:
+        return self.session.scalars(select(Area).where(Area.level == level).order_by(Area.code)).all()
+
+    def add(self, area: Area) -> Area:
+        self.session.add(area)
+        self.session.flush()
+        return area
+
+
+class UserRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def by_telegram_id(self, telegram_id: int) -> User | None:
+        return self.session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+    def get(self, user_id: int) -> User | None:
+        return self.session.get(User, user_id)
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+    def rt_heads_of(self, sls_id: int) -> Sequence[User]:
+        return self.session.scalars(select(User).where(User.sls_id == sls_id, User.role == "rt_head")).all()
+
+    def residents_of_family(self, family_id: int) -> Sequence[User]:
+        return self.session.scalars(select(User).where(User.family_id == family_id)).all()
+
+    def mark_blocked(self, telegram_id: int, when: dt.datetime | None) -> None:
+        self.session.execute(update(User).where(User.telegram_id == telegram_id).values(blocked_at=when))
+
+    def blocked_among(self, telegram_ids: Iterable[int]) -> set[int]:
+        """Which of these chats belong to users who blocked the bot (one query for a whole batch)."""
+        ids = list(set(telegram_ids))
+        if not ids:
+            return set()
+        return set(self.session.scalars(
+            select(User.telegram_id).where(User.telegram_id.in_(ids), User.blocked_at.is_not(None))
+        ))
+
+
+class FamilyRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, family_id: int) -> Family | None:
+        return self.session.get(Family, family_id)
+
+    def by_kk(self, kk_number: str) -> Family | None:
+        return self.session.scalar(select(Family).where(Family.kk_number == kk_number))
+
+    def add(self, family: Family) -> Family:
+        self.session.add(family)
+        self.session.flush()
+        return family
+
+    def in_sls_with_appointment(
+        self, sls_id: int, offset: int, limit: int
+    ) -> list[tuple[Family, Appointment | None]]:
+        """One page of the families of an SLS with their active appointment, by head's name."""
+        active = (
+            select(Appointment)
+            .where(Appointment.status == "booked")
+            .subquery()
+        )
+        rows = self.session.execute(
+            select(Family, Appointment)
+            .outerjoin(active, active.c.family_id == Family.id)
+            .outerjoin(Appointment, Appointment.id == active.c.id)
+            .where(Family.sls_id == sls_id)
+            .order_by(Family.head_name, Family.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [(family, appointment) for family, appointment in rows]
+
+    def count_in_sls(self, sls_id: int) -> int:
+        return self.session.scalar(select(func.count()).select_from(Family).where(Family.sls_id == sls_id)) or 0
+
+
+class EnumeratorRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, enumerator_id: int) -> Enumerator | None:
+        return self.session.get(Enumerator, enumerator_id)
+
+    def by_user(self, user_id: int) -> Enumerator | None:
+        return self.session.scalar(select(Enumerator).where(Enumerator.user_id == user_id))
+
+    def assigned_to(self, sls_id: int) -> Sequence[Enumerator]:
+        return self.session.scalars(
+            select(Enumerator)
+            .join(EnumeratorAssignment, EnumeratorAssignment.enumerator_id == Enumerator.id)
+            .where(EnumeratorAssignment.sls_id == sls_id)
+            .order_by(Enumerator.id)
+        ).all()
+
+    def assigned_sls(self, enumerator_id: int) -> Sequence[Area]:
+        return self.session.scalars(
+            select(Area)
+            .join(EnumeratorAssignment, EnumeratorAssignment.sls_id == Area.id)
+            .where(EnumeratorAssignment.enumerator_id == enumerator_id)
+            .order_by(Area.code)
+        ).all()
+
+    def all(self) -> Sequence[Enumerator]:
+        return self.session.scalars(select(Enumerator).order_by(Enumerator.id)).all()
+
+    def add(self, enumerator: Enumerator, sls_ids: Iterable[int]) -> Enumerator:
+        self.session.add(enumerator)
+        self.session.flush()
+        for sls_id in sls_ids:
+            self.session.add(EnumeratorAssignment(enumerator_id=enumerator.id, sls_id=sls_id))
+        self.session.flush()
+        return enumerator
+
+    def busy_blocks(self, enumerator_ids: Sequence[int], start: dt.datetime, end: dt.datetime) -> dict[int, set[dt.datetime]]:
+        """Taken 15-minute blocks per enumerator between two instants."""
+        found: dict[int, set[dt.datetime]] = {i: set() for i in enumerator_ids}
+        rows = self.session.execute(
+            select(BusyBlock.enumerator_id, BusyBlock.block_start).where(
+                BusyBlock.enumerator_id.in_(enumerator_ids),
+                BusyBlock.block_start >= start,
+                BusyBlock.block_start < end,
+            )
+        )
+        for enumerator_id, block_start in rows:
+            found[enumerator_id].add(block_start)
+        return found
+
+
+class AppointmentRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, appointment_id: int) -> Appointment | None:
+        return self.session.get(Appointment, appointment_id)
+
+    def active_for_family(self, family_id: int) -> Appointment | None:
+        return self.session.scalar(
+            select(Appointment).where(Appointment.family_id == family_id, Appointment.status == "booked")
+        )
+
+    def lock_active_for_family(self, family_id: int, *, tries: int = 5) -> Appointment | None:
+        """The family's active appointment, locked until the transaction ends: read it with this
+        before changing it (move, cancel).
+
+        Fix: move and cancel used ``active_for_family``, a plain read. On PostgreSQL (READ COMMITTED)
+        two changes of one visit could then both start from the same 'booked' row, and the second,
+        after waiting for the first's row lock, overwrote its outcome: a cancellation turned the
+        moved row into 'cancelled' and left the new visit booked (the user was told "cancelled"), a
+        move revived a cancelled visit, and a second move failed with a false SlotTaken.
+
+        ``FOR UPDATE`` waits for such a change, then re-checks the row as committed: if the visit
+        was moved or cancelled meanwhile it no longer matches and nothing is returned, although the
+        family may now have another active visit (the move's new one) that this statement could not
+        see. Asking again, in a new statement, finds it. SQLite does not render FOR UPDATE and needs
+        none: every transaction begins with BEGIN IMMEDIATE (storage/db.py), so nothing changes in
+        between. ``populate_existing`` replaces values this session may have cached earlier.
+        """
+        active = select(Appointment).where(Appointment.family_id == family_id, Appointment.status == "booked")
+        for _ in range(tries):
+            found = self.session.scalar(active.with_for_update().execution_options(populate_existing=True))
+            if found is not None or self.session.scalar(active.with_only_columns(Appointment.id)) is None:
+                return found
+        return None  # changed under us again and again: report it as gone rather than wait forever
+
+    def add_with_blocks(self, appointment: Appointment, blocks: Iterable[dt.datetime]) -> Appointment:
+        """Insert the visit and claim its blocks; raises IntegrityError on any collision."""
+        self.session.add(appointment)
+        self.session.flush()
+        rows = [{"enumerator_id": appointment.enumerator_id, "block_start": b, "appointment_id": appointment.id}
+                for b in blocks]
+        if rows:
+            # One INSERT with several VALUES rows, not the flush's executemany: psycopg runs an
+            # executemany in pipeline mode, and a collision there (an expected outcome of a race)
+            # also logged a WARNING "error ignored terminating <psycopg.Pipeline ...>: pipeline
+            # aborted" for every lost race on PostgreSQL. Same single round trip, same IntegrityError.
+            self.session.execute(insert(BusyBlock).values(rows))
+        return appointment
+
+    def release_blocks(self, appointment_id: int) -> None:
+        self.session.execute(delete(BusyBlock).where(BusyBlock.appointment_id == appointment_id))
+
+    def for_enumerator_between(
+        self, enumerator_id: int, start: dt.datetime, end: dt.datetime
+    ) -> list[tuple[Appointment, Family]]:
+        rows = self.session.execute(
+            select(Appointment, Family)
+            .join(Family, Family.id == Appointment.family_id)
+            .where(
+                Appointment.enumerator_id == enumerator_id,
+                Appointment.status == "booked",
+                Appointment.start_at >= start,
+                Appointment.start_at < end,
+            )
+            .order_by(Appointment.start_at)
+        ).all()
+        return [(a, f) for a, f in rows]
+
+
+class InviteRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def redeem(self, kind: int, nonce: int, user_id: int, when: dt.datetime) -> bool:
+        """Record a single-use invite as used; False when it had been used already."""
+        try:
+            with self.session.begin_nested():
+                self.session.add(RedeemedInvite(kind=kind, nonce=nonce, user_id=user_id, redeemed_at=when))
+        except IntegrityError:
+            return False
+        return True
+
+
+class ConversationRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, telegram_id: int) -> Conversation | None:
+        return self.session.get(Conversation, telegram_id)
+
+    def lock_user(self, telegram_id: int) -> None:
+        """Serialise this user's updates across processes until the transaction ends.
+
+        PostgreSQL: a transaction-level advisory lock keyed by the Telegram id (stores nothing, so it
+        also covers people who have not consented yet and have no row). SQLite: nothing to do, as every
+        write transaction starts with BEGIN IMMEDIATE, which already serialises all writers.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": telegram_id})
+
+    def save(self, telegram_id: int, state: str, data: dict[str, Any], when: dt.datetime,
+             update_id: int | None = None) -> None:
+        conversation = self.session.get(Conversation, telegram_id)
+        if conversation is None:
+            self.session.add(Conversation(telegram_id=telegram_id, state=state, data=dict(data), updated_at=when,
+                                          last_update_id=update_id))
+        else:
+            conversation.state, conversation.data, conversation.updated_at = state, dict(data), when
+            if update_id is not None:
+                conversation.last_update_id = max(update_id, conversation.last_update_id or update_id)
+
+    def clear(self, telegram_id: int) -> None:
+        self.session.execute(delete(Conversation).where(Conversation.telegram_id == telegram_id))
+
+
+OUTBOX_STATUSES = ("pending", "sent", "failed", "undeliverable", "skipped")
+MAX_ERROR_LENGTH = 1000
+
+
+class OutboxRepository:
+    """The outbox is the queue: rows are claimed with a lease, sent, then settled exactly once.
+
+    A claim sets ``claimed_until`` (the lease) and counts an attempt. Settling a row (``mark_*``) with
+    ``lease=`` only succeeds while that lease is still the row's: a dispatcher that stalled past its
+    lease, whose row was claimed again by another, can no longer overwrite the other's outcome.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, chat_id: int, kind: str, payload: dict[str, Any], due_at: dt.datetime, now: dt.datetime) -> None:
+        self.session.add(
+            OutboxMessage(chat_id=chat_id, kind=kind, payload=payload, due_at=due_at, created_at=now)
+        )
+
+    def get(self, message_id: int) -> OutboxMessage | None:
+        return self.session.get(OutboxMessage, message_id)
+
+    def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[OutboxMessage]:
+        """Claim up to ``limit`` due pending rows, oldest first, until ``now + lease``; the caller commits.
+
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent dispatchers take disjoint rows without
+        waiting on each other; the lock is re-checked against the committed row, so a row another
+        dispatcher claimed meanwhile is not claimed twice. SQLite: the engine opens every transaction
+        with BEGIN IMMEDIATE (storage/db.py), so this select and update run under the write lock and
+        FOR UPDATE is simply not rendered. A lease that expired (its dispatcher died) is claimable again.
+        """
+        if lease <= dt.timedelta(0):
+            raise ValueError("the lease must be positive")
+        rows = self.session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.due_at <= now,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+            )
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            # A session reused across claims must see the locked, current values, not its cached ones.
+            .execution_options(populate_existing=True)
+        ).all()
+        until = now + lease
+        for row in rows:
+            row.claimed_until = until
+            row.attempts += 1
+        self.session.flush()
+        return list(rows)
+
+    def mark_sent(self, message_id: int, sent_at: dt.datetime, *, lease: dt.datetime | None = None) -> bool:
+        return self._settle(message_id, lease, status="sent", sent_at=sent_at, last_error=None)
+
+    def mark_retry(
+        self, message_id: int, next_due: dt.datetime, error: str, *,
+        lease: dt.datetime | None = None, count_attempt: bool = True,
+    ) -> bool:
+        """Put the row back in the queue, due at ``next_due``.
+
+        ``count_attempt=False`` gives back the attempt its claim counted: a 429 is about our pace, not
+        about this message, so it must not bring the row closer to being given up.
+        """
+        attempts = OutboxMessage.attempts if count_attempt else OutboxMessage.attempts - 1
+        return self._settle(message_id, lease, status="pending", due_at=next_due, attempts=attempts,
+                            last_error=_clip(error))
+
+    def mark_failed(self, message_id: int, error: str, *, lease: dt.datetime | None = None) -> bool:
+        """Given up: the reason stays on the row for an operator to read."""
+        return self._settle(message_id, lease, status="failed", last_error=_clip(error))
+
+    def mark_undeliverable(self, message_id: int, error: str, *, lease: dt.datetime | None = None) -> bool:
+        """The recipient cannot receive messages (blocked the bot, chat gone)."""
+        return self._settle(message_id, lease, status="undeliverable", last_error=_clip(error))
+
+    def mark_skipped(self, message_id: int, reason: str, *, lease: dt.datetime | None = None) -> bool:
+        """Nothing left to say (what the message was about no longer exists)."""
+        return self._settle(message_id, lease, status="skipped", last_error=_clip(reason))
+
+    def release(self, message_ids: Iterable[int], lease: dt.datetime) -> int:
+        """Hand claimed but unattempted rows back at once (on shutdown), returning their attempt."""
+        ids = list(message_ids)
+        if not ids:
+            return 0
+        result = self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "pending", OutboxMessage.claimed_until == lease)
+            .values(claimed_until=None, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount
+
+    def counts(self) -> dict[str, int]:
+        """Rows per status, every known status present (for health checks and the CLI)."""
+        rows = self.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status))
+        found = {status: count for status, count in rows}
+        return {status: found.get(status, 0) for status in OUTBOX_STATUSES} | found
+
+    def _settle(self, message_id: int, lease: dt.datetime | None, **values: Any) -> bool:
+        """Change a pending row; with ``lease``, only if that claim still holds. True if it changed."""
+        query = update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+        if lease is not None:
+            query = query.where(OutboxMessage.claimed_until == lease)
+        values["claimed_until"] = None
+        result = self.session.execute(query.values(**values).execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+
+def _clip(error: str) -> str:
+    return error if len(error) <= MAX_ERROR_LENGTH else error[: MAX_ERROR_LENGTH - 1] + "…"
+
+
+DELIVERY_STATUSES = ("pending", "delivered", "parked")
+
+
+class RecordRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, record_id: str) -> Record | None:
+        return self.session.get(Record, record_id)
+
+    def lock(self, record_id: str) -> Record | None:
+        """The record, locked until the transaction ends (PostgreSQL; SQLite holds the write lock already)."""
+        return self.session.scalar(
+            select(Record).where(Record.id == record_id).with_for_update()
+            .execution_options(populate_existing=True))
+
+    def add(self, record: Record) -> Record:
+        self.session.add(record)
+        self.session.flush()
+        return record
+
+    def add_photo(self, photo: RecordPhoto) -> RecordPhoto:
+        self.session.add(photo)
+        self.session.flush()
+        return photo
+
+    def photos(self, record_id: str) -> Sequence[RecordPhoto]:
+        return self.session.scalars(
+            select(RecordPhoto).where(RecordPhoto.record_id == record_id).order_by(RecordPhoto.id)).all()
+
+    def photos_of(self, record_ids: Sequence[str]) -> dict[str, list[RecordPhoto]]:
+        found: dict[str, list[RecordPhoto]] = {rid: [] for rid in record_ids}
+        if record_ids:
+            for photo in self.session.scalars(
+                select(RecordPhoto).where(RecordPhoto.record_id.in_(list(record_ids))).order_by(RecordPhoto.id)
+            ):
+                found[photo.record_id].append(photo)
+        return found
+
+    def many(self, record_ids: Sequence[str]) -> dict[str, Record]:
+        if not record_ids:
+            return {}
+        return {r.id: r for r in self.session.scalars(select(Record).where(Record.id.in_(list(record_ids))))}
+
+    def replacement_of(self, record_id: str) -> Record | None:
+        return self.session.scalar(select(Record).where(Record.replaces_id == record_id))
+
+
+class DeliveryRepository:
+    """The registry outbox: claimed with a lease, sent, settled while the lease holds (as OutboxRepository)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, record_id: str, target: str, now: dt.datetime) -> RecordDelivery:
+        row = RecordDelivery(record_id=record_id, target=target, status="pending", attempts=0,
+                             next_attempt_at=now, created_at=now)
+        self.session.add(row)
+        return row
+
+    def for_record(self, record_id: str) -> Sequence[RecordDelivery]:
+        return self.session.scalars(
+            select(RecordDelivery).where(RecordDelivery.record_id == record_id).order_by(RecordDelivery.id)).all()
+
+    def claim_due(self, target: str, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[RecordDelivery]:
+        """Claim up to ``limit`` due pending rows of ``target`` until ``now + lease``; the caller commits.
+
+        PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent workers take disjoint rows. SQLite: every
+        transaction begins with BEGIN IMMEDIATE (storage/db.py), so select and update hold the write lock.
+        A row whose lease expired (its worker died mid-delivery) is claimable again.
+        """
+        if lease <= dt.timedelta(0):
+            raise ValueError("the lease must be positive")
+        rows = self.session.scalars(
+            select(RecordDelivery)
+            .where(
+                RecordDelivery.target == target,
+                RecordDelivery.status == "pending",
+                RecordDelivery.next_attempt_at <= now,
+                or_(RecordDelivery.claimed_until.is_(None), RecordDelivery.claimed_until <= now),
+            )
+            .order_by(RecordDelivery.next_attempt_at, RecordDelivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        ).all()
+        until = now + lease
+        if rows:
+            self.session.execute(
+                update(RecordDelivery)
+                .where(RecordDelivery.id.in_([row.id for row in rows]))
+                .values(claimed_until=until, attempts=RecordDelivery.attempts + 1)
+                .execution_options(synchronize_session=False))
+            for row in rows:  # already written by the UPDATE: set without making the rows dirty
+                set_committed_value(row, "claimed_until", until)
+                set_committed_value(row, "attempts", row.attempts + 1)
+        return list(rows)
+
+    def mark_delivered(self, delivery_id: int, when: dt.datetime, *, lease: dt.datetime | None = None) -> bool:
+        return self._settle(delivery_id, lease, status="delivered", delivered_at=when, last_error=None)
+
+    def mark_delivered_many(self, delivery_ids: Sequence[int], when: dt.datetime, lease: dt.datetime) -> int:
+        if not delivery_ids:
+            return 0
+        result = self.session.execute(
+            update(RecordDelivery)
+            .where(RecordDelivery.id.in_(list(delivery_ids)), RecordDelivery.status == "pending",
+                   RecordDelivery.claimed_until == lease)
+            .values(status="delivered", delivered_at=when, last_error=None, claimed_until=None)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
+
+    def mark_retry(self, delivery_id: int, next_attempt: dt.datetime, error: str, *,
+                   lease: dt.datetime | None = None) -> bool:
+        return self._settle(delivery_id, lease, next_attempt_at=next_attempt, last_error=_clip(error))
+
+    def mark_parked(self, delivery_id: int, reason: str, *, lease: dt.datetime | None = None) -> bool:
+        """Given up until an operator acts: the reason (status code and the registry's words) stays."""
+        return self._settle(delivery_id, lease, status="parked", last_error=_clip(reason))
+
+    def release(self, delivery_ids: Iterable[int], lease: dt.datetime) -> int:
+        """Hand claimed but unattempted rows back at once (on shutdown), returning their attempt."""
+        ids = list(delivery_ids)
+        if not ids:
+            return 0
+        result = self.session.execute(
+            update(RecordDelivery)
+            .where(RecordDelivery.id.in_(ids), RecordDelivery.status == "pending", RecordDelivery.claimed_until == lease)
+            .values(claimed_until=None, attempts=RecordDelivery.attempts - 1)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
+
+    def requeue_parked(self, now: dt.datetime, record_id: str | None = None) -> int:
+        """Put parked rows back in the queue (after an operator fixed what parked them)."""
+        query = update(RecordDelivery).where(RecordDelivery.status == "parked")
+        if record_id is not None:
+            query = query.where(RecordDelivery.record_id == record_id)
+        result = self.session.execute(
+            query.values(status="pending", next_attempt_at=now, claimed_until=None)
+            .execution_options(synchronize_session=False))
+        return result.rowcount
+
+    def counts(self) -> dict[str, int]:
+        rows = self.session.execute(select(RecordDelivery.status, func.count()).group_by(RecordDelivery.status))
+        found = {status: count for status, count in rows}
+        return {status: found.get(status, 0) for status in DELIVERY_STATUSES} | found
+
+    def oldest_pending_since(self) -> dt.datetime | None:
+        return self.session.scalar(
+            select(func.min(RecordDelivery.created_at)).where(RecordDelivery.status == "pending"))
+
+    def parked(self, limit: int = 50) -> Sequence[RecordDelivery]:
+        return self.session.scalars(
+            select(RecordDelivery).where(RecordDelivery.status == "parked")
+            .order_by(RecordDelivery.id).limit(limit)).all()
+
+    def _settle(self, delivery_id: int, lease: dt.datetime | None, **values: Any) -> bool:
+        query = update(RecordDelivery).where(RecordDelivery.id == delivery_id, RecordDelivery.status == "pending")
+        if lease is not None:
+            query = query.where(RecordDelivery.claimed_until == lease)
+        values["claimed_until"] = None
+        result = self.session.execute(query.values(**values).execution_options(synchronize_session=False))
+        return result.rowcount == 1

@@ -1,0 +1,77 @@
+"""Unit of work: one transaction per update or job, committed explicitly, rolled back otherwise."""
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.repositories import (
+    AppointmentRepository,
+    AreaRepository,
+    ConversationRepository,
+    DeliveryRepository,
+    EnumeratorRepository,
+    FamilyRepository,
+    InviteRepository,
+    OutboxRepository,
+    RecordRepository,
+    UserRepository,
+)
+from storage.reminder_repository import ReminderRepository
+from storage.coordination_repository import CoordinationRepository
+from storage.capture_repository import CaptureRepository
+from storage.questionnaire_repository import QuestionnaireRepository
+from storage.supervision_repository import SupervisionRepository
+
+
+class SqlUnitOfWork:
+    """Open with ``with uow:``; nothing is written unless ``commit()`` is called inside."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self.session: Session | None = None
+
+    def __enter__(self) -> "SqlUnitOfWork":
+        session = self._session_factory()
+        self.session = session
+        self.areas = AreaRepository(session)
+        self.users = UserRepository(session)
+        self.families = FamilyRepository(session)
+        self.enumerators = EnumeratorRepository(session)
+        self.appointments = AppointmentRepository(session)
+        self.invites = InviteRepository(session)
+        self.conversations = ConversationRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.records = RecordRepository(session)
+        self.deliveries = DeliveryRepository(session)
+        self.reminders = ReminderRepository(session)
+        self.coordination = CoordinationRepository(session)
+        self.capture = CaptureRepository(session)
+        self.questionnaires = QuestionnaireRepository(session)
+        self.supervision = SupervisionRepository(session)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        assert self.session is not None
+        # close() rolls back whatever was not committed, yet leaves loaded objects readable (a
+        # rollback() would expire them), so callers may still show what they just read.
+        self.session.close()
+        self.session = None
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+    def rollback(self) -> None:
+        assert self.session is not None
+        self.session.rollback()
+
+    def savepoint(self):  # type: ignore[no-untyped-def]
+        """A nested transaction: a rule that fails halfway rolls back only its own writes."""
+        assert self.session is not None
+        return self.session.begin_nested()
+
+    def flush(self) -> None:
+        """Send pending writes now, so the database checks its constraints before the next step."""
+        assert self.session is not None
+        self.session.flush()

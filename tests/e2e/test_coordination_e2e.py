@@ -1,0 +1,138 @@
+"""Coordination end to end through python-telegram-bot and aiogram on the simulator: the RT head's list,
+house-photo mark and nudge; the enumerator's "not home" and the family's new time; /grup in a group."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
+
+from e2e_support import BOT_ID, Env, Person, button, buttons
+from test_story import CRASH, KK_WATI, no_crash, register_and_book
+from domain.invites import InviteKind
+from scheduling.daily import run_daily
+from scheduling.ratelimit import RateLimiter
+from scheduling.scheduler import build_dispatcher
+from storage.models import User
+from storage.seed import HEADS, synthetic_kk
+
+
+def dispatch(env: Env) -> None:
+    """One run of the outbox dispatcher through the running transport's Bot API client."""
+    env.loop.run(build_dispatcher(env.pintu, env.transport.api, RateLimiter(1e6, 0.0)).run_once())
+
+
+def join(env: Env, person: Person, kind: InviteKind, target: int, expect: str) -> None:
+    token = env.invite(kind, target)
+    consent = person.say(f"/start {token}", "Selamat datang di Pintu")
+    person.press(consent, f"cs:y:{token}", expect)
+
+
+def member_of(env: Env, person: Person, family_id: int) -> None:
+    """A family member already on Pintu (as if they had registered earlier): their chat with the bot exists."""
+    person.say("halo", "/start")
+    with env.pintu.uow() as uow:
+        family = uow.families.get(family_id)
+        uow.users.add(User(telegram_id=person.user_id, first_name="Anggota", language="id", role="resident",
+                           sls_id=family.sls_id, family_id=family.id, consent_version="1",
+                           consent_at=env.clock.now(), created_at=env.clock.now()))
+        uow.commit()
+
+
+def family_id_of(env: Env, head: str) -> int:
+    rows = env.query(lambda uow: uow.coordination.rt_page(env.area.sls_ids[0], 0, 100))
+    return next(family.id for family, _ in rows if family.head_name == head)
+
+
+def test_rt_head_lists_marks_a_photo_and_nudges_a_family(env: Env) -> None:
+    head = sorted(HEADS[0::3])[0]  # the first family of RT 001 by name
+    family_id = family_id_of(env, head)
+    member = env.person(1101, "Anggota")
+    member_of(env, member, family_id)
+    slamet = env.person(2001, "Slamet")
+    join(env, slamet, InviteKind.RT_HEAD, env.area.sls_ids[0], "terdaftar sebagai Ketua RT")
+
+    families = slamet.say("/keluarga", "Keluarga di RT")
+    assert f"{head} — belum ada janji" in families["text"]
+    detail, _ = slamet.press(families, f"rt:fam:{family_id}", "Kunjungan:")
+    assert detail["message_id"] == families["message_id"], "the list and the family are one message, edited"
+    photo = [data for _, data in buttons(detail) if data.startswith("rh:photo:")]
+    if photo:  # families.needs_photo (field capture) is present
+        detail, answer = slamet.press(detail, photo[0], "Kunjungan:")
+        assert "memotret rumah ini" in answer["text"]
+        assert env.query(lambda uow: uow.families.get(family_id).needs_photo) is True
+    _, answer = slamet.press(detail, f"nu:fam:{family_id}", "Pengingat dikirim")
+    assert "dikirim" in answer["text"]
+    _, again = slamet.press(detail, f"nu:fam:{family_id}", "sudah diingatkan hari ini")
+    assert "sudah diingatkan" in again["text"]
+
+    dispatch(env)
+    nudge = member.wait("belum membuat janji")
+    assert head in nudge["text"]
+    assert button(nudge, "ap:book:")[1] == f"ap:book:{family_id}"
+    assert len([m for m in member.bot_messages() if "belum membuat janji" in (m["text"] or "")]) == 1  # once a day
+    days, _ = member.press(nudge, f"ap:book:{family_id}", "Pilih hari")
+    assert days["message_id"] == nudge["message_id"] and button(days, "dy:")
+    no_crash(slamet)
+
+
+def test_enumerator_records_not_home_and_the_family_gets_new_times(env: Env) -> None:
+    wati = env.person(1001, "Wati")
+    booked = register_and_book(env, wati, "Wati Lestari", KK_WATI)
+    enumerator_id = env.query(lambda uow: uow.appointments.active_for_family(booked.family_id).enumerator_id)
+    appointment_id = env.query(lambda uow: uow.appointments.active_for_family(booked.family_id).id)
+    officer = env.person(3001, "Petugas")
+    join(env, officer, InviteKind.ENUMERATOR, enumerator_id, "terdaftar sebagai petugas pendataan")
+    env.clock.set(env.clock.now() + dt.timedelta(hours=3))  # 11.00 WITA: after the visit
+
+    schedule = officer.say("/jadwal", "Jadwal")
+    choose, _ = officer.press(schedule, f"oc:v:{appointment_id}", "Bagaimana hasil kunjungan")
+    assert {data for _, data in buttons(choose)} >= {f"oc:o:{appointment_id}:{c}" for c in "dhrmn"}
+    ask, _ = officer.press(choose, f"oc:o:{appointment_id}:h", "catatan")
+    done = officer.say("rumah kosong, kata tetangga pulang sore", "Tercatat")
+    assert "waktu kunjungan baru" in done["text"]
+    assert env.query(lambda uow: uow.families.get(booked.family_id).status) == "not_home"
+
+    dispatch(env)
+    offer = wati.wait("tidak di rumah")
+    day_text, day_data = button(offer, "oc:d:")
+    times, _ = wati.press(offer, day_data, "pilih jam")
+    assert times["message_id"] == offer["message_id"]
+    time_text, time_data = button(times, "tm:")
+    confirm, _ = wati.press(times, time_data, "Benar?")
+    again, _ = wati.press(confirm, "ok:yes", "Janji kunjungan dibuat")
+    assert time_text in again["text"]
+    assert env.query(lambda uow: uow.families.get(booked.family_id).status) == "booked"
+    no_crash(officer)
+    no_crash(wati)
+
+
+def test_grup_links_the_rt_group_and_the_daily_line_has_counts_only(env: Env) -> None:
+    group_id = -1001234567
+    env.sim.create_group(BOT_ID, group_id, "Warga RT 001", type="supergroup")
+    slamet = env.person(2001, "Slamet")
+    join(env, slamet, InviteKind.RT_HEAD, env.area.sls_ids[0], "terdaftar sebagai Ketua RT")
+    wati = env.person(1001, "Wati")
+
+    def group_texts() -> list[str]:
+        return [m["text"] or "" for m in env.sim.messages(BOT_ID, group_id) if m["from_bot"]]
+
+    env.sim.send_text(BOT_ID, wati.user_id, "/grup", chat_id=group_id)
+    env.sim.wait_for(lambda: any("hanya Ketua RT" in t for t in group_texts()))
+    env.sim.send_text(BOT_ID, wati.user_id, "/janji", chat_id=group_id)  # personal: never answered in a group
+    env.sim.send_text(BOT_ID, slamet.user_id, "/grup", chat_id=group_id)
+    env.sim.wait_for(lambda: any("terhubung ke RT 001" in t for t in group_texts()))
+
+    env.clock.set(dt.datetime(2026, 11, 23, 10, 5, tzinfo=dt.timezone.utc))  # 18.05 WITA
+    run_daily(env.pintu.uow, env.clock, "Asia/Makassar")
+    dispatch(env)
+    env.sim.wait_for(lambda: any("Pendataan RT 001" in t for t in group_texts()))
+    texts = group_texts()
+    assert len(texts) == 3, texts  # the refusal, the link, the daily line: nothing for /janji
+    line = next(t for t in texts if "Pendataan RT 001" in t)
+    assert "10 keluarga" in line
+    for index, name in enumerate(HEADS):
+        for text in texts:
+            assert name not in text and synthetic_kk(index) not in text and synthetic_kk(index)[-4:] not in text
+    assert not any(CRASH in t for t in texts)

@@ -1,0 +1,152 @@
+"""The questionnaire end to end through python-telegram-bot and aiogram polling the simulator: the
+resident's self-report with bad input and a stale button, resumed after the bot process is stopped
+and a new one started on the same database; the enumerator's geotag and house photo at the door and
+the submitted record queued for the registry."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.config import Settings
+from bot.transports import make_transport
+from bot.wiring import build
+from domain.clock import FakeClock
+from domain.invites import InviteKind
+from domain.questionnaire import ENUMERATOR, open_draft, save_answer
+from e2e_support import BOT_ID, BOT_USERNAME, MONDAY_8_WITA, SECRET, TOKEN, Env, LoopThread, button, buttons
+from forms import Form
+from forms.default import DEFAULT_FORM
+from simulator.testing import make_png, running_simulator
+from storage.db import create_schema
+from storage.seed import DEMO_CENTRE, seed_demo
+from test_story import KK_WATI, no_crash, register_and_book
+
+FORM = Form.load(DEFAULT_FORM)
+INDEX = {f.name: i for i, f in enumerate(FORM.fields)}
+
+
+@pytest.fixture(params=["ptb", "aiogram"])
+def qenv(request: pytest.FixtureRequest, tmp_path) -> Iterator[Env]:
+    """As conftest's ``env``, but the running bot can be replaced (``restart``) and photos go to tmp_path."""
+    with running_simulator(rate_limits=False) as sim:
+        sim.register_bot(TOKEN, BOT_USERNAME, "Pintu")
+        clock = FakeClock(MONDAY_8_WITA)
+        settings = Settings(bot_token=TOKEN, api_url=sim.url, database_url=f"sqlite:///{tmp_path / 'pintu.db'}",
+                            framework=request.param, invite_secret=SECRET, media_dir=str(tmp_path / "media"))
+        pintu = build(settings, clock=clock)
+        create_schema(pintu.engine)
+        with pintu.uow() as uow:
+            area = seed_demo(uow, clock.now())
+            uow.commit()
+        loop = LoopThread()
+        env = Env(request.param, sim, pintu, clock, area, make_transport(pintu), loop)
+        try:
+            loop.run(env.transport.start())
+            yield env
+        finally:
+            try:
+                loop.run(env.transport.stop())
+            finally:
+                loop.close()
+                env.pintu.engine.dispose()
+
+
+def restart(env: Env) -> None:
+    """Stop the bot (transport and database engine) and start a new one on the same database file."""
+    env.loop.run(env.transport.stop())
+    env.pintu.engine.dispose()
+    env.pintu = build(env.pintu.settings, clock=env.clock)
+    env.transport = make_transport(env.pintu)
+    env.loop.run(env.transport.start())
+
+
+def test_resident_self_report_survives_a_restart_of_the_bot(qenv: Env) -> None:
+    env = qenv
+    wati = env.person(1001, "Wati")
+    booked = register_and_book(env, wati, "Wati Lestari", KK_WATI)
+
+    first = wati.say("/isi", "Nama kepala keluarga")
+    assert "Pertanyaan 1 dari" in first["text"]
+    screen, _ = wati.press(first, f"qa:{INDEX['head_name']}:k", "Jumlah anggota keluarga")
+    assert screen["message_id"] == first["message_id"], "a button answer edits the question in place"
+    wati.say("empat", "“empat” bukan angka")
+    sticker_free = wati.say("45", "Jumlah anggota keluarga antara 1 dan 30.")
+    assert "Jumlah anggota keluarga" in sticker_free["text"]
+    document = env.sim.send_document(BOT_ID, wati.user_id, b"%PDF-1.4 KK scan", "kk.pdf")
+    wati.wait("tidak dijawab dengan foto", newer_than=document["message_id"])
+    tenure = wati.say("4", "Status kepemilikan")
+    rent = next(data for text, data in buttons(tenure) if text.endswith("Kontrak/sewa"))
+    floor_area, _ = wati.press(tenure, rent, "Luas lantai")
+
+    # The tenure button on a message that has moved on: told, and the open question shown again.
+    _, answer = wati.press(floor_area, f"qa:{INDEX['tenure']}:1", force=True)
+    assert answer["show_alert"] and "pertanyaan sebelumnya" in answer["text"]
+    again = wati.wait("Luas lantai", newer_than=floor_area["message_id"])
+    assert "pertanyaan sebelumnya" in again["text"]
+
+    # The bot process goes away mid-questionnaire; a new one on the same database carries on.
+    restart(env)
+    floor = wati.say("36", "Jenis lantai")
+    assert "Pertanyaan 5 dari" in floor["text"]
+    resumed = wati.say("/isi", "Melanjutkan")
+    assert "Jenis lantai" in resumed["text"]
+    review, _ = wati.press(resumed, "qn:review", "Jawaban untuk keluarga Wati Lestari")
+    assert "Kontrak/sewa" in review["text"] and "36" in review["text"]
+    draft = env.query(lambda uow: uow.questionnaires.draft_of(booked.family_id))
+    assert draft.answers["values"]["floor_area"] == "36" and draft.answers["values"]["tenure"] == "rent"
+    no_crash(wati)
+
+
+def test_enumerator_geotags_photographs_and_submits_at_the_door(qenv: Env) -> None:
+    env = qenv
+    wati = env.person(1001, "Wati")
+    booked = register_and_book(env, wati, "Wati Lestari", KK_WATI)
+    _self_report_done(env, booked.family_id)  # the resident filled her part before the visit
+
+    enumerator_id = env.query(lambda uow: uow.appointments.active_for_family(booked.family_id).enumerator_id)
+    officer = env.query(lambda uow: uow.enumerators.get(enumerator_id).name)
+    ppl = env.person(3001, officer)
+    token = env.invite(InviteKind.ENUMERATOR, enumerator_id)
+    consent = ppl.say(f"/start {token}", "Selamat datang di Pintu")
+    ppl.press(consent, f"cs:y:{token}", "terdaftar sebagai petugas pendataan")
+    schedule = ppl.say("/jadwal", f"Jadwal {officer}")
+    opened, _ = ppl.press(schedule, button(schedule, "qn:go:")[1], "Tanggal kunjungan")
+    assert "Melanjutkan" in opened["text"] and opened["message_id"] > schedule["message_id"]
+    question = ppl.say("23-11-2026", "Lokasi rumah")
+    ppl.wait("Nyalakan GPS", newer_than=question["message_id"])  # capture's request, with its keyboard
+    keyboard = env.sim.keyboard(BOT_ID, ppl.user_id)
+    assert "request_location" in str(keyboard), keyboard
+    hint = ppl.say("di depan masjid", "lokasi")
+    location = env.sim.share_location(BOT_ID, ppl.user_id, DEMO_CENTRE[0] + 0.001, DEMO_CENTRE[1],
+                                      horizontal_accuracy=15)
+    assert hint["message_id"] < location["message_id"]
+    ppl.wait("Foto tampak depan rumah", newer_than=location["message_id"])
+    photo = env.sim.send_photo(BOT_ID, ppl.user_id, make_png(320, 240))
+    review = ppl.wait("Kirim data", newer_than=photo["message_id"])
+    assert "Jawaban untuk keluarga Wati Lestari" in review["text"]
+    done, _ = ppl.press(review, "qn:submit", "masuk antrean pengiriman")
+
+    record = env.query(lambda uow: uow.questionnaires.completed_of(booked.family_id))
+    assert record is not None and record.answers["tenure"] == "own" and record.answers["visit_date"] == "2026-11-23"
+    assert record.answers["house_photo"].endswith(".png") and record.latitude is not None
+    deliveries = env.query(lambda uow: [d.status for d in uow.deliveries.for_record(record.id)])
+    assert deliveries == ["pending"]
+    no_crash(ppl)
+
+
+def _self_report_done(env: Env, family_id: int) -> None:
+    """Every resident question answered (as /isi would), and the family flagged for a house photo."""
+    answers = {"head_name": "Wati Lestari", "members": "4", "tenure": "own", "floor_area": "36", "floor": "ceramic",
+               "wall": "masonry", "roof": "clay_tile", "water": "piped", "lighting": "pln_meter", "power": "900",
+               "cooking": "lpg_3", "toilet": "own", "aid": "pkh", "assets_intro": "",
+               **{f.name: "no" for f in FORM.fields if f.name.startswith("asset_") and f.kind == "select_one"},
+               "assets_summary": ""}
+    with env.pintu.uow() as uow:
+        uow.families.get(family_id).needs_photo = True
+        now = env.clock.now()
+        draft = open_draft(uow, FORM, family_id, now, audience="resident")
+        for name, value in answers.items():
+            assert save_answer(uow, draft, name, value, now, audience="resident", language="id").ok, name
+        assert draft.next_question("resident", "id") is None and draft.next_question(ENUMERATOR, "id").name == "visit_date"
+        uow.commit()

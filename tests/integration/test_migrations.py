@@ -1,0 +1,80 @@
+"""The migrations are the one way a database gets its schema: they must build exactly what the models
+describe, on SQLite and on PostgreSQL, and must be able to go down and up again."""
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect
+
+from storage.migrate import downgrade, upgrade
+from storage.models import Base
+
+EXPECTED_TABLES = {table.name for table in Base.metadata.sorted_tables}
+
+
+def _head() -> str:
+    """The newest revision of the migration scripts (one head: the chain must stay linear)."""
+    from alembic.script import ScriptDirectory
+
+    from storage.migrate import MIGRATIONS
+
+    heads = ScriptDirectory(str(MIGRATIONS)).get_heads()
+    assert len(heads) == 1, f"the migrations must form one chain, found heads {heads}"
+    return heads[0]
+
+
+HEAD = _head()
+
+
+def schema_differences(engine: Engine) -> list:
+    """What autogenerate would write to make the database match Base.metadata (nothing, we hope)."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={"compare_type": True, "compare_server_default": True, "target_metadata": Base.metadata},
+        )
+        return compare_metadata(context, Base.metadata)
+
+
+def tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def partial_unique_index(engine: Engine) -> dict:
+    indexes = {ix["name"]: ix for ix in inspect(engine).get_indexes("appointments")}
+    return indexes["uq_appointments_one_active_per_family"]
+
+
+def test_migrations_build_the_schema_the_models_describe(blank_engine: Engine) -> None:
+    upgrade(blank_engine)
+    assert current_revision(blank_engine) == HEAD
+    assert tables(blank_engine) == EXPECTED_TABLES
+    assert schema_differences(blank_engine) == []
+    # The rule "one active appointment per family" lives in this index: it must be unique and partial.
+    index = partial_unique_index(blank_engine)
+    assert index["unique"]
+    where = index["dialect_options"].get(f"{blank_engine.dialect.name}_where")
+    assert where is not None and "booked" in str(where)
+
+
+def test_downgrade_to_base_and_upgrade_again(blank_engine: Engine) -> None:
+    upgrade(blank_engine)
+    downgrade(blank_engine, "base")
+    assert tables(blank_engine) == set()
+    assert current_revision(blank_engine) is None
+    upgrade(blank_engine)
+    assert current_revision(blank_engine) == HEAD
+    assert tables(blank_engine) == EXPECTED_TABLES
+    assert schema_differences(blank_engine) == []
+
+
+def test_upgrade_is_idempotent_at_head(blank_engine: Engine) -> None:
+    upgrade(blank_engine)
+    upgrade(blank_engine)
+    assert current_revision(blank_engine) == HEAD
+    assert schema_differences(blank_engine) == []
