@@ -7,20 +7,26 @@ from sqlalchemy.pool import StaticPool
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
-    """Create an engine tuned for the backend behind ``url``."""
+    """Create an engine tuned for the backend behind ``url``.
+
+    ``hide_parameters``: a database error's message would otherwise quote the statement's values
+    (names, KK numbers, coordinates) into the logs.
+    """
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
     if url.startswith("postgresql://"):
         # Name the driver explicitly: psycopg 3 is what we install.
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         hide_parameters=True)
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
     # An in-memory database lives in one connection: share it, or every session sees an empty one.
     extra = {"poolclass": StaticPool} if in_memory else {}
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}, **extra)
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False},
+                           hide_parameters=True, **extra)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]

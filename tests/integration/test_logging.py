@@ -154,3 +154,35 @@ def test_the_format_is_chosen_by_pintu_log_format():
     assert Settings.from_env({"PINTU_LOG_FORMAT": "JSON"}).log_format == "json"
     with pytest.raises(ValueError):
         Settings.from_env({"PINTU_LOG_FORMAT": "xml"})
+
+
+def test_a_database_error_does_not_quote_the_values_it_was_given(uow_factory):
+    """An error's text ends up in logs and error reports; the statement's values (a KK number here) must not."""
+    from sqlalchemy.exc import IntegrityError
+
+    from domain.clock import FakeClock as Clock
+    from registry_support import make_family, make_sls
+
+    now = Clock(dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)).now()
+    with uow_factory() as uow:
+        sls_id, _ = make_sls(uow)
+        family_id = make_family(uow, sls_id, now)
+        uow.commit()
+    with uow_factory() as uow:
+        kk = uow.families.get(family_id).kk_number
+        uow.session.add(Family(sls_id=sls_id, head_name=PERSONAL_NAME, kk_number=kk, members=2, created_at=now))
+        with pytest.raises(IntegrityError) as raised:
+            uow.flush()
+    # The statement's values are not quoted (the name is only among them)...
+    assert PERSONAL_NAME not in str(raised.value) and "hidden due to hide_parameters" in str(raised.value)
+    # ...but PostgreSQL's own detail names the duplicate key, so the log filter must catch that one.
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    configure_logging("INFO", "text", stream=buffer)
+    try:
+        logging.getLogger("pintu.test").error("saving failed: %s", raised.value)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    assert "saving failed" in buffer.getvalue() and kk not in buffer.getvalue()
