@@ -103,7 +103,10 @@ def correct_record(uow: Any, record_id: str, answers: dict[str, Any], now: dt.da
     new = Record(
         id=str(uuid.uuid4()), family_id=old.family_id, form_id=old.form_id, form_version=old.form_version,
         answers=dict(answers), latitude=old.latitude, longitude=old.longitude, geo_accuracy_m=old.geo_accuracy_m,
-        geo_source=old.geo_source, geo_captured_at=old.geo_captured_at, status="completed", completed_at=now,
+        geo_source=old.geo_source, geo_captured_at=old.geo_captured_at,
+        # Who placed the geotag and its review flag go with it: a correction of the answers must not
+        # take a record off the supervisor's review list.
+        geo_by=old.geo_by, geo_sender=old.geo_sender, geo_flag=old.geo_flag, status="completed", completed_at=now,
         consent_version=old.consent_version, consent_at=old.consent_at, appointment_id=old.appointment_id,
         enumerator_id=old.enumerator_id, version=old.version + 1, replaces_id=old.id, created_at=now,
         updated_at=now,

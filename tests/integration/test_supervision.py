@@ -193,6 +193,19 @@ def test_review_list_has_flagged_geotags_and_missing_photos_of_the_area_only(cit
         assert [r[1] for r in uow.supervision.review_page(city.ids["R"], 1, 10)] == ["no-photo"]
 
 
+def test_correcting_the_answers_of_a_flagged_record_keeps_it_on_the_review_list(city, uow_factory, fake_clock):
+    from domain.records import correct_record
+
+    with uow_factory() as uow:
+        flagged, = [r[0] for r in uow.supervision.review_page(city.ids["R"], 0, 10) if r[1] == "outside-sls"]
+        corrected = correct_record(uow, flagged, {"jumlah_art": 4}, fake_clock.now(), targets=()).id
+        uow.commit()
+    with uow_factory() as uow:
+        rows = uow.supervision.review_page(city.ids["R"], 0, 10)
+        assert [(r[0], r[1]) for r in rows if r[1] != "no-photo"] == [(corrected, "outside-sls")]
+        assert uow.supervision.review_counts(city.ids["R"]) == (1, 1)
+
+
 # --- exports ----------------------------------------------------------------------------------------
 
 def exported(uow_factory, fake_clock, area_id, fmt):
