@@ -1,0 +1,39 @@
+"""Settled outbox rows are purged after the retention period; pending ones never are (both backends)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from scheduling.retention import purge_settled_outbox
+from storage.models import OutboxMessage
+
+NOW = dt.datetime(2026, 12, 20, 3, 0, tzinfo=dt.timezone.utc)
+KEEP = dt.timedelta(days=30)
+
+
+def add(uow_factory, status: str, due_days_ago: float, sent_days_ago: float | None = None) -> int:
+    with uow_factory() as uow:
+        due = NOW - dt.timedelta(days=due_days_ago)
+        uow.outbox.add(4001, "visit-new", {"family_id": 1}, due_at=due, now=due)
+        row = uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1)).one()
+        row.status = status
+        row.sent_at = NOW - dt.timedelta(days=sent_days_ago) if sent_days_ago is not None else None
+        uow.commit()
+        return row.id
+
+
+def remaining(uow_factory) -> set[int]:
+    with uow_factory() as uow:
+        return set(uow.session.scalars(select(OutboxMessage.id)))
+
+
+def test_old_settled_rows_go_and_everything_else_stays(uow_factory):
+    gone = {add(uow_factory, "sent", 45, 45), add(uow_factory, "undeliverable", 40), add(uow_factory, "failed", 31),
+            add(uow_factory, "skipped", 60)}
+    kept = {add(uow_factory, "pending", 90),  # never sent (e.g. the dispatcher was down): never purged
+            add(uow_factory, "sent", 10, 10), add(uow_factory, "failed", 29),
+            add(uow_factory, "sent", 45, 5)}  # due long ago, but sent only recently (after a backlog)
+    assert purge_settled_outbox(uow_factory, NOW, KEEP, batch=2) == len(gone)
+    assert remaining(uow_factory) == kept
+    assert purge_settled_outbox(uow_factory, NOW, KEEP) == 0  # a second run finds nothing more
