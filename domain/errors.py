@@ -37,6 +37,10 @@ class UsedInvite(InvalidInvite):
     """A single-use invite was already redeemed."""
 
 
+class AlreadyAnotherOfficer(PintuError):
+    """The account already stands for another enumerator; one account is one officer."""
+
+
 class DuplicateKK(PintuError):
     """The KK number is already registered to another family."""
 

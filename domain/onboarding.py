@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from domain.errors import DuplicateKK, NotAllowed, UsedInvite
+from domain.errors import AlreadyAnotherOfficer, DuplicateKK, NotAllowed, UsedInvite
 from domain.invites import Invite, InviteKind
 from storage.models import Family, User
 
@@ -24,7 +24,14 @@ def record_consent(uow: Any, telegram_id: int, first_name: str, language: str, v
 
 
 def redeem_invite(uow: Any, user: User, invite: Invite, now: dt.datetime) -> User:
-    """Give the user the role the invite carries; single-use invites work once."""
+    """Give the user the role the invite carries; single-use invites work once.
+
+    Checked before the invite is used up, so a refused invite can still be given to the right person.
+    """
+    if invite.kind is InviteKind.ENUMERATOR:
+        linked = uow.enumerators.by_user(user.id)
+        if linked is not None and linked.id != invite.target_id:
+            raise AlreadyAnotherOfficer()
     if invite.kind.single_use and not uow.invites.redeem(int(invite.kind), invite.nonce, user.id, now):
         raise UsedInvite()
     if invite.kind is InviteKind.RT_HEAD:

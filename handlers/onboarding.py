@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from domain.errors import DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
+from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
 from domain.invites import InviteKind, read_invite
 from domain.kk import check_kk
 from domain.onboarding import join_sls, record_consent, redeem_invite, register_family
@@ -90,6 +90,9 @@ def _accept_invite(ctx: Context, token: str) -> None:
         return
     except UsedInvite:
         _invite_refused(ctx, "invite-used")
+        return
+    except AlreadyAnotherOfficer:
+        _invite_refused(ctx, "invite-already-officer")
         return
     except (InvalidInvite, NotAllowed):
         _invite_refused(ctx, "invite-invalid")

@@ -859,6 +859,21 @@ def test_an_enumerator_invite_used_twice(world):
     assert impostor.user().role == "resident"
 
 
+def test_a_second_enumerators_invite_on_one_account_is_refused_and_not_used_up(world):
+    rina = Person(world, 4001, "Rina")
+    rina.say(f"/start {world.invite(InviteKind.ENUMERATOR, world.rina_id)}")
+    rina.press(rina.buttons()[0])
+    agus_token = world.invite(InviteKind.ENUMERATOR, world.agus_id)
+    rina.say(f"/start {agus_token}")  # Agus's link forwarded to Rina by mistake
+    assert rina.screen == ID("invite-already-officer")
+    assert rina.user().role == "enumerator"
+    agus = Person(world, 4002, "Agus")  # the link still works for Agus himself
+    agus.say(f"/start {agus_token}")
+    agus.press(f"cs:y:{agus_token}")
+    assert agus.user().role == "enumerator"
+    assert not any(text == ID("invite-used") for text, _ in agus.messages.values())
+
+
 def test_an_officer_opening_a_resident_link_keeps_their_role(world):
     token = world.invite(InviteKind.ENUMERATOR, world.rina_id)
     rina = Person(world, 4001, "Rina")
