@@ -132,6 +132,8 @@ def bad_request_kind(description: str) -> str:
         return "not_modified"
     if "message to edit not found" in text or "message can't be edited" in text:
         return "not_found"
+    if "chat not found" in text:  # the account is gone (deleted) or never talked to the bot
+        return "chat_not_found"
     return "bad_request"
 
 

@@ -252,7 +252,7 @@ class OutboxDispatcher:
             return Outcome("retry", reason, delay=refused.retry_after, count_attempt=False)
         if refused.kind == "blocked":
             return Outcome("undeliverable", reason, block_user=True)
-        if refused.kind == "not_found":
+        if refused.kind in ("chat_not_found", "not_found"):
             return Outcome("undeliverable", reason)
         if refused.kind in ("bad_request", "not_modified"):
             return Outcome("failed", reason)

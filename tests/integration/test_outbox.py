@@ -448,7 +448,7 @@ def test_rows_to_users_already_blocked_are_not_sent(world: World):
 
 def test_bad_request_fails_at_once_and_chat_not_found_is_undeliverable(world: World):
     world.api.answer(RINA_CHAT, TelegramRefused("bad_request", "Bad Request: can't parse entities"))
-    world.api.answer(STRANGER_CHAT, TelegramRefused("not_found", "Bad Request: chat not found"))
+    world.api.answer(STRANGER_CHAT, TelegramRefused("chat_not_found", "Bad Request: chat not found"))
     bad = world.queue(RINA_CHAT)
     gone = world.queue(STRANGER_CHAT)
     asyncio.run(world.dispatcher().run_once())

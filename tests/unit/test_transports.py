@@ -175,7 +175,7 @@ NOT_MODIFIED = ("Bad Request: message is not modified: specified new message con
     (NOT_MODIFIED, "not_modified"),
     ("Bad Request: message to edit not found", "not_found"),
     ("Bad Request: message can't be edited", "not_found"),
-    ("Bad Request: chat not found", "bad_request"),
+    ("Bad Request: chat not found", "chat_not_found"),
     ("Bad Request: query is too old and response timeout expired or query ID is invalid", "bad_request"),
 ])
 def test_bad_requests_are_told_apart(description: str, kind: str) -> None:
@@ -224,7 +224,7 @@ def aiogram_errors() -> list[tuple[Exception, str, float]]:
         (TelegramBadRequest(method, NOT_MODIFIED), "not_modified", 0.0),
         (TelegramBadRequest(method, "Bad Request: message to edit not found"), "not_found", 0.0),
         (TelegramBadRequest(method, "Bad Request: message can't be edited"), "not_found", 0.0),
-        (TelegramBadRequest(method, "Bad Request: chat not found"), "bad_request", 0.0),
+        (TelegramBadRequest(method, "Bad Request: chat not found"), "chat_not_found", 0.0),
         (TelegramRetryAfter(method, "Too Many Requests: retry after 7", retry_after=7), "retry_after", 7.0),
         (TelegramNetworkError(method, "HTTP Client says - ClientConnectorError"), "network", 0.0),
         (TelegramServerError(method, "Internal Server Error"), "network", 0.0),
