@@ -1,10 +1,11 @@
 """The daily messages, rendered at send time from fresh data: the enumerator's day (06.00) and the RT
 head's list of tomorrow's visits (evening). Queued by domain/reminders.py:enqueue_daily.
 
-The route is the visits in time order (with fixed appointment times that is the only feasible order);
-each stop shows the geodesic distance from the previous one when both houses have coordinates, and a
-map link (by coordinates, else by address). The free times of the day follow, with the families of
-the enumerator's SLS still without an appointment that could fill them.
+The enumerator's day is one route (domain/route.py): the booked visits at their times and, in the free
+times, the families of their SLS still without an appointment, as many as fit, in the shortest order
+(marked as suggestions: the officer calls first). Each stop shows the geodesic distance from the
+previous one when both houses have coordinates, and a map link (by coordinates, else by address). A
+day with free time and no family to suggest lists its free times instead.
 """
 from __future__ import annotations
 
@@ -15,16 +16,17 @@ from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
-from geopy.distance import geodesic
 
 from domain.holidays_id import holiday_dates
+from domain.route import Booked, Candidate, Point, Route, Stop, plan_day, preselect
 from domain.slots import EnumeratorCalendar, SchedulePolicy, WorkWeek, free_slots
 from handlers.i18n import Translator
 from handlers.render import clock_time, day_label, zone_name
 from storage.models import Family
 
 MAPS = "https://www.google.com/maps/search/?api=1&query="
-MAX_UNBOOKED = 10
+UNBOOKED_POOL = 200  # families without an appointment read per schedule; the route searches the nearest few
+MAX_BODY = 3600  # of Telegram's 4096 characters, leaving room for the heading
 
 
 def render(uow: Any, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None) -> str | None:
@@ -39,13 +41,6 @@ def render(uow: Any, key: str, payload: dict[str, Any], t: Translator, now: dt.d
     return None
 
 
-def distance_km(a: Family, b: Family) -> float | None:
-    """Geodesic distance between two houses, None unless both have coordinates."""
-    if None in (a.latitude, a.longitude, b.latitude, b.longitude):
-        return None
-    return geodesic((a.latitude, a.longitude), (b.latitude, b.longitude)).km
-
-
 def map_url(family: Family, rt: str, village: str | None) -> str | None:
     if family.latitude is not None and family.longitude is not None:
         return f"{MAPS}{family.latitude:.6f},{family.longitude:.6f}"
@@ -54,7 +49,13 @@ def map_url(family: Family, rt: str, village: str | None) -> str | None:
     return None
 
 
+def _point(family: Family) -> Point | None:
+    return (family.latitude, family.longitude) if family.latitude is not None and family.longitude is not None else None
+
+
 def schedule(uow: Any, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
+    """The enumerator's day as one route: booked visits at their times and, in the free times, families
+    of their SLS without an appointment, in the shortest order (domain/route.py)."""
     enumerator = uow.enumerators.get(enumerator_id)
     areas = list(uow.enumerators.assigned_sls(enumerator_id)) if enumerator is not None else []
     if not areas:
@@ -62,33 +63,41 @@ def schedule(uow: Any, enumerator_id: int, day: dt.date, t: Translator, now: dt.
     tz = ZoneInfo(areas[0].timezone)
     start = dt.datetime.combine(day, dt.time(0), tz)
     visits = uow.appointments.for_enumerator_between(enumerator_id, start, start + dt.timedelta(days=1))
-    parts: list[str] = []
-    previous: Family | None = None
-    for appointment, family in visits:
-        area = uow.areas.get(family.sls_id)
-        village = uow.areas.get(area.parent_id) if area.parent_id is not None else None
-        lines = [t("daily-stop", time=clock_time(appointment.start_at, tz, t.language), name=family.head_name, rt=area.name)]
-        if family.address:
-            lines.append(t("daily-stop-address", address=family.address))
-        km = distance_km(previous, family) if previous is not None else None
-        if km is not None:
-            lines.append(t("daily-stop-distance", km=format_decimal(round(km, 1), format="#,##0.0", locale=t.language)))
-        url = map_url(family, area.name, village.name if village else None)
-        if url is not None:
-            lines.append(t("daily-stop-map", url=url))
-        parts.append("\n".join(lines))
-        previous = family
-    body = "\n\n".join(parts) if parts else t("schedule-empty")
+    booked = [Booked(family, appointment.start_at, appointment.end_at, _point(family)) for appointment, family in visits]
     gaps = _free_ranges(uow, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
-    if gaps:
+    unbooked = uow.reminders.unbooked_families([a.id for a in areas], UNBOOKED_POOL) if gaps else []
+    candidates = preselect(booked, [Candidate(f, _point(f)) for f in unbooked])
+    route = plan_day(booked, candidates, gaps, dt.timedelta(minutes=enumerator.visit_minutes))
+    stops = [_stop_text(uow, stop, tz, t) for stop in route.stops]
+    # Telegram's 4096 characters: suggestions go first when a long day does not fit.
+    while len("\n\n".join(stops)) > MAX_BODY and any(not s.booked for s in route.stops):
+        last = max(i for i, s in enumerate(route.stops) if not s.booked)
+        route = Route(route.stops[:last] + route.stops[last + 1:], route.km)
+        stops = [_stop_text(uow, stop, tz, t) for stop in route.stops]
+    body = "\n\n".join(stops) if stops else t("schedule-empty")
+    if route.suggested:
+        body = t("daily-suggested-note") + "\n\n" + body
+    elif gaps:
         body += "\n\n" + t("daily-gaps", times=", ".join(
             f"{clock_time(a, tz, t.language)}–{clock_time(b, tz, t.language)}" for a, b in gaps))
-        families = uow.reminders.unbooked_families([a.id for a in areas], MAX_UNBOOKED)
-        if families:
-            names = {a.id: a.name for a in areas}
-            body += "\n" + t("daily-unbooked", families="; ".join(
-                f"{f.head_name} ({names.get(f.sls_id, '')}{', ' + f.address if f.address else ''})" for f in families))
-    return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(tz), count=len(parts), stops=body)
+    return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(tz), count=len(booked), stops=body)
+
+
+def _stop_text(uow: Any, stop: Stop, tz: ZoneInfo, t: Translator) -> str:
+    family: Family = stop.key
+    area = uow.areas.get(family.sls_id)
+    village = uow.areas.get(area.parent_id) if area.parent_id is not None else None
+    key = "daily-stop" if stop.booked else "daily-suggested-stop"
+    lines = [t(key, time=clock_time(stop.start, tz, t.language), name=family.head_name, rt=area.name)]
+    if family.address:
+        lines.append(t("daily-stop-address", address=family.address))
+    if stop.km_from_previous is not None:
+        km = format_decimal(round(stop.km_from_previous, 1), format="#,##0.0", locale=t.language)
+        lines.append(t("daily-stop-distance", km=km))
+    url = map_url(family, area.name, village.name if village else None)
+    if url is not None:
+        lines.append(t("daily-stop-map", url=url))
+    return "\n".join(lines)
 
 
 def _free_ranges(uow: Any, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:

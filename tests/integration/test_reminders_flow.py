@@ -178,13 +178,14 @@ def test_daily_schedule_and_rt_summary_are_queued_once_per_person_and_day(uow_fa
         summary = render_outbox(uow, rows[0], fake_clock.now())
         assert "2 kunjungan" in summary.text and summary.text.index("08.00") < summary.text.index("09.00")
         text = render_outbox(uow, rows[1], fake_clock.now()).text
-    # In route (time) order, with the distance from the previous stop, a map link per stop, the free
-    # times and the family of the SLS still without an appointment.
-    assert text.index("08.00") < text.index("09.00")
+    # One route: the booked visits in time order, with the distance from the previous stop and a map link
+    # each; the SLS's family still without an appointment fills the first free time it fits (08.30 would
+    # make the 09.00 family wait: the leg to a house without coordinates counts 5 minutes).
+    assert text.index("<b>08.00</b>") < text.index("<b>09.00</b>") < text.index("<b>09.35</b>")
     assert text.count("google.com/maps/search/?api=1&amp;query=-0.5") == 2
     assert "1,1 km" in text and text.count(" km ") == 1  # geodesic, Indonesian decimal comma; none before the first
-    assert "Jl. Mawar" in text and "Waktu kosong: 08.30–09.00, 09.30–16.00" in text
-    assert "Kepala" in text.split("Keluarga belum punya jadwal")[1]
+    assert "Jl. Mawar" in text and "belum ada janji" in text.split("<b>09.35</b>")[1]
+    assert "saran" in text and "Waktu kosong" not in text  # the free time is filled, not merely listed
 
 
 def test_a_schedule_missed_by_downtime_goes_out_until_the_afternoon_only(uow_factory, fake_clock):

@@ -1,0 +1,220 @@
+"""The enumerator's day as a route: booked visits at their times, the free times filled with families
+of their SLS that have no appointment yet, in the shortest order.
+
+    plan_day(booked, candidates, free, visit)  ->  Route
+
+Rules, in this order of importance:
+
+1. A booked visit keeps its time. Arriving early means waiting; two booked visits too far apart for
+   their times (families book neighbouring slots without thinking of the road) make the officer late,
+   and the day shifts by that delay: the booked visits are facts, never left out.
+2. A suggested visit fits whole in a free range, starts on the next 5 minutes after the travel from the
+   previous stop, and leaves time to travel on to the next booked visit: a suggestion never makes a
+   booked family wait.
+3. As many suggested visits as fit (fill the working day); among those routes, the shortest in total
+   geodesic distance (geopy). Travel time is distance over ``speed_kmh``.
+
+A stop whose house has no coordinates yet (most families before their first visit) adds no distance,
+and a leg to or from it takes ``unknown_leg`` (5 minutes: houses of one SLS are close). The route
+cannot be shorter or longer through such a house, so they only fill what located ones leave free (see
+:func:`preselect`).
+
+The search is exact: depth first over the order of stops, dropping a partial route when another one
+that visited the same families, stands at the same house and has the same booked visits ahead is both
+earlier and shorter (the rest of the day can only go as well for the other one). A day has about
+sixteen half-hour slots, so :data:`EXACT_LIMIT` candidates (chosen by :func:`preselect`) are enough to
+fill any day's gaps; tests/unit/test_route.py checks the result against brute force.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from geopy.distance import geodesic
+
+Point = tuple[float, float]
+
+EXACT_LIMIT = 8  # candidates searched exactly; a day's gaps rarely hold more
+DEFAULT_SPEED_KMH = 15.0
+STEP = dt.timedelta(minutes=5)
+UNKNOWN_LEG = dt.timedelta(minutes=5)  # travel to or from a house without coordinates  # a motorbike in kampung lanes, with parking and finding the house
+
+
+@dataclass(frozen=True)
+class Booked:
+    key: Any
+    start: dt.datetime
+    end: dt.datetime
+    point: Point | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    key: Any
+    point: Point | None
+
+
+@dataclass(frozen=True)
+class Stop:
+    key: Any
+    start: dt.datetime
+    booked: bool
+    km_from_previous: float | None  # None for the first stop, or when either house has no coordinates
+
+
+@dataclass(frozen=True)
+class Route:
+    stops: tuple[Stop, ...]
+    km: float  # the known distance of the whole route
+
+    @property
+    def suggested(self) -> int:
+        return sum(1 for stop in self.stops if not stop.booked)
+
+
+def geodesic_km(a: Point, b: Point) -> float:
+    return geodesic(a, b).km
+
+
+def plan_day(booked: Sequence[Booked], candidates: Sequence[Candidate],
+             free: Sequence[tuple[dt.datetime, dt.datetime]], visit: dt.timedelta,
+             speed_kmh: float = DEFAULT_SPEED_KMH, distance: Callable[[Point, Point], float] = geodesic_km,
+             unknown_leg: dt.timedelta = UNKNOWN_LEG) -> Route:
+    """The best route of the day (rules in the module's docstring). ``free``: the free time ranges (on
+    the 5-minute clock); ``candidates``: at most :data:`EXACT_LIMIT`."""
+    if len(candidates) > EXACT_LIMIT:
+        raise ValueError(f"at most {EXACT_LIMIT} candidates are searched exactly; preselect them first")
+    fixed = sorted(booked, key=lambda b: b.start)
+    search = _Search(fixed, list(candidates), sorted(free), visit, speed_kmh, distance, unknown_leg)
+    return search.best_route()
+
+
+def round_up(moment: dt.datetime, step: dt.timedelta = STEP) -> dt.datetime:
+    """``moment`` rounded up to the clock's ``step`` (10.31 → 10.35): a time one can tell a family."""
+    epoch = dt.datetime(2000, 1, 1, tzinfo=moment.tzinfo)
+    return epoch + math.ceil((moment - epoch) / step) * step
+
+
+def preselect(booked: Sequence[Booked], candidates: Sequence[Candidate], limit: int = EXACT_LIMIT) -> list[Candidate]:
+    """The ``limit`` candidates worth searching: located houses nearest to the day's booked visits (all
+    located ones are alike on a day without located visits), then houses without coordinates, in the
+    order given. A flat-earth distance is enough to rank houses of one SLS."""
+    anchors = [b.point for b in booked if b.point is not None]
+    located = [c for c in candidates if c.point is not None]
+    if anchors:
+        located.sort(key=lambda c: min(_flat_km(c.point, a) for a in anchors))  # type: ignore[arg-type]
+    unlocated = [c for c in candidates if c.point is None]
+    return (located + unlocated)[:limit]
+
+
+def _flat_km(a: Point, b: Point) -> float:
+    x = math.radians(b[1] - a[1]) * math.cos(math.radians((a[0] + b[0]) / 2))
+    y = math.radians(b[0] - a[0])
+    return 6371.0 * math.hypot(x, y)
+
+
+class _Search:
+    """One day's exact search; nodes are the booked visits (0..F-1) then the candidates (F..)."""
+
+    def __init__(self, fixed: list[Booked], candidates: list[Candidate], free: list[tuple[dt.datetime, dt.datetime]],
+                 visit: dt.timedelta, speed_kmh: float, distance: Callable[[Point, Point], float],
+                 unknown_leg: dt.timedelta) -> None:
+        self.fixed, self.candidates, self.free, self.visit = fixed, candidates, free, visit
+        self.unknown_leg = unknown_leg
+        points = [b.point for b in fixed] + [c.point for c in candidates]
+        self.km = [[distance(p, q) if p is not None and q is not None and i != j else None
+                    for j, q in enumerate(points)] for i, p in enumerate(points)]
+        self.hours_per_km = 1.0 / speed_kmh
+        self.best: tuple[int, float, tuple[tuple[int, dt.datetime], ...]] | None = None
+        self.seen: dict[tuple[int, int, int], list[tuple[dt.datetime, float]]] = {}
+
+    def best_route(self) -> Route:
+        starts = [start for start, _ in self.free[:1]] + [b.start for b in self.fixed[:1]]
+        if not starts:
+            return Route((), 0.0)
+        self._walk(-1, min(starts), 0, 0, 0.0, ())
+        assert self.best is not None  # the booked visits in time order are always a route
+        return self._route(self.best[2])
+
+    def _km(self, a: int, b: int) -> float | None:
+        """Known distance from node ``a`` (-1: the start of the day, nowhere) to node ``b``."""
+        return self.km[a][b] if a >= 0 else None
+
+    def _travel(self, a: int, b: int) -> dt.timedelta:
+        if a < 0:
+            return dt.timedelta(0)  # the first stop of the day
+        km = self.km[a][b]
+        return dt.timedelta(hours=km * self.hours_per_km) if km is not None else self.unknown_leg
+
+    def _walk(self, at: int, free_from: dt.datetime, next_fixed: int, used: int, km: float,
+              path: tuple[tuple[int, dt.datetime], ...]) -> None:
+        count = used.bit_count()
+        if self.best is not None and count + min(len(self.candidates) - count, self._slots_left(free_from)) < self.best[0]:
+            return  # even filling every slot left cannot beat the best
+        if self._dominated((at, next_fixed, used), free_from, km):
+            return
+        F = len(self.fixed)
+        if next_fixed == F and (self.best is None or (count, -km) > (self.best[0], -self.best[1])):
+            self.best = (count, km, path)
+        if next_fixed < F:
+            booked = self.fixed[next_fixed]
+            late = max(dt.timedelta(0), free_from + self._travel(at, next_fixed) - booked.start)
+            self._walk(next_fixed, booked.end + late, next_fixed + 1, used, km + (self._km(at, next_fixed) or 0.0),
+                       path + ((next_fixed, booked.start),))
+        tried_unlocated = False
+        for index, candidate in enumerate(self.candidates):
+            if used >> index & 1:
+                continue
+            if candidate.point is None:
+                # Houses without coordinates are interchangeable (no travel, no distance): trying the
+                # first one left is trying them all.
+                if tried_unlocated:
+                    continue
+                tried_unlocated = True
+            node = F + index
+            start = self._slot_from(free_from + self._travel(at, node))
+            if start is None:
+                continue
+            done = start + self.visit
+            if next_fixed < F and done + self._travel(node, next_fixed) > self.fixed[next_fixed].start:
+                continue  # the next booked visit would be missed
+            self._walk(node, done, next_fixed, used | 1 << index, km + (self._km(at, node) or 0.0),
+                       path + ((node, start),))
+
+    def _slots_left(self, earliest: dt.datetime) -> int:
+        """How many whole visits the free ranges still hold from ``earliest`` on (travel aside): a bound."""
+        return sum(max(0, (end - max(start, earliest)) // self.visit) for start, end in self.free)
+
+    def _slot_from(self, earliest: dt.datetime) -> dt.datetime | None:
+        """The first time on the 5-minute clock at or after ``earliest`` where a whole visit fits in a free range."""
+        earliest = round_up(earliest)
+        for start, end in self.free:
+            slot = max(start, earliest)
+            if slot + self.visit <= end:
+                return slot
+        return None
+
+    def _dominated(self, key: tuple[int, int, int], free_from: dt.datetime, km: float) -> bool:
+        fronts = self.seen.setdefault(key, [])
+        for other_time, other_km in fronts:
+            if other_time <= free_from and other_km <= km:
+                return True
+        fronts[:] = [(t, d) for t, d in fronts if not (free_from <= t and km <= d)]
+        fronts.append((free_from, km))
+        return False
+
+    def _route(self, path: tuple[tuple[int, dt.datetime], ...]) -> Route:
+        stops: list[Stop] = []
+        total = 0.0
+        previous: int | None = None
+        F = len(self.fixed)
+        for node, start in path:
+            km = self.km[previous][node] if previous is not None else None
+            total += km or 0.0
+            key = self.fixed[node].key if node < F else self.candidates[node - F].key
+            stops.append(Stop(key, start, node < F, km))
+            previous = node
+        return Route(tuple(stops), total)
