@@ -33,6 +33,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeChat,
     CallbackQuery,
     ErrorEvent,
     InlineKeyboardButton,
@@ -207,6 +208,14 @@ class AiogramApi(ApiClient):
             await self.bot.answer_callback_query(
                 callback_query_id=action.callback_id, text=action.text, show_alert=action.show_alert
             )
+
+    async def set_chat_menu(self, action: Any) -> None:
+        """setMyCommands scoped to the action's chat, for each of its languages."""
+        for code, commands in action.menus:
+            with refusals():
+                await self.bot.set_my_commands(
+                    [BotCommand(command=name, description=description) for name, description in commands],
+                    scope=BotCommandScopeChat(chat_id=action.chat_id), language_code=code or None)
 
     async def send_document(self, action: Any) -> Sent:
         """sendDocument: the action's bytes uploaded under its file name, with a caption (HTML by default)."""

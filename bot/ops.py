@@ -91,6 +91,9 @@ class InstrumentedApi(ApiClient):
     async def send_document(self, action: Any) -> Sent:
         return await self._count("sendDocument", self.inner.send_document(action))
 
+    async def set_chat_menu(self, action: Any) -> None:
+        return await self._count("setMyCommands", self.inner.set_chat_menu(action))
+
     async def _count(self, method: str, call: Any) -> Any:
         try:
             result = await call

@@ -26,6 +26,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 from telegram import (
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
@@ -217,6 +218,13 @@ class PtbApi(ApiClient):
         """answerCallbackQuery: stops the button's spinner, with a toast or an alert when there is text."""
         with refusals():
             await self.bot.answer_callback_query(action.callback_id, text=action.text, show_alert=action.show_alert)
+
+    async def set_chat_menu(self, action: Any) -> None:
+        """setMyCommands scoped to the action's chat, for each of its languages."""
+        for code, commands in action.menus:
+            with refusals():
+                await self.bot.set_my_commands([BotCommand(name, description) for name, description in commands],
+                                               scope=BotCommandScopeChat(action.chat_id), language_code=code or None)
 
     async def send_document(self, action: Any) -> Sent:
         """sendDocument: the action's bytes uploaded under its file name, with an HTML caption."""

@@ -20,8 +20,8 @@ from typing import Any
 
 from domain.photos import DOWNLOAD_FAILED, TOO_LARGE
 from handlers.events import (MAX_DOWNLOAD_BYTES, Action, AnswerCallback, Attachment, EditMessage, Incoming,
-                             SendDocument, SendMessage)
-from handlers.i18n import Translator
+                             SendDocument, SendMessage, SetChatMenu)
+from handlers.menus import DEFAULT_ROLE, MENU, commands_for
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,11 @@ class ApiClient(abc.ABC):
         """sendDocument (an export); clients that never send files need not implement it."""
         raise NotImplementedError(f"{type(self).__name__} cannot send documents")
 
+    async def set_chat_menu(self, action: SetChatMenu) -> None:
+        """setMyCommands with the chat's scope, once per language of the action; clients that never
+        change menus need not implement it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot set command menus")
+
 
 class ActionRunner:
     """Executes actions in order with one shared error policy."""
@@ -94,6 +99,9 @@ class ActionRunner:
             return None
         if isinstance(action, SendDocument):
             return await self.client.send_document(action)
+        if isinstance(action, SetChatMenu):
+            await self.client.set_chat_menu(action)
+            return None
         await self.client.answer_callback(action)
         return None
 
@@ -147,19 +155,9 @@ def retry_seconds(value: object) -> float:
         return 1.0
 
 
-# The command menu: (Indonesian name, English name); the description is the catalog's cmd-<Indonesian name>.
-# Both names must be routes in handlers.app.COMMANDS (a unit test holds this).
-COMMAND_MENU: tuple[tuple[str, str], ...] = (
-    ("start", "start"),
-    ("menu", "menu"),
-    ("janji", "appointment"),
-    ("pindah", "move"),
-    ("batal", "cancel"),
-    ("keluarga", "families"),
-    ("jadwal", "schedule"),
-    ("bahasa", "language"),
-    ("bantuan", "help"),
-)
+# The command menu: (Indonesian name, English name), each role's part chosen by the access rules
+# (handlers/menus.py). Both names must be routes in handlers.app.COMMANDS (a unit test holds this).
+COMMAND_MENU: tuple[tuple[str, str], ...] = MENU
 
 # Updates the bot asks Telegram for: both transports handle exactly these (edited_message only for
 # the later points of a live location; other edits are ignored).
@@ -216,9 +214,9 @@ async def fetch_attachment(event: Incoming, download: Callable[[str], Awaitable[
 
 
 def command_menu(language: str) -> list[tuple[str, str]]:
-    """``[(command, description)]`` for setMyCommands: Indonesian names by default, English ones for "en"."""
-    t = Translator(language)
-    return [(english if language == "en" else indonesian, t(f"cmd-{indonesian}")) for indonesian, english in COMMAND_MENU]
+    """The bot's default menu (everyone's until their role has its own: the resident's) for setMyCommands:
+    Indonesian names by default, English ones for "en"."""
+    return commands_for(DEFAULT_ROLE, language)
 
 
 class PerUserOrder:

@@ -21,6 +21,7 @@ from handlers.context import Context, HandlerConfig
 from handlers.events import Action, AnswerCallback, Incoming, SendMessage
 from handlers.i18n import Translator, language_for
 from handlers.keyboards import parse
+from handlers.menus import menu_update
 
 log = logging.getLogger(__name__)
 
@@ -135,10 +136,13 @@ class PintuHandlers:
                              extra={"update_id": event.update_id})
                     return [AnswerCallback(event.callback_id)] if event.callback_id else []
                 self._route(ctx)
+                menu = menu_update(ctx.user, event.chat_id)  # a changed role: the chat's menu follows
                 if ctx.user is not None:
                     uow.conversations.save(event.sender.telegram_id, ctx.state, ctx.data, ctx.now, event.update_id)
                 uow.commit()
             ctx.answer()  # every button press gets exactly one answer, even a silent one
+            if menu is not None:
+                ctx.reply.add(menu)  # last: the user's answer does not wait for it
             outcome = "ok"
             return ctx.reply.actions
         except (OperationalError, DBAPIError):

@@ -29,7 +29,7 @@ from domain.booking import (
 )
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
 from domain.slots import booking_days
-from handlers import common, keyboards
+from handlers import common, keyboards, questionnaire
 from handlers.context import Context
 from handlers.render import day_label, visit_when, zone_name
 from storage.models import Appointment, Family
@@ -195,6 +195,8 @@ def on_confirm_button(ctx: Context) -> None:
     ctx.goto("idle")
     if ctx.user.family_id == family.id:
         ctx.show(_visit_text(ctx, family, appointment, key), keyboards.appointment_actions(ctx.t, family.id))
+        # While the visit is fresh in mind: the part of the questionnaire the family answers itself.
+        questionnaire.add_fill_button(ctx, family.id)
     else:
         ctx.show(_visit_text(ctx, family, appointment, "visit-booked-for"), keyboards.back_to_rt_menu(ctx.t))
 

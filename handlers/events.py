@@ -159,7 +159,16 @@ class SendDocument:
     caption: str | None = None
 
 
-Action = SendMessage | EditMessage | AnswerCallback | SendDocument
+@dataclass(frozen=True)
+class SetChatMenu:
+    """Give one private chat its own command menu (setMyCommands with a chat scope): the commands of
+    the user's role. ``menus`` maps a language code ("" for everyone else) to (command, description)."""
+
+    chat_id: int
+    menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+
+
+Action = SendMessage | EditMessage | AnswerCallback | SendDocument | SetChatMenu
 
 
 @dataclass

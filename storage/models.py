@@ -102,6 +102,9 @@ class User(Base):
     consent_at: Mapped[dt.datetime]
     blocked_at: Mapped[dt.datetime | None]  # set when Telegram says the user blocked the bot
     created_at: Mapped[dt.datetime]
+    # The role whose command menu this user's chat was given (handlers/menus.py); None: the default
+    # menu, the resident's. When it differs from ``role`` the chat's menu is set again.
+    menu_role: Mapped[str | None] = mapped_column(String(16))
 
 
 class Family(Base):

@@ -136,3 +136,22 @@ def test_grup_links_the_rt_group_and_the_daily_line_has_counts_only(env: Env) ->
         for text in texts:
             assert name not in text and synthetic_kk(index) not in text and synthetic_kk(index)[-4:] not in text
     assert not any(CRASH in t for t in texts)
+
+
+def test_an_rt_head_gets_their_own_command_menu_and_a_resident_keeps_the_default(env: Env) -> None:
+    """setMyCommands with the chat's scope, through the framework; resolved as Telegram resolves it."""
+    slamet = env.person(2001, "Slamet")
+    join(env, slamet, InviteKind.RT_HEAD, env.area.sls_ids[0], "terdaftar sebagai Ketua RT")
+    english = env.person(2002, "Budi", language_code="en")
+    token = env.invite(InviteKind.RT_HEAD, env.area.sls_ids[1])
+    english.press(english.say(f"/start {token}", "Welcome to Pintu"), f"cs:y:{token}", "RT head")
+    resident = env.person(1101, "Wati")
+    resident.say("/bantuan", "/start")  # a newcomer: the bot-wide default menu
+
+    def menu(user_id: int, language: str = "") -> list[str]:
+        return [c["command"] for c in env.sim.commands(BOT_ID, user_id, language)]
+
+    env.sim.wait_for(lambda: "keluarga" in menu(2001) and "families" in menu(2002, "en"))
+    assert "janji" not in menu(2001) and "jadwal" not in menu(2001)
+    assert "isi" in menu(2001) and menu(2001)[:2] == ["start", "menu"]
+    assert menu(1101)[:5] == ["start", "menu", "janji", "pindah", "batal"] and "keluarga" not in menu(1101)

@@ -85,7 +85,8 @@ def test_resident_books_a_visit_in_few_messages(env: Env) -> None:
 
     text = booked.message["text"]
     assert "WITA — petugas" in text and booked.time_text in text and "Wati Lestari" in text
-    assert {b[1] for b in buttons(booked.message)} == {f"ap:move:{booked.family_id}", f"ap:cancel:{booked.family_id}"}
+    assert {b[1] for b in buttons(booked.message)} == {f"ap:move:{booked.family_id}", f"ap:cancel:{booked.family_id}",
+                                                      f"qn:go:{booked.family_id}"}  # and the family's own questions
     sent = wati.bot_messages(since=booked.first_message_id)
     # Privacy notice, "type the KK", the KK error, "how many members": everything else is an edit.
     assert len(sent) <= 6, [m["text"][:40] for m in sent]

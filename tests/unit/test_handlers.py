@@ -294,6 +294,10 @@ def test_a_resident_books_a_visit_from_start_to_confirmation(world):
     assert visit.status == "booked" and visit.enumerator_id == world.rina_id
     assert visit.start_at == dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
     assert wati.user().family_id == family.id and wati.conversation().state == "idle"
+    # The confirmation offers the family's own part of the questionnaire, while the visit is in mind.
+    assert f"qn:go:{family.id}" in wati.buttons()
+    wati.press(f"qn:go:{family.id}")
+    assert "Data keluarga <b>Wati Susanti</b>" in wati.screen
 
 
 def test_lead_time_follows_the_clock(world):
@@ -659,6 +663,21 @@ def test_an_rt_head_joins_by_invite(world):
     assert "Menu Ketua RT 001" in pak_rt.screen and "Keluarga terdaftar: 10" in pak_rt.screen
     user = pak_rt.user()
     assert user.role == "rt_head" and user.sls_id == world.sls_ids[0]
+
+
+def test_a_new_rt_head_gets_the_rt_heads_command_menu_once(world):
+    from handlers.events import SetChatMenu
+
+    token = world.invite(InviteKind.RT_HEAD, world.sls_ids[0])
+    pak_rt = Person(world, 2001, "Pak Darto")
+    pak_rt.say(f"/start {token}")
+    assert not any(isinstance(a, SetChatMenu) for a in pak_rt.actions)  # nothing stored yet, nothing to change
+    pak_rt.press(f"cs:y:{token}")
+    menu, = [a for a in pak_rt.actions if isinstance(a, SetChatMenu)]
+    assert menu.chat_id == 2001 and "keluarga" in [name for name, _ in dict(menu.menus)[""]]
+    assert isinstance(pak_rt.actions[-1], SetChatMenu)  # after the answer to the press: it never delays it
+    pak_rt.say("/keluarga")
+    assert not any(isinstance(a, SetChatMenu) for a in pak_rt.actions)
 
 
 def test_an_rt_head_invite_for_someone_who_already_started(world):
