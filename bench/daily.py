@@ -13,8 +13,9 @@ Measured, in this order:
 1. queueing: ``domain.reminders.enqueue_daily`` for Asia/Makassar at 06.00 — the outbox rows (one
    per enumerator with visits, plus the RT heads' evening lists are not due yet) in one transaction;
 2. building: every queued schedule rendered as the dispatcher renders it at send time
-   (``handlers.notifications.render_outbox``: route, distances, map links, free times and the
-   unbooked families of the SLS), one read-only unit of work per message;
+   (``handlers.notifications.render_outbox``: the day's route with the booked visits and the families
+   without an appointment fitted into the free times, distances, map links), one read-only unit of
+   work per message;
 
 with wall time, visits per schedule, and peak memory: the process's peak RSS (``ru_maxrss``), and with
 ``--tracemalloc`` the Python heap's peak during building (slower: tracing costs time).
@@ -89,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         rss_before = rss_mb()
         t0 = time.monotonic()
         stops: list[int] = []
+        suggested: list[int] = []
         failed = 0
         for row in rows:
             with uow_factory() as uow:
@@ -98,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 failed += 1
                 continue
             stops.append(text.count("maps/search"))
+            suggested.append(text.count("🟡") - 1 if "🟡" in text else 0)  # the note's own mark aside
         build_s = time.monotonic() - t0
         peak = tracemalloc.get_traced_memory()[1] / 2**20 if args.tracemalloc else None
         if args.tracemalloc:
@@ -107,12 +110,48 @@ def main(argv: list[str] | None = None) -> int:
     print(f"built {built} schedules in {build_s:.1f} s = {1000 * build_s / max(1, built):.1f} ms each "
           f"({built / build_s if build_s else 0:.0f}/s); not rendered {failed}")
     if stops:
-        print(f"visits (map links) per schedule: mean {statistics.mean(stops):.1f}, max {max(stops)} "
-              "(unbooked families that fit the gaps are listed after them)")
+        print(f"stops per schedule: mean {statistics.mean(stops):.1f}, max {max(stops)}; of them suggested "
+              f"(families without an appointment fitted into the free times): mean {statistics.mean(suggested):.1f}")
     print(f"total (queue + build) {queue_s + build_s:.1f} s")
     print(f"peak RSS {rss_mb():.0f} MB (before building {rss_before:.0f} MB)"
           + (f"; tracemalloc peak while building {peak:.1f} MB" if peak is not None else ""))
+    route_search_figures()
     return 1 if failed or not built else 0
+
+
+def route_search_figures(days: int = 200) -> None:
+    """The route search alone on half-booked days (the seeded city books whole days, so its schedules
+    have no gap to fill): 4 booked visits, 12 free half-hour slots, 8 located families to fit — the
+    search's worst case, as every house has coordinates."""
+    import random
+
+    from domain.route import EXACT_LIMIT, Booked, Candidate, plan_day
+
+    rng = random.Random(7)
+    wita = ZoneInfo("Asia/Makassar")
+    visit = dt.timedelta(minutes=30)
+    seconds, fitted = [], []
+    for _ in range(days):
+        day = dt.datetime(2026, 11, 23, 8, 0, tzinfo=wita)
+        slots = [day + i * visit for i in range(16)]
+        taken = sorted(rng.sample(range(16), 4))
+        here = lambda: (-0.5 + rng.uniform(-0.01, 0.01), 117.15 + rng.uniform(-0.01, 0.01))  # noqa: E731 - one SLS
+        booked = [Booked(i, slots[i], slots[i] + visit, here()) for i in taken]
+        free: list[tuple[dt.datetime, dt.datetime]] = []
+        for i in (i for i in range(16) if i not in taken):
+            if free and free[-1][1] == slots[i]:
+                free[-1] = (free[-1][0], slots[i] + visit)
+            else:
+                free.append((slots[i], slots[i] + visit))
+        candidates = [Candidate(i, here()) for i in range(EXACT_LIMIT)]
+        t0 = time.perf_counter()
+        route = plan_day(booked, candidates, free, visit)
+        seconds.append(time.perf_counter() - t0)
+        fitted.append(route.suggested)
+    seconds.sort()
+    print(f"route search, {days} half-booked days with {EXACT_LIMIT} located families each: "
+          f"p50 {1000 * seconds[len(seconds) // 2]:.1f} ms, p95 {1000 * seconds[int(len(seconds) * 0.95)]:.1f} ms, "
+          f"max {1000 * seconds[-1]:.1f} ms; families fitted per day: mean {statistics.mean(fitted):.1f}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ Point = tuple[float, float]
 EXACT_LIMIT = 8  # candidates searched exactly; a day's gaps rarely hold more
 DEFAULT_SPEED_KMH = 15.0
 STEP = dt.timedelta(minutes=5)
-UNKNOWN_LEG = dt.timedelta(minutes=5)  # travel to or from a house without coordinates  # a motorbike in kampung lanes, with parking and finding the house
+UNKNOWN_LEG = dt.timedelta(minutes=5)  # travel to or from a house without coordinates
+ZERO = dt.timedelta(0)  # a motorbike in kampung lanes, with parking and finding the house
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,11 @@ class _Search:
         points = [b.point for b in fixed] + [c.point for c in candidates]
         self.km = [[distance(p, q) if p is not None and q is not None and i != j else None
                     for j, q in enumerate(points)] for i, p in enumerate(points)]
-        self.hours_per_km = 1.0 / speed_kmh
+        self.travel = [[dt.timedelta(hours=km / speed_kmh) if km is not None else unknown_leg for km in row]
+                       for row in self.km]
         self.best: tuple[int, float, tuple[tuple[int, dt.datetime], ...]] | None = None
         self.seen: dict[tuple[int, int, int], list[tuple[dt.datetime, float]]] = {}
+        self.orders: dict[int, list[int]] = {}
 
     def best_route(self) -> Route:
         starts = [start for start, _ in self.free[:1]] + [b.start for b in self.fixed[:1]]
@@ -144,16 +147,15 @@ class _Search:
         return self.km[a][b] if a >= 0 else None
 
     def _travel(self, a: int, b: int) -> dt.timedelta:
-        if a < 0:
-            return dt.timedelta(0)  # the first stop of the day
-        km = self.km[a][b]
-        return dt.timedelta(hours=km * self.hours_per_km) if km is not None else self.unknown_leg
+        return self.travel[a][b] if a >= 0 else ZERO  # nothing before the first stop of the day
 
     def _walk(self, at: int, free_from: dt.datetime, next_fixed: int, used: int, km: float,
               path: tuple[tuple[int, dt.datetime], ...]) -> None:
         count = used.bit_count()
-        if self.best is not None and count + min(len(self.candidates) - count, self._slots_left(free_from)) < self.best[0]:
-            return  # even filling every slot left cannot beat the best
+        if self.best is not None:
+            most = count + min(len(self.candidates) - count, self._slots_left(free_from))
+            if most < self.best[0] or (most == self.best[0] and km >= self.best[1]):
+                return  # even filling every slot left cannot beat the best: distance only grows
         if self._dominated((at, next_fixed, used), free_from, km):
             return
         F = len(self.fixed)
@@ -165,7 +167,8 @@ class _Search:
             self._walk(next_fixed, booked.end + late, next_fixed + 1, used, km + (self._km(at, next_fixed) or 0.0),
                        path + ((next_fixed, booked.start),))
         tried_unlocated = False
-        for index, candidate in enumerate(self.candidates):
+        for index in self._nearest_first(at):
+            candidate = self.candidates[index]
             if used >> index & 1:
                 continue
             if candidate.point is None:
@@ -184,9 +187,25 @@ class _Search:
             self._walk(node, done, next_fixed, used | 1 << index, km + (self._km(at, node) or 0.0),
                        path + ((node, start),))
 
+    def _nearest_first(self, at: int) -> list[int]:
+        """Candidates by distance from ``at`` (unknown last): good routes are found early, so the bound
+        cuts more of the rest."""
+        order = self.orders.get(at)
+        if order is None:
+            F, everyone = len(self.fixed), range(len(self.candidates))
+            row = self.km[at] if at >= 0 else None
+            order = self.orders[at] = (list(everyone) if row is None else
+                                       sorted(everyone, key=lambda i: (row[F + i] is None, row[F + i] or 0.0)))
+        return order
+
     def _slots_left(self, earliest: dt.datetime) -> int:
         """How many whole visits the free ranges still hold from ``earliest`` on (travel aside): a bound."""
-        return sum(max(0, (end - max(start, earliest)) // self.visit) for start, end in self.free)
+        total = 0
+        for start, end in reversed(self.free):
+            if end <= earliest:
+                break
+            total += (end - max(start, earliest)) // self.visit
+        return total
 
     def _slot_from(self, earliest: dt.datetime) -> dt.datetime | None:
         """The first time on the 5-minute clock at or after ``earliest`` where a whole visit fits in a free range."""
