@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.holidays_id import holiday_dates
+from domain.slots import WorkWeek
 from storage.models import Appointment, Family
 
 EVENING = "reminder-evening"
@@ -155,6 +157,11 @@ def _family_chats(uow: Any, appointment: Appointment, family: Family) -> list[in
 
 # --- the daily messages ---------------------------------------------------------------------------
 
+def works_on(enumerator: Any, day: dt.date) -> bool:
+    """Is ``day`` one of the enumerator's working days (their week, minus Indonesian public holidays)?"""
+    return day.weekday() in WorkWeek.from_json(enumerator.work_week).hours and not holiday_dates(day, day)
+
+
 def enqueue_daily(uow: Any, now: dt.datetime, zone: str | None = None, base: ReminderPolicy | None = None) -> int:
     """Queue today's enumerator schedules and RT-head summaries that are due and not yet queued.
 
@@ -173,6 +180,8 @@ def enqueue_daily(uow: Any, now: dt.datetime, zone: str | None = None, base: Rem
         local = now.astimezone(tz)
         if not policy.schedule_at <= local.time().replace(tzinfo=None) < policy.schedule_until:
             continue
+        if not works_on(enumerator, local.date()):
+            continue  # a day off or a public holiday: no list at 06.00 (no visit can be booked then)
         officer = uow.users.get(enumerator.user_id)
         if officer is None or not uow.reminders.claim_digest(DAILY_SCHEDULE, officer.telegram_id, local.date(), now):
             continue

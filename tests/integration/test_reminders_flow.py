@@ -21,7 +21,7 @@ from scheduling.daily import run_daily
 from scheduling.dispatcher import OutboxDispatcher
 from scheduling.ratelimit import RateLimiter
 from storage.models import OutboxMessage
-from tests.factories import TUESDAY, WITA, at, make_place, resident_of
+from tests.factories import SUNDAY, TUESDAY, WITA, at, make_place, resident_of
 from tests.integration.test_outbox import FakeTelegram
 
 RULES = BookingRules()
@@ -194,6 +194,17 @@ def test_a_schedule_missed_by_downtime_goes_out_until_the_afternoon_only(uow_fac
     assert run_daily(uow_factory, fake_clock) == 0
     fake_clock.set(at(WEDNESDAY, 10, 30))  # started late on Wednesday: the day's schedules still go out
     assert run_daily(uow_factory, fake_clock) == 2  # both enumerators
+
+
+def test_no_morning_list_on_a_day_off_or_a_public_holiday(uow_factory, fake_clock):
+    setup(uow_factory, fake_clock)
+    fake_clock.set(at(SUNDAY, 6))  # not in the default Monday-Saturday week
+    assert run_daily(uow_factory, fake_clock) == 0
+    christmas = dt.date(2026, 12, 25)  # a Friday, and a public holiday
+    fake_clock.set(at(christmas, 6))
+    assert run_daily(uow_factory, fake_clock) == 0
+    fake_clock.set(at(christmas + dt.timedelta(days=1), 6))  # Saturday 26 Dec: a working day again
+    assert run_daily(uow_factory, fake_clock) == 2
 
 
 def test_per_area_settings_are_inherited_down_the_tree(uow_factory, fake_clock):

@@ -89,3 +89,11 @@ def test_parse_clock(text, expected):
 def test_parse_clock_refuses(text):
     with pytest.raises(ValueError):
         parse_clock(text)
+
+
+def test_a_visit_after_a_public_holiday_is_still_reminded_on_the_holiday_evening():
+    # Saturday 26 Dec 2026, 09.00 WITA, booked a week ahead: Christmas evening is when families most need it.
+    christmas_evening = dt.datetime(2026, 12, 25, 19, tzinfo=WITA).astimezone(UTC)
+    start = dt.datetime(2026, 12, 26, 9, tzinfo=WITA).astimezone(UTC)
+    planned = plan(start, dt.datetime(2026, 12, 18, 10, tzinfo=WITA).astimezone(UTC), WITA)
+    assert planned[0] == (EVENING, christmas_evening) and [k for k, _ in planned] == [EVENING, UNCONFIRMED, HOUR]
