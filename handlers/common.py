@@ -89,6 +89,9 @@ def on_unexpected_input(ctx: Context) -> None:
     if event.is_live_update:  # a live location's later point: update the geotag it started, silently
         capture.on_live_update(ctx)
         return
+    if ctx.state == rt_head.IMPORT_STATE:  # the RT head's family list, sent as a file
+        rt_head.on_import_input(ctx)
+        return
     if ctx.state in booking.BOOKING_STATES or ctx.state in ("choose_area", "family_members"):
         ctx.send(ctx.t("use-buttons"))
     elif ctx.state == "family_name":

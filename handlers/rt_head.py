@@ -7,9 +7,10 @@ import datetime as dt
 from domain import nudges
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed
-from domain.family_import import MAX_MEMBERS, check_address, check_members, check_name
+from domain.family_import import MAX_MEMBERS, UnreadableFile, check_address, check_members, check_name, import_families
 from domain.invites import InviteKind, make_invite
 from domain.kk import check_kk
+from domain.photos import TOO_LARGE
 from domain.rt_groups import progress
 from registry.status import delivery_status_for_families
 from handlers.registry_status import delivery_label
@@ -184,7 +185,7 @@ def on_rh_button(ctx: Context) -> None:
         ctx.answer(ctx.t("rh-photo-marked" if family.needs_photo else "rh-photo-unmarked"))
         show_family(ctx, family.id)
     elif action == "import":
-        ctx.goto("idle")
+        ctx.goto(IMPORT_STATE)  # the next file sent in this chat is the list
         ctx.show(ctx.t("rh-import-help", code=ctx.uow.areas.get(ctx.user.sls_id).code), keyboards.back_to_rt_menu(ctx.t))
     else:
         ctx.answer(ctx.t("stale-button"), alert=True)
@@ -285,10 +286,53 @@ def on_edit_typed(ctx: Context) -> None:
     show_family(ctx, family.id, notice=ctx.t("fe-saved"))
 
 
-def import_report(t, result, rt: str) -> str:  # type: ignore[no-untyped-def]
-    """The outcome of a family import (domain/family_import.py) as text: chat and CLI alike."""
+def import_report(t, result, rt: str, most: int | None = None) -> str:  # type: ignore[no-untyped-def]
+    """The outcome of a family import (domain/family_import.py) as text: chat and CLI alike. ``most``:
+    list at most that many problems (a chat message has room for a few dozen), then say how many more."""
     if result.ok:
         return t("import-done", count=result.added, rt=rt)
+    shown = result.problems if most is None else result.problems[:most]
     lines = [t("import-failed", count=len(result.problems))]
-    lines += [t("import-row-problem", row=p.row, problem=t(p.problem)) for p in result.problems]
+    lines += [t("import-row-problem", row=p.row, problem=t(p.problem)) for p in shown]
+    if len(shown) < len(result.problems):
+        lines.append(t("import-more-problems", count=len(result.problems) - len(shown)))
     return "\n".join(lines)
+
+
+# --- importing the RT's list from a file sent in the chat ----------------------------------------------
+
+IMPORT_STATE = "rh_import"
+IMPORT_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+PROBLEMS_IN_CHAT = 15
+
+
+def on_import_input(ctx: Context) -> None:
+    """Anything sent after "import a list": a CSV/XLSX document is imported, all or nothing; anything
+    else is told what is wanted. A failed import keeps the step, so a corrected file can follow."""
+    attachment = ctx.event.attachment
+    if ctx.user.role != "rt_head" or ctx.user.sls_id is None:
+        ctx.goto("idle")
+        ctx.send(ctx.t("not-allowed"))
+        return
+    if attachment is None or attachment.kind != "document":
+        ctx.send(ctx.t("rh-import-send-file"))
+        return
+    if attachment.error is not None or attachment.content is None:
+        ctx.send(ctx.t("rh-import-too-large" if attachment.error == TOO_LARGE else "rh-import-send-again"))
+        return
+    filename = attachment.file_name or "daftar"
+    if not filename.lower().endswith(IMPORT_SUFFIXES) and attachment.content[:2] != b"PK":
+        ctx.send(ctx.t("rh-import-send-file"))
+        return
+    area = ctx.uow.areas.get(ctx.user.sls_id)
+    try:
+        with ctx.uow.savepoint():  # all or nothing, also when something unexpected breaks half-way
+            result = import_families(ctx.uow, ctx.user, area.id, attachment.content, filename, ctx.now)
+    except UnreadableFile as unreadable:
+        ctx.send(ctx.t(unreadable.problem))
+        return
+    if result.ok:
+        ctx.goto("idle")
+        ctx.send(import_report(ctx.t, result, area.name), rt_menu(ctx))
+    else:
+        ctx.send(import_report(ctx.t, result, area.name, most=PROBLEMS_IN_CHAT))

@@ -155,3 +155,36 @@ def test_an_rt_head_gets_their_own_command_menu_and_a_resident_keeps_the_default
     assert "janji" not in menu(2001) and "jadwal" not in menu(2001)
     assert "isi" in menu(2001) and menu(2001)[:2] == ["start", "menu"]
     assert menu(1101)[:5] == ["start", "menu", "janji", "pindah", "batal"] and "keluarga" not in menu(1101)
+
+
+def test_an_rt_head_imports_a_family_list_sent_as_a_document(env: Env) -> None:
+    """The file goes through the framework's getFile and download; the import is all or nothing."""
+    import openpyxl
+    import io
+
+    slamet = env.person(2001, "Slamet")
+    join(env, slamet, InviteKind.RT_HEAD, env.area.sls_ids[0], "terdaftar sebagai Ketua RT")
+    families = lambda: env.query(lambda uow: uow.coordination.count_in_sls(env.area.sls_ids[0]))  # noqa: E731
+    before = families()
+    menu = slamet.say("/menu", "Menu Ketua RT")
+    slamet.press(menu, "rh:import", "Kirim berkas CSV atau Excel")
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["DAFTAR KELUARGA VK1 — RT 001"])
+    sheet.append(["Nama Kepala Keluarga", "Nomor KK", "Jumlah Anggota", "Alamat"])
+    sheet.append(["Siti Rahmawati", 6472010101200001, 4, "Jl. Mawar 1"])
+    sheet.append(["Agus Salim", "6472011332200005", 3, "Jl. B"])  # month 32: a bad KK
+    data = io.BytesIO()
+    book.save(data)
+    sent = env.sim.send_document(BOT_ID, slamet.user_id, data.getvalue(), "VK1 RT001.xlsx")
+    failed = slamet.wait("Tidak ada yang diimpor", newer_than=sent["message_id"])
+    assert "Baris 4" in failed["text"] and families() == before
+
+    sheet.delete_rows(4)
+    data = io.BytesIO()
+    book.save(data)
+    sent = env.sim.send_document(BOT_ID, slamet.user_id, data.getvalue(), "VK1 RT001.xlsx")
+    slamet.wait("1 keluarga diimpor ke RT 001", newer_than=sent["message_id"])
+    assert families() == before + 1
+    no_crash(slamet)

@@ -740,6 +740,52 @@ def rt_head(world: World, rt: int = 0, telegram_id: int = 2001) -> Person:
     return person
 
 
+def test_an_rt_head_imports_the_family_list_sent_as_a_file_all_or_nothing(world):
+    from handlers.events import Attachment
+
+    def send_file(person: Person, content: bytes | None, name: str = "vk1.csv", kind: str = "document",
+                  error: str | None = None) -> None:
+        person.say(attachment=Attachment(kind, f"f{len(person.messages)}", None, name, None,
+                                         len(content or b""), content, error))
+
+    header = "Nama Kepala Keluarga;Nomor KK;Jumlah Anggota;Alamat\n"
+    good = "Siti Rahmawati;6472010101200001;4;Jl. Mawar 1\nBudi Hartono;6472010202200002;2;Jl. Melati 7\n"
+    bad_row = "Agus Salim;6472011332200005;3;Jl. B\n"  # month 32 in the KK's issue date
+    pak_rt = rt_head(world)
+    before = world.count(Family, Family.sls_id == world.sls_ids[0])
+    send_file(pak_rt, (header + good).encode())  # not on the import screen: not taken as a list
+    assert world.count(Family, Family.sls_id == world.sls_ids[0]) == before
+    pak_rt.press("rh:import")
+    assert "Kirim berkas CSV atau Excel" in pak_rt.screen
+    pak_rt.say("ini daftarnya")
+    assert pak_rt.screen == ID("rh-import-send-file")
+    send_file(pak_rt, None, kind="sticker")
+    assert pak_rt.screen == ID("rh-import-send-file")
+    send_file(pak_rt, None, name="vk1.xlsx", error="too-large")
+    assert pak_rt.screen == ID("rh-import-too-large")
+    send_file(pak_rt, b"PK\x03\x04 not really a workbook", name="vk1.xlsx")
+    assert pak_rt.screen == ID("import-unreadable")
+    send_file(pak_rt, (header + good + bad_row).encode())
+    assert "Baris 4" in pak_rt.screen and world.count(Family, Family.sls_id == world.sls_ids[0]) == before
+    send_file(pak_rt, (header + good).encode())  # corrected: the step was kept
+    assert pak_rt.screen.startswith(ID("import-done", count=2, rt="RT 001")[:20])
+    assert world.count(Family, Family.sls_id == world.sls_ids[0]) == before + 2
+    assert pak_rt.conversation().state == "idle"
+    send_file(pak_rt, (header + good).encode())  # after the import, a file is not taken as a list again
+    assert world.count(Family, Family.sls_id == world.sls_ids[0]) == before + 2
+
+
+def test_many_problems_in_a_list_are_counted_not_all_listed(world):
+    from handlers.events import Attachment
+
+    pak_rt = rt_head(world)
+    pak_rt.press("rh:import")
+    rows = "".join(f";647201010120{i:04d};3;Jl. {i}\n" for i in range(1, 41))  # 40 rows without a name
+    content = ("Nama Kepala Keluarga;Nomor KK;Jumlah Anggota;Alamat\n" + rows).encode()
+    pak_rt.say(attachment=Attachment("document", "f1", None, "vk1.csv", None, len(content), content))
+    assert pak_rt.screen.count("Baris") == 15 and ID("import-more-problems", count=25) in pak_rt.screen
+
+
 def test_an_rt_head_registers_a_family_without_telegram_and_books_for_it(world):
     pak_rt = rt_head(world)
     pak_rt.press("rt:add")
