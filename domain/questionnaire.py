@@ -212,6 +212,15 @@ def go_back(uow: Any, draft: Draft, now: dt.datetime, *, audience: str) -> Resul
     return result
 
 
+def reopen(uow: Any, draft: Draft, name: str, now: dt.datetime, *, audience: str) -> Result:
+    """Ask an answered question again, from the review (forms.engine.Questionnaire.reopen)."""
+    result = draft.engine.reopen(draft.state, name, audience)
+    if result.ok:
+        _save(draft, dict(result.state), now)
+        uow.flush()
+    return result
+
+
 def hand_over(uow: Any, draft: Draft, now: dt.datetime, *, audience: str) -> None:
     """A resident or RT head says their part is done: noted on the draft, which stays a draft."""
     state = copy.deepcopy(draft.state)

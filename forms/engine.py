@@ -307,6 +307,25 @@ class Questionnaire:
         history.pop()
         return Result(True, {**copy.deepcopy(dict(state)), "history": history})
 
+    def editable(self, state: Mapping[str, Any], audience: str) -> list[str]:
+        """The answered questions ``audience`` may change from the review, in form order: relevant,
+        answered by a person (not preloaded), and theirs to answer."""
+        evaluation = self._round(state)
+        done = set(state["history"])
+        return [f.name for f in self._steps(evaluation) if f.is_question and f.name in done
+                and state["by"].get(f.name) != PRELOAD and may_answer(f, audience)]
+
+    def reopen(self, state: Mapping[str, Any], name: str, audience: str) -> Result:
+        """Ask ``name`` again (from the review): it leaves the steps done, its answer kept as current.
+
+        The next question is then the first one not done in form order, so ``name`` is asked (when
+        everything before it is done); once answered, any question its new answer made relevant comes
+        next, before the review. Answers it made irrelevant stay stored but count for nothing, as in ODK.
+        """
+        if name not in self.editable(state, audience):
+            return Result(False, dict(state), Message(m.NOT_RELEVANT))
+        return Result(True, {**copy.deepcopy(dict(state)), "history": [n for n in state["history"] if n != name]})
+
     # -- reading the result ------------------------------------------------------------------------
 
     def review(self, state: Mapping[str, Any], language: str = "id") -> list[ReviewItem]:

@@ -25,6 +25,7 @@ or of an older version of the form, never answers the current one: it is stale):
     qa:<i>:k     keep the answer shown                  qn:done:<i>  the ticked choices answer i
     qn:next:<i>  a note was read                        qn:go:<family>  open (or resume) a family's
     qn:pause  qn:review  qn:resume  qn:submit  qn:consent                questionnaire
+    qn:pick:<page>  the answered questions, to change one   qn:edit:<i>  ask question i again (from the review)
 
 Message economy: a button edits its message in place; a typed answer gets the next question as one
 new message. Bad input (letters for a number, out of range, a photo where text is expected, a
@@ -280,6 +281,8 @@ def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = 
         rows.append([Button(ctx.t("btn-qn-resume"), "qn:resume")])
     elif engine.form.fields and draft.state.get("history"):
         rows.append([Button(ctx.t("btn-qn-back"), "qn:back:last")])
+    if engine.editable(draft.state, audience):
+        rows.append([Button(ctx.t("btn-qn-edit"), "qn:pick:0")])
     rows.append([Button(ctx.t("btn-qn-pause"), "qn:pause")])
     ctx.goto(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
     if edit:
@@ -487,6 +490,11 @@ def on_navigation_button(ctx: Context) -> None:
     elif action == "resume":
         ctx.answer()
         show_current(ctx, draft, audience)
+    elif action == "pick":
+        ctx.answer()
+        show_edit_list(ctx, draft, audience, keyboards.parse_id(value) or 0)
+    elif action == "edit":
+        _reopen(ctx, draft, audience, value)
     elif action == "submit":
         _submit(ctx, draft, audience, consent=False)
     elif action == "consent" and audience == ENUMERATOR:
@@ -516,6 +524,47 @@ def _back(ctx: Context, draft: Draft, audience: str) -> None:
         return
     ctx.answer()
     ctx.data = {k: v for k, v in ctx.data.items() if k not in ("q", "multi", capture.DATA_KEY)}
+    show_current(ctx, draft, audience)
+
+
+EDIT_PAGE = 8
+
+
+def show_edit_list(ctx: Context, draft: Draft, audience: str, page: int) -> None:
+    """From the review: the answered questions this person may change, a page at a time, as buttons."""
+    editable = set(draft.engine.editable(draft.state, audience))
+    items = [item for item in draft.engine.review(draft.state, ctx.t.language) if item.name in editable]
+    pages = max(1, -(-len(items) // EDIT_PAGE))
+    page = min(max(page, 0), pages - 1)
+    form = draft.engine.form
+    rows = [[Button(_short(f"✏️ {page * EDIT_PAGE + n}. {html.unescape(item.label)}", 60),
+                    f"qn:edit:{_index(form, item.name)}")]
+            for n, item in enumerate(items[page * EDIT_PAGE:(page + 1) * EDIT_PAGE], start=1)]
+    turn = []
+    if page > 0:
+        turn.append(Button("‹", f"qn:pick:{page - 1}"))
+    if page + 1 < pages:
+        turn.append(Button("›", f"qn:pick:{page + 1}"))
+    if turn:
+        rows.append(turn)
+    rows.append([Button(ctx.t("btn-qn-to-review"), "qn:review")])
+    ctx.goto(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
+    ctx.show(ctx.t("qn-edit-pick", name=_esc(draft.family.head_name), page=page + 1, pages=pages),
+             keyboards.keyboard(rows))
+
+
+def _reopen(ctx: Context, draft: Draft, audience: str, position: str) -> None:
+    """``qn:edit:<i>``: ask question i again; the others keep their answers. A button of an older
+    review (the question no longer relevant or answered) is stale: the review is shown as it is now."""
+    index = keyboards.parse_id(position)
+    fields = draft.engine.form.fields
+    name = fields[index].name if index is not None and index < len(fields) else None
+    result = service.reopen(ctx.uow, draft, name, ctx.now, audience=audience) if name else None
+    if result is None or not result.ok:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        show_review(ctx, draft, audience)
+        return
+    ctx.answer()
     show_current(ctx, draft, audience)
 
 

@@ -382,3 +382,58 @@ def test_the_resident_and_the_enumerator_answering_at_once_lose_nothing(uow_fact
     record = record_of(uow_factory, family_id)
     assert record.answers["by"]["tenure"] == "resident" and record.answers["by"]["floor_area"] == "enumerator"
     assert len(records_of(uow_factory, family_id)) == 1
+
+
+def test_from_the_review_any_answer_can_be_changed_with_skip_logic_applied(uow_factory, fake_clock, tmp_path):
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, enumerators=1, families=1, enumerator_users=True)
+    family_id = place.family_ids[0]
+    wati = Chat(handlers_for(uow_factory, fake_clock, tmp_path),
+                telegram_id_of(uow_factory, resident_of(uow_factory, place, family_id, now)))
+    wati.say("/isi")
+    wati.press(f"qa:{_index('head_name')}:k")
+    wati.say("4")
+    for name, value in zip(["tenure", "floor_area", "floor", "wall", "roof", "water", "lighting"],
+                           ["own", "36", "ceramic", "masonry", "clay_tile", "piped", "non_pln"]):
+        wati.say(value) if name == "floor_area" else wati.choose(value, CHOICES[name])
+    assert "Bahan bakar" in wati.screen or "memasak" in wati.screen.lower()  # no electricity: power is skipped
+    for name, value in zip(["cooking", "toilet"], ["lpg_3", "own"]):
+        wati.choose(value, CHOICES[name])
+    answer_aid_and_assets(wati)
+    review = wati.last_id
+    assert "Bagian Anda sudah lengkap" in wati.screen and "qn:pick:0" in wati.buttons()
+
+    # The list of answers to change: paged, the resident's own questions only.
+    wati.press("qn:pick:0", review)
+    assert wati.last_id == review and "pertanyaan mana yang ingin diubah" in wati.screen
+    assert f"qn:edit:{_index('members')}" in wati.buttons() and "qn:pick:1" in wati.buttons()
+    assert f"qn:edit:{_index('visit_date')}" not in wati.buttons()  # the enumerator's
+    # A changed answer that needs no new question: straight back to the review, the rest kept.
+    wati.press(f"qn:edit:{_index('floor_area')}", review)
+    assert "Luas lantai" in wati.screen and "36" in wati.screen
+    wati.say("40")
+    assert "Bagian Anda sudah lengkap" in wati.screen and "40" in wati.screen
+    values = record_of(uow_factory, family_id).answers["values"]
+    assert (values["floor_area"], values["tenure"], values["aid"]) == ("40", "own", "pkh bpnt")
+
+    # Electricity after all: the question it makes relevant (installed power) is asked before the review.
+    wati.press("qn:pick:0", wati.last_id)
+    wati.press("qn:pick:1", wati.last_id)
+    wati.press("qn:pick:0", wati.last_id)
+    wati.press(f"qn:edit:{_index('lighting')}", wati.last_id)
+    wati.choose("pln_meter", CHOICES["lighting"])
+    assert "Daya" in wati.screen or "VA" in wati.screen
+    wati.choose("900", CHOICES["power"])
+    assert "Bagian Anda sudah lengkap" in wati.screen and "900" in wati.screen
+    # And back off again: the power answer stays stored but leaves the review (as ODK does).
+    wati.press("qn:pick:0", wati.last_id)
+    wati.press(f"qn:edit:{_index('lighting')}", wati.last_id)
+    wati.choose("not_electric", CHOICES["lighting"])
+    assert "Bagian Anda sudah lengkap" in wati.screen and "900" not in wati.screen
+
+    # A button of an older list, for a question no longer relevant: told, the review as it is now.
+    wati.press(f"qn:edit:{_index('power')}", wati.last_id)
+    assert wati.answers[-1].show_alert and "Bagian Anda sudah lengkap" in wati.screen
+    wati.press("qn:edit:9999", wati.last_id)
+    assert wati.answers[-1].show_alert
+    assert record_of(uow_factory, family_id).answers["values"]["lighting"] == "not_electric"
