@@ -1,6 +1,7 @@
 """Settings from the environment (documented in the README's configuration table)."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ class Settings:
     send_rate: float = 30.0  # messages per second for the whole bot
     per_chat_interval: float = 1.0  # seconds between two bulk messages to one chat
     outbox_interval: float = 1.0  # seconds between two outbox dispatcher runs
+    outbox_keep_days: int = 30  # settled outbox rows are purged after this many days; 0 keeps them for ever
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (JSON lines; the Docker image's default)
     # Deployment (README, Deploy): how updates arrive, what this process does, where ops endpoints listen.
@@ -45,6 +47,10 @@ class Settings:
     geo_max_distance_km: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def outbox_keep(self) -> dt.timedelta | None:
+        return dt.timedelta(days=self.outbox_keep_days) if self.outbox_keep_days > 0 else None
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = dict(os.environ if environ is None else environ)
@@ -61,6 +67,7 @@ class Settings:
             send_rate=float(env.get("PINTU_SEND_RATE", "30")),
             per_chat_interval=float(env.get("PINTU_PER_CHAT_INTERVAL", "1.0")),
             outbox_interval=float(env.get("PINTU_OUTBOX_INTERVAL", "1.0")),
+            outbox_keep_days=_non_negative_int(env, "PINTU_OUTBOX_KEEP_DAYS", 30),
             log_level=env.get("PINTU_LOG_LEVEL", "INFO").upper(),
             log_format=_log_format(env.get("PINTU_LOG_FORMAT", "text")),
             **_deploy_settings(env),
@@ -153,3 +160,10 @@ def _log_format(value: str) -> str:
     if fmt not in ("text", "json"):
         raise ValueError(f"PINTU_LOG_FORMAT must be 'text' or 'json', not {value!r}")
     return fmt
+
+
+def _non_negative_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default)).strip()
+    if not raw.isdigit():
+        raise ValueError(f"{name} must be a whole number of days (0 or more), not {raw!r}")
+    return int(raw)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from scheduling.retention import purge_settled_outbox
@@ -37,3 +38,21 @@ def test_old_settled_rows_go_and_everything_else_stays(uow_factory):
     assert purge_settled_outbox(uow_factory, NOW, KEEP, batch=2) == len(gone)
     assert remaining(uow_factory) == kept
     assert purge_settled_outbox(uow_factory, NOW, KEEP) == 0  # a second run finds nothing more
+
+
+def test_the_retention_setting_and_its_nightly_job():
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.config import Settings
+    from scheduling.retention import JOB_ID, start_retention_job
+
+    assert Settings.from_env({}).outbox_keep == dt.timedelta(days=30)
+    assert Settings.from_env({"PINTU_OUTBOX_KEEP_DAYS": "90"}).outbox_keep == dt.timedelta(days=90)
+    assert Settings.from_env({"PINTU_OUTBOX_KEEP_DAYS": "0"}).outbox_keep is None  # kept for ever
+    with pytest.raises(ValueError):
+        Settings.from_env({"PINTU_OUTBOX_KEEP_DAYS": "a month"})
+    scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
+    assert start_retention_job(scheduler, object(), None) is None and scheduler.get_jobs() == []
+    assert start_retention_job(scheduler, object(), dt.timedelta(days=30)) == JOB_ID
+    trigger = str(scheduler.get_job(JOB_ID).trigger)
+    assert "hour='2'" in trigger and "minute='30'" in trigger
