@@ -86,8 +86,9 @@ def store_photo(uow: Any, media_dir: str | Path, record: Record, content: bytes,
     """
     if record.status != "draft":
         raise RecordStateError(f"record {record.id} is {record.status}")
-    mime, width, height = inspect_image(content)
-    digest = hashlib.sha256(content).hexdigest()
+    inspect_image(content)
+    content, mime, width, height = strip_metadata(content)
+    digest = hashlib.sha256(content).hexdigest()  # of the bytes stored: the registry checks the file against it
     existing = uow.capture.photo_with_hash(record.id, digest)
     if existing is not None:
         return existing
@@ -97,6 +98,47 @@ def store_photo(uow: Any, media_dir: str | Path, record: Record, content: bytes,
                         height=height, mime=mime, taken_at=now, sender=sender_telegram_id)
     record.updated_at = now
     return uow.records.add_photo(photo)
+
+
+# Image info keys that say nothing about who took the picture or where: kept when re-encoding.
+_HARMLESS_INFO = {"dpi", "jfif", "jfif_version", "jfif_unit", "jfif_density", "progressive", "progression",
+                  "gamma", "transparency", "aspect", "loop", "duration", "background", "lossless", "interlace",
+                  "adobe", "adobe_transform", "icc_profile"}
+
+
+def strip_metadata(content: bytes) -> tuple[bytes, str, int, int]:
+    """(bytes to store, MIME type, width, height) of an image already checked by :func:`inspect_image`.
+
+    A photo sent as a file (document) keeps its EXIF, which may hold the GPS position and the phone's
+    make, model and serial number; XMP and comments may say as much. Such an image is turned upright
+    (ImageOps.exif_transpose applies the EXIF orientation) and encoded again without any of it (the colour
+    profile stays). An image without metadata is kept byte for byte.
+    """
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(content)) as image:
+        mime = FORMATS[image.format][0]
+        fmt = image.format
+        exif = image.getexif()
+        revealing = [key for key in image.info if key not in _HARMLESS_INFO]
+        if not len(exif) and not revealing:
+            return content, mime, image.width, image.height
+        icc = image.info.get("icc_profile")
+        upright = ImageOps.exif_transpose(image)  # a copy, without the orientation tag
+        if upright.mode == "P":  # a palette would not travel with paste
+            upright = upright.convert("RGBA" if "transparency" in upright.info else "RGB")
+        clean = Image.new(upright.mode, upright.size)
+        clean.paste(upright)  # the pixels only: no info, no EXIF travels with them
+        if fmt == "JPEG" and clean.mode not in ("RGB", "L", "CMYK"):
+            clean = clean.convert("RGB")
+        options: dict[str, Any] = {"icc_profile": icc} if icc else {}
+        if fmt == "JPEG":
+            options.update(quality=92, optimize=True)
+        elif fmt == "WEBP":
+            options.update(quality=90, lossless=bool(image.info.get("lossless")))
+        buffer = io.BytesIO()
+        clean.save(buffer, fmt, **options)
+    return buffer.getvalue(), mime, clean.width, clean.height
 
 
 def write_private(media_dir: Path, relative: str, content: bytes) -> Path:

@@ -13,7 +13,8 @@ State table:
 | ---------- | ----------------------------------------------------------- | --------------------------------------- |
 | qs         | rid (record), fid (family), aud (audience), q (the question | a typed answer, "qa"/"qn" buttons,      |
 |            | shown; None on the review), multi (ticked choices of a      | a location or photo (handlers/capture)  |
-|            | select_multiple), capture (capture's own sub-state)         |                                         |
+|            | select_multiple), capture (capture's own sub-state), rv     |                                         |
+|            | (answering a question reopened from the review: REVIEW_AT)  |                                         |
 | qs_paused  | rid, fid, aud                                               | "qn:resume", /isi, /kunjungan           |
 | idle       |                                                             | commands                                |
 
@@ -62,6 +63,9 @@ HOW = {"text": "qn-how-text", "integer": "qn-how-integer", "decimal": "qn-how-de
        "select_one": "qn-how-select-one", "select_multiple": "qn-how-select-multiple", "note": "qn-how-note",
        "geopoint": "qn-how-geopoint", "image": "qn-how-image"}
 CAPTURE_KINDS = ("geopoint", "image")
+# Conversation data while a question reopened from the review is answered: the question that was next
+# before the change ("" when none was); reaching it (or the end) shows the review again.
+REVIEW_AT = "rv"
 
 
 # --- entry points ---------------------------------------------------------------------------------
@@ -171,10 +175,15 @@ def show_current(ctx: Context, draft: Draft, audience: str, notice: str | None =
                  edit: bool = True) -> None:
     """The next question for ``audience`` (or the review when their part is done)."""
     step = draft.next_question(audience, ctx.t.language)
-    if step is None:
+    review_at = ctx.data.get(REVIEW_AT) if ctx.data.get("rid") == draft.record.id else None
+    if step is None or (isinstance(review_at, str) and step.name == review_at):
+        # Done, or an answer changed from the review is settled (with any question it made relevant):
+        # back to the review rather than on to questions that were open before the change.
         show_review(ctx, draft, audience, notice=notice, edit=edit)
         return
     data: dict[str, Any] = {"rid": draft.record.id, "fid": draft.family.id, "aud": audience, "q": step.name}
+    if isinstance(review_at, str):
+        data[REVIEW_AT] = review_at
     same = ctx.state == STATE and ctx.data.get("q") == step.name and ctx.data.get("rid") == draft.record.id
     if step.kind == "select_multiple":
         kept = ctx.data.get("multi") if same else None
@@ -559,12 +568,14 @@ def _reopen(ctx: Context, draft: Draft, audience: str, position: str) -> None:
     index = keyboards.parse_id(position)
     fields = draft.engine.form.fields
     name = fields[index].name if index is not None and index < len(fields) else None
+    pending = draft.next_question(audience, ctx.t.language)  # where the person was before the change
     result = service.reopen(ctx.uow, draft, name, ctx.now, audience=audience) if name else None
     if result is None or not result.ok:
         ctx.answer(ctx.t("stale-button"), alert=True)
         show_review(ctx, draft, audience)
         return
     ctx.answer()
+    ctx.data[REVIEW_AT] = pending.name if pending is not None else ""
     show_current(ctx, draft, audience)
 
 

@@ -95,6 +95,15 @@ def test_resident_self_report_survives_a_restart_of_the_bot(qenv: Env) -> None:
     assert "Kontrak/sewa" in review["text"] and "36" in review["text"]
     draft = env.query(lambda uow: uow.questionnaires.draft_of(booked.family_id))
     assert draft.answers["values"]["floor_area"] == "36" and draft.answers["values"]["tenure"] == "rent"
+
+    # From the review: change the floor area, and come back to the review with every other answer kept.
+    picker, _ = wati.press(review, "qn:pick:0", "pertanyaan mana yang ingin diubah")
+    assert f"qn:edit:{INDEX['floor_area']}" in {data for _, data in buttons(picker)}
+    asked, _ = wati.press(picker, f"qn:edit:{INDEX['floor_area']}", "Luas lantai")
+    changed = wati.say("40", "Jawaban untuk keluarga Wati Lestari")
+    assert "40" in changed["text"] and "Kontrak/sewa" in changed["text"]
+    values = env.query(lambda uow: uow.questionnaires.draft_of(booked.family_id)).answers["values"]
+    assert (values["floor_area"], values["tenure"], values["members"]) == ("40", "rent", "4")
     no_crash(wati)
 
 

@@ -236,6 +236,43 @@ def test_stale_buttons_after_pause_and_forged_presses_change_nothing(uow_factory
     assert "tidak dapat mengisi" in chat.screen
 
 
+def test_the_fill_button_opens_the_residents_own_family_only(uow_factory, fake_clock, tmp_path):
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, enumerators=1, families=2)
+    own, neighbour = place.family_ids
+    chat = Chat(handlers_for(uow_factory, fake_clock, tmp_path),
+                telegram_id_of(uow_factory, resident_of(uow_factory, place, own, now)))
+    chat.press(f"qn:go:{neighbour}")  # a forged (or forwarded) button of the neighbour's family
+    assert "tidak dapat mengisi" in chat.screen and record_of(uow_factory, neighbour) is None
+    chat.say(f"/isi {neighbour}")
+    assert "tidak dapat mengisi" in chat.screen and record_of(uow_factory, neighbour) is None
+    chat.press(f"qn:go:{own}")
+    assert "Nama kepala keluarga" in chat.screen and record_of(uow_factory, own).status == "draft"
+
+
+def test_a_photo_voice_note_or_file_at_a_typed_question_is_answered_and_loses_nothing(uow_factory, fake_clock,
+                                                                                      tmp_path):
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, enumerators=1, families=1)
+    family_id = place.family_ids[0]
+    chat = Chat(handlers_for(uow_factory, fake_clock, tmp_path),
+                telegram_id_of(uow_factory, resident_of(uow_factory, place, family_id, now)))
+    chat.say("/isi")
+    chat.press(f"qa:{_index('head_name')}:k")
+    assert "Jumlah anggota keluarga" in chat.screen
+    for attachment, words in [(Attachment(kind="photo", file_id="p1", content=make_png(20, 10)), "tidak dijawab"),
+                              (Attachment(kind="document", file_id="d1", file_name="kk.pdf", content=b"%PDF-1.4"),
+                               "tidak dijawab"),
+                              (Attachment(kind="voice", file_id="v1"), "pesan suara")]:
+        chat.handle(chat.event(attachment=attachment))
+        assert words in chat.screen and "Jumlah anggota keluarga" in chat.screen, attachment.kind
+    assert not (tmp_path / "photos").exists() or not list((tmp_path / "photos").iterdir())
+    chat.say("4")
+    assert "Status kepemilikan" in chat.screen
+    values = record_of(uow_factory, family_id).answers["values"]
+    assert values["members"] == "4" and values["head_name"]
+
+
 # --- the RT head and the enumerator ------------------------------------------------------------------
 
 def test_rt_head_identifies_a_family_the_enumerator_completes_it_with_geotag_and_photo(
@@ -437,3 +474,16 @@ def test_from_the_review_any_answer_can_be_changed_with_skip_logic_applied(uow_f
     wati.press("qn:edit:9999", wati.last_id)
     assert wati.answers[-1].show_alert
     assert record_of(uow_factory, family_id).answers["values"]["lighting"] == "not_electric"
+
+    # Handed over: the buttons of the old review and of the old list of answers are answered, change nothing.
+    review = wati.last_id
+    wati.press("qn:pick:0", review)
+    answers_list = wati.last_id
+    wati.press("qn:review", answers_list)
+    wati.press("qn:submit", wati.last_id)
+    assert "Terima kasih" in wati.screen
+    for old in ("qn:pick:0", f"qn:edit:{_index('floor_area')}", "qn:submit"):
+        wati.press(old, answers_list)
+        assert wati.answers[-1].show_alert and wati.answers[-1].text == ID("stale-button"), old
+        assert "Terima kasih" in wati.screen, old
+    assert record_of(uow_factory, family_id).answers["values"]["floor_area"] == "40"

@@ -198,3 +198,53 @@ def test_stickers_voice_and_plain_messages_are_not_downloaded():
     for attachment in (Attachment("sticker", "s"), Attachment("voice", "v", file_size=100), None):
         event = event_with(attachment)
         assert fetch(event, download) == event
+
+
+# --- metadata is not kept ---------------------------------------------------------------------------
+
+def _jpeg_with_gps_sideways() -> bytes:
+    """A 40x20 picture, stored as 20x40 with EXIF orientation 6 (turn 90° clockwise to view), with the
+    phone's make, model and GPS position; its top half is red, bottom half blue when upright."""
+    from PIL import ExifTags
+    upright = Image.new("RGB", (40, 20), (0, 0, 255))
+    upright.paste((255, 0, 0), (0, 0, 40, 10))
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the camera wrote; orientation 6 undoes it
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Make] = "PhoneMaker"
+    exif[ExifTags.Base.Model] = "Pintu-Test-Phone SN123456"
+    exif[ExifTags.IFD.GPSInfo] = {ExifTags.GPS.GPSLatitudeRef: "S", ExifTags.GPS.GPSLatitude: (6.0, 12.0, 30.0),
+                                  ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (106.0, 49.0, 5.0)}
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", exif=exif, quality=95)
+    return buffer.getvalue()
+
+
+def test_a_photo_sent_as_a_file_loses_its_gps_and_phone_identity_and_stays_upright(uow, record, tmp_path):
+    original = _jpeg_with_gps_sideways()
+    with Image.open(io.BytesIO(original)) as check:  # the test input really carries what must go
+        assert check.getexif().get_ifd(0x8825) and b"SN123456" in original
+    photo = store_photo(uow, tmp_path, record, original, sender_telegram_id=7, now=NOW)
+    stored = (tmp_path / photo.path).read_bytes()
+    assert photo.sha256 == hashlib.sha256(stored).hexdigest() and photo.size == len(stored)
+    assert b"SN123456" not in stored and b"PhoneMaker" not in stored and b"Exif" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == "JPEG" and len(image.getexif()) == 0 and "exif" not in image.info
+        assert image.size == (40, 20) and (photo.width, photo.height) == (40, 20)  # upright: landscape
+        red, blue = image.convert("RGB").getpixel((20, 3)), image.convert("RGB").getpixel((20, 16))
+        assert red[0] > 200 and red[2] < 60 and blue[2] > 200 and blue[0] < 60  # red on top, blue below
+    again = store_photo(uow, tmp_path, record, original, sender_telegram_id=7, now=NOW)
+    assert again.id == photo.id  # the same file sent twice is still kept once
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_metadata_of_png_and_webp_is_not_kept_either(uow, record, tmp_path, fmt):
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"  # Make
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 12), (10, 200, 10)).save(buffer, fmt, exif=exif)
+    photo = store_photo(uow, tmp_path, record, buffer.getvalue(), sender_telegram_id=7, now=NOW)
+    stored = (tmp_path / photo.path).read_bytes()
+    assert b"PhoneMaker" not in stored and photo.sha256 == hashlib.sha256(stored).hexdigest()
+    with Image.open(io.BytesIO(stored)) as image:
+        assert image.format == fmt and image.size == (16, 12) and len(image.getexif()) == 0
