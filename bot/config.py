@@ -29,6 +29,9 @@ class Settings:
     webhook_listen: str = "0.0.0.0:8443"  # host:port of the webhook's HTTP server (behind the TLS proxy)
     webhook_secret: str = ""  # X-Telegram-Bot-Api-Secret-Token: 1-256 of A-Z a-z 0-9 _ -
     role: str = "all"  # all | bot (updates only) | dispatcher (outbox only)
+    # Several bots in one deployment (domain/bots.py): this process's bot and the area codes it serves.
+    bot_key: str = ""  # PINTU_BOT_KEY; "": the deployment's only bot, serving every area
+    bot_areas: tuple[str, ...] = ()  # PINTU_BOT_AREAS, e.g. "64.72" or "64.72,64.74"
     metrics_listen: str = ""  # host:port for /healthz and /metrics; empty: not served
     max_outbox_lag: float = 600.0  # seconds the oldest due outbox row may wait before /healthz says 503
     # Central registry (README, Registry): where completed records are forwarded.
@@ -109,7 +112,26 @@ def _deploy_settings(env: dict[str, str]) -> dict[str, object]:
         "role": role,
         "metrics_listen": env.get("PINTU_METRICS_LISTEN", ""),
         "max_outbox_lag": float(env.get("PINTU_HEALTH_MAX_OUTBOX_LAG", "600")),
+        **_bot_scope(env),
     }
+
+
+BOT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+AREA_CODE = re.compile(r"^\d+(\.\d+)*$")
+
+
+def _bot_scope(env: dict[str, str]) -> dict[str, object]:
+    """PINTU_BOT_KEY and PINTU_BOT_AREAS: both or neither."""
+    key = env.get("PINTU_BOT_KEY", "").strip().lower()
+    areas = tuple(code.strip() for code in env.get("PINTU_BOT_AREAS", "").replace(";", ",").split(",") if code.strip())
+    if bool(key) != bool(areas):
+        raise ValueError("PINTU_BOT_KEY and PINTU_BOT_AREAS go together (several bots: each its key and its areas)")
+    if key and not BOT_KEY.match(key):
+        raise ValueError(f"PINTU_BOT_KEY must be 1-32 of a-z 0-9 _ -, not {key!r}")
+    bad = [code for code in areas if not AREA_CODE.match(code)]
+    if bad:
+        raise ValueError(f"PINTU_BOT_AREAS must be area codes like 64.72, not {', '.join(bad)}")
+    return {"bot_key": key, "bot_areas": areas}
 
 
 def host_port(listen: str) -> tuple[str, int]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.ops import Metrics
 from domain.booking import BookingRules
+from domain.bots import BotScope, register_bot
 from domain.clock import Clock, SystemClock
 from handlers.app import PintuHandlers
 from domain.geotag import GeoPolicy
@@ -39,9 +40,15 @@ class Pintu:
         return SqlUnitOfWork(self.session_factory)
 
     def learn_bot_username(self, username: str) -> None:
-        """Invite links name the bot; the name is Telegram's answer to getMe unless configured."""
+        """Invite links name the bot; the name is Telegram's answer to getMe unless configured. With
+        several bots, this bot's row of the directory is written, so the others can name it."""
         if username and not self.settings.bot_username:
             self.handlers.config = replace(self.handlers.config, bot_username=username)
+        scope = self.handlers.config.bot
+        if not scope.everywhere:
+            with self.uow() as uow:
+                register_bot(uow, scope, self.handlers.config.bot_username, self.clock.now())
+                uow.commit()
 
     async def mark_blocked(self, chat_id: int) -> None:
         """Remember that a user blocked the bot, so bulk sends skip them until they write again."""
@@ -59,6 +66,7 @@ def build(settings: Settings, clock: Clock | None = None, rules: BookingRules | 
     session_factory = make_session_factory(engine)
     config = HandlerConfig(invite_secret=settings.invite_secret, bot_username=settings.bot_username or "PintuBot",
                            media_dir=settings.media_dir, form_path=settings.form_path,
-                           geo_policy=GeoPolicy(settings.geo_max_accuracy_m, settings.geo_max_distance_km))
+                           geo_policy=GeoPolicy(settings.geo_max_accuracy_m, settings.geo_max_distance_km),
+                           bot=BotScope(settings.bot_key, settings.bot_areas))
     handlers = PintuHandlers(lambda: SqlUnitOfWork(session_factory), clock, config, rules)
     return Pintu(settings, clock, engine, session_factory, handlers)

@@ -49,7 +49,7 @@ def link_group(uow: Any, user: User | None, chat_id: int, now: dt.datetime) -> R
     if previous is not None:
         uow.coordination.remove_group(previous)
     return uow.coordination.add_group(RtGroup(chat_id=chat_id, sls_id=user.sls_id, linked_by_user_id=user.id,
-                                              linked_at=now))
+                                              linked_at=now, bot_key=user.bot_key))
 
 
 def progress(uow: Any, sls_id: int) -> Progress:

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from domain.booking import BookingRules
-from domain.clock import Clock
 from domain.access import can_use_command
+from domain.booking import BookingRules
+from domain.bots import outside, user_area
+from domain.clock import Clock
 from handlers import booking, capture, common, enumerator, group, onboarding, outcomes, questionnaire, reminders, rt_head, supervisor
 from handlers.context import Context, HandlerConfig
 from handlers.events import Action, AnswerCallback, Incoming, SendMessage
@@ -135,10 +136,15 @@ class PintuHandlers:
                     log.info("dropping update %s: a later or the same update was already applied", event.update_id,
                              extra={"update_id": event.update_id})
                     return [AnswerCallback(event.callback_id)] if event.callback_id else []
-                self._route(ctx)
-                menu = menu_update(ctx.user, event.chat_id)  # a changed role: the chat's menu follows
+                routed = not self._other_bots_user(ctx)
+                if routed:
+                    self._route(ctx)
+                    self._remember_bot(ctx)
+                # A changed role: the chat's menu follows.
+                menu = menu_update(ctx.user, event.chat_id) if routed else None
                 if ctx.user is not None:
-                    uow.conversations.save(event.sender.telegram_id, ctx.state, ctx.data, ctx.now, event.update_id)
+                    uow.conversations.save(event.sender.telegram_id, ctx.state, ctx.data, ctx.now, event.update_id,
+                                           self.config.bot.key)
                 uow.commit()
             ctx.answer()  # every button press gets exactly one answer, even a silent one
             if menu is not None:
@@ -173,12 +179,36 @@ class PintuHandlers:
             log.exception("unexpected error while handling a group command")
             return self._apology(event, "error-unexpected")
 
-    @staticmethod
-    def _already_applied(ctx: Context, uow: Any) -> bool:
+    def _other_bots_user(self, ctx: Context) -> bool:
+        """With several bots: a user placed in another bot's area is sent there, and nothing else happens."""
+        scope = self.config.bot
+        if scope.everywhere or ctx.user is None:
+            return False
+        area = user_area(ctx.uow, ctx.user)
+        other = outside(ctx.uow, scope, area)
+        if other:
+            key = "wrong-bot" if other is not True else "wrong-bot-unknown"
+            name = other.username if other is not True else ""
+            if ctx.event.callback_id:
+                ctx.answer(ctx.t(key, area=area.name, bot=name), alert=True)
+            else:
+                ctx.send(ctx.t(key, area=area.name, bot=name))
+            return True
+        return False
+
+    def _remember_bot(self, ctx: Context) -> None:
+        """After the step (which may have created the user): messages to them go out through this bot."""
+        scope = self.config.bot
+        if not scope.everywhere and ctx.user is not None and ctx.user.bot_key != scope.key:
+            ctx.user.bot_key = scope.key
+
+    def _already_applied(self, ctx: Context, uow: Any) -> bool:
         if ctx.event.update_id is None or ctx.user is None:
             return False
         conversation = uow.conversations.get(ctx.event.sender.telegram_id)
-        last = conversation.last_update_id if conversation is not None else None
+        if conversation is None or (conversation.last_update_bot or "") != self.config.bot.key:
+            return False  # another bot's update ids are another sequence (several bots: domain/bots.py)
+        last = conversation.last_update_id
         return last is not None and ctx.event.update_id <= last
 
     def _context(self, uow: Any, event: Incoming) -> Context:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.booking import BookingRules
+from domain.bots import EVERYWHERE, BotScope
 from domain.geotag import GeoPolicy
 from handlers.events import AnswerCallback, EditMessage, Incoming, InlineKeyboard, Markup, Reply, SendMessage
 from handlers.i18n import Translator
@@ -22,6 +23,7 @@ class HandlerConfig:
     media_dir: str = "media"  # field capture: where photos are stored (PINTU_MEDIA_DIR)
     geo_policy: GeoPolicy = field(default_factory=GeoPolicy)  # field capture: geotag limits
     form_path: str = ""  # the questionnaire's XLSForm (PINTU_FORM); "": the default first-visit form
+    bot: BotScope = EVERYWHERE  # this bot's key and areas when the deployment runs several (domain/bots.py)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from domain.bots import invite_area, outside
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
 from domain.invites import InviteKind, read_invite
 from domain.kk import check_kk
@@ -78,6 +79,12 @@ def on_consent_button(ctx: Context) -> None:
 def _accept_invite(ctx: Context, token: str) -> None:
     try:
         invite = read_invite(ctx.config.invite_secret, token, ctx.now)
+        area = invite_area(ctx.uow, invite)
+        other = outside(ctx.uow, ctx.config.bot, area)
+        if other:  # an invite of another bot's area (several bots in one deployment): name that bot
+            _invite_refused(ctx, "invite-other-bot" if other is not True else "invite-other-bot-unknown",
+                            area=area.name, bot=other.username if other is not True else "")
+            return
         # A resident link for someone with a family already, or for an officer: nothing to join.
         # Fix: an enumerator (or admin) opening the RT's resident link was asked for a family name
         # and then stuck (no RT of their own to register it in); they now get their own home screen.
@@ -106,9 +113,9 @@ def _accept_invite(ctx: Context, token: str) -> None:
         common.show_home(ctx, fresh=True)
 
 
-def _invite_refused(ctx: Context, key: str) -> None:
+def _invite_refused(ctx: Context, key: str, **values: str) -> None:
     """Tell why, then carry on as an ordinary resident so nothing already given is lost."""
-    ctx.show(ctx.t(key))
+    ctx.show(ctx.t(key, **values))
     if ctx.user.role == "resident" and ctx.user.family_id is None and ctx.user.sls_id is None:
         show_area_choice(ctx, parent_id=None, fresh=True)
 
@@ -116,7 +123,9 @@ def _invite_refused(ctx: Context, key: str) -> None:
 def show_area_choice(ctx: Context, parent_id: int | None, fresh: bool = False) -> None:
     """Kecamatan → kelurahan → RT, one level per screen, edited in place; "back" climbs one level."""
     if parent_id is None:
-        choices, back_to, title = ctx.uow.areas.at_level("district"), None, "choose-district"
+        # With several bots, a bot offers the kecamatan of its own areas only.
+        choices = [a for a in ctx.uow.areas.at_level("district") if ctx.config.bot.serves(a)]
+        back_to, title = None, "choose-district"
     else:
         parent = ctx.uow.areas.get(parent_id)
         choices = ctx.uow.areas.children(parent_id)
@@ -141,7 +150,7 @@ def on_area_button(ctx: Context) -> None:
         return
     area_id = keyboards.parse_id(argument)  # fix: isdigit()+int() crashed on "²" and huge ids
     area = ctx.uow.areas.get(area_id) if area_id is not None else None
-    if area is None or area.level not in ("district", "village", "sls"):
+    if area is None or area.level not in ("district", "village", "sls") or not ctx.config.bot.serves(area):
         ctx.answer(ctx.t("stale-button"), alert=True)
     elif area.level == "sls":
         join_sls(ctx.uow, ctx.user, area.id)

@@ -125,8 +125,10 @@ class OutboxDispatcher:
         policy: DispatchPolicy | None = None,
         *,
         random_fraction: Callable[[], float] = random.random,
+        bot: str | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.bot = bot  # with several bots: only rows to this bot's chats (domain/bots.py); None: all
         self.clock = clock
         self.api = api
         self.limiter = limiter
@@ -155,7 +157,7 @@ class OutboxDispatcher:
 
     def _claim(self, limit: int) -> list[Claimed]:
         with self.uow_factory() as uow:
-            rows = uow.outbox.claim_due(self.clock.now(), limit, self.policy.lease)
+            rows = uow.outbox.claim_due(self.clock.now(), limit, self.policy.lease, bot=self.bot)
             claimed = [Claimed(r.id, r.chat_id, r.kind, dict(r.payload or {}), r.attempts, r.claimed_until) for r in rows]
             uow.commit()
         return claimed

@@ -84,7 +84,9 @@ def build_dispatcher(pintu: Any, api: ApiClient, limiter: RateLimiter | None = N
                      policy: DispatchPolicy | None = None) -> OutboxDispatcher:
     limiter = limiter or RateLimiter.from_settings(pintu.settings)
     policy = policy or DispatchPolicy(batch=batch_size(pintu.settings))
-    return OutboxDispatcher(pintu.uow, pintu.clock, api, limiter, policy)
+    # Several bots: each bot's process sends its own chats' rows, at its own limits (domain/bots.py).
+    key = getattr(pintu.settings, "bot_key", "")
+    return OutboxDispatcher(pintu.uow, pintu.clock, api, limiter, policy, bot=key or None)
 
 
 def build_scheduler(dispatcher: OutboxDispatcher, interval: float) -> OutboxScheduler:

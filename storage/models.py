@@ -105,6 +105,9 @@ class User(Base):
     # The role whose command menu this user's chat was given (handlers/menus.py); None: the default
     # menu, the resident's. When it differs from ``role`` the chat's menu is set again.
     menu_role: Mapped[str | None] = mapped_column(String(16))
+    # The bot this user talks to, when one deployment runs several (one per kab/kota, handlers/bots.py):
+    # messages to them go out through it. None: the deployment's only bot.
+    bot_key: Mapped[str | None] = mapped_column(String(32), index=True)
 
 
 class Family(Base):
@@ -216,6 +219,7 @@ class Conversation(Base):
     # The Telegram update_id of the last update applied to this conversation: with several workers a
     # redelivered or late update (id <= this) is dropped instead of applied twice or out of order.
     last_update_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_update_bot: Mapped[str | None] = mapped_column(String(32))  # whose numbering (several bots: domain/bots.py)
 
 
 class OutboxMessage(Base):
@@ -385,6 +389,20 @@ class RtGroup(Base):
     sls_id: Mapped[int] = mapped_column(ForeignKey("areas.id"), unique=True)
     linked_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     linked_at: Mapped[dt.datetime]
+    bot_key: Mapped[str | None] = mapped_column(String(32))  # the bot that is in the group (users.bot_key)
+
+
+class BotEntry(Base):
+    """One of the deployment's bots and the areas it serves (area codes; a code serves everything below
+    it). Each bot process writes its own row at start, so the others can name it to a user who wrote to
+    the wrong one."""
+
+    __tablename__ = "bots"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    area_codes: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[dt.datetime]
 
 
 class CampaignWindow(Base):

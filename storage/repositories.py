@@ -23,6 +23,7 @@ from storage.models import (
     RecordDelivery,
     RecordPhoto,
     RedeemedInvite,
+    RtGroup,
     User,
 )
 
@@ -276,15 +277,20 @@ class ConversationRepository:
             self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": telegram_id})
 
     def save(self, telegram_id: int, state: str, data: dict[str, Any], when: dt.datetime,
-             update_id: int | None = None) -> None:
+             update_id: int | None = None, bot: str = "") -> None:
+        """Store where the user is; ``update_id`` (of ``bot``: every bot numbers its updates itself) is
+        the last one applied."""
         conversation = self.session.get(Conversation, telegram_id)
         if conversation is None:
             self.session.add(Conversation(telegram_id=telegram_id, state=state, data=dict(data), updated_at=when,
-                                          last_update_id=update_id))
+                                          last_update_id=update_id, last_update_bot=bot or None))
         else:
             conversation.state, conversation.data, conversation.updated_at = state, dict(data), when
             if update_id is not None:
-                conversation.last_update_id = max(update_id, conversation.last_update_id or update_id)
+                same_bot = (conversation.last_update_bot or "") == bot
+                last = conversation.last_update_id if same_bot else None
+                conversation.last_update_id = max(update_id, last or update_id)
+                conversation.last_update_bot = bot or None
 
     def clear(self, telegram_id: int) -> None:
         self.session.execute(delete(Conversation).where(Conversation.telegram_id == telegram_id))
@@ -313,8 +319,11 @@ class OutboxRepository:
     def get(self, message_id: int) -> OutboxMessage | None:
         return self.session.get(OutboxMessage, message_id)
 
-    def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[OutboxMessage]:
+    def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta, bot: str | None = None) -> list[OutboxMessage]:
         """Claim up to ``limit`` due pending rows, oldest first, until ``now + lease``; the caller commits.
+
+        ``bot``: with several bots (domain/bots.py), only the rows to chats of that bot — users and groups
+        whose ``bot_key`` is it (the key "" also takes chats with none); None takes every row.
 
         PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets concurrent dispatchers take disjoint rows without
         waiting on each other; the lock is re-checked against the committed row, so a row another
@@ -330,6 +339,7 @@ class OutboxRepository:
                 OutboxMessage.status == "pending",
                 OutboxMessage.due_at <= now,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+                *([] if bot is None else [_chats_of_bot(bot)]),
             )
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit)
@@ -568,3 +578,16 @@ class DeliveryRepository:
         values["claimed_until"] = None
         result = self.session.execute(query.values(**values).execution_options(synchronize_session=False))
         return result.rowcount == 1
+
+
+def _chats_of_bot(bot: str) -> Any:
+    """The outbox rows whose chat belongs to ``bot``: a user or group recorded with it; for "" also any
+    chat no bot is recorded for (a deployment that had one bot before it had several)."""
+    users = select(User.telegram_id).where(User.bot_key == bot)
+    groups = select(RtGroup.chat_id).where(RtGroup.bot_key == bot)
+    mine = or_(OutboxMessage.chat_id.in_(users), OutboxMessage.chat_id.in_(groups))
+    if bot:
+        return mine
+    keyed_users = select(User.telegram_id).where(User.bot_key.is_not(None), User.bot_key != "")
+    keyed_groups = select(RtGroup.chat_id).where(RtGroup.bot_key.is_not(None), RtGroup.bot_key != "")
+    return or_(mine, ~OutboxMessage.chat_id.in_(keyed_users) & ~OutboxMessage.chat_id.in_(keyed_groups))

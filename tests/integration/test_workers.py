@@ -122,8 +122,8 @@ def applied(monkeypatch):
     guard = threading.Lock()
     original = ConversationRepository.save
 
-    def save(self, telegram_id, state, data, when, update_id=None):
-        original(self, telegram_id, state, data, when, update_id)
+    def save(self, telegram_id, state, data, when, update_id=None, bot=""):
+        original(self, telegram_id, state, data, when, update_id, bot)
         self.session.flush()
         with guard:
             order[telegram_id].append(update_id)

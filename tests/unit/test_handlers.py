@@ -1206,3 +1206,38 @@ def test_an_rt_in_papua_sees_wit_times(world):
     assert "Senin, 23 Nov, 11.00 WIT — petugas Rina" in wati.screen
     [visit] = appointments(world)
     assert visit.start_at == dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+
+
+# --- several bots in one deployment (domain/bots.py) ----------------------------------------------------
+
+def test_each_bot_numbers_its_updates_and_a_user_of_another_city_is_sent_away(world):
+    from dataclasses import replace
+
+    from domain.bots import BotScope
+
+    wati = Person(world, 1001)
+    wati.agree_and_choose_rt()
+    assert wati.say("/menu", update_id=100)
+    assert wati.say("/menu", update_id=99) == []  # a late update of the same bot: dropped
+    world.handlers.config = replace(world.handlers.config, bot=BotScope("smd", ("64.72",)))
+    assert wati.say("/menu", update_id=5), "another bot's update 5 is not older than update 100"
+    assert wati.user().bot_key == "smd"  # messages to her now go out through this bot
+    assert wati.say("/menu", update_id=4) == []
+    world.handlers.config = replace(world.handlers.config, bot=BotScope("tng", ("36.74",)))
+    wati.say("/menu", update_id=1)
+    assert wati.screen == ID("wrong-bot-unknown", area="RT 001", bot="")
+    assert wati.user().bot_key == "smd" and wati.conversation().state == "family_name"  # nothing else changed
+
+
+def test_a_bot_offers_only_its_own_kecamatan_and_refuses_a_forged_one(world):
+    from dataclasses import replace
+
+    from domain.bots import BotScope
+
+    world.handlers.config = replace(world.handlers.config, bot=BotScope("tng", ("36.74",)))
+    guest = Person(world, 1005)
+    guest.say("/start")
+    guest.press(guest.buttons()[0])
+    assert not any(b.startswith("ar:") and b != "ar:0" for b in guest.buttons())  # Samarinda's are not offered
+    guest.press(f"ar:{world.district_id}", message_id=guest.last_id)  # a forged press for Samarinda's kecamatan
+    assert guest.answers[-1].show_alert and guest.user().sls_id is None
