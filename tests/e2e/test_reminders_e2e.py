@@ -30,6 +30,14 @@ def active_appointment(env: Env, family_id: int) -> Appointment | None:
     return env.query(lambda uow: uow.appointments.active_for_family(family_id))
 
 
+def move(person, message: dict, family_id: int, day: str, time: str, expect: str) -> None:
+    """Move the visit from the buttons on ``message``: day, time, confirm."""
+    days, _ = person.press(message, f"ap:move:{family_id}", "Pilih")
+    times, _ = person.press(days, button(days, f"dy:{day}")[1], "pilih jam")
+    confirm, _ = person.press(times, button(times, f"tm:{day}{time}")[1], "Benar?")
+    person.press(confirm, "ok:yes", expect)
+
+
 def test_the_hour_reminder_is_confirmed_then_the_visit_cancelled(env: Env) -> None:
     wati = env.person(1001, "Wati")
     booked = register_and_book(env, wati, "Wati Lestari", KK_WATI)  # Monday 10.30 WITA
@@ -69,12 +77,7 @@ def test_moving_from_the_evening_reminder_replans_the_reminders(env: Env) -> Non
     first = active_appointment(env, booked.family_id)
     # Monday 08.00: moved to Wednesday from /janji, so that it has an evening reminder too.
     menu = budi.say("/janji", "petugas")
-    days, _ = budi.press(menu, f"ap:move:{booked.family_id}", "Pilih")
-    wednesday = next(data for _, data in buttons(days) if data == "dy:20261125")
-    times, _ = budi.press(days, wednesday, "pilih jam")
-    _, ten = button(times, "tm:202611251000")
-    confirm, _ = budi.press(times, ten, "Benar?")
-    budi.press(confirm, "ok:yes", "Rabu, 25 Nov")
+    move(budi, menu, booked.family_id, "20261125", "1000", "Rabu, 25 Nov")
     moved = active_appointment(env, booked.family_id)
     assert moved.id != first.id and {r.kind for r in reminder_rows(env, moved.id) if r.status == "pending"} == set(REMINDERS)
 
@@ -83,12 +86,7 @@ def test_moving_from_the_evening_reminder_replans_the_reminders(env: Env) -> Non
     dispatch(env)
     evening = budi.wait("Pengingat: besok")
     assert "Rabu, 25 Nov" in evening["text"] and "10.00 WITA" in evening["text"]
-    days, _ = budi.press(evening, f"ap:move:{booked.family_id}", "Pilih")
-    thursday = next(data for _, data in buttons(days) if data == "dy:20261126")
-    times, _ = budi.press(days, thursday, "pilih jam")
-    _, nine = button(times, "tm:202611260900")
-    confirm, _ = budi.press(times, nine, "Benar?")
-    budi.press(confirm, "ok:yes", "Kamis, 26 Nov")
+    move(budi, evening, booked.family_id, "20261126", "0900", "Kamis, 26 Nov")
     again = active_appointment(env, booked.family_id)
     assert again.start_at == dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.timezone.utc)
     assert {r.status for r in reminder_rows(env, moved.id) if r.kind == "reminder-hour"} == {"skipped"}
