@@ -150,12 +150,17 @@ def _index(name: str) -> str:
 
 # --- the resident ---------------------------------------------------------------------------------
 
-def test_resident_fills_the_self_report_with_bad_input_back_pause_and_restart(uow_factory, fake_clock, tmp_path):
+def resident_chat(uow_factory, fake_clock, tmp_path, families: int = 1) -> tuple[Chat, int]:
+    """A resident of a place's first family, in their chat with the bot; and that family's id."""
     now = fake_clock.now()
-    place = make_place(uow_factory, now, enumerators=1, families=2, enumerator_users=True)
+    place = make_place(uow_factory, now, enumerators=1, families=families, enumerator_users=True)
     family_id = place.family_ids[0]
-    wati = Chat(handlers_for(uow_factory, fake_clock, tmp_path),
-                telegram_id_of(uow_factory, resident_of(uow_factory, place, family_id, now)))
+    return Chat(handlers_for(uow_factory, fake_clock, tmp_path),
+                telegram_id_of(uow_factory, resident_of(uow_factory, place, family_id, now))), family_id
+
+
+def test_resident_fills_the_self_report_with_bad_input_back_pause_and_restart(uow_factory, fake_clock, tmp_path):
+    wati, family_id = resident_chat(uow_factory, fake_clock, tmp_path, families=2)
 
     wati.say("/isi")
     assert "Pertanyaan 1 dari" in wati.screen and "Nama kepala keluarga" in wati.screen
@@ -422,11 +427,7 @@ def test_the_resident_and_the_enumerator_answering_at_once_lose_nothing(uow_fact
 
 
 def test_from_the_review_any_answer_can_be_changed_with_skip_logic_applied(uow_factory, fake_clock, tmp_path):
-    now = fake_clock.now()
-    place = make_place(uow_factory, now, enumerators=1, families=1, enumerator_users=True)
-    family_id = place.family_ids[0]
-    wati = Chat(handlers_for(uow_factory, fake_clock, tmp_path),
-                telegram_id_of(uow_factory, resident_of(uow_factory, place, family_id, now)))
+    wati, family_id = resident_chat(uow_factory, fake_clock, tmp_path)
     wati.say("/isi")
     wati.press(f"qa:{_index('head_name')}:k")
     wati.say("4")
