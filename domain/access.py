@@ -81,8 +81,13 @@ def can(uow: Any, user: User | None, action: str, target: Area | Family | None =
 
 def can_use_command(user: User | None, command: str) -> bool:
     """The router's check: the command exists in the matrix and the user's role has its action."""
+    return user is not None and role_may_use(user.role, command)
+
+
+def role_may_use(role: str, command: str) -> bool:
+    """Does ``role`` have the action of ``command`` (the command menus are built from this)?"""
     action = COMMAND_ACTIONS.get(command)
-    return action is not None and can(None, user, action)
+    return action is not None and action in ROLE_ACTIONS.get(role, frozenset())
 
 
 def require(uow: Any, user: User | None, action: str, target: Area | Family | None = None) -> None:

@@ -80,13 +80,6 @@ def register_bot(uow: Any, scope: BotScope, username: str, now: dt.datetime) -> 
     uow.session.flush()
 
 
-def outside(uow: Any, scope: BotScope, area: Area | None) -> BotEntry | bool:
-    """False when ``scope`` serves ``area``; otherwise the bot to name (or True when none is known)."""
-    if scope.serves(area):
-        return False
-    return bot_serving(uow, area) or True  # type: ignore[arg-type]
-
-
 def invite_area(uow: Any, invite: Any) -> Area | None:
     """The area an invite places its user in (domain/invites.py kinds): an RT, an enumerator's first SLS,
     a supervisor's or coordinator's area."""

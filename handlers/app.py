@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from domain.access import can_use_command
 from domain.booking import BookingRules
-from domain.bots import outside, user_area
+from domain.bots import bot_serving, user_area
 from domain.clock import Clock
 from handlers import booking, capture, common, enumerator, group, onboarding, outcomes, questionnaire, reminders, rt_head, supervisor
 from handlers.context import Context, HandlerConfig
@@ -185,16 +185,16 @@ class PintuHandlers:
         if scope.everywhere or ctx.user is None:
             return False
         area = user_area(ctx.uow, ctx.user)
-        other = outside(ctx.uow, scope, area)
-        if other:
-            key = "wrong-bot" if other is not True else "wrong-bot-unknown"
-            name = other.username if other is not True else ""
-            if ctx.event.callback_id:
-                ctx.answer(ctx.t(key, area=area.name, bot=name), alert=True)
-            else:
-                ctx.send(ctx.t(key, area=area.name, bot=name))
-            return True
-        return False
+        if scope.serves(area):
+            return False
+        other = bot_serving(ctx.uow, area)
+        text = ctx.t("wrong-bot", area=area.name, bot=other.username) if other else \
+            ctx.t("wrong-bot-unknown", area=area.name)
+        if ctx.event.callback_id:
+            ctx.answer(text, alert=True)
+        else:
+            ctx.send(text)
+        return True
 
     def _remember_bot(self, ctx: Context) -> None:
         """After the step (which may have created the user): messages to them go out through this bot."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.access import can_use_command
+from domain.access import role_may_use
 from handlers.events import SetChatMenu
 from handlers.i18n import Translator
 
@@ -45,20 +45,12 @@ DEFAULT_ROLE = "resident"
 MENU_LANGUAGES: tuple[tuple[str, str], ...] = (("", "id"), ("en", "en"))
 
 
-class _RoleOnly:
-    """Just enough of a user for the access rules: the role."""
-
-    def __init__(self, role: str) -> None:
-        self.role = role
-
-
 def commands_for(role: str, language: str) -> list[tuple[str, str]]:
     """``[(command, description)]`` of ``role``'s menu; English command names for "en"."""
     t = Translator(language)
-    person = _RoleOnly(role)
     return [(english if language == "en" else indonesian, t(f"cmd-{indonesian}"))
             for indonesian, english in MENU
-            if can_use_command(person, indonesian) and role in MENU_ROLES.get(indonesian, {role})]  # type: ignore[arg-type]
+            if role_may_use(role, indonesian) and role in MENU_ROLES.get(indonesian, {role})]
 
 
 def chat_menu(chat_id: int, role: str) -> SetChatMenu:

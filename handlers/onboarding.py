@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from domain.bots import invite_area, outside
+from domain.bots import bot_serving, invite_area
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
 from domain.invites import InviteKind, read_invite
 from domain.kk import check_kk
@@ -80,10 +80,10 @@ def _accept_invite(ctx: Context, token: str) -> None:
     try:
         invite = read_invite(ctx.config.invite_secret, token, ctx.now)
         area = invite_area(ctx.uow, invite)
-        other = outside(ctx.uow, ctx.config.bot, area)
-        if other:  # an invite of another bot's area (several bots in one deployment): name that bot
-            _invite_refused(ctx, "invite-other-bot" if other is not True else "invite-other-bot-unknown",
-                            area=area.name, bot=other.username if other is not True else "")
+        if not ctx.config.bot.serves(area):  # an invite of another bot's area (several bots): name that bot
+            other = bot_serving(ctx.uow, area)
+            _invite_refused(ctx, "invite-other-bot" if other else "invite-other-bot-unknown",
+                            area=area.name, bot=other.username if other else "")
             return
         # A resident link for someone with a family already, or for an officer: nothing to join.
         # Fix: an enumerator (or admin) opening the RT's resident link was asked for a family name
