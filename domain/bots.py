@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.invites import Invite, InviteKind
 from storage.models import Area, BotEntry, User
 
 
@@ -80,11 +81,9 @@ def register_bot(uow: Any, scope: BotScope, username: str, now: dt.datetime) -> 
     uow.session.flush()
 
 
-def invite_area(uow: Any, invite: Any) -> Area | None:
+def invite_area(uow: Any, invite: Invite) -> Area | None:
     """The area an invite places its user in (domain/invites.py kinds): an RT, an enumerator's first SLS,
     a supervisor's or coordinator's area."""
-    from domain.invites import InviteKind
-
     if invite.kind is InviteKind.ENUMERATOR:
         areas = list(uow.enumerators.assigned_sls(invite.target_id)) if uow.enumerators.get(invite.target_id) else []
         return areas[0] if areas else None
