@@ -40,7 +40,7 @@ from bench.coordination_data import City, analyze, seed_city, temporary_database
 from domain.clock import FakeClock  # noqa: E402
 from handlers.app import PintuHandlers  # noqa: E402
 from handlers.context import HandlerConfig  # noqa: E402
-from handlers.events import Incoming, Sender  # noqa: E402
+from chat.events import Incoming, Sender  # noqa: E402
 from storage.db import make_session_factory  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402
 

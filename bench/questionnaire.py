@@ -57,7 +57,7 @@ from forms import Form  # noqa: E402
 from forms.default import DEFAULT_FORM  # noqa: E402
 from handlers.app import PintuHandlers  # noqa: E402
 from handlers.context import HandlerConfig  # noqa: E402
-from handlers.events import Incoming, Sender  # noqa: E402
+from chat.events import Incoming, Sender  # noqa: E402
 from simulator.testing import running_simulator  # noqa: E402
 from storage.db import create_schema, make_engine, make_session_factory  # noqa: E402
 from storage.models import Area, Conversation, Family, Record, User  # noqa: E402

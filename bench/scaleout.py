@@ -44,7 +44,8 @@ from sqlalchemy import make_url
 from domain.clock import FakeClock
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
-from handlers.events import EditMessage, Incoming, InlineKeyboard, SendMessage, Sender
+from chat.events import EditMessage, Incoming, SendMessage, Sender
+from chat.keyboard import Keyboard
 from storage.db import create_schema, make_engine, make_session_factory
 from storage.seed import seed_demo
 from storage.uow import SqlUnitOfWork
@@ -57,7 +58,7 @@ _ids = itertools.count(1)
 class Chat:
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
-        self.keyboard: InlineKeyboard | None = None
+        self.keyboard: Keyboard | None = None
         self.message_id = 1
 
     def event(self, text: str | None = None, data: str | None = None) -> Incoming:
@@ -69,15 +70,14 @@ class Chat:
 
     def run(self, worker: PintuHandlers, text: str | None = None, data: str | None = None) -> None:
         for action in worker.handle(self.event(text, data)):
-            if isinstance(action, (SendMessage, EditMessage)) and isinstance(action.markup, InlineKeyboard):
+            if isinstance(action, (SendMessage, EditMessage)) and isinstance(action.markup, Keyboard):
                 self.keyboard = action.markup
                 self.message_id = getattr(action, "message_id", self.message_id + 1)
 
     def button(self, prefix: str, text: str | None = None) -> str:
-        for row in self.keyboard.rows if self.keyboard else ():
-            for b in row:
-                if b.data and b.data.startswith(prefix) and (text is None or b.text == text):
-                    return b.data
+        for b in self.keyboard.buttons if self.keyboard else ():
+            if b.data and b.data.startswith(prefix) and (text is None or b.text == text):
+                return b.data
         raise RuntimeError(f"no button {prefix}")
 
 

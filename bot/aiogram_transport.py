@@ -1,6 +1,6 @@
 """The aiogram 3 transport: the same conversion and error mapping as bot/ptb_transport.py, with aiogram.
 
-Updates become :class:`handlers.events.Incoming`, the handlers run in a worker thread, and the actions
+Updates become :class:`chat.events.Incoming`, the handlers run in a worker thread, and the actions
 they return go through :class:`bot.transport.ActionRunner` over :class:`AiogramApi`.
 
 Concurrency: aiogram's polling starts one task per update (``handle_as_tasks``); an outer middleware
@@ -46,34 +46,12 @@ from aiogram.types import (
     Update,
 )
 
-from bot.transport import (
-    ALLOWED_UPDATES,
-    ActionRunner,
-    ApiClient,
-    PerUserOrder,
-    Sent,
-    TelegramRefused,
-    attachment_of,
-    bad_request_kind,
-    command_menu,
-    fetch_attachment,
-    retry_seconds,
-    serve_update,
-)
+from bot.transport import ALLOWED_UPDATES, PerUserOrder, attachment_of, bad_request_kind, command_menu, fetch_attachment, retry_seconds, serve_update
+from chat.client import ActionRunner, ApiClient, Sent, TelegramRefused
 from bot.webhook import WebhookServer, make_webhook_server
 from bot.wiring import Pintu
-from handlers.events import (
-    AnswerCallback,
-    EditMessage,
-    Incoming,
-    InlineKeyboard,
-    Location,
-    Markup,
-    RemoveKeyboard,
-    ReplyKeyboard,
-    SendMessage,
-    Sender,
-)
+from chat.events import AnswerCallback, EditMessage, Incoming, Location, SendMessage, Sender
+from chat.keyboard import Keyboard, Markup, RemoveKeyboard, ReplyKeyboard, telegram_rows
 
 log = logging.getLogger(__name__)
 
@@ -140,9 +118,9 @@ def incoming_from_callback(query: CallbackQuery) -> Incoming:
 
 def aiogram_markup(markup: Markup) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     """The plain keyboard as aiogram's reply_markup object (None: no keyboard)."""
-    if isinstance(markup, InlineKeyboard):
+    if isinstance(markup, Keyboard):
         return InlineKeyboardMarkup(inline_keyboard=[
-            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row] for row in markup.rows
+            [InlineKeyboardButton(text=b.text, callback_data=b.data, url=b.url) for b in row] for row in telegram_rows(markup)
         ])
     if isinstance(markup, ReplyKeyboard):
         rows = [

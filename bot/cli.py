@@ -172,6 +172,9 @@ def _parser() -> argparse.ArgumentParser:
     form_check = form.add_parser("check", help="a form's errors and warnings with their rows (exit 1 on errors)")
     form_check.add_argument("files", nargs="+", metavar="FILE")
     form_check.set_defaults(func=_form_check)
+    flows = sub.add_parser("flows", help="the conversation's state graph, from the flows' declarations (Mermaid)",
+                           epilog="example: pintu flows > docs/flows.mmd")
+    flows.set_defaults(func=_flows)
     return parser
 
 
@@ -199,6 +202,14 @@ def _simulator(args: argparse.Namespace, settings: Settings) -> int:
         token, _, username = spec.rpartition(":")
         bots.append((token, username))
     run(args.host, args.port, bots=bots)
+    return 0
+
+
+def _flows(args: argparse.Namespace, settings: Settings) -> int:
+    from handlers.flowgraph import mermaid
+    from handlers.flows import FLOWS
+
+    print(mermaid(FLOWS))
     return 0
 
 
@@ -362,8 +373,8 @@ def _families_import(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
     from domain.family_import import UnreadableFile, import_families
-    from handlers.i18n import Translator
-    from handlers.rt_head import import_report
+    from chat.i18n import Translator
+    from handlers.flows.rt_head import import_report
 
     t = Translator(args.language)
     pintu = build(settings)

@@ -25,8 +25,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from sqlalchemy import func, select, text
 
 from bot.config import host_port
-from bot.transport import ApiClient, Sent, TelegramRefused
-from handlers.events import AnswerCallback, EditMessage, SendMessage
+from chat.client import ApiClient, Sent, TelegramRefused
+from chat.events import AnswerCallback, EditMessage, SendMessage
 from storage.models import OutboxMessage, RecordDelivery
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The python-telegram-bot transport: Telegram updates in, plain actions out, nothing else.
 
-Updates become :class:`handlers.events.Incoming`, the handlers run in a worker thread, and the actions
+Updates become :class:`chat.events.Incoming`, the handlers run in a worker thread, and the actions
 they return go through :class:`bot.transport.ActionRunner` over :class:`PtbApi`. Conversion and error
 mapping live here; every decision about what to say lives in ``handlers/``.
 
@@ -48,34 +48,12 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.transport import (
-    ALLOWED_UPDATES,
-    ActionRunner,
-    ApiClient,
-    PerUserOrder,
-    Sent,
-    TelegramRefused,
-    attachment_of,
-    bad_request_kind,
-    command_menu,
-    fetch_attachment,
-    retry_seconds,
-    serve_update,
-)
+from bot.transport import ALLOWED_UPDATES, PerUserOrder, attachment_of, bad_request_kind, command_menu, fetch_attachment, retry_seconds, serve_update
+from chat.client import ActionRunner, ApiClient, Sent, TelegramRefused
 from bot.webhook import WebhookServer, make_webhook_server
 from bot.wiring import Pintu
-from handlers.events import (
-    AnswerCallback,
-    EditMessage,
-    Incoming,
-    InlineKeyboard,
-    Location,
-    Markup,
-    RemoveKeyboard,
-    ReplyKeyboard,
-    SendMessage,
-    Sender,
-)
+from chat.events import AnswerCallback, EditMessage, Incoming, Location, SendMessage, Sender
+from chat.keyboard import Keyboard, Markup, RemoveKeyboard, ReplyKeyboard, telegram_rows
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +131,9 @@ def _seconds(obj: object, attribute: str) -> float | None:
 
 def ptb_markup(markup: Markup) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     """The plain keyboard as PTB's reply_markup object (None: no keyboard)."""
-    if isinstance(markup, InlineKeyboard):
+    if isinstance(markup, Keyboard):
         return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row] for row in markup.rows]
+            [[InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row] for row in telegram_rows(markup)]
         )
     if isinstance(markup, ReplyKeyboard):
         rows = [

@@ -1,6 +1,6 @@
 """What both transports share: executing plain actions with Telegram's errors handled the same way.
 
-A transport turns a Telegram update into :class:`handlers.events.Incoming`, hands it to the handlers
+A transport turns a Telegram update into :class:`chat.events.Incoming`, hands it to the handlers
 in a worker thread (they use a blocking database session), and executes the returned actions through
 its framework's own client. The error policy lives here once, so PTB and aiogram behave alike, and
 so do the other things both need: how a 400 is classified, the command menu, and the per-user
@@ -8,120 +8,20 @@ ordering of updates (:class:`PerUserOrder`: one user's updates in arrival order,
 """
 from __future__ import annotations
 
-import abc
 import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from domain.photos import DOWNLOAD_FAILED, TOO_LARGE
-from handlers.events import (MAX_DOWNLOAD_BYTES, Action, AnswerCallback, Attachment, EditMessage, Incoming,
-                             SendDocument, SendMessage, SetChatMenu)
+from chat.client import ActionRunner, Refusal, TelegramRefused
+from chat.events import MAX_DOWNLOAD_BYTES, Action, Attachment, Incoming
 from handlers.menus import DEFAULT_ROLE, MENU, commands_for
 
 log = logging.getLogger(__name__)
-
-MAX_RETRY_AFTER_ATTEMPTS = 3
-
-
-class TelegramRefused(Exception):
-    """Telegram refused a request; ``kind`` says how, independent of the framework's exception types."""
-
-    def __init__(self, kind: str, description: str = "", retry_after: float = 0.0) -> None:
-        super().__init__(f"{kind}: {description}")
-        self.kind = kind  # blocked | not_modified | not_found | retry_after | bad_request | network
-        self.description = description
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Sent:
-    message_id: int | None
-
-
-class ApiClient(abc.ABC):
-    """The few Bot API calls the bot makes, implemented once per framework."""
-
-    @abc.abstractmethod
-    async def send_message(self, action: SendMessage) -> Sent: ...
-
-    @abc.abstractmethod
-    async def edit_message(self, action: EditMessage) -> None: ...
-
-    @abc.abstractmethod
-    async def answer_callback(self, action: AnswerCallback) -> None: ...
-
-    async def send_document(self, action: SendDocument) -> Sent:
-        """sendDocument (an export); clients that never send files need not implement it."""
-        raise NotImplementedError(f"{type(self).__name__} cannot send documents")
-
-    async def set_chat_menu(self, action: SetChatMenu) -> None:
-        """setMyCommands with the chat's scope, once per language of the action; clients that never
-        change menus need not implement it."""
-        raise NotImplementedError(f"{type(self).__name__} cannot set command menus")
-
-
-class ActionRunner:
-    """Executes actions in order with one shared error policy."""
-
-    def __init__(self, client: ApiClient, on_blocked: Callable[[int], Awaitable[None]] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.client = client
-        self.on_blocked = on_blocked
-        self.sleep = sleep
-
-    async def run(self, actions: list[Action]) -> None:
-        for action in actions:
-            await self.execute(action)
-
-    async def execute(self, action: Action) -> Sent | None:
-        """Execute one action; never raises for Telegram's refusals (they are logged and handled)."""
-        for _attempt in range(MAX_RETRY_AFTER_ATTEMPTS):
-            try:
-                return await self._call(action)
-            except TelegramRefused as refused:
-                if refused.kind == "retry_after":
-                    await self.sleep(refused.retry_after)
-                    continue
-                return await self._refused(action, refused)
-        log.warning("gave up after repeated 429 on %s", type(action).__name__)
-        return None
-
-    async def _call(self, action: Action) -> Sent | None:
-        if isinstance(action, SendMessage):
-            return await self.client.send_message(action)
-        if isinstance(action, EditMessage):
-            await self.client.edit_message(action)
-            return None
-        if isinstance(action, SendDocument):
-            return await self.client.send_document(action)
-        if isinstance(action, SetChatMenu):
-            await self.client.set_chat_menu(action)
-            return None
-        await self.client.answer_callback(action)
-        return None
-
-    async def _refused(self, action: Action, refused: TelegramRefused) -> Sent | None:
-        if refused.kind == "blocked":
-            chat_id = getattr(action, "chat_id", None)
-            log.info("user blocked the bot; marking chat as blocked")
-            if chat_id is not None and self.on_blocked is not None:
-                await self.on_blocked(chat_id)
-        elif refused.kind == "not_modified":
-            pass  # the user pressed the same button twice: the screen already shows the right thing
-        elif refused.kind == "not_found" and isinstance(action, EditMessage):
-            # The message was deleted or is too old to edit: show the same screen as a new message.
-            return await self.execute(SendMessage(action.chat_id, action.text, action.markup))
-        elif isinstance(action, AnswerCallback):
-            log.info("callback answer refused (%s): the press was too old", refused.description)
-        else:
-            log.warning("Telegram refused %s: %s", type(action).__name__, refused.description)
-        return None
-
 
 HandleFn = Callable[[Incoming], list[Action]]
 
@@ -133,16 +33,16 @@ async def handle_in_thread(handle: HandleFn, event: Incoming) -> list[Action]:
 
 # --- shared by both transports: refusal kinds, the command menu, per-user ordering -----------------
 
-def bad_request_kind(description: str) -> str:
+def bad_request_kind(description: str) -> Refusal:
     """Which kind of refusal a 400 is, read from Telegram's description (the frameworks raise one type)."""
     text = description.lower()
     if "message is not modified" in text:
-        return "not_modified"
+        return Refusal.NOT_MODIFIED
     if "message to edit not found" in text or "message can't be edited" in text:
-        return "not_found"
+        return Refusal.MESSAGE_GONE
     if "chat not found" in text:  # the account is gone (deleted) or never talked to the bot
-        return "chat_not_found"
-    return "bad_request"
+        return Refusal.CHAT_NOT_FOUND
+    return Refusal.BAD_REQUEST
 
 
 def retry_seconds(value: object) -> float:

@@ -27,7 +27,7 @@ FORMATS = {"JPEG": ("image/jpeg", ".jpg"), "PNG": ("image/png", ".png"), "WEBP":
 PHOTO_FOLDER = "photos"
 
 # Why a photo is refused (PhotoRejected.reason), and why a transport could not fetch a file
-# (handlers.events.Attachment.error): the handlers compare with these names.
+# (chat.events.Attachment.error): the handlers compare with these names.
 NOT_IMAGE = "not-image"
 TOO_LARGE = "too-large"
 EMPTY = "empty"

@@ -1,113 +1,185 @@
 """The entry point of all flows: one update in, a list of actions out, one transaction in between.
 
-Routing is a table per kind of event: commands, button prefixes, and conversation states for typed
-input. A step that fails for reasons outside the user's control (the database is briefly away, a bug)
-still answers the user, and the transaction is rolled back so nothing is half-written.
+The router's tables are built from the flows' declarations (handlers/flows/, handlers/flow.py): a
+command goes to the flow that owns it, a press to the flow that owns its prefix, anything else to the
+state the conversation is in. After a step, the router enters the state the step went to
+(``ctx.go``) or the user's home (``ctx.go_home``). A step that fails for reasons outside the user's
+control (the database is briefly away, a bug) still answers the user, and the transaction is rolled
+back so nothing is half-written.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from chat.events import Action, AnswerCallback, Incoming, SendMessage
+from chat.i18n import Translator, language_for
+from chat.keyboard import parse
 from domain.access import can_use_command
 from domain.booking import BookingRules
 from domain.bots import bot_serving, user_area
 from domain.clock import Clock
-from handlers import booking, capture, common, enumerator, group, onboarding, outcomes, questionnaire, reminders, rt_head, supervisor
 from handlers.context import Context, HandlerConfig
-from handlers.events import Action, AnswerCallback, Incoming, SendMessage
-from handlers.i18n import Translator, language_for
-from handlers.keyboards import parse
+from handlers.flow import Accepts, Flow, StateSpec, Step
+from handlers.flows import FLOWS
 from handlers.menus import menu_update
+from handlers.states import State
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[Context], None]
+# A step may lead to a state whose entry leads on (no free day: back home): this many hops at most.
+MAX_ENTRIES = 5
+UNEXPECTED_ATTACHMENTS = ("sticker", "voice", "video", "audio", "other")
 
-COMMANDS: dict[str, Step] = {
-    "start": onboarding.on_start,
-    "menu": common.on_menu,
-    "bantuan": common.on_help,
-    "help": common.on_help,
-    "bahasa": common.on_language,
-    "language": common.on_language,
-    "janji": booking.on_show_appointment,
-    "appointment": booking.on_show_appointment,
-    "pindah": booking.on_move,
-    "move": booking.on_move,
-    "batal": booking.on_cancel,
-    "cancel": booking.on_cancel,
-    "keluarga": rt_head.on_families,
-    "families": rt_head.on_families,
-    "jadwal": enumerator.on_schedule,
-    "schedule": enumerator.on_schedule,
-    "isi": questionnaire.on_fill_command,
-    "fill": questionnaire.on_fill_command,
-    "kunjungan": questionnaire.on_visit_command,
-    "visit": questionnaire.on_visit_command,
-    "progres": supervisor.on_progress,
-    "progress": supervisor.on_progress,
-    "tinjau": supervisor.on_review,
-    "review": supervisor.on_review,
-    "ekspor": supervisor.on_export,
-    "export": supervisor.on_export,
-}
 
-# Steps that anyone may reach before agreeing to the privacy notice.
-BEFORE_CONSENT = {"start", "bantuan", "help", "bahasa", "language"}
+class Router:
+    """The routing tables of a set of flows; building it checks that every name has one owner."""
 
-BUTTONS: dict[str, Step] = {
-    "cs": onboarding.on_consent_button,
-    "ar": onboarding.on_area_button,
-    "mb": onboarding.on_members_button,
-    "dy": booking.on_day_button,
-    "tm": booking.on_time_button,
-    "ok": booking.on_confirm_button,
-    "nv": booking.on_navigation_button,
-    "ap": booking.on_appointment_button,
-    "lg": common.on_language_button,
-    "rt": rt_head.on_rt_button,
-    "en": enumerator.on_schedule_button,
-    "rm": reminders.on_reminder_button,
-    "rh": rt_head.on_rh_button,
-    "nu": rt_head.on_nudge_button,
-    "fe": rt_head.on_edit_button,
-    "oc": outcomes.on_outcome_button,
-    "gc": capture.on_geo_button,
-    "qa": questionnaire.on_answer_button,
-    "qn": questionnaire.on_navigation_button,
-    "sv": supervisor.on_sv_button,
-    "ex": supervisor.on_export_button,
-}
+    def __init__(self, flows: Iterable[Flow]) -> None:
+        self.flows = tuple(flows)
+        self.commands: dict[str, Step] = self._table("command", ((n, s) for f in self.flows for n, s in f.commands.items()))
+        self.buttons: dict[str, Step] = self._table("button prefix", ((p, s) for f in self.flows for p, s in f.buttons.items()))
+        self.group_commands = self._table("group command", ((n, s) for f in self.flows for n, s in f.group_commands.items()))
+        self.states: dict[str, StateSpec] = self._table("state", ((sp.state.value, sp) for f in self.flows for sp in f.states))
+        self.homes: dict[str, Step] = self._table("home", ((k, s) for f in self.flows for k, s in f.homes.items()))
+        self.before_consent = frozenset().union(*(f.before_consent for f in self.flows))
+        self.presses = frozenset().union(*(spec.presses for spec in self.states.values()))
+        live = [f.live_locations for f in self.flows if f.live_locations is not None]
+        if len(live) > 1:
+            raise ValueError("only one flow may read live locations outside its states")
+        self.live_locations = live[0] if live else None
 
-# The only commands read in a group chat (handlers/group.py); nothing else is answered there.
-GROUP_COMMANDS: dict[str, Step] = {
-    "grup": group.on_group_command,
-    "group": group.on_group_command,
-}
+    @staticmethod
+    def _table(what: str, pairs: Iterable[tuple[Any, Any]]) -> dict[Any, Any]:
+        table: dict[Any, Any] = {}
+        for key, value in pairs:
+            if key in table:
+                raise ValueError(f"{what} {key!r} is declared by two flows")
+            table[key] = value
+        return table
 
-TYPED_INPUT: dict[str, Step] = {
-    "family_name": onboarding.on_family_name,
-    "family_kk": onboarding.on_family_kk,
-    "family_members": onboarding.on_family_members_typed,
-    "fe_value": rt_head.on_edit_typed,
-    "oc_note": outcomes.on_note_typed,
-    "qs": questionnaire.on_typed,
-}
+    def route(self, ctx: Context, stored_state: str | None) -> None:
+        """Run the step the event asks for, then enter whatever it went to."""
+        if self.read_state(stored_state) is None:  # a state of an older version (or a removed flow): home, say so
+            log.info("stored state %r no longer exists; taking the user home", stored_state)
+            ctx.stay(State.IDLE)
+            if ctx.user is not None and not ctx.event.is_callback and ctx.event.command is None:
+                ctx.go_home(notice=ctx.t("state-gone"))
+                self.settle(ctx)
+                return
+        self._step(ctx)
+        self.settle(ctx)
+
+    def settle(self, ctx: Context) -> None:
+        """Enter the state (or the home) the step went to; entries may lead on, a few hops at most."""
+        for _ in range(MAX_ENTRIES):
+            if ctx.going_home:
+                ctx.going_home = False
+                self.home(ctx)
+            elif ctx.entering is not None:
+                spec = self.states.get(ctx.entering.value)
+                ctx.entering = None
+                if spec is not None and spec.enter is not None:
+                    spec.enter(ctx)
+            else:
+                ctx.notice = None
+                return
+        raise RuntimeError(f"entering states did not settle (last: {ctx.state})")
+
+    def read_state(self, stored: str | None) -> State | None:
+        """The state a conversation row holds; None when it is not (or no longer) a declared state."""
+        if stored is None or stored == State.IDLE.value:
+            return State.IDLE
+        spec = self.states.get(stored)
+        return spec.state if spec is not None else None
+
+    def home(self, ctx: Context) -> None:
+        self.homes[home_kind(ctx.user)](ctx)
+
+    def _step(self, ctx: Context) -> None:
+        event = ctx.event
+        if event.is_callback:
+            prefix, _ = parse(event.callback_data)
+            spec = self.states.get(ctx.state.value)
+            step = spec.on_input if spec is not None and prefix in spec.presses else self.buttons.get(prefix)
+            if step is None and prefix in self.presses:  # a press of a question no longer open
+                ctx.answer(ctx.t("stale-button"), alert=True)
+            elif step is None:
+                ctx.answer(ctx.t("stale-button"), alert=True)
+            elif ctx.user is None and prefix not in self.before_consent:
+                ctx.answer(ctx.t("need-start"), alert=True)
+            else:
+                step(ctx)
+            return
+        command = event.command
+        if command is not None:
+            step = self.commands.get(command)
+            if step is None:
+                ctx.send(ctx.t("unknown-command"))
+            elif ctx.user is None and command not in self.before_consent:
+                ctx.send(ctx.t("need-start"))
+            elif ctx.user is not None and not can_use_command(ctx.user, command):
+                ctx.send(ctx.t("not-allowed"))  # the role x command matrix (domain/access.py)
+            else:
+                step(ctx)
+            return
+        if ctx.user is None:
+            if not event.is_live_update:  # a live location's later points: never answered
+                ctx.send(ctx.t("need-start"))
+            return
+        self._input(ctx, self.states.get(ctx.state.value))
+
+    def _input(self, ctx: Context, spec: StateSpec | None) -> None:
+        """Typed text, a location or a file: the state reads it if it accepts it; else it is answered."""
+        event = ctx.event
+        accepts = spec.accepts if spec is not None else Accepts.NOTHING
+        if event.text is not None and spec is not None and spec.on_text is not None:
+            spec.on_text(ctx)
+        elif event.text is None and spec is not None and spec.on_input is not None and _is_input_for(event, accepts):
+            spec.on_input(ctx)
+        elif event.is_live_update:
+            if self.live_locations is not None:
+                self.live_locations(ctx)
+        elif spec is not None and spec.on_other is not None:
+            spec.on_other(ctx)
+        elif event.text is not None:
+            ctx.send(ctx.t("not-understood"))
+        elif event.attachment is not None and event.attachment.kind in UNEXPECTED_ATTACHMENTS:
+            ctx.send(ctx.t("capture-attachment-not-expected"))
+        else:
+            ctx.send(ctx.t("not-expected-now"))
+
+
+def _is_input_for(event: Incoming, accepts: Accepts) -> bool:
+    """A state that reads locations or files is given every non-text event: it judges what came (a
+    sticker where a photo is asked gets its own answer)."""
+    return bool(accepts & (Accepts.LOCATION | Accepts.MEDIA))
+
+
+def home_kind(user: Any) -> str:
+    """Which home screen a user has: the role's, and for residents whether their family is registered."""
+    role = user.role
+    if role in ("supervisor", "coordinator", "admin"):
+        return "supervision"
+    if role in ("rt_head", "enumerator"):
+        return role
+    return "resident" if user.family_id is not None else "newcomer"
 
 
 class PintuHandlers:
     """The conversation flows, independent of any Telegram library."""
 
-    def __init__(self, uow_factory: Callable[[], Any], clock: Clock, config: HandlerConfig, rules: BookingRules | None = None) -> None:
+    def __init__(self, uow_factory: Callable[[], Any], clock: Clock, config: HandlerConfig, rules: BookingRules | None = None,
+                 flows: Iterable[Flow] = FLOWS) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
         self.config = config
         self.rules = rules or BookingRules()
+        self.router = Router(flows)
         # Called after every update with (outcome, seconds): "ok", "duplicate", "db_error" or "error".
         # The bot's metrics plug in here; the handlers know nothing about how it is measured.
         self.observe: Callable[[str, float], None] | None = None
@@ -115,8 +187,8 @@ class PintuHandlers:
     def handle(self, event: Incoming) -> list[Action]:
         """Handle one update in one unit of work and return what to send."""
         if event.chat_type != "private":
-            # In a group only GROUP_COMMANDS are read; never answer personal steps there.
-            step = GROUP_COMMANDS.get(event.command or "") if not event.callback_id else None
+            # In a group only the flows' group commands are read; never answer personal steps there.
+            step = self.router.group_commands.get(event.command or "") if not event.callback_id else None
             if step is None:
                 return [AnswerCallback(event.callback_id)] if event.callback_id else []
             return self._handle_group(event, step)
@@ -130,7 +202,7 @@ class PintuHandlers:
                 # no double booking. Then drop an update already applied (a webhook redelivery) or
                 # older than the last applied one (it would act on a screen the user has left).
                 uow.conversations.lock_user(event.sender.telegram_id)
-                ctx = self._context(uow, event)
+                ctx, stored_state = self._context(uow, event)
                 if self._already_applied(ctx, uow):
                     outcome = "duplicate"
                     log.info("dropping update %s: a later or the same update was already applied", event.update_id,
@@ -138,12 +210,12 @@ class PintuHandlers:
                     return [AnswerCallback(event.callback_id)] if event.callback_id else []
                 routed = not self._other_bots_user(ctx)
                 if routed:
-                    self._route(ctx)
+                    self.router.route(ctx, stored_state)
                     self._remember_bot(ctx)
                 # A changed role: the chat's menu follows.
                 menu = menu_update(ctx.user, event.chat_id) if routed else None
                 if ctx.user is not None:
-                    uow.conversations.save(event.sender.telegram_id, ctx.state, ctx.data, ctx.now, event.update_id,
+                    uow.conversations.save(event.sender.telegram_id, ctx.state.value, ctx.data, ctx.now, event.update_id,
                                            self.config.bot.key)
                 uow.commit()
             ctx.answer()  # every button press gets exactly one answer, even a silent one
@@ -168,7 +240,7 @@ class PintuHandlers:
         try:
             with self.uow_factory() as uow:
                 uow.conversations.lock_user(event.sender.telegram_id)
-                ctx = self._context(uow, event)
+                ctx, _ = self._context(uow, event)
                 step(ctx)
                 uow.commit()
             return ctx.reply.actions
@@ -211,50 +283,28 @@ class PintuHandlers:
         last = conversation.last_update_id
         return last is not None and ctx.event.update_id <= last
 
-    def _context(self, uow: Any, event: Incoming) -> Context:
+    def _context(self, uow: Any, event: Incoming) -> tuple[Context, str | None]:
+        """The step's context, and the state string the conversation row holds."""
         user = uow.users.by_telegram_id(event.sender.telegram_id)
         if user is not None and user.blocked_at is not None:
             user.blocked_at = None  # they wrote to us, so they unblocked the bot
         language = language_for(event.sender.language_code, user.language if user else None)
         ctx = Context(event, uow, self.clock.now(), Translator(language), self.config, self.rules, user)
         conversation = uow.conversations.get(event.sender.telegram_id) if user else None
+        stored_state = None
         if conversation is not None:
-            ctx.state, ctx.data = conversation.state, dict(conversation.data or {})
-        return ctx
-
-    def _route(self, ctx: Context) -> None:
-        event = ctx.event
-        if event.is_callback:
-            prefix, _ = parse(event.callback_data)
-            step = BUTTONS.get(prefix)
-            if step is None:
-                ctx.answer(ctx.t("stale-button"), alert=True)
-            elif ctx.user is None and prefix not in ("cs", "lg"):
-                ctx.answer(ctx.t("need-start"), alert=True)
-            else:
-                step(ctx)
-            return
-        command = event.command
-        if command is not None:
-            step = COMMANDS.get(command)
-            if step is None:
-                ctx.send(ctx.t("unknown-command"))
-            elif ctx.user is None and command not in BEFORE_CONSENT:
-                ctx.send(ctx.t("need-start"))
-            elif ctx.user is not None and not can_use_command(ctx.user, command):
-                ctx.send(ctx.t("not-allowed"))  # the role x command matrix (domain/access.py)
-            else:
-                step(ctx)
-            return
-        if ctx.user is None:
-            if not event.is_live_update:  # a live location's later points: never answered
-                ctx.send(ctx.t("need-start"))
-            return
-        step = TYPED_INPUT.get(ctx.state) if event.text is not None else None
-        (step or common.on_unexpected_input)(ctx)
+            stored_state, ctx.data = conversation.state, dict(conversation.data or {})
+            ctx.state = self.router.read_state(stored_state) or State.IDLE
+        return ctx, stored_state
 
     def _apology(self, event: Incoming, key: str) -> list[Action]:
         t = Translator(language_for(event.sender.language_code))
         if event.callback_id:
             return [AnswerCallback(event.callback_id, t(key), show_alert=True)]
         return [SendMessage(event.chat_id, t(key))]
+
+
+# The tables of the shipped flows, for the CLI's menus and the tests of the role matrix.
+ROUTER = Router(FLOWS)
+COMMANDS: Mapping[str, Step] = ROUTER.commands
+BEFORE_CONSENT: frozenset[str] = ROUTER.before_consent

@@ -7,11 +7,11 @@ return True once the answer is stored (then the flow moves on). What capture mus
 updates (a location waiting for "is this right?") lives in ``ctx.data["capture"]``, so it is saved
 with the conversation and a restart loses nothing.
 
-Routing: a flow registers its step with :func:`register_step`; then the "gc" buttons (confirm a
-location outside the area) and every non-text event (location, photo, file) in that state reach it
-(handlers/app.py BUTTONS["gc"] → :func:`on_geo_button`; handlers/common.py on_unexpected_input →
-:func:`step_for`). Later points of a live location arrive as edits; outside the step they update
-the stored geotag silently (:func:`on_live_update`).
+Routing: a state that asks for a location or photo declares (handlers/flow.py) that it reads
+locations and files (``on_input``) and the "gc" presses (``presses={PREFIX}``: confirming a location
+outside the area); the router then hands it those events. Later points of a live location arrive as
+edits; outside such a state they update the stored geotag silently (:func:`on_live_update`, the
+questionnaire flow's ``live_locations``).
 
 Bad input never loses the step: text where a location or photo is expected and the reverse, a
 sticker or voice note, a file over 20 MB, a file that is not an image, a location far away — each
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
 from typing import Any
 
 from babel.numbers import format_decimal
@@ -29,37 +28,13 @@ from babel.numbers import format_decimal
 from domain import geotag, photos
 from domain.geotag import GeoVerdict
 from handlers.context import Context
-from handlers.events import Button, ReplyButton, ReplyKeyboard, RemoveKeyboard
-from handlers.i18n import Translator
-from handlers.keyboards import keyboard, parse
+from chat.keyboard import Button, RemoveKeyboard, ReplyButton, ReplyKeyboard
+from chat.i18n import Translator
+from chat.keyboard import keyboard, parse
 from storage.models import Record
 
-Step = Callable[[Context], None]
-
 DATA_KEY = "capture"
-_steps: dict[str, Step] = {}
-
-
-# --- routing --------------------------------------------------------------------------------------
-
-def register_step(state: str, step: Step) -> None:
-    """Make ``step`` receive the "gc" presses and the non-text events of conversation state ``state``."""
-    _steps[state] = step
-
-
-def step_for(state: str) -> Step | None:
-    """The step registered for ``state`` (None: no capture question is open there)."""
-    return _steps.get(state)
-
-
-def on_geo_button(ctx: Context) -> None:
-    """BUTTONS["gc"]: a press on "yes, the location is right" / "no, send again" goes to the step
-    that asked; a press from an old screen is answered as stale."""
-    step = step_for(ctx.state)
-    if step is None or _pending(ctx) is None:
-        ctx.answer(ctx.t("stale-button"), alert=True)
-        return
-    step(ctx)
+PREFIX = "gc"  # the geofence's "is this right?" buttons
 
 
 # --- keyboards ------------------------------------------------------------------------------------

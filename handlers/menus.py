@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 from domain.access import role_may_use
-from handlers.events import SetChatMenu
-from handlers.i18n import Translator
+from chat.events import SetChatMenu
+from chat.i18n import Translator
 
 # (Indonesian name, English name), in menu order; the description is the catalog's cmd-<Indonesian name>.
 MENU: tuple[tuple[str, str], ...] = (

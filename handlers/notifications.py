@@ -7,14 +7,17 @@ changes a row; what to do with a row that cannot be rendered is the dispatcher's
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from handlers import daily, keyboards
-from handlers.events import Markup
-from handlers.i18n import Translator, language_for
-from handlers.render import visit_when
+from domain.booking import BookingRules, days_with_free_slots
+from domain.rt_groups import progress
+from handlers import daily_messages, keyboards
+from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
+from chat.i18n import Translator, language_for
+from chat.render import day_button, visit_when
 
 # Catalog keys of the notifications; an outbox row's kind is its key without the "notify-" prefix.
 NOTIFICATION_KEYS = frozenset({"notify-visit-new", "notify-visit-moved", "notify-visit-cancelled"})
@@ -67,7 +70,7 @@ def render_outbox(uow: Any, row: OutboxRow, now: dt.datetime | None = None) -> N
     if key in DAILY_KEYS:
         payload = row.payload if isinstance(row.payload, dict) else {}
         t = Translator(recipient_language(uow, row.chat_id))
-        rendered = daily.render(uow, key, payload, t, now)
+        rendered = daily_messages.render(uow, key, payload, t, now)
         return Notification(row.chat_id, rendered) if rendered is not None else NotRendered(f"bad {row.kind} payload")
     if key in COORDINATION_KEYS:
         return _render_coordination(uow, row, key, now)
@@ -155,22 +158,62 @@ def _render_undeliverable(uow: Any, row: OutboxRow) -> Notification | NotRendere
 
 
 def _render_coordination(uow: Any, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
-    from domain.booking import BookingRules
-    from handlers import group, outcomes
-
     payload = row.payload if isinstance(row.payload, dict) else {}
     t = Translator(recipient_language(uow, row.chat_id))
     if key == "notify-rt-group-progress":
         sls_id = payload.get("sls_id")
         if not isinstance(sls_id, int) or uow.areas.get(sls_id) is None:
             return NotRendered("bad rt-group-progress payload")
-        return Notification(row.chat_id, group.progress_line(uow, sls_id, t))
+        return Notification(row.chat_id, progress_line(uow, sls_id, t))
     if key == "notify-nudge":
-        rendered = outcomes.render_nudge(uow, payload.get("family_id"), t)
+        rendered = render_nudge(uow, payload.get("family_id"), t)
     elif now is None:
         return NotRendered("free times need the dispatcher's clock")
     else:
-        rendered = outcomes.render_offer(uow, payload.get("family_id"), t, now, BookingRules())
+        rendered = render_offer(uow, payload.get("family_id"), t, now, BookingRules())
     if rendered is None:
         return NotRendered("family gone or already booked")
     return Notification(row.chat_id, rendered[0], rendered[1])
+
+
+# --- coordination: a group's progress line, a nudge, a new time after "not home" ---------------------
+
+def progress_line(uow: Any, sls_id: int, t: Translator) -> str:
+    """Counts only: never a name, a KK number, an address or anyone's visit time."""
+    done = progress(uow, sls_id)
+    area = uow.areas.get(sls_id)
+    return t.raw("notify-rt-group-progress", rt=html.escape(area.name, quote=False), families=done.families,
+                 booked=done.of("booked"), visited=done.of("visited"), completed=done.of("completed"),
+                 open=done.of("not_contacted"), not_home=done.of("not_home"),
+                 closed=done.of("refused", "moved", "not_found"))
+
+
+MAX_OFFERED_DAYS = 6
+
+
+def new_time_keyboard(uow: Any, family: Any, t: Translator, now: dt.datetime, rules: Any) -> Keyboard | None:
+    """The first free days as buttons ``oc:d:<family>:<day>``; None when nothing is free."""
+    days = days_with_free_slots(uow, family, now, rules)[:MAX_OFFERED_DAYS]
+    if not days:
+        return None
+    buttons = [Button(day_button(d, t.language), f"oc:d:{family.id}:{d:%Y%m%d}") for d in days]
+    return keyboard([choices(buttons)])
+
+
+def render_offer(uow: Any, family_id: Any, t: Translator, now: dt.datetime, rules: Any) -> tuple[str, Keyboard | None] | None:
+    """The "not home" message to a family member (rendered at send time from fresh free days)."""
+    family = uow.families.get(family_id) if isinstance(family_id, int) else None
+    if family is None or uow.appointments.active_for_family(family.id) is not None:
+        return None  # gone, or they booked meanwhile
+    markup = new_time_keyboard(uow, family, t, now, rules)
+    key = "notify-offer-new-time" if markup is not None else "notify-offer-new-time-none"
+    return t(key, name=family.head_name), markup
+
+
+def render_nudge(uow: Any, family_id: Any, t: Translator) -> tuple[str, Keyboard] | None:
+    family = uow.families.get(family_id) if isinstance(family_id, int) else None
+    if family is None or uow.appointments.active_for_family(family.id) is not None:
+        return None
+    rt = uow.areas.get(family.sls_id)
+    return (t("notify-nudge", name=family.head_name, rt=rt.name),
+            keyboard([[keyboards.book_family(t, family.id)]]))

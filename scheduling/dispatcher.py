@@ -38,10 +38,10 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.transport import ApiClient, TelegramRefused
+from chat.client import ApiClient, TelegramRefused
 from domain.clock import Clock
 from domain.reminders import tell_rt_head_undeliverable
-from handlers.events import SendMessage
+from chat.events import SendMessage
 from handlers.notifications import Notification, NotRendered, render_outbox
 
 log = logging.getLogger(__name__)

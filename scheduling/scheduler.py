@@ -13,7 +13,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.transport import ApiClient
+from chat.client import ApiClient
 from scheduling.dispatcher import DispatchPolicy, DispatchReport, OutboxDispatcher
 from scheduling.ratelimit import RateLimiter
 

@@ -20,7 +20,7 @@ from typing import Any
 from bot.wiring import Pintu
 from domain.clock import FakeClock
 from domain.invites import InviteKind, make_invite
-from handlers.events import Incoming
+from chat.events import Incoming
 from simulator.testing import SimulatorHandle
 from storage.seed import DemoArea
 

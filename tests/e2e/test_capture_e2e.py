@@ -3,8 +3,8 @@ location" button, a shared location, a live location's later point (an edited_me
 fetched with getFile and downloaded, an image sent as a file, and every refusal (text, sticker, voice
 note, a 30 MB file, a PDF named .jpg, a point in another province).
 
-The questions are asked by a step registered here as the questionnaire registers its own
-(handlers/capture.register_step); the user is put in that step through the database.
+The questions are asked by a small flow declared here as the questionnaire declares its question
+state; the user is put in that step through the database.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import io
 import re
+from enum import Enum
 
 import pytest
 from PIL import Image
@@ -21,10 +22,18 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warning
 from e2e_support import BOT_ID, Env, Person, buttons
 from domain.records import start_record
 from handlers import capture
-from handlers.i18n import Translator
+from handlers.app import Router
+from handlers.flow import Accepts, Flow, StateSpec
+from handlers.flows import FLOWS
+from handlers.states import State
+from chat.i18n import Translator
 from storage.models import Family, User
 
-STATE = "capture_e2e"
+class CaptureTest(str, Enum):
+    ASK = "capture_e2e.ask"
+
+
+STATE = CaptureTest.ASK.value
 ID = Translator("id")
 
 
@@ -32,10 +41,12 @@ def _step(ctx) -> None:
     record = ctx.uow.records.get(ctx.data["record"])
     on_event = capture.on_location_for_record if ctx.data["ask"] == "location" else capture.on_photo_for_record
     if on_event(ctx, record):
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
 
 
-capture.register_step(STATE, _step)
+FLOW = Flow(name="capture_e2e", doc="a capture question", states=(
+    StateSpec(CaptureTest.ASK, Accepts.TEXT | Accepts.LOCATION | Accepts.MEDIA | Accepts.BUTTON, on_text=_step,
+              on_input=_step, presses=frozenset({capture.PREFIX})),))
 
 
 def plain(key: str, **args) -> str:
@@ -46,6 +57,7 @@ def plain(key: str, **args) -> str:
 def at_the_question(env: Env, person: Person, ask: str, tmp_path) -> str:
     """``person`` (a resident of RT 001's first family) is at a capture question; returns the record id."""
     env.pintu.handlers.config = dataclasses.replace(env.pintu.handlers.config, media_dir=str(tmp_path / "media"))
+    env.pintu.handlers.router = Router([*FLOWS, FLOW])
     with env.pintu.uow() as uow:
         family = uow.session.query(Family).filter(Family.sls_id == env.area.sls_ids[0]).order_by(Family.id).first()
         if uow.users.by_telegram_id(person.user_id) is None:

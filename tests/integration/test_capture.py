@@ -3,12 +3,14 @@ the photo, every kind of bad input answered without losing the step, the geofenc
 (which survives a restart) and review flag, live locations, private photo storage, and the GeoJSON
 boundary import from the command line (all or nothing).
 
-The questions are asked by a small step registered here the way the questionnaire registers its own
-(handlers/capture.register_step), so these tests hold capture's contract, not the questionnaire's.
+The questions are asked by a small flow declared here the way the questionnaire declares its question
+state (it reads text, locations, files and capture's "gc" presses), so these tests hold capture's
+contract, not the questionnaire's.
 """
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 import hashlib
 import io
 import json
@@ -24,25 +26,22 @@ from domain.clock import FakeClock
 from domain.records import start_record
 from handlers import capture
 from handlers.app import PintuHandlers
+from handlers.flow import Accepts, Flow, StateSpec
+from handlers.flows import FLOWS
+from handlers.states import State
 from handlers.context import HandlerConfig
-from handlers.events import (
-    AnswerCallback,
-    Attachment,
-    EditMessage,
-    Incoming,
-    InlineKeyboard,
-    Location,
-    RemoveKeyboard,
-    ReplyKeyboard,
-    SendMessage,
-    Sender,
-)
-from handlers.i18n import Translator
+from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Location, SendMessage, Sender
+from chat.keyboard import Keyboard, RemoveKeyboard, ReplyKeyboard
+from chat.i18n import Translator
 from simulator.testing import make_png
 from storage.models import Family, Record, RecordPhoto, User
 from storage.seed import seed_demo
 
-STATE = "capture_itest"
+class CaptureTest(str, Enum):
+    ASK = "capture_itest.ask"
+
+
+STATE = CaptureTest.ASK.value
 NOW = dt.datetime(2026, 11, 23, 1, 0, tzinfo=dt.timezone.utc)
 ID, EN = Translator("id"), Translator("en")
 RESIDENT, ENUMERATOR, STRANGER = 81001, 81002, 81003
@@ -55,10 +54,12 @@ def _step(ctx) -> None:
     ask = ctx.data["ask"]
     done = (capture.on_location_for_record if ask == "location" else capture.on_photo_for_record)(ctx, record)
     if done:
-        ctx.goto("idle", done=record.id)
+        ctx.stay(State.IDLE, done=record.id)
 
 
-capture.register_step(STATE, _step)
+FLOW = Flow(name="capture_itest", doc="a capture question", states=(
+    StateSpec(CaptureTest.ASK, Accepts.TEXT | Accepts.LOCATION | Accepts.MEDIA | Accepts.BUTTON, on_text=_step,
+              on_input=_step, presses=frozenset({capture.PREFIX})),))
 
 
 class Field:
@@ -83,7 +84,7 @@ class Field:
 
     def restart(self) -> None:
         config = HandlerConfig(invite_secret="s", media_dir=str(self.media_dir))
-        self.handlers = PintuHandlers(self.uow_factory, self.clock, config)
+        self.handlers = PintuHandlers(self.uow_factory, self.clock, config, flows=[*FLOWS, FLOW])
 
     def ask(self, who: int, what: str) -> None:
         with self.uow_factory() as uow:
@@ -117,8 +118,8 @@ def texts(actions) -> list[str]:
 
 
 def buttons(actions) -> list[str]:
-    return [b.data for a in actions if isinstance(a, (SendMessage, EditMessage)) and isinstance(a.markup, InlineKeyboard)
-            for row in a.markup.rows for b in row]
+    return [b.data for a in actions if isinstance(a, (SendMessage, EditMessage)) and isinstance(a.markup, Keyboard)
+            for b in a.markup.buttons]
 
 
 def jpeg(size=(64, 48)) -> bytes:

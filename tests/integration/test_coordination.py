@@ -22,7 +22,7 @@ from domain.records import complete_record, start_record
 from domain.rt_groups import enqueue_group_progress
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
-from handlers.events import EditMessage, Incoming, SendMessage, Sender
+from chat.events import EditMessage, Incoming, SendMessage, Sender
 from handlers.notifications import Notification, render_outbox
 from scheduling.dispatcher import OutboxDispatcher
 from scheduling.ratelimit import RateLimiter
@@ -293,7 +293,7 @@ def shown(actions):
 
 
 def buttons(message):
-    return [b.data for row in (message.markup.rows if message.markup else ()) for b in row]
+    return [b.data for b in (message.markup.buttons if message.markup else ())]
 
 
 def test_rt_head_sees_statuses_corrects_a_family_and_nudges(uow_factory, fake_clock):

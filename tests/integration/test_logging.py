@@ -17,7 +17,8 @@ from bot.config import Settings
 from bot.logging_setup import configure_logging
 from bot.wiring import build
 from domain.clock import FakeClock
-from handlers.events import Incoming, InlineKeyboard, Sender
+from chat.events import Incoming, Sender
+from chat.keyboard import Keyboard
 from registry.client import RegistryTarget
 from registry.worker import ForwardPolicy, RegistryWorker
 from registry_support import PERSONAL_NAME, TOKEN, RegistryServer, make_completed
@@ -57,8 +58,8 @@ def book_a_visit(pintu) -> None:
     def act(**what) -> None:
         actions = pintu.handlers.handle(Incoming(sender=sender, chat_id=5551, update_id=next(update), **what))
         for action in actions:
-            if isinstance(getattr(action, "markup", None), InlineKeyboard):
-                last["buttons"] = [b.data for row in action.markup.rows for b in row if b.data]
+            if isinstance(getattr(action, "markup", None), Keyboard):
+                last["buttons"] = [b.data for b in action.markup.buttons if b.data]
                 last["message"] = getattr(action, "message_id", None) or last.get("message", 1)
 
     def press(prefix: str) -> None:

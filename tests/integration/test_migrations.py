@@ -78,3 +78,27 @@ def test_upgrade_is_idempotent_at_head(blank_engine: Engine) -> None:
     upgrade(blank_engine)
     assert current_revision(blank_engine) == HEAD
     assert schema_differences(blank_engine) == []
+
+
+def test_conversations_saved_before_the_flows_were_declared_resume_in_their_step(blank_engine: Engine) -> None:
+    """0016 renames the stored states ("family_kk" → "onboarding.family_kk"): a resident halfway
+    through registration when the bot is upgraded continues at the same step."""
+    from sqlalchemy import text
+
+    from handlers.app import ROUTER
+    from handlers.states import State
+
+    upgrade(blank_engine, "0015")
+    old = ["family_kk", "pick_time", "qs", "qs_paused", "rh_import", "idle", "something_else"]
+    with blank_engine.begin() as connection:
+        for n, state in enumerate(old, start=1):
+            connection.execute(text("INSERT INTO conversations (telegram_id, state, data, updated_at) "
+                                    "VALUES (:id, :state, '{}', '2026-12-01 00:00:00')"), {"id": n, "state": state})
+    upgrade(blank_engine)
+    with blank_engine.connect() as connection:
+        stored = [row[0] for row in connection.execute(text("SELECT state FROM conversations ORDER BY telegram_id"))]
+    assert [ROUTER.read_state(s) for s in stored] == [State.FAMILY_KK, State.PICK_TIME, State.QUESTION, State.PAUSED,
+                                                     State.IMPORT_LIST, State.IDLE, None]
+    downgrade(blank_engine, "0015")
+    with blank_engine.connect() as connection:
+        assert [row[0] for row in connection.execute(text("SELECT state FROM conversations ORDER BY telegram_id"))] == old

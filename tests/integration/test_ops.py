@@ -11,7 +11,7 @@ from bot.config import Settings
 from bot.ops import OpsServer
 from bot.wiring import build
 from domain.clock import FakeClock
-from handlers.events import Incoming, Sender
+from chat.events import Incoming, Sender
 from storage.db import create_schema
 
 NOW = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc)

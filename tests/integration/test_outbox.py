@@ -20,10 +20,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, select, update
 
 from bot.config import Settings
-from bot.transport import ApiClient, Sent, TelegramRefused
+from chat.client import ApiClient, Sent, TelegramRefused
 from domain.booking import BookingRules, book_visit, cancel_visit, family_free_slots, move_visit
 from domain.clock import FakeClock
-from handlers.events import SendMessage
+from chat.events import SendMessage
 from handlers.notifications import NotRendered, Notification, render_outbox
 from scheduling.dispatcher import DispatchPolicy, OutboxDispatcher
 from scheduling.ratelimit import RateLimiter

@@ -15,10 +15,9 @@ from forms import Form
 from forms.default import DEFAULT_FORM
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
-from handlers.events import (
-    AnswerCallback, Attachment, EditMessage, Incoming, InlineKeyboard, Location, ReplyKeyboard, SendMessage, Sender,
-)
-from handlers.i18n import Translator
+from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Location, SendMessage, Sender
+from chat.keyboard import Keyboard, ReplyKeyboard
+from chat.i18n import Translator
 from simulator.testing import make_png
 from storage.models import Record, RecordDelivery
 from tests.factories import MONDAY, at, make_place, race, resident_of
@@ -75,7 +74,7 @@ class Chat:
 
     def buttons(self, message_id: int | None = None) -> list[str]:
         markup = self.messages[message_id or self.last_id][1] if self.messages else None
-        return [b.data for row in markup.rows for b in row if b.data] if isinstance(markup, InlineKeyboard) else []
+        return [b.data for b in markup.buttons if b.data] if isinstance(markup, Keyboard) else []
 
     def question(self) -> int:
         """The id of the newest message showing a question (one with "qn:review")."""

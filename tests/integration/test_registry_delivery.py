@@ -198,7 +198,7 @@ async def test_two_workers_share_the_queue_without_sending_twice(uow_factory, fa
 
 
 async def test_families_show_their_newest_version_as_delivered_waiting_or_held(uow_factory, fake_clock, server, tmp_path):
-    from handlers.i18n import Translator
+    from chat.i18n import Translator
     from handlers.registry_status import delivery_label
     from registry.status import delivery_status_for_families
     from storage.models import Record

@@ -15,7 +15,7 @@ from domain.booking import BookingRules, book_visit, cancel_visit, move_visit
 from domain.reminders import enqueue_daily
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
-from handlers.events import EditMessage, Incoming, Sender
+from chat.events import EditMessage, Incoming, Sender
 from handlers.notifications import Notification, NotRendered, render_outbox
 from scheduling.daily import run_daily
 from scheduling.dispatcher import OutboxDispatcher
@@ -107,7 +107,7 @@ def test_dispatcher_sends_useful_reminders_after_downtime_and_skips_stale_ones(u
     resident_texts = api.texts_to(chats["resident"])
     assert any("10.00 WITA" in text for text in resident_texts)
     reminder = next(m for m in api.delivered if m.chat_id == chats["resident"])
-    buttons = [b.data for row in reminder.markup.rows for b in row]
+    buttons = [b.data for b in reminder.markup.buttons]
     assert buttons[0].startswith("rm:ok:") and any(b.startswith("ap:move:") for b in buttons)
     # A second visit, then a downtime past its start: its reminders are skipped, never sent.
     other = resident_of(uow_factory, place, place.family_ids[1], fake_clock.now())
@@ -141,7 +141,7 @@ def test_the_confirm_button_is_recorded_and_silences_the_rt_heads_warning(uow_fa
         hour = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reminder-hour"))
         rendered = render_outbox(uow, hour, fake_clock.now())
         assert isinstance(rendered, Notification)
-        assert not any(b.data.startswith("rm:") for row in rendered.markup.rows for b in row)  # already confirmed
+        assert not any(b.data.startswith("rm:") for b in rendered.markup.buttons)  # already confirmed
     # Someone else's button, or a forged id, changes nothing.
     stranger = Sender(9_999_999, "X")
     actions = handlers.handle(Incoming(stranger, stranger.telegram_id, callback_id="c2", callback_data=f"rm:ok:{appointment_id}"))

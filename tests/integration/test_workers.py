@@ -25,7 +25,8 @@ from sqlalchemy import func, select
 from domain.clock import FakeClock
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
-from handlers.events import AnswerCallback, EditMessage, Incoming, InlineKeyboard, SendMessage, Sender
+from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Sender
+from chat.keyboard import Keyboard
 from storage.db import make_engine, make_session_factory
 from storage.models import Appointment, BusyBlock
 from storage.repositories import ConversationRepository
@@ -45,7 +46,7 @@ class Chat:
 
     def __init__(self, user_id: int) -> None:
         self.user_id = user_id
-        self.screen: tuple[int, str, InlineKeyboard | None] | None = None  # (message id, text, keyboard)
+        self.screen: tuple[int, str, Keyboard | None] | None = None  # (message id, text, keyboard)
         self._message_ids = itertools.count(1)
 
     def event(self, *, text: str | None = None, data: str | None = None, update_id: int | None = None) -> Incoming:
@@ -59,17 +60,16 @@ class Chat:
     def apply(self, actions: list) -> None:
         for action in actions:
             if isinstance(action, SendMessage):
-                markup = action.markup if isinstance(action.markup, InlineKeyboard) else None
+                markup = action.markup if isinstance(action.markup, Keyboard) else None
                 self.screen = (next(self._message_ids), action.text, markup)
             elif isinstance(action, EditMessage):
                 self.screen = (action.message_id, action.text, action.markup)
 
     def button(self, prefix: str, text: str | None = None) -> str:
         assert self.screen and self.screen[2], f"no keyboard on {self.screen}"
-        for row in self.screen[2].rows:
-            for b in row:
-                if b.data and b.data.startswith(prefix) and (text is None or b.text == text):
-                    return b.data
+        for b in self.screen[2].buttons:
+            if b.data and b.data.startswith(prefix) and (text is None or b.text == text):
+                return b.data
         raise AssertionError(f"no button {prefix!r} on {self.screen[1]!r}")
 
     def say(self, worker: PintuHandlers, text: str) -> list:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from handlers.app import COMMANDS
-from handlers.i18n import LANGUAGES, Translator, catalog_files, catalog_keys, read_catalog
+from chat.i18n import LANGUAGES, Translator, catalog_files, catalog_keys, read_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
-HANDLERS = sorted((ROOT / "handlers").glob("*.py"))
+HANDLERS = sorted((ROOT / "handlers").rglob("*.py"))
 KEY = re.compile(r"[a-z]+(-[a-z0-9]+)+")  # catalog keys are kebab-case; nothing else in handlers is
 ROLES = ("newcomer", "resident", "rt_head", "enumerator", "admin")
 
@@ -173,7 +173,7 @@ def test_dynamic_key_families_are_complete():
 def test_every_catalog_message_is_used_somewhere():
     """A message nobody shows is usually a typo'd key on one side."""
     sources = [tree for _, tree in trees()]
-    for folder in ("bot", "scheduling", "domain"):  # the transports and jobs render messages too
+    for folder in ("bot", "scheduling", "domain", "chat"):  # the transports, jobs and renderers show messages too
         sources += [ast.parse(p.read_text()) for p in sorted((ROOT / folder).glob("*.py"))]
     used = {node.value for tree in sources for node in ast.walk(tree)
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}

@@ -14,12 +14,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.transport import TelegramRefused, fetch_attachment
+from bot.transport import fetch_attachment
+from chat.client import TelegramRefused
 from domain import photos
 from domain.errors import RecordStateError
 from domain.photos import PhotoRejected, inspect_image, store_photo
 from domain.records import start_record
-from handlers.events import Attachment, Incoming, Sender
+from chat.events import Attachment, Incoming, Sender
 from simulator.testing import make_png
 from storage.db import create_schema, make_engine, make_session_factory
 from storage.models import Family, RecordPhoto

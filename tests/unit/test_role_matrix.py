@@ -17,9 +17,9 @@ from sqlalchemy import select
 from domain import access
 from domain.invites import InviteKind
 from handlers.app import BEFORE_CONSENT, COMMANDS
-from handlers.events import SendDocument
+from chat.events import SendDocument
 from storage.models import Area, Enumerator, Family, User
-from tests.unit.test_handlers import EN, ID, MONDAY_8_WITA, Person, World, make_world
+from tests.unit.flows.helpers import EN, ID, MONDAY_8_WITA, Person, World, make_world
 
 ROLES = ("newcomer", *access.ROLES)
 REFUSAL = {"id": ID("not-allowed"), "en": EN("not-allowed")}

@@ -13,22 +13,11 @@ import datetime as dt
 
 import pytest
 
-from bot.transport import COMMAND_MENU, ActionRunner, PerUserOrder, TelegramRefused, bad_request_kind, command_menu, retry_seconds
+from bot.transport import COMMAND_MENU, PerUserOrder, bad_request_kind, command_menu, retry_seconds
+from chat.client import ActionRunner, TelegramRefused
 from handlers.app import COMMANDS
-from handlers.events import (
-    Attachment,
-    AnswerCallback,
-    Button,
-    EditMessage,
-    Incoming,
-    InlineKeyboard,
-    Location,
-    RemoveKeyboard,
-    ReplyButton,
-    ReplyKeyboard,
-    SendMessage,
-    Sender,
-)
+from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Location, SendMessage, Sender
+from chat.keyboard import choices, keyboard, Button, Keyboard, RemoveKeyboard, ReplyButton, ReplyKeyboard
 
 # PTB 22 warns about its own int-valued RetryAfter.retry_after when it builds the exception.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
@@ -146,8 +135,8 @@ def test_a_message_without_sender_is_ignored() -> None:
 
 
 KEYBOARDS = [
-    InlineKeyboard(((Button("Sen 23 Nov", "dy:20261123"), Button("Peta", url="https://example.org")),
-                    (Button("Nanti saja", "nv:close"),))),
+    keyboard([choices([Button("Sen 23 Nov", "dy:20261123"), Button("Peta", url="https://example.org")]),
+              [Button("Nanti saja", "nv:close")]]),
     ReplyKeyboard(((ReplyButton("Kirim lokasi", request_location=True), ReplyButton("Kirim nomor", request_contact=True)),
                    (ReplyButton("Batal"),)), one_time=True),
     RemoveKeyboard(),

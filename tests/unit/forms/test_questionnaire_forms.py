@@ -14,8 +14,8 @@ from bot.cli import main as pintu
 from forms import MESSAGE_KEYS, Form, FormError
 from forms.default import DEFAULT_FORM
 from forms.source import FormSource
-from handlers.i18n import Translator, read_catalog
-from handlers.questionnaire import ENGINE_KEYS
+from chat.i18n import Translator, read_catalog
+from handlers.flows.questionnaire import ENGINE_KEYS
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ State table:
 
 | state      | data                                                        | waits for                               |
 | ---------- | ----------------------------------------------------------- | --------------------------------------- |
-| qs         | rid (record), fid (family), aud (audience), q (the question | a typed answer, "qa"/"qn" buttons,      |
+| QUESTION   | rid (record), fid (family), aud (audience), q (the question | a typed answer, "qa"/"qn" buttons,      |
 |            | shown; None on the review), multi (ticked choices of a      | a location or photo (handlers/capture)  |
 |            | select_multiple), capture (capture's own sub-state), rv     |                                         |
 |            | (answering a question reopened from the review: REVIEW_AT)  |                                         |
-| qs_paused  | rid, fid, aud                                               | "qn:resume", /isi, /kunjungan           |
+| PAUSED     | rid, fid, aud                                               | "qn:resume", /isi, /kunjungan           |
 | idle       |                                                             | commands                                |
 
 Callback data (``i`` is the question's position in the form, so a button of an earlier question,
@@ -44,14 +44,15 @@ from domain.errors import NotAllowed, RecordIncomplete
 from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
 from forms import Attachment, Form, FormError, Location, Message, Step
 from forms.source import form_source
-from handlers import capture, keyboards
+from handlers import capture
 from handlers.context import Context
-from handlers.events import Button, EditMessage, InlineKeyboard, SendMessage
+from handlers.flow import Accepts, Flow, StateSpec
+from handlers.states import State
+from chat.keyboard import Button, Keyboard, Part, choices, keyboard, pager, parse, parse_id
 
-STATE = "qs"
-PAUSED = "qs_paused"
+STATE = State.QUESTION
+PAUSED = State.PAUSED
 MAX_REVIEW_CHARS = 3500  # Telegram's limit is 4096; the buttons' explanation must fit too
-LONG_CHOICE = 18  # choice labels longer than this get a row each
 
 # The engine's messages (forms/messages.py): rendered from this catalog (questionnaire.po).
 ENGINE_KEYS = (
@@ -87,7 +88,7 @@ def on_visit_command(ctx: Context) -> None:
 
 
 def _open_by_argument(ctx: Context) -> None:
-    family_id = keyboards.parse_id(ctx.event.command_args)
+    family_id = parse_id(ctx.event.command_args)
     if family_id is None:
         ctx.send(ctx.t("qn-which-family"))
         return
@@ -112,52 +113,12 @@ def open_for(ctx: Context, family_id: int) -> None:
         draft = service.open_draft(ctx.uow, form, family.id, ctx.now, audience=audience,
                                    enumerator_id=enumerator.id if enumerator else None)
     except AlreadyCompleted:
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
         ctx.send(ctx.t("qn-already-completed", name=family.head_name))
         return
     key = "qn-resuming" if draft.state.get("history") else "qn-starting"
     ctx.event = replace(ctx.event, message_id=None)  # a new message: the menu it came from stays
     show_current(ctx, draft, audience, notice=ctx.t(key, name=family.head_name))
-
-
-def fill_button(t: Any, family_id: int) -> Button:
-    """The resident's "fill in the family's data" button (under /menu)."""
-    return Button(t("btn-qn-fill"), f"qn:go:{family_id}")
-
-
-def add_fill_button(ctx: Context, family_id: int) -> None:
-    """Put the resident's fill-in button under the screen just shown (the /menu home), unless the
-    family's record is completed already."""
-    if ctx.uow.questionnaires.completed_of(family_id) is not None or not ctx.reply.actions:
-        return
-    last = ctx.reply.actions[-1]
-    if not isinstance(last, (SendMessage, EditMessage)):
-        return
-    rows = list(last.markup.rows) if isinstance(last.markup, InlineKeyboard) else []
-    if last.markup is not None and not isinstance(last.markup, InlineKeyboard):
-        return
-    ctx.reply.actions[-1] = replace(last, markup=keyboards.keyboard([*rows, [fill_button(ctx.t, family_id)]]))
-
-
-def visit_rows(ctx: Context, visits: list[tuple[Any, Any]], rows: list[list[Button]]) -> list[list[Button]]:
-    """The enumerator's day: each visit's row (its outcome button) gets the questionnaire button."""
-    result = [list(row) for row in rows]
-    for index, (_, family) in enumerate(visits):
-        if ctx.uow.questionnaires.completed_of(family.id) is not None:
-            continue
-        button = Button(ctx.t("btn-qn-visit", name=family.head_name), f"qn:go:{family.id}")
-        if index < len(result):
-            result[index].append(button)
-        else:
-            result.append([button])
-    return result
-
-
-def identify_row(ctx: Context, family: Any) -> list[Button]:
-    """The RT head's family screen: fill the identification of a family nobody of which uses Telegram."""
-    if ctx.uow.users.residents_of_family(family.id) or ctx.uow.questionnaires.completed_of(family.id) is not None:
-        return []
-    return [Button(ctx.t("btn-qn-identify"), f"qn:go:{family.id}")]
 
 
 # --- showing --------------------------------------------------------------------------------------
@@ -190,7 +151,7 @@ def show_current(ctx: Context, draft: Draft, audience: str, notice: str | None =
         data["multi"] = list(kept) if isinstance(kept, list) else (step.value or "").split()
     if same and capture.DATA_KEY in ctx.data:
         data[capture.DATA_KEY] = ctx.data[capture.DATA_KEY]
-    ctx.goto(STATE, **data)
+    ctx.stay(STATE, **data)
     text = _question_text(ctx, draft, step, notice)
     markup = _question_keyboard(ctx, draft, step, data.get("multi"))
     if edit:
@@ -220,18 +181,18 @@ def _question_text(ctx: Context, draft: Draft, step: Step, notice: str | None) -
     return f"{notice}\n\n{text}" if notice else text
 
 
-def _question_keyboard(ctx: Context, draft: Draft, step: Step, ticked: list[str] | None) -> InlineKeyboard:
+def _question_keyboard(ctx: Context, draft: Draft, step: Step, ticked: list[str] | None) -> Keyboard:
     index = _index(draft.engine.form, step.name)
-    rows: list[list[Button]] = []
+    rows: list[Part] = []
     if step.kind == "select_one":
         buttons = [Button(("✔ " if name == step.value else "") + label, f"qa:{index}:{n}")
                    for n, (name, label) in enumerate(step.choices, start=1)]
-        rows += _choice_rows(buttons, step.choices)
+        rows.append(choices(buttons))
     elif step.kind == "select_multiple":
         chosen = set(ticked or ())
         buttons = [Button(("✅ " if name in chosen else "▫️ ") + label, f"qa:{index}:t{n}")
                    for n, (name, label) in enumerate(step.choices, start=1)]
-        rows += _choice_rows(buttons, step.choices)
+        rows.append(choices(buttons))
         rows.append([Button(ctx.t("btn-qn-done-multi"), f"qn:done:{index}")])
     elif step.kind == "note":
         rows.append([Button(ctx.t("btn-qn-next"), f"qn:next:{index}")])
@@ -245,12 +206,7 @@ def _question_keyboard(ctx: Context, draft: Draft, step: Step, ticked: list[str]
         navigation.append(Button(ctx.t("btn-qn-skip"), f"qn:skip:{index}"))
     rows.append(navigation)
     rows.append([Button(ctx.t("btn-qn-review"), "qn:review"), Button(ctx.t("btn-qn-pause"), "qn:pause")])
-    return keyboards.keyboard(rows)
-
-
-def _choice_rows(buttons: list[Button], choices: tuple[tuple[str, str], ...]) -> list[list[Button]]:
-    per_row = 1 if any(len(label) > LONG_CHOICE for _, label in choices) else 2
-    return keyboards.chunked(buttons, per_row)
+    return keyboard(rows)
 
 
 def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = None, *, edit: bool = True) -> None:
@@ -293,11 +249,11 @@ def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = 
     if engine.editable(draft.state, audience):
         rows.append([Button(ctx.t("btn-qn-edit"), "qn:pick:0")])
     rows.append([Button(ctx.t("btn-qn-pause"), "qn:pause")])
-    ctx.goto(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
+    ctx.stay(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
     if edit:
-        ctx.show(text, keyboards.keyboard(rows))
+        ctx.show(text, keyboard(rows))
     else:
-        ctx.send(text, keyboards.keyboard(rows))
+        ctx.send(text, keyboard(rows))
 
 
 # --- answering ------------------------------------------------------------------------------------
@@ -311,7 +267,7 @@ def _open_draft(ctx: Context) -> tuple[Draft, str] | None:
     draft = service.load_draft(ctx.uow, form, str(record_id), ctx.now, lock=True) if record_id else None
     if draft is None:
         family = ctx.uow.families.get(int(ctx.data.get("fid") or 0)) if ctx.data.get("fid") else None
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
         ctx.answer()
         if family is not None and ctx.uow.questionnaires.completed_of(family.id) is not None:
             ctx.send(ctx.t("qn-already-completed", name=family.head_name))
@@ -322,7 +278,7 @@ def _open_draft(ctx: Context) -> tuple[Draft, str] | None:
 
 
 def on_typed(ctx: Context) -> None:
-    """TYPED_INPUT["qs"]: typed text answers the question shown (or goes to capture's step)."""
+    """Typed text in QUESTION answers the question shown (a location or photo question says what it wants)."""
     opened = _open_draft(ctx)
     if opened is None:
         return
@@ -342,7 +298,7 @@ def on_typed(ctx: Context) -> None:
 
 
 def on_event(ctx: Context) -> None:
-    """Non-text events in state "qs" (and capture's "gc" presses), routed here by handlers/capture.py."""
+    """Non-text events in QUESTION, and capture's "gc" presses (the geofence's "is this right?")."""
     opened = _open_draft(ctx)
     if opened is None:
         return
@@ -402,7 +358,7 @@ def _message(ctx: Context, message: Message | None) -> str:
 
 
 def on_answer_button(ctx: Context) -> None:
-    """BUTTONS["qa"]: a choice, a tick, or "keep", for the question shown."""
+    """The "qa" buttons: a choice, a tick, or "keep", for the question shown."""
     checked = _checked(ctx)
     if checked is None:
         return
@@ -426,14 +382,14 @@ def on_answer_button(ctx: Context) -> None:
 
 
 def _choice(choices: tuple[Any, ...], number: str) -> Any:
-    n = keyboards.parse_id(number)
+    n = parse_id(number)
     return choices[n - 1] if n is not None and 1 <= n <= len(choices) else None
 
 
 def _checked(ctx: Context) -> tuple[Draft, str, Any, str] | None:
     """For a button naming a question: the draft, the audience, the question and the rest of the data,
     when the question is the one shown; else the press is stale (said, and the current one shown)."""
-    prefix, argument = keyboards.parse(ctx.event.callback_data)
+    prefix, argument = parse(ctx.event.callback_data)
     if prefix == "qn":
         _, _, argument = argument.partition(":")
     position, _, rest = argument.partition(":")
@@ -445,7 +401,7 @@ def _checked(ctx: Context) -> tuple[Draft, str, Any, str] | None:
         return None
     draft, audience = opened
     form = draft.engine.form
-    index = keyboards.parse_id(position)
+    index = parse_id(position)
     item = form.fields[index] if index is not None and index < len(form.fields) else None
     if ctx.state != STATE or item is None or item.name != ctx.data.get("q"):
         _stale(ctx, draft, audience)
@@ -462,11 +418,11 @@ def _stale(ctx: Context, draft: Draft, audience: str) -> None:
 # --- navigation -----------------------------------------------------------------------------------
 
 def on_navigation_button(ctx: Context) -> None:
-    """BUTTONS["qn"]: open, back, skip, done, next, pause, review, resume, submit, consent."""
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    """The "qn" buttons: open, back, skip, done, next, pause, review, resume, submit, consent."""
+    _, argument = parse(ctx.event.callback_data)
     action, _, value = argument.partition(":")
     if action == "go":
-        family_id = keyboards.parse_id(value)
+        family_id = parse_id(value)
         if family_id is None:
             ctx.answer(ctx.t("stale-button"), alert=True)
             return
@@ -489,10 +445,7 @@ def on_navigation_button(ctx: Context) -> None:
         _back(ctx, draft, audience)
     elif action == "pause":
         ctx.answer()
-        ctx.goto(PAUSED, rid=draft.record.id, fid=draft.family.id, aud=audience)
-        how = {RESIDENT: ctx.t("qn-resume-resident"), RT_HEAD: ctx.t("qn-resume-rt-head"),
-               ENUMERATOR: ctx.t("qn-resume-enumerator", family=draft.family.id)}[audience]
-        ctx.show(ctx.t.raw("qn-paused", how=how), keyboards.keyboard([[Button(ctx.t("btn-qn-resume"), "qn:resume")]]))
+        ctx.go(PAUSED, rid=draft.record.id, fid=draft.family.id, aud=audience)
     elif action == "review":
         ctx.answer()
         show_review(ctx, draft, audience)
@@ -501,7 +454,7 @@ def on_navigation_button(ctx: Context) -> None:
         show_current(ctx, draft, audience)
     elif action == "pick":
         ctx.answer()
-        show_edit_list(ctx, draft, audience, keyboards.parse_id(value) or 0)
+        show_edit_list(ctx, draft, audience, parse_id(value) or 0)
     elif action == "edit":
         _reopen(ctx, draft, audience, value)
     elif action == "submit":
@@ -549,23 +502,18 @@ def show_edit_list(ctx: Context, draft: Draft, audience: str, page: int) -> None
     rows = [[Button(_short(f"✏️ {page * EDIT_PAGE + n}. {html.unescape(item.label)}", 60),
                     f"qn:edit:{_index(form, item.name)}")]
             for n, item in enumerate(items[page * EDIT_PAGE:(page + 1) * EDIT_PAGE], start=1)]
-    turn = []
-    if page > 0:
-        turn.append(Button("‹", f"qn:pick:{page - 1}"))
-    if page + 1 < pages:
-        turn.append(Button("›", f"qn:pick:{page + 1}"))
-    if turn:
-        rows.append(turn)
+    rows.append(pager(Button("‹", f"qn:pick:{page - 1}") if page > 0 else None,
+                      Button("›", f"qn:pick:{page + 1}") if page + 1 < pages else None))
     rows.append([Button(ctx.t("btn-qn-to-review"), "qn:review")])
-    ctx.goto(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
+    ctx.stay(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
     ctx.show(ctx.t("qn-edit-pick", name=_esc(draft.family.head_name), page=page + 1, pages=pages),
-             keyboards.keyboard(rows))
+             keyboard(rows))
 
 
 def _reopen(ctx: Context, draft: Draft, audience: str, position: str) -> None:
     """``qn:edit:<i>``: ask question i again; the others keep their answers. A button of an older
     review (the question no longer relevant or answered) is stale: the review is shown as it is now."""
-    index = keyboards.parse_id(position)
+    index = parse_id(position)
     fields = draft.engine.form.fields
     name = fields[index].name if index is not None and index < len(fields) else None
     pending = draft.next_question(audience, ctx.t.language)  # where the person was before the change
@@ -588,12 +536,12 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
             return
         service.hand_over(ctx.uow, draft, ctx.now, audience=audience)
         ctx.answer()
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
         ctx.show(ctx.t("qn-handed-over-rt" if audience == RT_HEAD else "qn-handed-over", name=family.head_name))
         return
     if not consent and service.needs_consent(ctx.uow, draft.record):
         ctx.answer()
-        ctx.show(ctx.t("qn-consent-ask", name=family.head_name), keyboards.keyboard([
+        ctx.show(ctx.t("qn-consent-ask", name=family.head_name), keyboard([
             [Button(ctx.t("btn-qn-consent"), "qn:consent")], [Button(ctx.t("btn-qn-resume"), "qn:review")]]))
         return
     try:
@@ -604,13 +552,13 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
         return
     except RecordIncomplete:
         ctx.answer()
-        ctx.show(ctx.t("qn-consent-ask", name=family.head_name), keyboards.keyboard([
+        ctx.show(ctx.t("qn-consent-ask", name=family.head_name), keyboard([
             [Button(ctx.t("btn-qn-consent"), "qn:consent")], [Button(ctx.t("btn-qn-resume"), "qn:review")]]))
         return
     ctx.answer()
-    ctx.goto("idle")
+    ctx.stay(State.IDLE)
     ctx.show(ctx.t("qn-submitted", name=family.head_name),
-             keyboards.keyboard([[Button(ctx.t("btn-qn-schedule"), "en:today")]]))
+             keyboard([[Button(ctx.t("btn-qn-schedule"), "en:today")]]))
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -627,4 +575,30 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-capture.register_step(STATE, on_event)
+def enter_question(ctx: Context) -> None:
+    """The draft named in the data, at its next question (or its review)."""
+    opened = _open_draft(ctx)
+    if opened is not None:
+        show_current(ctx, *opened)
+
+
+def enter_paused(ctx: Context) -> None:
+    audience = str(ctx.data.get("aud") or RESIDENT)
+    how = {RESIDENT: ctx.t("qn-resume-resident"), RT_HEAD: ctx.t("qn-resume-rt-head"),
+           ENUMERATOR: ctx.t("qn-resume-enumerator", family=ctx.data.get("fid"))}[audience]
+    ctx.show(ctx.t.raw("qn-paused", how=how), keyboard([[Button(ctx.t("btn-qn-resume"), "qn:resume")]]))
+
+
+FLOW = Flow(
+    name="questionnaire",
+    doc="the questionnaire in the chat, one question at a time, with the house's location and photo",
+    commands={"isi": on_fill_command, "fill": on_fill_command, "kunjungan": on_visit_command, "visit": on_visit_command},
+    buttons={"qa": on_answer_button, "qn": on_navigation_button},
+    states=(
+        StateSpec(State.QUESTION, Accepts.TEXT | Accepts.BUTTON | Accepts.LOCATION | Accepts.MEDIA, enter=enter_question,
+                  on_text=on_typed, on_input=on_event, presses=frozenset({capture.PREFIX}),
+                  doc="an answer: typed, a choice, a location or a photo"),
+        StateSpec(State.PAUSED, Accepts.BUTTON, enter=enter_paused, doc="resume"),
+    ),
+    live_locations=capture.on_live_update,
+)

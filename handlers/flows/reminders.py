@@ -8,13 +8,16 @@ from __future__ import annotations
 from domain.booking import can_manage_family, sls_timezone
 from handlers import keyboards
 from handlers.context import Context
-from handlers.render import visit_when
+from handlers.flow import Flow
+from handlers.states import State
+from chat.keyboard import parse, parse_id
+from chat.render import visit_when
 
 
 def on_reminder_button(ctx: Context) -> None:
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     action, _, appointment_arg = argument.partition(":")
-    appointment_id = keyboards.parse_id(appointment_arg)
+    appointment_id = parse_id(appointment_arg)
     appointment = ctx.uow.appointments.get(appointment_id) if appointment_id is not None else None
     family = ctx.uow.families.get(appointment.family_id) if appointment is not None else None
     if action != "ok" or family is None or not can_manage_family(ctx.user, family):
@@ -28,7 +31,10 @@ def on_reminder_button(ctx: Context) -> None:
     tz = sls_timezone(ctx.uow, family.sls_id)
     officer = ctx.uow.enumerators.get(appointment.enumerator_id)
     ctx.answer(ctx.t("reminder-confirmed-short"))
-    ctx.goto("idle")
+    ctx.stay(State.IDLE)
     ctx.show(ctx.t("reminder-confirmed", when=visit_when(appointment.start_at, tz, ctx.t), officer=officer.name,
                    name=family.head_name),
              keyboards.appointment_actions(ctx.t, family.id))
+
+
+FLOW = Flow(name="reminders", doc="the answer to a reminder: confirm the visit", buttons={"rm": on_reminder_button})

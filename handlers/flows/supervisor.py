@@ -21,10 +21,13 @@ from domain import access
 from domain.exports import export_area
 from domain.geotag import OUTSIDE_SLS, TOO_FAR
 from domain.progress import AreaProgress, UnitProgress, area_progress, enumerator_progress
-from handlers import keyboards
+from handlers.flow import Flow
+from handlers.states import State
+from chat.keyboard import Group, Part, choices, keyboard, pager, parse, parse_id
 from handlers.context import Context
-from handlers.events import Button, SendDocument
-from handlers.render import clock_time
+from chat.events import SendDocument
+from chat.keyboard import Button
+from chat.render import clock_time
 from storage.models import Area
 from storage.supervision_repository import NO_PHOTO
 
@@ -83,7 +86,7 @@ def _area_from_command(ctx: Context, action: str) -> Area | None:
     if not access.can(ctx.uow, ctx.user, action, area):
         ctx.send(ctx.t("not-allowed"))
         return None
-    ctx.goto("idle")
+    ctx.stay(State.IDLE)
     return area
 
 
@@ -93,17 +96,16 @@ def _choose_root(ctx: Context) -> None:
     if not roots:
         ctx.show(ctx.t("sv-no-scope"))
         return
-    ctx.show(ctx.t("sv-choose-area"), keyboards.keyboard(
-        keyboards.chunked([Button(a.name, f"sv:a:{a.id}:0") for a in roots], 2)))
+    ctx.show(ctx.t("sv-choose-area"), keyboard([choices(Button(a.name, f"sv:a:{a.id}:0") for a in roots)]))
 
 
 # --- buttons ----------------------------------------------------------------------------------------
 
 def on_sv_button(ctx: Context) -> None:
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     screen, _, rest = argument.partition(":")
     area_text, _, page_text = rest.partition(":")
-    area_id, page = keyboards.parse_id(area_text), keyboards.parse_id(page_text)
+    area_id, page = parse_id(area_text), parse_id(page_text)
     action = {"a": access.PROGRESS, "e": access.PROGRESS, "r": access.REVIEW}.get(screen)
     area = ctx.uow.areas.get(area_id) if area_id is not None else None
     if action is None or area is None or page is None:
@@ -112,7 +114,7 @@ def on_sv_button(ctx: Context) -> None:
     if not access.can(ctx.uow, ctx.user, action, area):
         ctx.answer(ctx.t("not-allowed"), alert=True)
         return
-    ctx.goto("idle")
+    ctx.stay(State.IDLE)
     if screen == "a":
         show_area(ctx, area, page)
     elif screen == "e":
@@ -122,9 +124,9 @@ def on_sv_button(ctx: Context) -> None:
 
 
 def on_export_button(ctx: Context) -> None:
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     kind, _, area_text = argument.partition(":")
-    area_id = keyboards.parse_id(area_text)
+    area_id = parse_id(area_text)
     area = ctx.uow.areas.get(area_id) if area_id is not None else None
     if area is None or (kind != "m" and kind not in FORMATS):
         ctx.answer(ctx.t("stale-button"), alert=True)
@@ -132,7 +134,7 @@ def on_export_button(ctx: Context) -> None:
     if not access.can(ctx.uow, ctx.user, access.EXPORT, area):
         ctx.answer(ctx.t("not-allowed"), alert=True)
         return
-    ctx.goto("idle")
+    ctx.stay(State.IDLE)
     if kind == "m":
         show_export_menu(ctx, area)
         return
@@ -163,19 +165,13 @@ def show_area(ctx: Context, area: Area, page: int) -> None:
             lines.append(ctx.t("sv-page", page=page + 1, pages=pages))
     elif area.level != "sls":
         lines += ["", ctx.t("sv-no-units")]
-    rows: list[list[Button]] = keyboards.chunked(
-        [Button(("⚠️ " if u.behind else "") + u.area.name, f"sv:a:{u.area.id}:0") for u in shown], 2)
-    paging = []
-    if page > 0:
-        paging.append(Button("◀", f"sv:a:{area.id}:{page - 1}"))
-    if page + 1 < pages:
-        paging.append(Button("▶", f"sv:a:{area.id}:{page + 1}"))
-    rows.append(paging)
+    rows: list[Part] = [choices(Button(("⚠️ " if u.behind else "") + u.area.name, f"sv:a:{u.area.id}:0") for u in shown)]
+    rows.append(_paging(area, "a", page, pages))
     rows.append([Button(ctx.t("btn-sv-enumerators"), f"sv:e:{area.id}:0"),
                  Button(ctx.t("btn-sv-review"), f"sv:r:{area.id}:0")])
     rows.append([Button(ctx.t("btn-sv-export"), f"ex:m:{area.id}")])
     rows.append(_up_row(ctx, area))
-    ctx.show("\n".join(lines), keyboards.keyboard(rows))
+    ctx.show("\n".join(lines), keyboard(rows))
 
 
 def show_enumerators(ctx: Context, area: Area, page: int) -> None:
@@ -188,7 +184,7 @@ def show_enumerators(ctx: Context, area: Area, page: int) -> None:
               for e in shown] or [ctx.t("sv-enum-none")]
     if pages > 1:
         lines.append(ctx.t("sv-page", page=page + 1, pages=pages))
-    ctx.show("\n".join(lines), keyboards.keyboard([_paging(area, "e", page, pages), _back_row(ctx, area)]))
+    ctx.show("\n".join(lines), keyboard([_paging(area, "e", page, pages), _back_row(ctx, area)]))
 
 
 def show_review(ctx: Context, area: Area, page: int) -> None:
@@ -206,13 +202,13 @@ def show_review(ctx: Context, area: Area, page: int) -> None:
         lines.append(ctx.t("sv-review-none"))
     if pages > 1:
         lines.append(ctx.t("sv-page", page=page + 1, pages=pages))
-    ctx.show("\n".join(lines), keyboards.keyboard([_paging(area, "r", page, pages), _back_row(ctx, area)]))
+    ctx.show("\n".join(lines), keyboard([_paging(area, "r", page, pages), _back_row(ctx, area)]))
 
 
 def show_export_menu(ctx: Context, area: Area) -> None:
     buttons = [Button(ctx.t(label), f"ex:{kind}:{area.id}") for kind, (_, label) in FORMATS.items()]
     ctx.show(ctx.t("ex-menu", name=area.name, code=area.code),
-             keyboards.keyboard([buttons, _back_row(ctx, area)]))
+             keyboard([buttons, _back_row(ctx, area)]))
 
 
 # --- pieces -----------------------------------------------------------------------------------------
@@ -239,13 +235,9 @@ def _unit_line(ctx: Context, unit: UnitProgress) -> str:
                  mark=ctx.t("sv-behind-mark") if unit.behind else "").rstrip()
 
 
-def _paging(area: Area, screen: str, page: int, pages: int) -> list[Button]:
-    row = []
-    if page > 0:
-        row.append(Button("◀", f"sv:{screen}:{area.id}:{page - 1}"))
-    if page + 1 < pages:
-        row.append(Button("▶", f"sv:{screen}:{area.id}:{page + 1}"))
-    return row
+def _paging(area: Area, screen: str, page: int, pages: int) -> Group:
+    return pager(Button("◀", f"sv:{screen}:{area.id}:{page - 1}") if page > 0 else None,
+                 Button("▶", f"sv:{screen}:{area.id}:{page + 1}") if page + 1 < pages else None)
 
 
 def _back_row(ctx: Context, area: Area) -> list[Button]:
@@ -273,3 +265,13 @@ def _when(ctx: Context, instant, area: Area) -> str:  # type: ignore[no-untyped-
 def _decimal(ctx: Context, value: float) -> str:
     text = f"{value:.1f}"
     return text.replace(".", ",") if ctx.t.language == "id" else text
+
+
+FLOW = Flow(
+    name="supervisor",
+    doc="supervisors and coordinators: progress of their area, the review list, exports",
+    commands={"progres": on_progress, "progress": on_progress, "tinjau": on_review, "review": on_review,
+              "ekspor": on_export, "export": on_export},
+    buttons={"sv": on_sv_button, "ex": on_export_button},
+    homes={"supervision": show_home},
+)

@@ -1,11 +1,14 @@
 """Plain incoming events and outgoing actions: the only language handlers speak.
 
 The transports in bot/ translate Telegram updates (from python-telegram-bot or aiogram) into
-:class:`Incoming` and execute the returned actions; handlers never see a Telegram object.
+:class:`Incoming` and execute the returned actions (so does the outbox dispatcher); handlers never see
+a Telegram object.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from chat.keyboard import Keyboard, Markup
 
 
 @dataclass(frozen=True)
@@ -93,39 +96,6 @@ class Incoming:
 
 
 @dataclass(frozen=True)
-class Button:
-    text: str
-    data: str | None = None  # callback data (at most 64 bytes)
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class InlineKeyboard:
-    rows: tuple[tuple[Button, ...], ...]
-
-
-@dataclass(frozen=True)
-class ReplyButton:
-    text: str
-    request_location: bool = False
-    request_contact: bool = False
-
-
-@dataclass(frozen=True)
-class ReplyKeyboard:
-    rows: tuple[tuple[ReplyButton, ...], ...]
-    one_time: bool = True
-
-
-@dataclass(frozen=True)
-class RemoveKeyboard:
-    pass
-
-
-Markup = InlineKeyboard | ReplyKeyboard | RemoveKeyboard | None
-
-
-@dataclass(frozen=True)
 class SendMessage:
     chat_id: int
     text: str  # HTML parse mode; every dynamic part is escaped by the renderer
@@ -139,7 +109,7 @@ class EditMessage:
     chat_id: int
     message_id: int
     text: str
-    markup: InlineKeyboard | None = None
+    markup: Keyboard | None = None
 
 
 @dataclass(frozen=True)

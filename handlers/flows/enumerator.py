@@ -1,4 +1,5 @@
-"""The enumerator's day: visits in time order, in their area's local time."""
+"""The enumerator's day (/jadwal): visits in time order, in their area's local time, each with a button
+to record what happened at the door and one for the family's questionnaire. The enumerator's home."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +7,13 @@ import html
 from zoneinfo import ZoneInfo
 
 from registry.status import delivery_status_for_families
-from handlers import keyboards, outcomes, questionnaire
+from handlers import keyboards
 from handlers.context import Context
+from handlers.flow import Flow
+from handlers.states import State
+from chat.keyboard import keyboard, parse
 from handlers.registry_status import delivery_label
-from handlers.render import clock_time, day_label, zone_name
+from chat.render import clock_time, day_label, zone_name
 
 
 def on_schedule(ctx: Context) -> None:
@@ -21,11 +25,15 @@ def on_schedule(ctx: Context) -> None:
 
 
 def on_schedule_button(ctx: Context) -> None:
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     if ctx.user.role != "enumerator" or argument not in ("today", "tomorrow"):
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
     show_schedule(ctx, argument)
+
+
+def home(ctx: Context) -> None:
+    show_schedule(ctx, "today")
 
 
 def show_schedule(ctx: Context, which: str) -> None:
@@ -45,13 +53,16 @@ def show_schedule(ctx: Context, which: str) -> None:
         for a, f in visits
     ]
     body = "\n".join(lines) if lines else ctx.t("schedule-empty")
-    ctx.goto("idle")
-    # Today's visits get a button each to record what happened at the door (handlers/outcomes.py).
-    record = outcomes.visit_buttons(ctx.t, visits, tz) if which == "today" else []
-    record = questionnaire.visit_rows(ctx, visits, record) if which == "today" else record
+    ctx.stay(State.IDLE)
+    # Today's visits get a button each to record what happened at the door (the outcomes flow) and,
+    # while the family's record is open, one for its questionnaire.
+    record = []
+    if which == "today":
+        open_records = {f.id for _, f in visits if ctx.uow.questionnaires.completed_of(f.id) is None}
+        record = keyboards.visit_rows(ctx.t, [(a.id, f.id, f.head_name, a.start_at) for a, f in visits], tz, open_records)
     ctx.show(ctx.t.raw("schedule", name=_esc(enumerator.name), day=day_label(day, ctx.t.language),
                        zone=zone_name(tz), visits=body, count=len(lines)),
-             keyboards.keyboard([*record, *keyboards.enumerator_days(ctx.t, which).rows]))
+             keyboard([*record, *keyboards.enumerator_days(ctx.t, which).groups]))
 
 
 def _with_delivery(line: str, delivered: str) -> str:
@@ -67,3 +78,12 @@ def _zone_of(ctx: Context, enumerator_id: int) -> ZoneInfo:
 
 def _esc(value: str) -> str:
     return html.escape(value, quote=False)
+
+
+FLOW = Flow(
+    name="enumerator",
+    doc="the enumerator's day: today's and tomorrow's visits",
+    commands={"jadwal": on_schedule, "schedule": on_schedule},
+    buttons={"en": on_schedule_button},
+    homes={"enumerator": home},
+)

@@ -1,5 +1,14 @@
 """The RT head's tools: families of the RT with booking status, registering a family without
-Telegram (and booking for it), and the resident invite link to share in the neighbourhood group."""
+Telegram (and booking for it), nudges, corrections, importing the list, and the resident invite link.
+
+| state        | data               | waits for                                          |
+| ------------ | ------------------ | -------------------------------------------------- |
+| EDIT_VALUE   | family_id, field   | the new value of one field of a family (typed)     |
+| IMPORT_LIST  |                    | the family list as a CSV/XLSX document             |
+
+Buttons: ``rt`` (menu, list pages, a family, add, invite), ``rh`` (photo mark, import), ``nu`` (nudges),
+``fe`` (corrections).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,10 +23,12 @@ from domain.photos import TOO_LARGE
 from domain.rt_groups import progress
 from registry.status import delivery_status_for_families
 from handlers.registry_status import delivery_label
-from handlers import keyboards, onboarding, questionnaire
+from handlers import keyboards
 from handlers.context import Context
-from handlers.events import Button, InlineKeyboard
-from handlers.render import day_label, visit_when
+from handlers.flow import Accepts, Flow, StateSpec
+from handlers.states import State
+from chat.keyboard import Button, Keyboard, keyboard, pager, parse, parse_id
+from chat.render import day_label, visit_when
 
 # A family's status as the RT head reads it (families.status, domain/family_status.py).
 STATUS_KEYS = {
@@ -28,7 +39,7 @@ EDIT_FIELDS = {"name": "fe-ask-name", "kk": "fe-ask-kk", "mem": "fe-ask-members"
 
 
 def show_menu(ctx: Context) -> None:
-    ctx.goto("idle")
+    ctx.stay(State.IDLE)
     sls = ctx.uow.areas.get(ctx.user.sls_id)
     done = progress(ctx.uow, sls.id)
     text = ctx.t("rt-menu", rt=sls.name, families=done.families) + "\n" + ctx.t(
@@ -37,12 +48,15 @@ def show_menu(ctx: Context) -> None:
     ctx.show(text, rt_menu(ctx))
 
 
-def rt_menu(ctx: Context) -> InlineKeyboard:
+def rt_menu(ctx: Context) -> Keyboard:
     """The RT menu: the list, adding a family, nudging, importing, the invite link."""
-    rows = [list(row) for row in keyboards.rt_menu(ctx.t).rows]
-    rows.insert(2, [Button(ctx.t("btn-nudge-all"), "nu:all")])
-    rows.insert(3, [Button(ctx.t("btn-rh-import"), "rh:import")])
-    return keyboards.keyboard(rows)
+    return keyboard([
+        [Button(ctx.t("btn-rt-families"), "rt:list:0")],
+        [Button(ctx.t("btn-rt-add-family"), "rt:add")],
+        [Button(ctx.t("btn-nudge-all"), "nu:all")],
+        [Button(ctx.t("btn-rh-import"), "rh:import")],
+        [Button(ctx.t("btn-rt-invite"), "rt:invite")],
+    ])
 
 
 def on_families(ctx: Context) -> None:
@@ -65,15 +79,12 @@ def show_families(ctx: Context, page: int) -> None:
         lines.append(ctx.t("family-line", number=number, name=family.head_name,
                            status=status_text(ctx, family, appointment, tz)))
     buttons = [[Button(f"{n}. {f.head_name}", f"rt:fam:{f.id}")] for n, (f, _) in enumerate(rows, start=page * size + 1)]
-    paging = []
-    if page > 0:
-        paging.append(Button("◀", f"rt:list:{page - 1}"))
-    if (page + 1) * size < total:
-        paging.append(Button("▶", f"rt:list:{page + 1}"))
+    paging = pager(Button("◀", f"rt:list:{page - 1}") if page > 0 else None,
+                   Button("▶", f"rt:list:{page + 1}") if (page + 1) * size < total else None)
     text = ctx.t.raw("family-list", lines="\n".join(lines) or ctx.t("no-families"), page=page + 1,
                      pages=max(1, -(-total // size)))
-    ctx.goto("idle", page=page)
-    ctx.show(text, keyboards.keyboard([*buttons, paging, [Button(ctx.t("btn-back"), "rt:menu")]]))
+    ctx.stay(State.IDLE, page=page)
+    ctx.show(text, keyboard([*buttons, paging, [Button(ctx.t("btn-back"), "rt:menu")]]))
 
 
 def status_text(ctx: Context, family, appointment, tz) -> str:  # type: ignore[no-untyped-def]
@@ -102,18 +113,19 @@ def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None
     if notice:
         text = f"{notice}\n\n{text}"
     if appointment:
-        actions = list(keyboards.appointment_actions(ctx.t, family.id).rows)
+        actions: list = list(keyboards.appointment_actions(ctx.t, family.id).groups)
     else:
-        actions = [[Button(ctx.t("btn-book"), f"ap:book:{family.id}")]]
+        actions = [[keyboards.book_family(ctx.t, family.id)]]
     actions.append((Button(ctx.t("btn-fe-edit"), f"fe:menu:{family.id}"),))
-    actions.append(tuple(questionnaire.identify_row(ctx, family)))  # identification, for a family without Telegram
+    if not ctx.uow.users.residents_of_family(family.id) and ctx.uow.questionnaires.completed_of(family.id) is None:
+        actions.append((keyboards.identify_family(ctx.t, family.id),))  # for a family without Telegram
     if hasattr(family, "needs_photo"):
         key = "btn-rh-photo-off" if family.needs_photo else "btn-rh-photo-on"
         actions.append((Button(ctx.t(key), f"rh:photo:{family.id}"),))
     if family.status in nudges.NUDGEABLE and appointment is None:
         actions.append((Button(ctx.t("btn-nudge"), f"nu:fam:{family.id}"),))
-    ctx.goto("idle")
-    ctx.show(text, keyboards.keyboard([*actions, [Button(ctx.t("btn-back"), f"rt:list:{int(ctx.data.get('page', 0))}")]]))
+    ctx.stay(State.IDLE)
+    ctx.show(text, keyboard([*actions, [Button(ctx.t("btn-back"), f"rt:list:{int(ctx.data.get('page', 0))}")]]))
 
 
 def show_invite(ctx: Context) -> None:
@@ -129,9 +141,9 @@ def on_rt_button(ctx: Context) -> None:
     if ctx.user.role != "rt_head" or ctx.user.sls_id is None:
         ctx.answer(ctx.t("not-allowed"), alert=True)
         return
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     action, _, value = argument.partition(":")
-    number = keyboards.parse_id(value)  # fix: isdigit()+int() crashed on "²" and huge ids
+    number = parse_id(value)
     if action == "menu":
         show_menu(ctx)
     elif action == "list" and number is not None:
@@ -139,7 +151,7 @@ def on_rt_button(ctx: Context) -> None:
     elif action == "fam" and number is not None:
         show_family(ctx, number)
     elif action == "add":
-        onboarding.ask_family_name(ctx, for_self=False)
+        ctx.go(State.FAMILY_NAME, for_self=False)
     elif action == "invite":
         show_invite(ctx)
     else:
@@ -161,7 +173,7 @@ def _rt_head(ctx: Context) -> bool:
 
 
 def _own_family(ctx: Context, value: str):  # type: ignore[no-untyped-def]
-    family_id = keyboards.parse_id(value)
+    family_id = parse_id(value)
     family = ctx.uow.families.get(family_id) if family_id is not None else None
     if family is None or family.sls_id != ctx.user.sls_id:
         ctx.answer(ctx.t("stale-button"), alert=True)
@@ -172,7 +184,7 @@ def _own_family(ctx: Context, value: str):  # type: ignore[no-untyped-def]
 def on_rh_button(ctx: Context) -> None:
     if not _rt_head(ctx):
         return
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     action, _, value = argument.partition(":")
     if action == "photo":
         family = _own_family(ctx, value)
@@ -185,16 +197,19 @@ def on_rh_button(ctx: Context) -> None:
         ctx.answer(ctx.t("rh-photo-marked" if family.needs_photo else "rh-photo-unmarked"))
         show_family(ctx, family.id)
     elif action == "import":
-        ctx.goto(IMPORT_STATE)  # the next file sent in this chat is the list
-        ctx.show(ctx.t("rh-import-help", code=ctx.uow.areas.get(ctx.user.sls_id).code), keyboards.back_to_rt_menu(ctx.t))
+        ctx.go(State.IMPORT_LIST)  # the next file sent in this chat is the list
     else:
         ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def enter_import(ctx: Context) -> None:
+    ctx.show(ctx.t("rh-import-help", code=ctx.uow.areas.get(ctx.user.sls_id).code), keyboards.back_to_rt_menu(ctx.t))
 
 
 def on_nudge_button(ctx: Context) -> None:
     if not _rt_head(ctx):
         return
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     action, _, value = argument.partition(":")
     try:
         if action == "fam":
@@ -208,7 +223,7 @@ def on_nudge_button(ctx: Context) -> None:
             show_family(ctx, family.id, notice=ctx.t(key))
         elif action == "all":
             report = nudges.nudge_rt(ctx.uow, ctx.user, ctx.now)
-            ctx.goto("idle")
+            ctx.stay(State.IDLE)
             ctx.show(ctx.t("nudge-report", sent=report.sent, messages=report.messages, already=report.already,
                            unreachable=report.unreachable), keyboards.back_to_rt_menu(ctx.t))
         else:
@@ -221,35 +236,40 @@ def on_edit_button(ctx: Context) -> None:
     """fe:menu:<family> shows the fields; fe:<field>:<family> asks for the new value (typed)."""
     if not _rt_head(ctx):
         return
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     action, _, value = argument.partition(":")
     family = _own_family(ctx, value)
     if family is None:
         return
     if action == "menu":
-        ctx.goto("idle")
-        ctx.show(ctx.t("fe-menu", name=family.head_name), keyboards.keyboard([
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("fe-menu", name=family.head_name), keyboard([
             [Button(ctx.t("btn-fe-name"), f"fe:name:{family.id}"), Button(ctx.t("btn-fe-kk"), f"fe:kk:{family.id}")],
             [Button(ctx.t("btn-fe-members"), f"fe:mem:{family.id}"), Button(ctx.t("btn-fe-address"), f"fe:addr:{family.id}")],
             [Button(ctx.t("btn-back"), f"rt:fam:{family.id}")]]))
     elif action in EDIT_FIELDS:
-        ctx.goto("fe_value", family_id=family.id, field=action)
-        ctx.show(ctx.t(EDIT_FIELDS[action], name=family.head_name),
-                 keyboards.keyboard([[Button(ctx.t("btn-back"), f"rt:fam:{family.id}")]]))
+        ctx.go(State.EDIT_VALUE, family_id=family.id, field=action)
     else:
         ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def enter_edit_value(ctx: Context) -> None:
+    """Ask for the new value of one field of a family (the field and family are in the data)."""
+    family = ctx.uow.families.get(int(ctx.data["family_id"]))
+    ctx.show(ctx.t(EDIT_FIELDS[ctx.data["field"]], name=family.head_name),
+             keyboard([[Button(ctx.t("btn-back"), f"rt:fam:{family.id}")]]))
 
 
 def on_edit_typed(ctx: Context) -> None:
     """The new value of one field, checked like the import and the registration check it."""
     if ctx.user.role != "rt_head":
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
         ctx.send(ctx.t("not-allowed"))
         return
     family = ctx.uow.families.get(int(ctx.data.get("family_id", 0)))
     field = ctx.data.get("field")
     if family is None or family.sls_id != ctx.user.sls_id or field not in EDIT_FIELDS:
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
         ctx.send(ctx.t("stale-button"))
         return
     text = ctx.event.text or ""
@@ -282,7 +302,7 @@ def on_edit_typed(ctx: Context) -> None:
             return
         family.address = address
     ctx.uow.flush()
-    ctx.goto("idle")
+    ctx.stay(State.IDLE)
     show_family(ctx, family.id, notice=ctx.t("fe-saved"))
 
 
@@ -301,7 +321,6 @@ def import_report(t, result, rt: str, most: int | None = None) -> str:  # type: 
 
 # --- importing the RT's list from a file sent in the chat ----------------------------------------------
 
-IMPORT_STATE = "rh_import"
 IMPORT_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
 PROBLEMS_IN_CHAT = 15
 
@@ -311,7 +330,7 @@ def on_import_input(ctx: Context) -> None:
     else is told what is wanted. A failed import keeps the step, so a corrected file can follow."""
     attachment = ctx.event.attachment
     if ctx.user.role != "rt_head" or ctx.user.sls_id is None:
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
         ctx.send(ctx.t("not-allowed"))
         return
     if attachment is None or attachment.kind != "document":
@@ -332,7 +351,21 @@ def on_import_input(ctx: Context) -> None:
         ctx.send(ctx.t(unreadable.problem))
         return
     if result.ok:
-        ctx.goto("idle")
+        ctx.stay(State.IDLE)
         ctx.send(import_report(ctx.t, result, area.name), rt_menu(ctx))
     else:
         ctx.send(import_report(ctx.t, result, area.name, most=PROBLEMS_IN_CHAT))
+
+
+FLOW = Flow(
+    name="rt_head",
+    doc="the RT head's tools: the families of the RT, adding, nudging, correcting, importing, inviting",
+    commands={"keluarga": on_families, "families": on_families},
+    buttons={"rt": on_rt_button, "rh": on_rh_button, "nu": on_nudge_button, "fe": on_edit_button},
+    states=(
+        StateSpec(State.EDIT_VALUE, Accepts.TEXT, enter=enter_edit_value, on_text=on_edit_typed, doc="the new value of a field"),
+        StateSpec(State.IMPORT_LIST, Accepts.TEXT | Accepts.MEDIA, enter=enter_import, on_text=on_import_input, on_input=on_import_input,
+                  doc="the family list as a file"),
+    ),
+    homes={"rt_head": show_menu},
+)

@@ -20,8 +20,8 @@ from babel.numbers import format_decimal
 from domain.holidays_id import holiday_dates
 from domain.route import Booked, Candidate, Point, Route, Stop, plan_day, preselect
 from domain.slots import EnumeratorCalendar, SchedulePolicy, WorkWeek, free_slots
-from handlers.i18n import Translator
-from handlers.render import clock_time, day_label, zone_name
+from chat.i18n import Translator
+from chat.render import clock_time, day_label, zone_name
 from storage.models import Family
 
 MAPS = "https://www.google.com/maps/search/?api=1&query="

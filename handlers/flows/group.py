@@ -5,13 +5,12 @@ daily progress line (counts only) is rendered here for the dispatcher.
 """
 from __future__ import annotations
 
-import html
-from typing import Any
 
 from domain.errors import NotAllowed
-from domain.rt_groups import GroupLinkedElsewhere, link_group, progress
+from domain.rt_groups import GroupLinkedElsewhere, link_group
 from handlers.context import Context
-from handlers.i18n import Translator
+from handlers.flow import Flow
+from handlers.notifications import progress_line
 
 
 def on_group_command(ctx: Context) -> None:
@@ -27,11 +26,5 @@ def on_group_command(ctx: Context) -> None:
     ctx.send(ctx.t("group-linked", rt=area.name) + "\n" + progress_line(ctx.uow, group.sls_id, ctx.t))
 
 
-def progress_line(uow: Any, sls_id: int, t: Translator) -> str:
-    """Counts only: never a name, a KK number, an address or anyone's visit time."""
-    done = progress(uow, sls_id)
-    area = uow.areas.get(sls_id)
-    return t.raw("notify-rt-group-progress", rt=html.escape(area.name, quote=False), families=done.families,
-                 booked=done.of("booked"), visited=done.of("visited"), completed=done.of("completed"),
-                 open=done.of("not_contacted"), not_home=done.of("not_home"),
-                 closed=done.of("refused", "moved", "not_found"))
+FLOW = Flow(name="group", doc="an RT's Telegram group: linking it to the RT",
+            group_commands={"grup": on_group_command, "group": on_group_command})

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from handlers.i18n import Translator
+from chat.i18n import Translator
 
 # Indonesia's three zones have names every Indonesian knows; other zones show their IANA name.
 ZONE_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}

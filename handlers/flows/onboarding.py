@@ -1,14 +1,15 @@
 """From /start to a registered family: consent, joining (invite or choosing an RT), family details.
 
-State table (typed input is read only in these states; everything else is a button):
-
 | state          | waits for                     | next                          |
 | -------------- | ----------------------------- | ----------------------------- |
-| (no user)      | /start, consent button        | choose_area or role welcome   |
-| choose_area    | kecamatan → kelurahan → RT    | family_name                   |
-| family_name    | the family head's name        | family_kk                     |
-| family_kk      | the 16-digit KK number        | family_members                |
-| family_members | a number button (or typed)    | booking.pick_day              |
+| (no user)      | /start, consent button        | CHOOSE_AREA or role's home    |
+| CHOOSE_AREA    | kecamatan → kelurahan → RT    | FAMILY_NAME                   |
+| FAMILY_NAME    | the family head's name        | FAMILY_KK                     |
+| FAMILY_KK      | the 16-digit KK number        | FAMILY_MEMBERS                |
+| FAMILY_MEMBERS | a number button (or typed)    | booking's PICK_DAY            |
+
+An RT head registering a family without Telegram enters FAMILY_NAME with ``for_self=False``. The
+home of a resident without a registered family ("newcomer") is here: the step they are in.
 """
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from domain.bots import bot_serving, invite_area
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
 from domain.invites import InviteKind, read_invite
 from domain.kk import check_kk
+from domain.family_import import MAX_MEMBERS
 from domain.onboarding import join_sls, record_consent, redeem_invite, register_family
-from handlers import booking, common, keyboards
+from handlers import keyboards
 from handlers.context import Context
-from handlers.i18n import Translator, language_for
-
-MAX_MEMBERS = 30
+from handlers.flow import Accepts, Flow, StateSpec, use_buttons
+from handlers.states import State
+from chat.i18n import Translator, language_for
+from chat.keyboard import parse, parse_id
 NAME_PATTERN = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'\-])*$")
 # What a deep link's start parameter may hold; longer than an invite token never verifies anyway.
 INVITE_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,40}")
@@ -33,32 +36,25 @@ def on_start(ctx: Context) -> None:
     """/start [invite]: the privacy notice for newcomers; the current step for everyone else."""
     payload = ctx.event.command_args
     if ctx.user is None:
-        # Fix: a typed "/start <anything>" went into the consent button's callback data as it was;
-        # 40 emoji are 160 bytes, over Telegram's 64, and building the keyboard crashed. Anything
-        # that is not a possible token is carried as "-", so the user still hears the link is invalid.
+        # The payload travels in the consent button's callback data (64 bytes at most: 40 emoji would
+        # not fit). Anything that is not a possible token is carried as "-", so the user still hears
+        # that the link is invalid.
         carried = payload[:40] if not payload or INVITE_PAYLOAD.fullmatch(payload[:40]) else "-"
         ctx.send(ctx.t("consent", version=ctx.config.consent_version), keyboards.consent(ctx.t, carried))
         return
     if payload:
         _accept_invite(ctx, payload)
         return
-    common.show_home(ctx)
-
-
-def show_consent_in(ctx: Context, language: str) -> None:
-    """A newcomer chose a language before agreeing: the notice again in that language, and the
-    choice travels in the agree button (nothing is stored before consent)."""
-    ctx.t = Translator(language)
-    ctx.show(ctx.t("consent", version=ctx.config.consent_version), keyboards.consent(ctx.t, "", language))
+    ctx.go_home()
 
 
 def on_consent_button(ctx: Context) -> None:
     """Agree: create the user and go on (with the invite, if the link had one). Decline: store nothing."""
     if ctx.user is not None:
         # An old privacy notice pressed again: consent is already on record, so just carry on.
-        common.show_home(ctx)
+        ctx.go_home()
         return
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     answer, _, payload = argument.partition(":")
     answer, _, chosen = answer.partition(".")  # "y.en": agreed after choosing English with /bahasa
     if answer != "y":
@@ -85,11 +81,10 @@ def _accept_invite(ctx: Context, token: str) -> None:
             _invite_refused(ctx, "invite-other-bot" if other else "invite-other-bot-unknown",
                             area=area.name, bot=other.username if other else "")
             return
-        # A resident link for someone with a family already, or for an officer: nothing to join.
-        # Fix: an enumerator (or admin) opening the RT's resident link was asked for a family name
-        # and then stuck (no RT of their own to register it in); they now get their own home screen.
+        # A resident link for someone with a family already, or for an officer (who has no RT of their
+        # own to register a family in): nothing to join, their own home instead.
         if invite.kind is InviteKind.RESIDENT and (ctx.user.family_id is not None or ctx.user.role in ("enumerator", "supervisor", "coordinator", "admin")):
-            common.show_home(ctx)
+            ctx.go_home()
             return
         redeem_invite(ctx.uow, ctx.user, invite, ctx.now)
     except ExpiredInvite:
@@ -110,7 +105,7 @@ def _accept_invite(ctx: Context, token: str) -> None:
         welcome = {InviteKind.RT_HEAD: "welcome-rt-head", InviteKind.SUPERVISOR: "welcome-supervisor",
                    InviteKind.COORDINATOR: "welcome-coordinator"}.get(invite.kind, "welcome-enumerator")
         ctx.show(ctx.t(welcome, name=ctx.user.first_name))
-        common.show_home(ctx, fresh=True)
+        ctx.go_home(fresh=True)
 
 
 def _invite_refused(ctx: Context, key: str, **values: str) -> None:
@@ -133,7 +128,7 @@ def show_area_choice(ctx: Context, parent_id: int | None, fresh: bool = False) -
         back_to = 0 if parent.level == "district" else parent.parent_id
         title = "choose-village" if parent.level == "district" else "choose-sls"
     markup = keyboards.areas([(a.id, a.name) for a in choices], back_to, ctx.t)
-    ctx.goto("choose_area")
+    ctx.stay(State.CHOOSE_AREA)
     if fresh:
         ctx.send(ctx.t(title), markup)
     else:
@@ -141,14 +136,14 @@ def show_area_choice(ctx: Context, parent_id: int | None, fresh: bool = False) -
 
 
 def on_area_button(ctx: Context) -> None:
-    if ctx.state != "choose_area":
+    if ctx.state is not State.CHOOSE_AREA:
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
-    _, argument = keyboards.parse(ctx.event.callback_data)
+    _, argument = parse(ctx.event.callback_data)
     if argument == "0":
         show_area_choice(ctx, parent_id=None)
         return
-    area_id = keyboards.parse_id(argument)  # fix: isdigit()+int() crashed on "²" and huge ids
+    area_id = parse_id(argument)
     area = ctx.uow.areas.get(area_id) if area_id is not None else None
     if area is None or area.level not in ("district", "village", "sls") or not ctx.config.bot.serves(area):
         ctx.answer(ctx.t("stale-button"), alert=True)
@@ -160,8 +155,45 @@ def on_area_button(ctx: Context) -> None:
 
 
 def ask_family_name(ctx: Context, for_self: bool) -> None:
-    ctx.goto("family_name", for_self=for_self)
-    ctx.show(ctx.t("ask-family-name" if for_self else "ask-family-name-rt"))
+    ctx.stay(State.FAMILY_NAME, for_self=for_self)
+    enter_family_name(ctx)
+
+
+def enter_family_name(ctx: Context) -> None:
+    ctx.show(ctx.t("ask-family-name" if ctx.data.get("for_self", True) else "ask-family-name-rt"))
+
+
+def enter_area_choice(ctx: Context) -> None:
+    show_area_choice(ctx, parent_id=None)
+
+
+def ask_name_again(ctx: Context) -> None:
+    """A photo (of the KK, say) while typed details are awaited: the question again, the step kept."""
+    ctx.send(ctx.t("ask-family-name" if ctx.data.get("for_self", True) else "ask-family-name-rt"))
+
+
+def ask_kk_again(ctx: Context) -> None:
+    ctx.send(ctx.t("ask-kk", name=ctx.data.get("head_name", "")))
+
+
+def enter_kk(ctx: Context) -> None:
+    ctx.show(ctx.t("ask-kk", name=ctx.data.get("head_name", "")))
+
+
+def enter_members(ctx: Context) -> None:
+    ctx.show(ctx.t("ask-members"), keyboards.members(ctx.t))
+
+
+def newcomer_home(ctx: Context) -> None:
+    """A resident without a registered family: the registration step they are in, or its start."""
+    if ctx.state is State.FAMILY_KK:
+        enter_kk(ctx)
+    elif ctx.state is State.FAMILY_MEMBERS:
+        enter_members(ctx)
+    elif ctx.user.sls_id is not None:
+        ask_family_name(ctx, for_self=True)
+    else:
+        show_area_choice(ctx, parent_id=None)
 
 
 def on_family_name(ctx: Context) -> None:
@@ -170,7 +202,7 @@ def on_family_name(ctx: Context) -> None:
         ctx.send(ctx.t("bad-family-name"))
         return
     ctx.keep(head_name=name)
-    ctx.state = "family_kk"
+    ctx.state = State.FAMILY_KK
     ctx.send(ctx.t("ask-kk", name=name))
 
 
@@ -183,25 +215,24 @@ def on_family_kk(ctx: Context) -> None:
         ctx.send(ctx.t("kk-duplicate"))
         return
     ctx.keep(kk=check.number)
-    ctx.state = "family_members"
+    ctx.state = State.FAMILY_MEMBERS
     ctx.send(ctx.t("ask-members"), keyboards.members(ctx.t))
 
 
 def on_members_button(ctx: Context) -> None:
-    _, argument = keyboards.parse(ctx.event.callback_data)
-    # Fix: any number was accepted from the button's data ("mb:0", "mb:99999" registered a family of
-    # 0 or 99999) and "mb:²" crashed; a press now means 1 to MAX_MEMBERS like typed input.
-    members = keyboards.parse_id(argument)
-    if ctx.state != "family_members" or members is None or not 1 <= members <= MAX_MEMBERS:
+    _, argument = parse(ctx.event.callback_data)
+    # The button's data is checked like typed input: a forged "mb:0" or "mb:99999" is no family size.
+    members = parse_id(argument)
+    if ctx.state is not State.FAMILY_MEMBERS or members is None or not 1 <= members <= MAX_MEMBERS:
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
     _register(ctx, members)
 
 
 def on_family_members_typed(ctx: Context) -> None:
-    # Fix: "²" passed isdigit() and crashed int(); full-width digits are fine and read as numbers.
+    # Full-width and other decimal digits are read as numbers ("３" is 3).
     text = "".join(str(int(c)) if c.isdecimal() else c for c in (ctx.event.text or "").strip())
-    members = keyboards.parse_id(text)
+    members = parse_id(text)
     if members is None or not 1 <= members <= MAX_MEMBERS:
         ctx.send(ctx.t("bad-members", max=MAX_MEMBERS), keyboards.members(ctx.t))
         return
@@ -218,11 +249,31 @@ def _register(ctx: Context, members: int) -> None:
     try:
         family = register_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now, for_self)
     except DuplicateKK:
-        ctx.state = "family_kk"
+        ctx.state = State.FAMILY_KK
         ctx.show(ctx.t("kk-duplicate"))
         return
     except NotAllowed:
         ctx.show(ctx.t("not-allowed"))
         return
     ctx.answer(ctx.t("family-registered"))
-    booking.show_days(ctx, family.id, mode="book")
+    ctx.go(State.PICK_DAY, family_id=family.id, mode="book")
+
+
+FLOW = Flow(
+    name="onboarding",
+    doc="from /start to a registered family: consent, invite or RT, the family's details",
+    commands={"start": on_start},
+    buttons={"cs": on_consent_button, "ar": on_area_button, "mb": on_members_button},
+    states=(
+        StateSpec(State.CHOOSE_AREA, Accepts.BUTTON, enter=enter_area_choice, on_other=use_buttons,
+                  doc="kecamatan, kelurahan, RT"),
+        StateSpec(State.FAMILY_NAME, Accepts.TEXT, enter=enter_family_name, on_text=on_family_name,
+                  on_other=ask_name_again, doc="the family head's name"),
+        StateSpec(State.FAMILY_KK, Accepts.TEXT, enter=enter_kk, on_text=on_family_kk, on_other=ask_kk_again,
+                  doc="the 16-digit KK number"),
+        StateSpec(State.FAMILY_MEMBERS, Accepts.TEXT | Accepts.BUTTON, enter=enter_members,
+                  on_text=on_family_members_typed, on_other=use_buttons, doc="the number of members"),
+    ),
+    homes={"newcomer": newcomer_home},
+    before_consent=frozenset({"start", "cs"}),
+)

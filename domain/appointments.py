@@ -1,0 +1,83 @@
+"""The booking screens' questions, each answered in one call: what a visit looks like to the people
+involved, and the outcome of confirming a time.
+
+A flow asks once and renders what it gets back; the rules themselves stay in domain/booking.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.booking import BookingRules, book_visit, move_visit, sls_timezone
+from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
+
+
+@dataclass(frozen=True)
+class Visit:
+    """An appointment as a screen shows it: whose, when (and in which zone), with which officer."""
+
+    appointment_id: int
+    family_id: int
+    family_name: str
+    start: dt.datetime
+    zone: ZoneInfo
+    officer: str
+
+
+class NotBooked(Enum):
+    TAKEN = "taken"  # someone else booked that time meanwhile
+    UNAVAILABLE = "unavailable"  # the time is not bookable (any more): too soon, a holiday, off the grid
+    ALREADY_BOOKED = "already_booked"  # the family has a visit already (booked elsewhere meanwhile)
+    NO_APPOINTMENT = "no_appointment"  # a move of a visit that was cancelled meanwhile
+    NOT_ALLOWED = "not_allowed"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """The outcome of confirming a time: the visit as it now stands (None when there is none), and
+    why not when the time could not be had."""
+
+    visit: Visit | None
+    refusal: NotBooked | None = None
+    moved: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None
+
+
+def visit_of(uow: Any, appointment: Any) -> Visit:
+    family = uow.families.get(appointment.family_id)
+    officer = uow.enumerators.get(appointment.enumerator_id)
+    return Visit(appointment.id, family.id, family.head_name, appointment.start_at, sls_timezone(uow, family.sls_id),
+                 officer.name)
+
+
+def current_visit(uow: Any, family_id: int) -> Visit | None:
+    """The family's active visit, if it has one."""
+    appointment = uow.appointments.active_for_family(family_id)
+    return visit_of(uow, appointment) if appointment is not None else None
+
+
+def confirm_time(uow: Any, user: Any, family_id: int, start: dt.datetime, *, move: bool, now: dt.datetime,
+                 rules: BookingRules) -> Confirmation:
+    """Book (or move) the family's visit at ``start``; the database decides who was first."""
+    try:
+        if move:
+            _, appointment = move_visit(uow, user, family_id, start, now, rules)
+        else:
+            appointment = book_visit(uow, user, family_id, start, now, rules)
+    except SlotTaken:
+        return Confirmation(None, NotBooked.TAKEN)
+    except SlotUnavailable:
+        return Confirmation(None, NotBooked.UNAVAILABLE)
+    except FamilyAlreadyBooked:
+        return Confirmation(current_visit(uow, family_id), NotBooked.ALREADY_BOOKED)
+    except NoAppointment:
+        return Confirmation(None, NotBooked.NO_APPOINTMENT)
+    except NotAllowed:
+        return Confirmation(None, NotBooked.NOT_ALLOWED)
+    return Confirmation(visit_of(uow, appointment), moved=move)
