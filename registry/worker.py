@@ -28,7 +28,7 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,7 +174,7 @@ class RegistryWorker:
             late = self.policy.lease_ending(job.lease, self.clock.now())
             return not (late or (run["failed"] and not run["reached"]))
 
-        def sender(client: httpx.AsyncClient) -> Callable[[Job], Any]:
+        def sender(client: httpx.AsyncClient) -> Callable[[Job], Awaitable[None]]:
             async def send(job: Job) -> None:
                 outcome = await self._send(job, client)
                 outcomes[job.delivery_id] = outcome
