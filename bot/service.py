@@ -18,7 +18,7 @@ import signal
 from bot.ops import OpsServer
 from bot.transports import make_transport
 from bot.wiring import Pintu
-from scheduling.daily import start_schedule_jobs
+from scheduling.daily_jobs import start_schedule_jobs
 from scheduling.registry_jobs import start_registry_jobs, stop_registry_jobs
 from scheduling.retention import start_retention_job
 from scheduling.scheduler import start_scheduler

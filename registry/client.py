@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +182,3 @@ def _retry_after(response: httpx.Response) -> float | None:
         parsed = email.utils.parsedate_to_datetime(value)
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
-
-def json_dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

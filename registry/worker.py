@@ -28,24 +28,24 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import update
 
 from domain.clock import Clock
 from registry.client import Outcome, RegistryTarget, make_client, send_json, send_openrosa
 from registry.payload import Payload, PayloadBuilder
-from storage.models import RecordDelivery
+from scheduling.leased_worker import Lane, LeasePolicy, work_through
+from storage.leased_queue import by_lease
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class ForwardPolicy:
+class ForwardPolicy(LeasePolicy):
     batch: int = 200  # rows claimed per run
     concurrency: int = 16  # requests in flight at once
     lease: dt.timedelta = dt.timedelta(minutes=5)
@@ -56,15 +56,14 @@ class ForwardPolicy:
     probe_cap: float = 30.0  # at most this many seconds between two probes while the registry is unreachable
 
     def __post_init__(self) -> None:
-        if not dt.timedelta(0) <= self.lease_margin < self.lease:
-            raise ValueError("lease_margin must be shorter than the lease")
+        self.check_lease()
         if self.batch < 1 or self.concurrency < 1:
             raise ValueError("batch and concurrency must be at least 1")
 
     def backoff(self, attempts: int, retry_after: float | None = None, rng: Callable[[float, float], float] = random.uniform) -> float:
-        """Seconds until the next attempt: exponential in the attempts so far, with "equal jitter"."""
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
-        jittered = rng(delay / 2, delay)
+        """Seconds until the next attempt: exponential in the attempts so far, with jitter
+        (scheduling/leased_worker.py); never sooner than the registry's ``retry_after``."""
+        jittered = rng(*self.backoff_bounds(attempts))
         return max(jittered, retry_after) if retry_after is not None else jittered
 
 
@@ -166,28 +165,26 @@ class RegistryWorker:
         if not jobs:
             return report
         clients = self._pool()
-        outcomes: dict[int, Outcome | None] = {}
+        outcomes: dict[int, Outcome] = {}  # a job without one was not attempted and is handed back
         run = {"reached": False, "failed": False}
-        waiting = list(reversed(jobs))
+        waiting = Lane(jobs)
 
-        async def sender(client: httpx.AsyncClient, alone: bool = False) -> None:
-            """Sends waiting jobs one after the other on its client (``alone``: just one, the probe)."""
-            while waiting:
-                job = waiting.pop()
-                late = self.clock.now() >= job.lease - self.policy.lease_margin
-                if late or (run["failed"] and not run["reached"]):
-                    outcomes[job.delivery_id] = None  # too late, or the registry is away: hand it back
-                else:
-                    outcome = await self._send(job, client)
-                    outcomes[job.delivery_id] = outcome
-                    run["reached" if outcome.reachable else "failed"] = True
-                if alone:
-                    return
+        async def ready(job: Job) -> bool:
+            """Not too late for the lease, and the registry not found away in this run."""
+            late = self.policy.lease_ending(job.lease, self.clock.now())
+            return not (late or (run["failed"] and not run["reached"]))
+
+        def sender(client: httpx.AsyncClient) -> Callable[[Job], Awaitable[None]]:
+            async def send(job: Job) -> None:
+                outcome = await self._send(job, client)
+                outcomes[job.delivery_id] = outcome
+                run["reached" if outcome.reachable else "failed"] = True
+            return send
 
         try:
             if self._unreachable:  # a probe first: the rest goes only if it reaches the registry
-                await sender(clients[0], alone=True)
-            await asyncio.gather(*(sender(client) for client in clients[:len(waiting)]))
+                await work_through(waiting, ready, sender(clients[0]), at_most=1)
+            await asyncio.gather(*(work_through(waiting, ready, sender(client)) for client in clients[:len(waiting)]))
         finally:
             # Also on cancellation (shutdown): what was sent is recorded, the rest handed back.
             await asyncio.shield(asyncio.to_thread(self._settle, jobs, outcomes, report))
@@ -238,11 +235,7 @@ class RegistryWorker:
 
     def _release(self, jobs: list[Job]) -> None:
         with self.uow_factory() as uow:
-            by_lease: dict[dt.datetime, list[int]] = {}
-            for job in jobs:
-                by_lease.setdefault(job.lease, []).append(job.delivery_id)
-            for lease, ids in by_lease.items():
-                uow.deliveries.release(ids, lease)
+            uow.deliveries.release_claims((job.delivery_id, job.lease) for job in jobs)
             uow.commit()
 
     # --- steps -----------------------------------------------------------------------------------
@@ -287,9 +280,9 @@ class RegistryWorker:
                         extra={"record_id": job.record_id, "delivery_id": job.delivery_id})
             return Outcome("park", f"not sent: {type(error).__name__}: {str(error)[:200]}")
 
-    def _settle(self, jobs: list[Job], outcomes: dict[int, Outcome | None], report: ForwardReport) -> None:
+    def _settle(self, jobs: list[Job], outcomes: dict[int, Outcome], report: ForwardReport) -> None:
         now = self.clock.now()
-        attempted = [o for o in outcomes.values() if o is not None]
+        attempted = list(outcomes.values())
         reached = any(o.reachable for o in attempted)
         recovered = reached and self._unreachable
         newly_unreachable = bool(attempted) and not reached and not self._unreachable
@@ -303,16 +296,16 @@ class RegistryWorker:
                 delay = min(self.policy.probe_cap, self.policy.backoff(self._failed_probes))
                 self._probe_at = now + dt.timedelta(seconds=delay)
         with self.uow_factory() as uow:
-            by_lease: dict[dt.datetime, list[int]] = {}
-            unsent: dict[dt.datetime, list[int]] = {}
+            delivered: list[tuple[int, dt.datetime]] = []
+            unsent: list[tuple[int, dt.datetime]] = []
             for job in jobs:
                 outcome = outcomes.get(job.delivery_id)
                 if outcome is None:
-                    unsent.setdefault(job.lease, []).append(job.delivery_id)
+                    unsent.append((job.delivery_id, job.lease))
                     continue
                 report.reasons[outcome.reason] = report.reasons.get(outcome.reason, 0) + 1
                 if outcome.kind == "delivered":
-                    by_lease.setdefault(job.lease, []).append(job.delivery_id)
+                    delivered.append((job.delivery_id, job.lease))
                     log.debug("registry: record %s delivered (%s)", job.record_id, outcome.reason,
                               extra={"record_id": job.record_id, "delivery_id": job.delivery_id})
                     continue
@@ -327,18 +320,13 @@ class RegistryWorker:
                                                    outcome.reason, lease=job.lease)
                     report.retried += ok
                 report.lost_lease += not ok
-            for lease, ids in by_lease.items():
+            for lease, ids in by_lease(delivered).items():
                 done = uow.deliveries.mark_delivered_many(ids, now, lease)
                 report.delivered += done
                 report.lost_lease += len(ids) - done
-            for lease, ids in unsent.items():
-                report.released += uow.deliveries.release(ids, lease)
+            report.released += uow.deliveries.release_claims(unsent)
             if recovered:
-                pulled = uow.session.execute(
-                    update(RecordDelivery)
-                    .where(RecordDelivery.target == self.target_name, RecordDelivery.status == "pending",
-                           RecordDelivery.next_attempt_at > now, RecordDelivery.claimed_until.is_(None))
-                    .values(next_attempt_at=now).execution_options(synchronize_session=False)).rowcount
+                pulled = uow.deliveries.make_due(self.target_name, now)
                 if pulled:
                     log.info("registry reachable again: %d waiting records made due", pulled)
             uow.commit()

@@ -43,6 +43,7 @@ from domain.clock import Clock
 from domain.reminders import tell_rt_head_undeliverable
 from chat.events import SendMessage
 from handlers.notifications import Notification, NotRendered, render_outbox
+from scheduling.leased_worker import Lane, LeasePolicy, work_through
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class SendLimiter(Protocol):
 
 
 @dataclass(frozen=True)
-class DispatchPolicy:
+class DispatchPolicy(LeasePolicy):
     batch: int = 100  # rows claimed per run
     lease: dt.timedelta = dt.timedelta(minutes=5)
     lease_margin: dt.timedelta = dt.timedelta(seconds=30)  # stop sending this long before the lease ends
@@ -64,8 +65,7 @@ class DispatchPolicy:
     send_timeout: float = 30.0  # seconds one send may take before it counts as a network failure
 
     def __post_init__(self) -> None:
-        if not dt.timedelta(0) <= self.lease_margin < self.lease:
-            raise ValueError("lease_margin must be shorter than the lease")
+        self.check_lease()
         if self.batch < 1 or self.max_attempts < 1:
             raise ValueError("batch and max_attempts must be at least 1")
 
@@ -198,8 +198,7 @@ class OutboxDispatcher:
 
     def _release(self, rows: list[Claimed]) -> int:
         with self.uow_factory() as uow:
-            released = sum(uow.outbox.release([r.id for r in rows if r.lease == lease], lease)
-                           for lease in {r.lease for r in rows})
+            released = uow.outbox.release_claims((r.id, r.lease) for r in rows)
             uow.commit()
         return released
 
@@ -208,19 +207,22 @@ class OutboxDispatcher:
     async def _send_chat(self, items: list[tuple[Claimed, Notification | Outcome]], report: DispatchReport) -> None:
         """One chat's rows in order. Rows not yet sent are handed back if the run stops early; the one
         being sent when the process is stopped is not (it may have gone out) and waits for its lease."""
-        remaining = list(items)
+        lane = Lane(items)
+
+        async def ready(item: tuple[Claimed, Notification | Outcome]) -> bool:
+            row, prepared = item
+            return not isinstance(prepared, Notification) or await self._my_turn(row)
+
+        async def process(item: tuple[Claimed, Notification | Outcome]) -> None:
+            outcome = await _finish_even_if_cancelled(self._send_and_record(*item, report))
+            if outcome.status == "undeliverable":
+                # The same answer awaits every other message to this chat: do not ask again.
+                lane.remap(lambda waiting: (waiting[0], _as_undeliverable(waiting[1], outcome)))
+
         try:
-            while remaining:
-                row, prepared = remaining[0]
-                if isinstance(prepared, Notification) and not await self._my_turn(row):
-                    break
-                remaining.pop(0)
-                outcome = await _finish_even_if_cancelled(self._send_and_record(row, prepared, report))
-                if outcome.status == "undeliverable":
-                    # The same answer awaits every other message to this chat: do not ask again.
-                    remaining = [(r, _as_undeliverable(p, outcome)) for r, p in remaining]
+            await work_through(lane, ready, process)
         finally:
-            if remaining:
+            if remaining := lane.unattempted():
                 report.released += await asyncio.to_thread(self._release, [r for r, _ in remaining])
 
     async def _send_and_record(self, row: Claimed, prepared: Notification | Outcome, report: DispatchReport) -> Outcome:
@@ -266,12 +268,8 @@ class OutboxDispatcher:
         return Outcome("retry", error, delay=self.backoff(row.attempts))
 
     def backoff(self, attempts: int) -> float:
-        """Seconds before retry number ``attempts``: exponential, capped, with jitter in [50%, 100%].
-
-        The jitter spreads retries of a batch that failed together (a network blip) over time.
-        """
-        ceiling = min(self.policy.backoff_cap, self.policy.backoff_base * 2 ** max(0, attempts - 1))
-        return ceiling * (0.5 + 0.5 * self.random_fraction())
+        """Seconds before retry number ``attempts``: exponential, capped, with jitter (scheduling/leased_worker.py)."""
+        return self.policy.backoff_at(attempts, self.random_fraction())
 
     async def _record(self, row: Claimed, outcome: Outcome, report: DispatchReport) -> None:
         settled = await asyncio.to_thread(self._store, row, outcome)
@@ -286,7 +284,7 @@ class OutboxDispatcher:
             log.info("outbox row %s %s: %s", row.id, outcome.status, outcome.error, extra={"outbox_id": row.id})
 
     def _lease_ending(self, row: Claimed) -> bool:
-        return self.clock.now() >= row.lease - self.policy.lease_margin
+        return self.policy.lease_ending(row.lease, self.clock.now())
 
 
 async def _finish_even_if_cancelled(step: Coroutine[Any, Any, Outcome]) -> Outcome:

@@ -9,14 +9,13 @@ from storage.repositories import (
     AppointmentRepository,
     AreaRepository,
     ConversationRepository,
-    DeliveryRepository,
     EnumeratorRepository,
     FamilyRepository,
     InviteRepository,
-    OutboxRepository,
     RecordRepository,
     UserRepository,
 )
+from storage.queues import DeliveryRepository, OutboxRepository
 from storage.reminder_repository import ReminderRepository
 from storage.coordination_repository import CoordinationRepository
 from storage.capture_repository import CaptureRepository

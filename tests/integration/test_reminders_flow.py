@@ -17,7 +17,7 @@ from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import EditMessage, Incoming, Sender
 from handlers.notifications import Notification, NotRendered, render_outbox
-from scheduling.daily import run_daily
+from scheduling.daily_jobs import run_daily
 from scheduling.dispatcher import OutboxDispatcher
 from scheduling.ratelimit import RateLimiter
 from storage.models import OutboxMessage
@@ -226,7 +226,7 @@ def test_start_schedule_jobs_adds_one_cron_job_per_zone():
 
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from scheduling.daily import ZONES, start_schedule_jobs
+    from scheduling.daily_jobs import ZONES, start_schedule_jobs
 
     scheduler = AsyncIOScheduler(timezone=dt.timezone.utc)
     ids = start_schedule_jobs(scheduler, SimpleNamespace(uow=None, clock=None))

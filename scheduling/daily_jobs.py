@@ -35,7 +35,7 @@ def run_daily(uow_factory: Callable[[], Any], clock: Clock, zone: str | None = N
     """One run: queue what is due in ``zone`` (all zones when None); returns how many rows were queued."""
     with uow_factory() as uow:
         queued = enqueue_daily(uow, clock.now(), zone)
-        queued += enqueue_group_progress(uow, clock.now(), zone)  # the RT groups' progress lines (issue 6)
+        queued += enqueue_group_progress(uow, clock.now(), zone)  # the linked RT groups' progress lines, due at the evening summary's hour
         uow.commit()
     if queued:
         log.info("queued %d daily messages (%s)", queued, zone or "all zones")
@@ -59,10 +59,3 @@ def start_schedule_jobs(scheduler: Any, pintu: Any, zones: tuple[str, ...] = ZON
         ids.append(job_id)
     return ids
 
-
-def stop_schedule_jobs(scheduler: Any, ids: list[str]) -> None:
-    for job_id in ids:
-        try:
-            scheduler.remove_job(job_id)
-        except Exception:
-            pass
