@@ -38,7 +38,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chat.client import ApiClient, TelegramRefused
+from chat.client import ApiClient, TelegramRefused, Verdict, verdict
 from domain.clock import Clock
 from domain.reminders import tell_rt_head_undeliverable
 from chat.events import SendMessage
@@ -238,29 +238,31 @@ class OutboxDispatcher:
         return not self._lease_ending(row)  # the wait may have been long (a 429 pause)
 
     async def _send(self, row: Claimed, message: Notification) -> Outcome:
-        send = self.api.send_message(SendMessage(message.chat_id, message.text, message.markup))
+        action = SendMessage(message.chat_id, message.text, message.markup)
         try:
-            await asyncio.wait_for(send, self.policy.send_timeout)
+            await asyncio.wait_for(self.api.send_message(action), self.policy.send_timeout)
         except TelegramRefused as refused:
-            return self._refused(row, refused)
+            return self._refused(row, refused, action)
         except TimeoutError:
             return self._transient(row, f"no answer within {self.policy.send_timeout:g}s (may have been delivered)")
         except Exception as error:  # an unmapped transport error: retry it rather than lose the message
             return self._transient(row, f"{type(error).__name__}: {error}")
         return Outcome("sent")
 
-    def _refused(self, row: Claimed, refused: TelegramRefused) -> Outcome:
+    def _refused(self, row: Claimed, refused: TelegramRefused, sent: SendMessage) -> Outcome:
+        """What the refusal means (chat.client.verdict, the bot's one policy), as this row's outcome."""
         reason = f"{refused.kind}: {refused.description}".rstrip(": ")
-        if refused.kind == "retry_after":
+        judged = verdict(refused, sent)
+        if judged is Verdict.WAIT_AND_RETRY:
             self.limiter.penalize(refused.retry_after)
             return Outcome("retry", reason, delay=refused.retry_after, count_attempt=False)
-        if refused.kind == "blocked":
+        if judged is Verdict.RECIPIENT_BLOCKED:
             return Outcome("undeliverable", reason, block_user=True)
-        if refused.kind in ("chat_not_found", "not_found"):
+        if judged is Verdict.UNDELIVERABLE:
             return Outcome("undeliverable", reason)
-        if refused.kind in ("bad_request", "not_modified"):
+        if judged in (Verdict.FAILED, Verdict.DONE, Verdict.SEND_AS_NEW):  # the last two never come of a send
             return Outcome("failed", reason)
-        return self._transient(row, reason)  # network, server errors, and kinds a transport adds later
+        return self._transient(row, reason)  # network, server errors
 
     def _transient(self, row: Claimed, error: str) -> Outcome:
         if row.attempts >= self.policy.max_attempts:
