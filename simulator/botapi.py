@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 from typing import Any
@@ -12,6 +13,7 @@ from aiohttp import web
 from . import bot_methods, messages  # noqa: F401
 from .calls import METHODS, Call
 from .errors import ApiError
+from .faults import ERRORS, Fault
 from .params import Params, read_params
 from .ratelimit import RateLimiter
 from .webhook import WebhookDelivery
@@ -48,7 +50,40 @@ class BotApi:
             return _answer(ApiError(413, "Request Entity Too Large").to_json(), 413)
         except ApiError as error:
             return _answer(error.to_json(), error.code)
-        return await self.run_method(bot, request.match_info["method"], params)
+        name = request.match_info["method"]
+        fault = self._fault_for(bot, name, params)
+        if fault is None:
+            return await self.run_method(bot, name, params)
+        return await self._misbehave(bot, name, params, fault)
+
+    def _fault_for(self, bot: BotState, name: str, params: Params) -> Fault | None:
+        """The armed fault this call fires, if any (see faults.py)."""
+        if not bot.faults.armed or name.lower() not in METHODS:
+            return None
+        chat_id = params.chat_id()
+        if isinstance(chat_id, str):
+            group = bot.group_by_username(chat_id)
+            chat_id = group.id if group is not None else chat_id
+        return bot.faults.take(name.lower(), chat_id)
+
+    async def _misbehave(self, bot: BotState, name: str, params: Params, fault: Fault) -> web.Response:
+        """Answer a call as the fault says: an error without performing it, or a late answer."""
+        if fault.kind in ERRORS:
+            error = fault.error()
+            bot.stats.methods[METHODS[name.lower()][0]] += 1
+            bot.stats.errors[error.code] += 1
+            return _answer(error.to_json(), error.code)
+        if fault.kind == "hang-after":
+            response = await self.run_method(bot, name, params)
+            await asyncio.sleep(fault.seconds)
+            return response
+        try:
+            await asyncio.sleep(fault.seconds)
+        except asyncio.CancelledError:
+            # The client hung up while the request was "on its way": it never reaches the method.
+            fault.abandoned += 1
+            raise
+        return await self.run_method(bot, name, params)
 
     async def run_method(self, bot: BotState, name: str, params: Params | dict) -> web.Response:
         """Run a method for a bot (also used for calls in webhook replies) and record stats."""

@@ -270,6 +270,39 @@ class _UserCalls:
         """Choose the panes of the chat page: ``[{"user_id", "title", "start"?}]``."""
         return self._request("POST", "/sim/personas", json={"bot": bot_id, "personas": personas})
 
+    def inject_fault(
+        self,
+        bot: int | str,
+        method: str | None = "sendMessage",
+        kind: str = "500",
+        count: int = 1,
+        skip: int = 0,
+        chat_id: int | str | None = None,
+        seconds: float | None = None,
+    ) -> Any:
+        """Make the bot's next ``count`` calls of ``method`` misbehave (after letting ``skip`` through).
+
+        ``bot`` is the bot's id or token; ``method`` is case-insensitive (None: every method but
+        getUpdates); ``chat_id`` narrows it to calls for that chat. ``kind``: ``"500"``/``"502"``
+        answer an error without performing the call, ``"429"`` a flood wait of ``seconds`` (default 1),
+        ``"hang"`` waits ``seconds`` then performs, ``"hang-after"`` performs then answers ``seconds``
+        late. Returns the fault (``id``, ``fired``, ``remaining``, …)."""
+        body = {"method": method, "kind": str(kind), "count": count, "skip": skip, "chat_id": chat_id,
+                "seconds": seconds}
+        return self._request("POST", f"/sim/{bot}/faults", json=_compact(body))
+
+    def faults(self, bot: int | str) -> Any:
+        """Every fault set since the last clear, with its counters (``fired``, ``skipped``, ``abandoned``)."""
+        return self._request("GET", f"/sim/{bot}/faults", pick=lambda r: r["faults"])
+
+    def faults_fired(self, bot: int | str) -> Any:
+        """How many calls faults have hit since the last clear."""
+        return self._request("GET", f"/sim/{bot}/faults", pick=lambda r: r["fired"])
+
+    def clear_faults(self, bot: int | str) -> Any:
+        """Disarm every fault of the bot (and reset the counts)."""
+        return self._request("DELETE", f"/sim/{bot}/faults")
+
     def bot_call(self, token: str, method: str, **params: Any) -> Any:
         """Call the Bot API as a bot would (JSON body); returns the whole answer, errors included."""
         return self._request("POST", f"/bot{token}/{method}", json=params, pick=_raw)

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .entities import command_entities
 from .errors import ApiError, UserApiError
+from .faults import Fault, FaultError
 from .markup import callback_data_of
 from .world import BotState, CallbackRecord, ChatLog, Group, MessageRecord, User, World
 
@@ -68,6 +69,9 @@ class UserApi:
             ("GET", "/sim/{bot}/stats", self.stats),
             ("GET", "/sim/{bot}/commands", self.commands),
             ("GET", "/sim/{bot}/photos/{file_id}", self.file_bytes),
+            ("POST", "/sim/{bot}/faults", self.inject_fault),
+            ("GET", "/sim/{bot}/faults", self.faults),
+            ("DELETE", "/sim/{bot}/faults", self.clear_faults),
         ]
         for http_method, path, handler in routes:
             app.router.add_route(http_method, path, _endpoint(handler))
@@ -75,9 +79,14 @@ class UserApi:
     # --- lookups ----------------------------------------------------------------------------------
 
     def _bot(self, request: web.Request) -> BotState:
-        bot = self.world.bots.get(_int(request.match_info["bot"], "bot"))
+        """The bot named by ``{bot}``: its numeric id or its whole token."""
+        ref = request.match_info["bot"]
+        if ":" in ref:
+            bot = self.world.bot_by_token(ref)
+        else:
+            bot = self.world.bots.get(_int(ref, "bot"))
         if bot is None:
-            raise UserApiError(f"bot {request.match_info['bot']} is not registered", 404)
+            raise UserApiError(f"bot {ref.partition(':')[0]} is not registered", 404)
         return bot
 
     def _user(self, request: web.Request) -> User:
@@ -362,6 +371,41 @@ class UserApi:
         if stored is None:
             raise UserApiError(f"no file {request.match_info['file_id']}", 404)
         return web.Response(body=stored.data, content_type=stored.mime_type or "application/octet-stream")
+
+
+    # --- faults on demand ------------------------------------------------------------------------------
+
+    async def inject_fault(self, request: web.Request) -> dict:
+        """``{"method"?, "kind", "count"?, "skip"?, "chat_id"?, "seconds"?}`` -> the armed fault."""
+        bot = self._bot(request)
+        body = await _json(request)
+        chat_id = body.get("chat_id")
+        if chat_id is not None and not (isinstance(chat_id, str) and chat_id.startswith("@")):
+            chat_id = _int(chat_id, "chat_id")
+        seconds = body.get("seconds")
+        kind = body.get("kind")
+        kind = str(kind) if isinstance(kind, int) and not isinstance(kind, bool) else _str(body, "kind")
+        try:
+            fault = Fault.create(
+                _str(body, "method", required=False),
+                kind,
+                count=_int(body.get("count", 1), "count"),
+                skip=_int(body.get("skip", 0), "skip"),
+                chat_id=chat_id,
+                seconds=None if seconds is None else _float(seconds, "seconds"),
+            )
+        except FaultError as error:
+            raise UserApiError(str(error)) from None
+        return bot.faults.add(fault).to_view()
+
+    async def faults(self, request: web.Request) -> dict:
+        """``{"fired", "faults"}``: how many times faults fired, and each fault with its counters."""
+        return self._bot(request).faults.to_view()
+
+    async def clear_faults(self, request: web.Request) -> bool:
+        """Disarm every fault of the bot."""
+        self._bot(request).faults.clear()
+        return True
 
 
 def message_view(bot: BotState, record: MessageRecord) -> dict:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import SimulatorConfig
+from .faults import Faults
 from .media import FileStore
 
 # Update types a bot gets when it never chose (or chose an empty list), per the getUpdates docs.
@@ -326,6 +327,7 @@ class BotState:
         self.files = FileStore()
         self.callbacks: dict[str, CallbackRecord] = {}
         self.stats = Stats()
+        self.faults = Faults()  # failures on demand (user side: /sim/{bot}/faults)
 
     def to_api(self) -> dict:
         """The bot as a Bot API User."""

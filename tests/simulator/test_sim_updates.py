@@ -42,6 +42,37 @@ def test_updates_stay_until_an_offset_confirms_them(sim):
     assert ok(sim, "getUpdates", offset=first[-1]["update_id"] + 1) == []
 
 
+def test_a_process_that_died_before_confirming_gets_the_same_updates_again(sim):
+    send(sim, 2)
+    url = f"{sim.url}/bot{TOKEN}/getUpdates"
+    with httpx.Client(trust_env=False) as first_process:  # fetches, then dies without another getUpdates
+        fetched = first_process.post(url, json={"offset": 0}).json()["result"]
+    with httpx.Client(trust_env=False) as second_process:
+        again = second_process.post(url, json={}).json()["result"]
+        assert again == fetched  # same updates, same ids: fetching alone confirms nothing
+        send(sim, 1)
+        # An offset equal to an update's id keeps it; only a higher one confirms it.
+        kept = second_process.post(url, json={"offset": again[-1]["update_id"]}).json()["result"]
+        assert ids(kept) == [again[-1]["update_id"], again[-1]["update_id"] + 1]
+        second_process.post(url, json={"offset": kept[-1]["update_id"] + 1})
+    with httpx.Client(trust_env=False) as third_process:
+        assert third_process.post(url, json={}).json()["result"] == []
+
+
+async def test_an_abandoned_long_poll_loses_no_update(sim):
+    url = f"{sim.url}/bot{TOKEN}/getUpdates"
+    before = poll_count(sim)
+    async with sim.async_client() as user:
+        async with httpx.AsyncClient() as dying:
+            poll = asyncio.create_task(dying.post(url, json={"timeout": 20}, timeout=30))
+            await polls_received(user, before + 1)
+            poll.cancel()  # the process dies while its long poll waits
+            with pytest.raises(asyncio.CancelledError):
+                await poll
+        await user.send_text(BOT_ID, USER_ID, "while nobody polls")
+    assert [u["message"]["text"] for u in ok(sim, "getUpdates")] == ["while nobody polls"]
+
+
 def test_limit_is_clamped_to_1_100(sim):
     send(sim, 3)
     assert len(ok(sim, "getUpdates", limit=2)) == 2

@@ -21,12 +21,16 @@ class Receiver:
         self.requests: list[tuple[dict, str | None]] = []
         self.statuses: list[int] = []
         self.reply: dict | None = None
+        self.hangs = 0  # this many first requests never get an answer (the simulator times out)
         self.arrived = asyncio.Event()
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests.append((await request.json(), request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
         self.arrived.set()
+        if self.hangs:
+            self.hangs -= 1
+            await asyncio.Event().wait()  # until the simulator gives up and hangs up
         status = self.statuses.pop(0) if self.statuses else 200
         if status == 200 and self.reply is not None:
             return web.json_response(self.reply)
@@ -43,7 +47,7 @@ async def serving(hook: Receiver) -> AsyncIterator[Receiver]:
     """Serve ``hook`` at ``hook.url`` on a free loopback port."""
     app = web.Application()
     app.router.add_post("/hook", hook.handle)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)  # hung handlers end with their client
     await runner.setup()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -104,6 +108,24 @@ async def test_failed_deliveries_are_retried_then_given_up(receiver):
         info = ok(sim, "getWebhookInfo")
         assert info["last_error_message"] == "Wrong response from the webhook: 503 Service Unavailable"
         assert isinstance(info["last_error_date"], int)
+
+
+async def test_a_timed_out_delivery_is_redelivered(receiver):
+    receiver.hangs = 1
+    settings = {"webhook_attempts": 3, "webhook_retry_delay": 0.01, "webhook_timeout": 0.3}
+    with running_simulator(rate_limits=False, **settings) as sim:
+        sim.register_bot(TOKEN, "pintu_test_bot")
+        ok(sim, "setWebhook", url=receiver.url)
+        async with sim.async_client() as user:
+            await user.send_text(BOT_ID, USER_ID, "slow webhook")
+            await user.send_text(BOT_ID, USER_ID, "next")
+            await receiver.wait(3)
+            await nothing_pending(user)
+        updates = [update for update, _ in receiver.requests]
+        # The unanswered update comes again, with the same update_id, before the next one.
+        assert [u["message"]["text"] for u in updates] == ["slow webhook", "slow webhook", "next"]
+        assert updates[0]["update_id"] == updates[1]["update_id"]
+        assert ok(sim, "getWebhookInfo")["last_error_message"] == "Read timeout expired"
 
 
 async def test_unreachable_webhook_reports_the_error(sim):
