@@ -26,8 +26,8 @@ from sqlalchemy import func, select, text
 
 from bot.config import host_port
 from bot.transport import ApiClient, Sent, TelegramRefused
+from domain.model import OutboxMessage, RecordDelivery
 from handlers.events import AnswerCallback, EditMessage, SendMessage
-from storage.models import OutboxMessage, RecordDelivery
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.errors import NotAllowed
-from storage.models import Area, Family, User
+from domain.model import Area, Family, User
 
 ROLES: tuple[str, ...] = ("resident", "rt_head", "enumerator", "supervisor", "coordinator", "admin")
 AREA_ROLES: tuple[str, ...] = ("supervisor", "coordinator")  # roles whose scope is users.scope_area_id

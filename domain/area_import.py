@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from storage.models import Area
+from domain.model import Area
 
 LEVELS = ("province", "regency", "district", "village", "sls")
 LEVEL_NAMES = {

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from domain import family_status, reminders
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
 from domain.holidays_id import holiday_dates
+from domain.model import Appointment, Enumerator, Family, User
 from domain.slots import (
     EnumeratorCalendar,
     SchedulePolicy,
@@ -27,7 +28,6 @@ from domain.slots import (
     free_slots,
     slot_is_offered,
 )
-from storage.models import Appointment, Enumerator, Family, User
 
 HolidayLookup = Callable[[dt.date, dt.date], frozenset[dt.date]]
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from domain.invites import Invite, InviteKind
-from storage.models import Area, BotEntry, User
+from domain.model import Area, BotEntry, User
 
 
 @dataclass(frozen=True)

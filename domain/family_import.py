@@ -21,7 +21,7 @@ from typing import Any
 
 from domain.errors import NotAllowed
 from domain.kk import check_kk
-from storage.models import Family, User
+from domain.model import Family, User
 
 HEADERS = {
     "name": ("nama kepala keluarga", "nama krt", "nama kepala rumah tangga", "kepala keluarga", "nama",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from storage.models import Family
+from domain.model import Family
 
 STATUSES: tuple[str, ...] = (
     "not_contacted", "booked", "visited", "completed", "not_home", "refused", "moved", "not_found",

@@ -24,7 +24,7 @@ from typing import Any
 from geopy.distance import geodesic
 
 from domain.errors import RecordNotFound, RecordStateError
-from storage.models import Area, Family, Record
+from domain.model import Area, Family, Record
 
 SOURCES = ("resident", "enumerator")
 POOR_ACCURACY = "poor-accuracy"

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import NotAllowed
-from storage.models import Family, User
+from domain.model import Family, User
 
 NUDGE = "nudge"  # outbox kind
 NUDGEABLE = ("not_contacted", "not_home")  # no visit booked yet (or the last one found nobody home)

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, NotAllowed, UsedInvite
 from domain.invites import Invite, InviteKind
-from storage.models import Family, User
+from domain.model import Family, User
 
 
 def record_consent(uow: Any, telegram_id: int, first_name: str, language: str, version: str, now: dt.datetime) -> User:

@@ -13,7 +13,7 @@ from typing import Any
 
 from domain import family_status, reminders
 from domain.errors import NotAllowed
-from storage.models import Enumerator, User, VisitOutcome
+from domain.model import Enumerator, User, VisitOutcome
 
 OUTCOMES: tuple[str, ...] = ("done", "not_home", "refused", "moved", "not_found")
 NEW_TIME_OFFER = "offer-new-time"  # outbox kind: the family is asked to pick a new time

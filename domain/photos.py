@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import RecordStateError
-from storage.models import Record, RecordPhoto
+from domain.model import Record, RecordPhoto
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024  # what a bot can download from Telegram at all
 MAX_PIXELS = 40_000_000  # 40 megapixels: larger is a decompression bomb, not a house photo

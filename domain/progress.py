@@ -19,7 +19,7 @@ points) below that. Without a window nothing is called behind.
 home, refused, moved, not found; an enumerator works in one kelurahan) is one visit; per day is the visits divided by the working days from the
 window's first day (or, without a window, from the enumerator's first visit) up to today.
 
-All counting is aggregate SQL (storage/supervision_repository.py); this module only divides.
+All counting is aggregate SQL (storage/repositories/supervision.py); this module only divides.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from domain.errors import NotAllowed
 from domain.holidays_id import holiday_dates
-from storage.models import Area
+from domain.model import Area
 
 BEHIND_MARGIN = 0.10
 WORKING_WEEKDAYS = frozenset(range(6))  # Monday..Saturday, the enumerators' default week

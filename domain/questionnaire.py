@@ -34,10 +34,10 @@ from typing import Any
 
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed, PintuError, RecordIncomplete, RecordStateError
+from domain.model import Family, Record, User
 from domain.records import complete_record, set_consent, start_record
 from forms import Form, Questionnaire, Result, Step
 from forms.engine import PRELOAD
-from storage.models import Family, Record, User
 
 RESIDENT, RT_HEAD, ENUMERATOR = "resident", "rt_head", "enumerator"
 SUBMITTER = ENUMERATOR  # only the enumerator completes a record; the others hand their part over

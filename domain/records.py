@@ -17,7 +17,7 @@ from typing import Any
 
 from domain import family_status
 from domain.errors import RecordIncomplete, RecordNotFound, RecordStateError
-from storage.models import Record, RecordPhoto
+from domain.model import Record, RecordPhoto
 
 DEFAULT_TARGETS: tuple[str, ...] = ("registry",)  # the configured central registry (PINTU_REGISTRY_URL)
 GEO_SOURCES = ("gps", "network", "telegram", "manual")

@@ -25,8 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.holidays_id import holiday_dates
+from domain.model import Appointment, Family
 from domain.slots import WorkWeek
-from storage.models import Appointment, Family
 
 EVENING = "reminder-evening"
 HOUR = "reminder-hour"

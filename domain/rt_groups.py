@@ -13,8 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import NotAllowed, PintuError
+from domain.model import RtGroup, User
 from domain.reminders import policy_for
-from storage.models import RtGroup, User
 
 GROUP_PROGRESS = "rt-group-progress"  # outbox kind and daily_digests kind
 

@@ -28,11 +28,11 @@ from domain.booking import (
     why_not_free,
 )
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
+from domain.model import Appointment, Family
 from domain.slots import booking_days
 from handlers import common, keyboards, questionnaire
 from handlers.context import Context
 from handlers.render import day_label, visit_when, zone_name
-from storage.models import Appointment, Family
 
 BOOKING_STATES = ("pick_day", "pick_time", "confirm")
 

@@ -28,11 +28,11 @@ from babel.numbers import format_decimal
 
 from domain import geotag, photos
 from domain.geotag import GeoVerdict
+from domain.model import Record
 from handlers.context import Context
 from handlers.events import Button, ReplyButton, ReplyKeyboard, RemoveKeyboard
 from handlers.i18n import Translator
 from handlers.keyboards import keyboard, parse
-from storage.models import Record
 
 Step = Callable[[Context], None]
 

@@ -8,9 +8,9 @@ from typing import Any
 from domain.booking import BookingRules
 from domain.bots import EVERYWHERE, BotScope
 from domain.geotag import GeoPolicy
+from domain.model import User
 from handlers.events import AnswerCallback, EditMessage, Incoming, InlineKeyboard, Markup, Reply, SendMessage
 from handlers.i18n import Translator
-from storage.models import User
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.models import Record, RecordDelivery
+from domain.model import Record, RecordDelivery
 
 
 @dataclass(frozen=True)

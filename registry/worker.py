@@ -37,9 +37,9 @@ import httpx
 from sqlalchemy import update
 
 from domain.clock import Clock
+from domain.model import RecordDelivery
 from registry.client import Outcome, RegistryTarget, make_client, send_json, send_openrosa
 from registry.payload import Payload, PayloadBuilder
-from storage.models import RecordDelivery
 
 log = logging.getLogger(__name__)
 

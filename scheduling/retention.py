@@ -22,7 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import delete, or_, select
 
 from domain.clock import Clock
-from storage.models import OutboxMessage
+from domain.model import OutboxMessage
 
 log = logging.getLogger(__name__)
 

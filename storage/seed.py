@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from storage.models import Area, Enumerator, Family
+from domain.model import Area, Enumerator, Family
 
 SAMARINDA_TZ = "Asia/Makassar"
 

@@ -18,11 +18,11 @@ from PIL import Image
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 
-from e2e_support import BOT_ID, Env, Person, buttons
+from domain.model import Family, User
 from domain.records import start_record
+from e2e_support import BOT_ID, Env, Person, buttons
 from handlers import capture
 from handlers.i18n import Translator
-from storage.models import Family, User
 
 STATE = "capture_e2e"
 ID = Translator("id")

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warning
 from e2e_support import BOT_ID, Env, Person, button, buttons
 from test_story import CRASH, KK_WATI, no_crash, register_and_book
 from domain.invites import InviteKind
+from domain.model import User
 from scheduling.daily import run_daily
 from scheduling.ratelimit import RateLimiter
 from scheduling.scheduler import build_dispatcher
-from storage.models import User
 from storage.seed import HEADS, synthetic_kk
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from domain import geotag, photos
 from domain.clock import FakeClock
+from domain.model import Family, Record, RecordPhoto, User
 from domain.records import start_record
 from handlers import capture
 from handlers.app import PintuHandlers
@@ -39,7 +40,6 @@ from handlers.events import (
 )
 from handlers.i18n import Translator
 from simulator.testing import make_png
-from storage.models import Family, Record, RecordPhoto, User
 from storage.seed import seed_demo
 
 STATE = "capture_itest"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from domain.booking import BookingRules, book_visit
+from domain.model import Record, RecordDelivery
 from domain.questionnaire import RESIDENT
 from forms import Form
 from forms.default import DEFAULT_FORM
@@ -20,7 +21,6 @@ from handlers.events import (
 )
 from handlers.i18n import Translator
 from simulator.testing import make_png
-from storage.models import Record, RecordDelivery
 from tests.factories import MONDAY, at, make_place, race, resident_of
 
 ID = Translator("id")

@@ -20,13 +20,13 @@ from sqlalchemy.exc import OperationalError
 
 from domain.clock import FakeClock
 from domain.invites import InviteKind, make_invite
+from domain.model import Appointment, Conversation, Family, OutboxMessage, RedeemedInvite, User
 from domain.slots import blocks_between
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from handlers.events import AnswerCallback, EditMessage, Incoming, InlineKeyboard, Location, SendMessage, Sender
 from handlers.i18n import Translator
 from storage.db import create_schema, make_engine, make_session_factory
-from storage.models import Appointment, Conversation, Family, OutboxMessage, RedeemedInvite, User
 from storage.seed import HEADS, seed_demo, synthetic_kk
 from storage.uow import SqlUnitOfWork
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import (
+from domain.model import (
     Appointment,
     Area,
     CampaignWindow,
