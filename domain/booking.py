@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
 from domain import family_status, reminders
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
 from domain.holidays_id import holiday_dates
@@ -158,9 +156,8 @@ def _claim_slot(
             status="booked", booked_by_user_id=user.id, created_at=now, updated_at=now,
         )
         try:
-            with uow.savepoint():
-                return uow.appointments.add_with_blocks(appointment, blocks_between(slot.start, slot.end))
-        except IntegrityError:
+            return uow.appointments.claim(appointment, blocks_between(slot.start, slot.end))
+        except SlotTaken:
             # Either another process took this enumerator's time or booked this family meanwhile.
             if not exclude_family_check and uow.appointments.active_for_family(family.id) is not None:
                 raise FamilyAlreadyBooked() from None

@@ -19,8 +19,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from domain.invites import Invite, InviteKind
 from domain.model import Area, BotEntry, User
 
@@ -64,7 +62,7 @@ def user_area(uow: Any, user: User) -> Area | None:
 def bot_serving(uow: Any, area: Area) -> BotEntry | None:
     """The registered bot whose areas hold ``area`` (the most specific one), None when no bot does."""
     best: tuple[int, BotEntry] | None = None
-    for entry in uow.session.scalars(select(BotEntry)).all():
+    for entry in uow.bots.all():
         for code in entry.area_codes or []:
             if within(area.code, code) and (best is None or len(code) > best[0]):
                 best = (len(code), entry)
@@ -73,12 +71,12 @@ def bot_serving(uow: Any, area: Area) -> BotEntry | None:
 
 def register_bot(uow: Any, scope: BotScope, username: str, now: dt.datetime) -> None:
     """Write (or refresh) this bot's row of the directory; the caller commits."""
-    entry = uow.session.get(BotEntry, scope.key)
+    entry = uow.bots.get(scope.key)
     if entry is None:
-        uow.session.add(BotEntry(key=scope.key, username=username, area_codes=list(scope.area_codes), updated_at=now))
+        uow.bots.add(BotEntry(key=scope.key, username=username, area_codes=list(scope.area_codes), updated_at=now))
     else:
         entry.username, entry.area_codes, entry.updated_at = username, list(scope.area_codes), now
-    uow.session.flush()
+        uow.flush()
 
 
 def invite_area(uow: Any, invite: Invite) -> Area | None:

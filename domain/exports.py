@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.geotag import NO_PHOTO
 from domain.model import Area
 from domain.progress import area_progress
-from storage.repositories.supervision import NO_PHOTO
 
 FORMATS = ("csv", "xlsx", "geojson")
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

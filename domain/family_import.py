@@ -148,11 +148,10 @@ def import_families(uow: Any, user: User | None, sls_id: int, data: bytes, filen
     if result.problems:
         result.problems.sort(key=lambda p: p.row)
         return result
-    for _, f in checked:
-        uow.session.add(Family(sls_id=sls_id, head_name=f.head_name, kk_number=f.kk_number, members=f.members,
-                               address=f.address, registered_by_user_id=user.id if user is not None else None,
-                               created_at=now))
-    uow.flush()
+    uow.families.add_many(
+        Family(sls_id=sls_id, head_name=f.head_name, kk_number=f.kk_number, members=f.members,
+               address=f.address, registered_by_user_id=user.id if user is not None else None, created_at=now)
+        for _, f in checked)
     result.added = len(checked)
     return result
 

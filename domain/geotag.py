@@ -31,6 +31,9 @@ POOR_ACCURACY = "poor-accuracy"
 OUTSIDE_SLS = "outside-sls"
 TOO_FAR = "too-far"
 FLAG_REASONS = (OUTSIDE_SLS, TOO_FAR)
+# Not a geotag's flag but the review list's third reason: a completed record of a family that needs a
+# photo of the house (Family.needs_photo) and has none.
+NO_PHOTO = "no-photo"
 
 
 @dataclass(frozen=True)

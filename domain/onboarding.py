@@ -4,8 +4,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, NotAllowed, UsedInvite
 from domain.invites import Invite, InviteKind
 from domain.model import Family, User
@@ -74,14 +72,12 @@ def register_family(
         raise NotAllowed("register")
     if uow.families.by_kk(kk_number) is not None:
         raise DuplicateKK()
-    try:
-        with uow.savepoint():  # two people may register the same card at the same moment
-            family = uow.families.add(
-                Family(sls_id=sls_id, head_name=head_name, kk_number=kk_number, members=members,
-                       registered_by_user_id=user.id, created_at=now)
-            )
-    except IntegrityError:
-        raise DuplicateKK() from None
+    # Two people may register the same card at the same moment: the database lets one of them
+    # (register raises DuplicateKK for the other).
+    family = uow.families.register(
+        Family(sls_id=sls_id, head_name=head_name, kk_number=kk_number, members=members,
+               registered_by_user_id=user.id, created_at=now)
+    )
     if for_self:
         user.family_id, user.sls_id = family.id, sls_id
     return family

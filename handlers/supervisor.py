@@ -19,14 +19,13 @@ from babel.dates import format_date
 
 from domain import access
 from domain.exports import export_area
-from domain.geotag import OUTSIDE_SLS, TOO_FAR
+from domain.geotag import NO_PHOTO, OUTSIDE_SLS, TOO_FAR
 from domain.model import Area
 from domain.progress import AreaProgress, UnitProgress, area_progress, enumerator_progress
 from handlers import keyboards
 from handlers.context import Context
 from handlers.events import Button, SendDocument
 from handlers.render import clock_time
-from storage.repositories.supervision import NO_PHOTO
 
 PAGE = 10  # lines per page: areas, enumerators, records to review
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # what a bot may upload (sendDocument)

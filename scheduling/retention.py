@@ -19,10 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import delete, or_, select
-
 from domain.clock import Clock
-from domain.model import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +31,14 @@ def purge_settled_outbox(uow_factory: Callable[[], Any], now: dt.datetime, keep:
                          batch: int = BATCH) -> int:
     """Delete settled rows due and sent more than ``keep`` before ``now``; returns how many were deleted."""
     cutoff = now - keep
-    old = (OutboxMessage.status != "pending") & (OutboxMessage.due_at < cutoff) & or_(
-        OutboxMessage.sent_at.is_(None), OutboxMessage.sent_at < cutoff)
     deleted = 0
     while True:
         with uow_factory() as uow:
-            ids = list(uow.session.scalars(select(OutboxMessage.id).where(old).order_by(OutboxMessage.id).limit(batch)))
-            if not ids:
+            purged = uow.retention.purge_settled_outbox(cutoff, batch)
+            if not purged:
                 return deleted
-            uow.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids), old))
             uow.commit()
-        deleted += len(ids)
+        deleted += purged
 
 
 def run_retention(uow_factory: Callable[[], Any], clock: Clock, keep: dt.timedelta) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from storage.orm import start_mappers
 from storage.repositories.appointments import AppointmentRepository
 from storage.repositories.areas import AreaRepository
+from storage.repositories.bots import BotRepository
 from storage.repositories.capture import CaptureRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.coordination import CoordinationRepository
@@ -18,6 +19,7 @@ from storage.repositories.questionnaires import QuestionnaireRepository
 from storage.repositories.queues import DeliveryRepository, OutboxRepository
 from storage.repositories.records import RecordRepository
 from storage.repositories.reminders import ReminderRepository
+from storage.repositories.retention import RetentionRepository
 from storage.repositories.supervision import SupervisionRepository
 from storage.repositories.users import UserRepository
 
@@ -48,6 +50,8 @@ class SqlUnitOfWork:
         self.capture = CaptureRepository(session)
         self.questionnaires = QuestionnaireRepository(session)
         self.supervision = SupervisionRepository(session)
+        self.bots = BotRepository(session)
+        self.retention = RetentionRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

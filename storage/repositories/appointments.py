@@ -5,8 +5,10 @@ import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.errors import SlotTaken
 from domain.model import Appointment, BusyBlock, Family
 
 
@@ -59,6 +61,16 @@ class AppointmentRepository:
             # aborted" for every lost race on PostgreSQL. Same single round trip, same IntegrityError.
             self.session.execute(insert(BusyBlock).values(rows))
         return appointment
+
+    def claim(self, appointment: Appointment, blocks: Iterable[dt.datetime]) -> Appointment:
+        """:meth:`add_with_blocks` in a savepoint of its own: when the database refuses (another process
+        took this enumerator's time, or booked this family, meanwhile) only this insert is rolled back
+        and SlotTaken raised; the caller tells which of the two it was."""
+        try:
+            with self.session.begin_nested():
+                return self.add_with_blocks(appointment, blocks)
+        except IntegrityError:
+            raise SlotTaken() from None
 
     def release_blocks(self, appointment_id: int) -> None:
         self.session.execute(delete(BusyBlock).where(BusyBlock.appointment_id == appointment_id))

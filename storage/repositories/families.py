@@ -1,9 +1,13 @@
 """Families (kartu keluarga) of an SLS."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.errors import DuplicateKK
 from domain.model import Appointment, Family
 
 
@@ -21,6 +25,21 @@ class FamilyRepository:
         self.session.add(family)
         self.session.flush()
         return family
+
+    def register(self, family: Family) -> Family:
+        """Add a family whose KK number must be new, in a savepoint of its own: two people may register
+        the same card at the same moment, and the unique key lets only one of them. The other's insert
+        alone is rolled back and DuplicateKK raised."""
+        try:
+            with self.session.begin_nested():
+                return self.add(family)
+        except IntegrityError:
+            raise DuplicateKK() from None
+
+    def add_many(self, families: Iterable[Family]) -> None:
+        """Add families at once (an import), checked by the database when this returns."""
+        self.session.add_all(list(families))
+        self.session.flush()
 
     def in_sls_with_appointment(
         self, sls_id: int, offset: int, limit: int

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
+from domain.geotag import NO_PHOTO
 from domain.model import (
     Appointment,
     Area,
@@ -32,7 +33,6 @@ from domain.model import (
     VisitOutcome,
 )
 
-NO_PHOTO = "no-photo"  # the review reason of a completed record of a family that needs a photo and has none
 CHUNK = 5000  # SLS ids per IN list
 
 
