@@ -90,12 +90,6 @@ def role_may_use(role: str, command: str) -> bool:
     return action is not None and action in ROLE_ACTIONS.get(role, frozenset())
 
 
-def require(uow: Any, user: User | None, action: str, target: Area | Family | None = None) -> None:
-    """:func:`can`, raising NotAllowed (for services and the command line)."""
-    if not can(uow, user, action, target):
-        raise NotAllowed(action)
-
-
 def _sees_family(uow: Any, user: User, action: str, family: Family) -> bool:
     role = user.role
     if role == "admin":

@@ -30,7 +30,8 @@ HEADERS = {
     "members": ("jumlah anggota", "jumlah anggota keluarga", "jml anggota", "anggota", "members"),
     "address": ("alamat", "address"),
 }
-MAX_NAME, MAX_ADDRESS, MAX_MEMBERS = 120, 200, 30  # as the registration in chat (handlers/onboarding.py)
+# The limits of a family's fields, wherever it is registered (a file here, the chat in handlers/onboarding.py).
+MAX_NAME, MAX_ADDRESS, MAX_MEMBERS = 120, 200, 30
 NAME_PATTERN = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'\-])*$")
 HEADER_SEARCH_ROWS = 10
 

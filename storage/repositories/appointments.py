@@ -28,11 +28,11 @@ class AppointmentRepository:
         """The family's active appointment, locked until the transaction ends: read it with this
         before changing it (move, cancel).
 
-        Fix: move and cancel used ``active_for_family``, a plain read. On PostgreSQL (READ COMMITTED)
-        two changes of one visit could then both start from the same 'booked' row, and the second,
-        after waiting for the first's row lock, overwrote its outcome: a cancellation turned the
-        moved row into 'cancelled' and left the new visit booked (the user was told "cancelled"), a
-        move revived a cancelled visit, and a second move failed with a false SlotTaken.
+        A plain read (``active_for_family``) is not enough: on PostgreSQL (READ COMMITTED) two changes
+        of one visit would both start from the same 'booked' row, and the second, after waiting for
+        the first's row lock, would overwrite its outcome (a cancellation turning the moved row into
+        'cancelled' and leaving the new visit booked, a move reviving a cancelled visit, a second
+        move failing with a false SlotTaken).
 
         ``FOR UPDATE`` waits for such a change, then re-checks the row as committed: if the visit
         was moved or cancelled meanwhile it no longer matches and nothing is returned, although the
