@@ -22,6 +22,7 @@ from typing import Any
 from domain.errors import NotAllowed
 from domain.kk import check_kk
 from domain.model import Family, User
+from domain.ports import UnitOfWork
 
 HEADERS = {
     "name": ("nama kepala keluarga", "nama krt", "nama kepala rumah tangga", "kepala keluarga", "nama",
@@ -122,7 +123,7 @@ def read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     raise UnreadableFile("import-no-header")
 
 
-def import_families(uow: Any, user: User | None, sls_id: int, data: bytes, filename: str,
+def import_families(uow: UnitOfWork, user: User | None, sls_id: int, data: bytes, filename: str,
                     now: dt.datetime) -> ImportResult:
     """Check every row, then add all the families or none. ``user`` None: the CLI (an operator)."""
     if user is not None and (user.role not in ("rt_head", "admin") or (user.role == "rt_head" and user.sls_id != sls_id)):

@@ -40,6 +40,7 @@ from domain.clock import Clock
 from domain.model import RecordDelivery
 from registry.client import Outcome, RegistryTarget, make_client, send_json, send_openrosa
 from registry.payload import Payload, PayloadBuilder
+from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ class ForwardReport:
 
 
 class RegistryWorker:
-    def __init__(self, uow_factory: Callable[[], Any], clock: Clock, target: RegistryTarget, *,
+    def __init__(self, uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, target: RegistryTarget, *,
                  media_dir: str | Path = "media", policy: ForwardPolicy | None = None,
                  client: httpx.AsyncClient | None = None, target_name: str = "registry",
                  forms: Any = None) -> None:
@@ -367,7 +368,7 @@ def _add(total: ForwardReport, report: ForwardReport) -> None:
         total.reasons[reason] = total.reasons.get(reason, 0) + count
 
 
-def worker_from_settings(settings: Any, uow_factory: Callable[[], Any], clock: Clock,
+def worker_from_settings(settings: Any, uow_factory: Callable[[], SqlUnitOfWork], clock: Clock,
                          policy: ForwardPolicy | None = None) -> RegistryWorker:
     if not settings.registry_url:
         raise ValueError("PINTU_REGISTRY_URL is not set (see README, Registry)")

@@ -20,6 +20,7 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from domain.clock import Clock
+from domain.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ JOB_ID = "outbox-retention"
 BATCH = 5_000
 
 
-def purge_settled_outbox(uow_factory: Callable[[], Any], now: dt.datetime, keep: dt.timedelta,
+def purge_settled_outbox(uow_factory: Callable[[], UnitOfWork], now: dt.datetime, keep: dt.timedelta,
                          batch: int = BATCH) -> int:
     """Delete settled rows due and sent more than ``keep`` before ``now``; returns how many were deleted."""
     cutoff = now - keep
@@ -41,7 +42,7 @@ def purge_settled_outbox(uow_factory: Callable[[], Any], now: dt.datetime, keep:
         deleted += purged
 
 
-def run_retention(uow_factory: Callable[[], Any], clock: Clock, keep: dt.timedelta) -> int:
+def run_retention(uow_factory: Callable[[], UnitOfWork], clock: Clock, keep: dt.timedelta) -> int:
     deleted = purge_settled_outbox(uow_factory, clock.now(), keep)
     if deleted:
         log.info("purged %d settled outbox rows older than %d days", deleted, keep.days)

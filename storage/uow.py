@@ -1,4 +1,7 @@
-"""Unit of work: one transaction per update or job, committed explicitly, rolled back otherwise."""
+"""Unit of work: one transaction per update or job, committed explicitly, rolled back otherwise.
+
+:class:`SqlUnitOfWork` is the SQL implementation of domain.ports.UnitOfWork.
+"""
 from __future__ import annotations
 
 from types import TracebackType
