@@ -43,9 +43,9 @@ from sqlalchemy import Engine, make_url, select  # noqa: E402
 from domain.booking import BookingRules, book_visit  # noqa: E402
 from domain.clock import FakeClock  # noqa: E402
 from domain.errors import SlotTaken  # noqa: E402
+from domain.model import Appointment, Area, BusyBlock, Enumerator, Family, User  # noqa: E402
 from domain.slots import blocks_between  # noqa: E402
 from storage.db import create_schema, make_engine, make_session_factory  # noqa: E402
-from storage.models import Appointment, Area, BusyBlock, Enumerator, Family, User  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402
 
 WITA = ZoneInfo("Asia/Makassar")

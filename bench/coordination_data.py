@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, insert, make_url, text
 
-from storage.models import (
+from domain.model import (
     Appointment,
     Area,
     BusyBlock,

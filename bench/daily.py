@@ -41,7 +41,7 @@ except ImportError:
 from bench.coordination_data import analyze, seed_city, temporary_database  # noqa: E402
 from domain.reminders import DAILY_SCHEDULE, enqueue_daily  # noqa: E402
 from sqlalchemy import select  # noqa: E402
-from storage.models import OutboxMessage  # noqa: E402
+from domain.model import OutboxMessage  # noqa: E402
 from handlers.notifications import render_outbox  # noqa: E402
 from storage.db import make_session_factory  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402

@@ -57,7 +57,7 @@ def seed(url: str, count: int, chats: int, now: dt.datetime) -> None:
     with SqlUnitOfWork(factory) as uow:
         demo = seed_demo(uow, now)
         uow.commit()
-    from storage.models import Family, OutboxMessage
+    from domain.model import Family, OutboxMessage
     from sqlalchemy import insert, select
     with factory() as session:
         family_id = session.scalars(select(Family.id).where(Family.sls_id == demo.sls_ids[0]).order_by(Family.id)).first()

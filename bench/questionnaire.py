@@ -53,6 +53,7 @@ from bot.config import Settings  # noqa: E402
 from bot.transports import make_transport  # noqa: E402
 from bot.wiring import build  # noqa: E402
 from domain.clock import FakeClock  # noqa: E402
+from domain.model import Area, Conversation, Family, Record, User  # noqa: E402
 from forms import Form  # noqa: E402
 from forms.default import DEFAULT_FORM  # noqa: E402
 from handlers.app import PintuHandlers  # noqa: E402
@@ -60,7 +61,6 @@ from handlers.context import HandlerConfig  # noqa: E402
 from chat.events import Incoming, Sender  # noqa: E402
 from simulator.testing import running_simulator  # noqa: E402
 from storage.db import create_schema, make_engine, make_session_factory  # noqa: E402
-from storage.models import Area, Conversation, Family, Record, User  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402
 
 TOKEN = "515151:bench-questionnaire"

@@ -42,12 +42,12 @@ import httpx
 from sqlalchemy import func, insert, select, update
 
 from domain.clock import FakeClock
+from domain.model import Area, Enumerator, Family, Record, RecordDelivery
 from registry.client import RegistryTarget
 from registry.payload import PayloadBuilder
 from registry.service.app import stored_keys
 from registry.worker import ForwardPolicy, RegistryWorker
 from storage.db import create_schema, make_engine, make_session_factory
-from storage.models import Area, Enumerator, Family, Record, RecordDelivery
 from storage.uow import SqlUnitOfWork
 
 TOKEN = "bench-token"

@@ -44,12 +44,12 @@ from sqlalchemy import Engine, insert, select, update  # noqa: E402
 from bench.coordination_data import City, analyze, seed_city, temporary_database  # noqa: E402
 from domain.clock import FakeClock  # noqa: E402
 from domain.exports import export_area  # noqa: E402
+from domain.model import Family, Record, User  # noqa: E402
 from domain.progress import area_progress, enumerator_progress, set_window  # noqa: E402
 from handlers.app import PintuHandlers  # noqa: E402
 from handlers.context import HandlerConfig  # noqa: E402
 from chat.events import Incoming, Sender  # noqa: E402
 from storage.db import make_session_factory  # noqa: E402
-from storage.models import Family, Record, User  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402
 
 SUPERVISOR_TG = 40_000_000

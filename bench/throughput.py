@@ -98,7 +98,7 @@ def seed(database_url: str, rts: int, enumerators_per_rt: int, families_per_rt: 
     """Migrate and fill a fresh database; return one resident invite per RT (valid for 14 days)."""
     from domain.invites import InviteKind, make_invite
     from storage.db import create_schema, make_engine, make_session_factory
-    from storage.models import Area, Enumerator, Family
+    from domain.model import Area, Enumerator, Family
     from storage.uow import SqlUnitOfWork
 
     now = MONDAY_8_WITA.astimezone(dt.timezone.utc)

@@ -27,7 +27,7 @@ from sqlalchemy import func, select, text
 from bot.config import host_port
 from chat.client import ApiClient, Sent, TelegramRefused
 from chat.events import AnswerCallback, EditMessage, SendMessage
-from storage.models import OutboxMessage, RecordDelivery
+from domain.model import OutboxMessage, RecordDelivery
 
 log = logging.getLogger(__name__)
 

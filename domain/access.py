@@ -21,10 +21,10 @@ scope.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from domain.errors import NotAllowed
-from storage.models import Area, Family, User
+from domain.model import Area, Family, User
+from domain.ports import UnitOfWork
 
 ROLES: tuple[str, ...] = ("resident", "rt_head", "enumerator", "supervisor", "coordinator", "admin")
 AREA_ROLES: tuple[str, ...] = ("supervisor", "coordinator")  # roles whose scope is users.scope_area_id
@@ -66,7 +66,7 @@ COMMAND_ACTIONS: dict[str, str] = {
 MAX_DEPTH = 8  # province → regency → district → village → SLS, with room to spare
 
 
-def can(uow: Any, user: User | None, action: str, target: Area | Family | None = None) -> bool:
+def can(uow: UnitOfWork, user: User | None, action: str, target: Area | Family | None = None) -> bool:
     """May ``user`` do ``action`` (on ``target``, an area or a family, when given)?"""
     if user is None or action not in ROLE_ACTIONS.get(user.role, frozenset()):
         return False
@@ -90,13 +90,7 @@ def role_may_use(role: str, command: str) -> bool:
     return action is not None and action in ROLE_ACTIONS.get(role, frozenset())
 
 
-def require(uow: Any, user: User | None, action: str, target: Area | Family | None = None) -> None:
-    """:func:`can`, raising NotAllowed (for services and the command line)."""
-    if not can(uow, user, action, target):
-        raise NotAllowed(action)
-
-
-def _sees_family(uow: Any, user: User, action: str, family: Family) -> bool:
+def _sees_family(uow: UnitOfWork, user: User, action: str, family: Family) -> bool:
     role = user.role
     if role == "admin":
         return True
@@ -111,7 +105,7 @@ def _sees_family(uow: Any, user: User, action: str, family: Family) -> bool:
     return False
 
 
-def _sees_area(uow: Any, user: User, area: Area) -> bool:
+def _sees_area(uow: UnitOfWork, user: User, area: Area) -> bool:
     role = user.role
     if role == "admin":
         return True
@@ -124,14 +118,14 @@ def _sees_area(uow: Any, user: User, area: Area) -> bool:
     return False
 
 
-def assigned_sls_ids(uow: Any, user: User) -> set[int]:
+def assigned_sls_ids(uow: UnitOfWork, user: User) -> set[int]:
     enumerator = uow.enumerators.by_user(user.id)
     if enumerator is None:
         return set()
     return {a.id for a in uow.enumerators.assigned_sls(enumerator.id)}
 
 
-def is_within(uow: Any, area_id: int | None, ancestor_id: int) -> bool:
+def is_within(uow: UnitOfWork, area_id: int | None, ancestor_id: int) -> bool:
     """Is ``area_id`` the area ``ancestor_id`` or below it? (walks up the parents: a handful of lookups,
     served by the session's identity map after the first)."""
     seen = 0
@@ -144,7 +138,7 @@ def is_within(uow: Any, area_id: int | None, ancestor_id: int) -> bool:
     return False
 
 
-def home_area(uow: Any, user: User) -> Area | None:
+def home_area(uow: UnitOfWork, user: User) -> Area | None:
     """Where a supervisor's or coordinator's screens start: their area; for an admin the top of the tree
     (the one root area, or None when there are several or none)."""
     if user.role in AREA_ROLES:
@@ -155,11 +149,11 @@ def home_area(uow: Any, user: User) -> Area | None:
     return None
 
 
-def roots_of(uow: Any) -> Sequence[Area]:
+def roots_of(uow: UnitOfWork) -> Sequence[Area]:
     return uow.supervision.root_areas()
 
 
-def assign_scope(uow: Any, user: User, role: str, area_id: int) -> User:
+def assign_scope(uow: UnitOfWork, user: User, role: str, area_id: int) -> User:
     """Make ``user`` a supervisor or coordinator of an area (an invite's redemption)."""
     if role not in AREA_ROLES:
         raise NotAllowed(role)

@@ -7,6 +7,7 @@ from typing import Any
 
 from domain.errors import NotAllowed
 from domain.invites import InviteKind, make_invite
+from domain.ports import UnitOfWork
 from domain.slots import WorkWeek
 
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -22,7 +23,7 @@ class IssuedInvite:
     expires_at: dt.datetime
 
 
-def issue_invite(uow: Any, secret: str, kind: InviteKind, target: str, now: dt.datetime, days: int) -> IssuedInvite:
+def issue_invite(uow: UnitOfWork, secret: str, kind: InviteKind, target: str, now: dt.datetime, days: int) -> IssuedInvite:
     """Sign an invite for an SLS (by area code) or an enumerator (by id or exact name)."""
     if days < 1 or days > 90:
         raise ValueError("an invite is valid for 1 to 90 days")
@@ -43,7 +44,7 @@ def issue_invite(uow: Any, secret: str, kind: InviteKind, target: str, now: dt.d
     return IssuedInvite(make_invite(secret, kind, target_id, expires), kind, target_id, name, expires)
 
 
-def _find_enumerator(uow: Any, target: str) -> Any:
+def _find_enumerator(uow: UnitOfWork, target: str) -> Any:
     enumerator = uow.enumerators.get(int(target)) if target.isdigit() else None
     if enumerator is None:
         matches = [e for e in uow.enumerators.all() if e.name.lower() == target.lower()]
@@ -62,7 +63,7 @@ def parse_days(spec: str) -> list[int]:
     return [WEEKDAYS[d] for d in spec.split(",")]
 
 
-def set_working_hours(uow: Any, target: str, days: list[int], start: dt.time, end: dt.time, visit_minutes: int) -> Any:
+def set_working_hours(uow: UnitOfWork, target: str, days: list[int], start: dt.time, end: dt.time, visit_minutes: int) -> Any:
     """Change an enumerator's week; existing visits stay (they keep their blocks)."""
     if start >= end:
         raise ValueError("the working day must start before it ends")
@@ -80,7 +81,7 @@ def set_working_hours(uow: Any, target: str, days: list[int], start: dt.time, en
 REMINDER_TIME_FIELDS = ("evening_at", "confirm_by", "schedule_at", "summary_at")
 
 
-def set_reminder_times(uow: Any, area_code: str, now: dt.datetime, **changes: Any) -> dict[str, Any]:
+def set_reminder_times(uow: UnitOfWork, area_code: str, now: dt.datetime, **changes: Any) -> dict[str, Any]:
     """Set an area's reminder and daily-list times; areas below it inherit what they do not set.
 
     Times are "HH:MM" local to the area; ``before_minutes`` is the hour-before reminder's offset.

@@ -23,10 +23,10 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from storage.models import Area
+from domain.model import Area
+from domain.ports import UnitOfWork
 
 LEVELS = ("province", "regency", "district", "village", "sls")
 LEVEL_NAMES = {
@@ -146,7 +146,7 @@ def _parent(code: str) -> str:
     return code.rsplit(".", 1)[0] if "." in code else ""
 
 
-def import_areas(uow: Any, rows: list[AreaRow]) -> AreaImportResult:
+def import_areas(uow: UnitOfWork, rows: list[AreaRow]) -> AreaImportResult:
     """Check every row, then add or update all of them, or write nothing (see the module doc)."""
     result = AreaImportResult()
     existing: dict[str, Area] = uow.supervision.all_codes()

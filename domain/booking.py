@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.exc import IntegrityError
 
 from domain import family_status, reminders
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
 from domain.holidays_id import holiday_dates
+from domain.model import Appointment, Enumerator, Family, User
+from domain.ports import UnitOfWork
 from domain.slots import (
     EnumeratorCalendar,
     SchedulePolicy,
@@ -27,7 +26,6 @@ from domain.slots import (
     free_slots,
     slot_is_offered,
 )
-from storage.models import Appointment, Enumerator, Family, User
 
 HolidayLookup = Callable[[dt.date, dt.date], frozenset[dt.date]]
 
@@ -40,7 +38,7 @@ class BookingRules:
     holidays: HolidayLookup = holiday_dates
 
 
-def sls_timezone(uow: Any, sls_id: int) -> ZoneInfo:
+def sls_timezone(uow: UnitOfWork, sls_id: int) -> ZoneInfo:
     area = uow.areas.get(sls_id)
     return ZoneInfo(area.timezone)
 
@@ -54,14 +52,14 @@ def can_manage_family(user: User, family: Family) -> bool:
     return user.family_id == family.id
 
 
-def _require_family(uow: Any, user: User, family_id: int) -> Family:
+def _require_family(uow: UnitOfWork, user: User, family_id: int) -> Family:
     family = uow.families.get(family_id)
     if family is None or not can_manage_family(user, family):
         raise NotAllowed("family")
     return family
 
 
-def _calendars(uow: Any, sls_id: int, start: dt.datetime, end: dt.datetime) -> list[EnumeratorCalendar]:
+def _calendars(uow: UnitOfWork, sls_id: int, start: dt.datetime, end: dt.datetime) -> list[EnumeratorCalendar]:
     enumerators = uow.enumerators.assigned_to(sls_id)
     busy = uow.enumerators.busy_blocks([e.id for e in enumerators], start, end)
     return [_calendar(e, frozenset(busy[e.id])) for e in enumerators]
@@ -78,7 +76,7 @@ def _window(days: list[dt.date], tz: ZoneInfo) -> tuple[dt.datetime, dt.datetime
 
 
 def family_free_slots(
-    uow: Any, family: Family, now: dt.datetime, rules: BookingRules, days: list[dt.date] | None = None
+    uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules, days: list[dt.date] | None = None
 ) -> list[Slot]:
     """Free slots for a family's SLS, on the given local days (default: the whole horizon)."""
     tz = sls_timezone(uow, family.sls_id)
@@ -88,12 +86,12 @@ def family_free_slots(
     return free_slots(calendars, tz, now, rules.policy, rules.holidays(days[0], days[-1]), days)
 
 
-def days_with_free_slots(uow: Any, family: Family, now: dt.datetime, rules: BookingRules) -> list[dt.date]:
+def days_with_free_slots(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules) -> list[dt.date]:
     tz = sls_timezone(uow, family.sls_id)
     return sorted({slot.start.astimezone(tz).date() for slot in family_free_slots(uow, family, now, rules)})
 
 
-def book_visit(uow: Any, user: User, family_id: int, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> Appointment:
+def book_visit(uow: UnitOfWork, user: User, family_id: int, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> Appointment:
     """Book the first enumerator free at ``start``; raise SlotTaken if someone was faster."""
     family = _require_family(uow, user, family_id)
     if uow.appointments.active_for_family(family.id) is not None:
@@ -105,7 +103,7 @@ def book_visit(uow: Any, user: User, family_id: int, start: dt.datetime, now: dt
     return appointment
 
 
-def move_visit(uow: Any, user: User, family_id: int, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> tuple[Appointment, Appointment]:
+def move_visit(uow: UnitOfWork, user: User, family_id: int, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> tuple[Appointment, Appointment]:
     """Move the family's visit to ``start``; on failure nothing changes."""
     family = _require_family(uow, user, family_id)
     # Locked, not merely read: a concurrent cancel or move of this visit must not be overwritten
@@ -129,7 +127,7 @@ def move_visit(uow: Any, user: User, family_id: int, start: dt.datetime, now: dt
     return old, new
 
 
-def cancel_visit(uow: Any, user: User, family_id: int, now: dt.datetime) -> Appointment:
+def cancel_visit(uow: UnitOfWork, user: User, family_id: int, now: dt.datetime) -> Appointment:
     family = _require_family(uow, user, family_id)
     appointment = uow.appointments.lock_active_for_family(family.id)  # as in move_visit
     if appointment is None:
@@ -144,7 +142,7 @@ def cancel_visit(uow: Any, user: User, family_id: int, now: dt.datetime) -> Appo
 
 
 def _claim_slot(
-    uow: Any, user: User, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules,
+    uow: UnitOfWork, user: User, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules,
     exclude_family_check: bool = False,
 ) -> Appointment:
     tz = sls_timezone(uow, family.sls_id)
@@ -158,22 +156,21 @@ def _claim_slot(
             status="booked", booked_by_user_id=user.id, created_at=now, updated_at=now,
         )
         try:
-            with uow.savepoint():
-                return uow.appointments.add_with_blocks(appointment, blocks_between(slot.start, slot.end))
-        except IntegrityError:
+            return uow.appointments.claim(appointment, blocks_between(slot.start, slot.end))
+        except SlotTaken:
             # Either another process took this enumerator's time or booked this family meanwhile.
             if not exclude_family_check and uow.appointments.active_for_family(family.id) is not None:
                 raise FamilyAlreadyBooked() from None
     raise SlotTaken()
 
 
-def why_not_free(uow: Any, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> Exception:
+def why_not_free(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> Exception:
     """For a time that is not free: SlotTaken if the rules allow it (someone booked it), else
     SlotUnavailable (too soon, a holiday, off the grid, outside working hours)."""
     return _why_not_free(uow, family, start, now, rules, sls_timezone(uow, family.sls_id))
 
 
-def _why_not_free(uow: Any, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules, tz: ZoneInfo) -> Exception:
+def _why_not_free(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules, tz: ZoneInfo) -> Exception:
     """A time the rules allow but nobody is free for was taken; anything else was never bookable."""
     day = start.astimezone(tz).date()
     closed = rules.holidays(day, day)
@@ -183,14 +180,14 @@ def _why_not_free(uow: Any, family: Family, start: dt.datetime, now: dt.datetime
     return SlotUnavailable()
 
 
-def _least_busy_first(uow: Any, slot: Slot, day: dt.date, tz: ZoneInfo) -> list[int]:
+def _least_busy_first(uow: UnitOfWork, slot: Slot, day: dt.date, tz: ZoneInfo) -> list[int]:
     """Spread the day's visits over the enumerators free at this time."""
     start, end = _window([day], tz)
     busy = uow.enumerators.busy_blocks(list(slot.enumerator_ids), start, end)
     return sorted(slot.enumerator_ids, key=lambda i: (len(busy[i]), i))
 
 
-def _notify_enumerator(uow: Any, appointment: Appointment, family: Family, kind: str, now: dt.datetime, old_start: dt.datetime | None = None) -> None:
+def _notify_enumerator(uow: UnitOfWork, appointment: Appointment, family: Family, kind: str, now: dt.datetime, old_start: dt.datetime | None = None) -> None:
     """Queue a message to the enumerator in the same transaction as the change itself."""
     enumerator = uow.enumerators.get(appointment.enumerator_id)
     if enumerator is None or enumerator.user_id is None:

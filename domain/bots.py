@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy import select
 
 from domain.invites import Invite, InviteKind
-from storage.models import Area, BotEntry, User
+from domain.model import Area, BotEntry, User
+from domain.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def within(code: str, ancestor: str) -> bool:
     return code == ancestor or code.startswith(ancestor + ".")
 
 
-def user_area(uow: Any, user: User) -> Area | None:
+def user_area(uow: UnitOfWork, user: User) -> Area | None:
     """The area that places a user: their RT, an enumerator's first SLS, a supervisor's scope; None for
     a newcomer who has not chosen yet (and for an admin, who is everywhere)."""
     if user.role == "enumerator":
@@ -61,27 +59,27 @@ def user_area(uow: Any, user: User) -> Area | None:
     return uow.areas.get(user.sls_id) if user.sls_id is not None else None
 
 
-def bot_serving(uow: Any, area: Area) -> BotEntry | None:
+def bot_serving(uow: UnitOfWork, area: Area) -> BotEntry | None:
     """The registered bot whose areas hold ``area`` (the most specific one), None when no bot does."""
     best: tuple[int, BotEntry] | None = None
-    for entry in uow.session.scalars(select(BotEntry)).all():
+    for entry in uow.bots.all():
         for code in entry.area_codes or []:
             if within(area.code, code) and (best is None or len(code) > best[0]):
                 best = (len(code), entry)
     return best[1] if best else None
 
 
-def register_bot(uow: Any, scope: BotScope, username: str, now: dt.datetime) -> None:
+def register_bot(uow: UnitOfWork, scope: BotScope, username: str, now: dt.datetime) -> None:
     """Write (or refresh) this bot's row of the directory; the caller commits."""
-    entry = uow.session.get(BotEntry, scope.key)
+    entry = uow.bots.get(scope.key)
     if entry is None:
-        uow.session.add(BotEntry(key=scope.key, username=username, area_codes=list(scope.area_codes), updated_at=now))
+        uow.bots.add(BotEntry(key=scope.key, username=username, area_codes=list(scope.area_codes), updated_at=now))
     else:
         entry.username, entry.area_codes, entry.updated_at = username, list(scope.area_codes), now
-    uow.session.flush()
+        uow.flush()
 
 
-def invite_area(uow: Any, invite: Invite) -> Area | None:
+def invite_area(uow: UnitOfWork, invite: Invite) -> Area | None:
     """The area an invite places its user in (domain/invites.py kinds): an RT, an enumerator's first SLS,
     a supervisor's or coordinator's area."""
     if invite.kind is InviteKind.ENUMERATOR:

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.ports import UnitOfWork
+
 CODE_PROPERTIES = ("kode_sls", "idsls", "kdsls", "sls_code", "code", "kode")
 WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "EPSG:4326",
                "urn:ogc:def:crs:EPSG::4326"}
@@ -56,7 +58,7 @@ def read_geojson(content: bytes) -> dict[str, Any]:
     return document
 
 
-def import_boundaries(uow: Any, document: dict[str, Any], code_property: str | None = None) -> BoundaryImport:
+def import_boundaries(uow: UnitOfWork, document: dict[str, Any], code_property: str | None = None) -> BoundaryImport:
     """Check every feature, then (only if all are right) store each SLS's polygon; flushes, never commits."""
     from shapely.geometry import shape
     from shapely.validation import explain_validity

@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.geotag import NO_PHOTO
+from domain.model import Area
+from domain.ports import UnitOfWork
 from domain.progress import area_progress
-from storage.models import Area
-from storage.supervision_repository import NO_PHOTO
 
 FORMATS = ("csv", "xlsx", "geojson")
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -58,7 +59,7 @@ class ExportFile:
     rows: int  # families in the file (GeoJSON: features)
 
 
-def export_area(uow: Any, area: Area, fmt: str, now: dt.datetime) -> ExportFile:
+def export_area(uow: UnitOfWork, area: Area, fmt: str, now: dt.datetime) -> ExportFile:
     """The area's families in ``fmt`` (csv, xlsx, geojson)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
@@ -75,7 +76,7 @@ def export_area(uow: Any, area: Area, fmt: str, now: dt.datetime) -> ExportFile:
     return ExportFile(filename, content, MIME[fmt], count)
 
 
-def family_rows(uow: Any, area: Area) -> Iterator[dict[str, Any]]:
+def family_rows(uow: UnitOfWork, area: Area) -> Iterator[dict[str, Any]]:
     """Every family of the area as a dict of :data:`COLUMNS` (a few aggregate queries, then one pass)."""
     repo = uow.supervision
     areas = repo.areas_of_subtree(area.id)
@@ -125,7 +126,7 @@ def family_rows(uow: Any, area: Area) -> Iterator[dict[str, Any]]:
         }
 
 
-def _missing_photo_families(uow: Any, area: Area) -> set[int]:
+def _missing_photo_families(uow: UnitOfWork, area: Area) -> set[int]:
     flagged, missing = uow.supervision.review_counts(area.id)
     if not missing:
         return set()
@@ -144,7 +145,7 @@ def _csv(rows: Iterator[dict[str, Any]]) -> tuple[bytes, int]:
     return buffer.getvalue().encode("utf-8-sig"), count
 
 
-def _xlsx(rows: Iterator[dict[str, Any]], uow: Any, area: Area, now: dt.datetime) -> tuple[bytes, int]:
+def _xlsx(rows: Iterator[dict[str, Any]], uow: UnitOfWork, area: Area, now: dt.datetime) -> tuple[bytes, int]:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)

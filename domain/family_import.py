@@ -21,7 +21,8 @@ from typing import Any
 
 from domain.errors import NotAllowed
 from domain.kk import check_kk
-from storage.models import Family, User
+from domain.model import Family, User
+from domain.ports import UnitOfWork
 
 HEADERS = {
     "name": ("nama kepala keluarga", "nama krt", "nama kepala rumah tangga", "kepala keluarga", "nama",
@@ -30,7 +31,8 @@ HEADERS = {
     "members": ("jumlah anggota", "jumlah anggota keluarga", "jml anggota", "anggota", "members"),
     "address": ("alamat", "address"),
 }
-MAX_NAME, MAX_ADDRESS, MAX_MEMBERS = 120, 200, 30  # as the registration in chat (handlers/onboarding.py)
+# The limits of a family's fields, wherever it is registered (a file here, the chat in handlers/onboarding.py).
+MAX_NAME, MAX_ADDRESS, MAX_MEMBERS = 120, 200, 30
 NAME_PATTERN = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'\-])*$")
 HEADER_SEARCH_ROWS = 10
 
@@ -121,7 +123,7 @@ def read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     raise UnreadableFile("import-no-header")
 
 
-def import_families(uow: Any, user: User | None, sls_id: int, data: bytes, filename: str,
+def import_families(uow: UnitOfWork, user: User | None, sls_id: int, data: bytes, filename: str,
                     now: dt.datetime) -> ImportResult:
     """Check every row, then add all the families or none. ``user`` None: the CLI (an operator)."""
     if user is not None and (user.role not in ("rt_head", "admin") or (user.role == "rt_head" and user.sls_id != sls_id)):
@@ -148,11 +150,10 @@ def import_families(uow: Any, user: User | None, sls_id: int, data: bytes, filen
     if result.problems:
         result.problems.sort(key=lambda p: p.row)
         return result
-    for _, f in checked:
-        uow.session.add(Family(sls_id=sls_id, head_name=f.head_name, kk_number=f.kk_number, members=f.members,
-                               address=f.address, registered_by_user_id=user.id if user is not None else None,
-                               created_at=now))
-    uow.flush()
+    uow.families.add_many(
+        Family(sls_id=sls_id, head_name=f.head_name, kk_number=f.kk_number, members=f.members,
+               address=f.address, registered_by_user_id=user.id if user is not None else None, created_at=now)
+        for _, f in checked)
     result.added = len(checked)
     return result
 

@@ -11,9 +11,9 @@ its bookings. Services flush, never commit.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from storage.models import Family
+from domain.model import Family
+from domain.ports import UnitOfWork
 
 STATUSES: tuple[str, ...] = (
     "not_contacted", "booked", "visited", "completed", "not_home", "refused", "moved", "not_found",
@@ -24,7 +24,7 @@ OUTCOME_STATUS: dict[str, str] = {
 }
 
 
-def set_status(uow: Any, family: Family, status: str, now: dt.datetime) -> Family:
+def set_status(uow: UnitOfWork, family: Family, status: str, now: dt.datetime) -> Family:
     """The one writer of ``families.status``; a no-op when the status does not change."""
     if status not in STATUSES:
         raise ValueError(f"unknown family status {status!r}")
@@ -34,12 +34,12 @@ def set_status(uow: Any, family: Family, status: str, now: dt.datetime) -> Famil
     return family
 
 
-def on_booked(uow: Any, family: Family, now: dt.datetime) -> None:
+def on_booked(uow: UnitOfWork, family: Family, now: dt.datetime) -> None:
     if family.status != "completed":
         set_status(uow, family, "booked", now)
 
 
-def on_cancelled(uow: Any, family: Family, now: dt.datetime) -> None:
+def on_cancelled(uow: UnitOfWork, family: Family, now: dt.datetime) -> None:
     """Back to the last outcome at the door, or not_contacted; a later status (visited, ...) stays."""
     if family.status != "booked":
         return
@@ -47,10 +47,10 @@ def on_cancelled(uow: Any, family: Family, now: dt.datetime) -> None:
     set_status(uow, family, OUTCOME_STATUS[last.outcome] if last is not None else "not_contacted", now)
 
 
-def on_outcome(uow: Any, family: Family, outcome: str, now: dt.datetime) -> None:
+def on_outcome(uow: UnitOfWork, family: Family, outcome: str, now: dt.datetime) -> None:
     if family.status != "completed":
         set_status(uow, family, OUTCOME_STATUS[outcome], now)
 
 
-def on_record_completed(uow: Any, family: Family, now: dt.datetime) -> None:
+def on_record_completed(uow: UnitOfWork, family: Family, now: dt.datetime) -> None:
     set_status(uow, family, "completed", now)

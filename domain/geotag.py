@@ -24,13 +24,17 @@ from typing import Any
 from geopy.distance import geodesic
 
 from domain.errors import RecordNotFound, RecordStateError
-from storage.models import Area, Family, Record
+from domain.model import Area, Family, Record
+from domain.ports import UnitOfWork
 
 SOURCES = ("resident", "enumerator")
 POOR_ACCURACY = "poor-accuracy"
 OUTSIDE_SLS = "outside-sls"
 TOO_FAR = "too-far"
 FLAG_REASONS = (OUTSIDE_SLS, TOO_FAR)
+# Not a geotag's flag but the review list's third reason: a completed record of a family that needs a
+# photo of the house (Family.needs_photo) and has none.
+NO_PHOTO = "no-photo"
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class GeoVerdict:
         return self.status == "ok"
 
 
-def judge_location(uow: Any, family_id: int, latitude: float, longitude: float, accuracy_m: float | None,
+def judge_location(uow: UnitOfWork, family_id: int, latitude: float, longitude: float, accuracy_m: float | None,
                    policy: GeoPolicy) -> GeoVerdict:
     """Judge a location shared for ``family_id``'s record; nothing is written.
 
@@ -95,7 +99,7 @@ def point_in_geometry(geometry: dict[str, Any], latitude: float, longitude: floa
     return bool(shape(geometry).covers(Point(longitude, latitude)))
 
 
-def save_geotag(uow: Any, record: Record, *, latitude: float, longitude: float, accuracy_m: float | None,
+def save_geotag(uow: UnitOfWork, record: Record, *, latitude: float, longitude: float, accuracy_m: float | None,
                 source: str, sender_telegram_id: int | None, now: dt.datetime, flagged_reason: str | None,
                 live_until: dt.datetime | None = None, captured_at: dt.datetime | None = None) -> bool:
     """Store a location on a draft record; True when stored.
@@ -124,7 +128,7 @@ def save_geotag(uow: Any, record: Record, *, latitude: float, longitude: float, 
     return True
 
 
-def update_live(uow: Any, sender_telegram_id: int, latitude: float, longitude: float, accuracy_m: float | None,
+def update_live(uow: UnitOfWork, sender_telegram_id: int, latitude: float, longitude: float, accuracy_m: float | None,
                 now: dt.datetime, policy: GeoPolicy) -> int:
     """A new point of a live location: it replaces the geotag of the sender's drafts whose live location
     still runs, when it is at least as trustworthy as the point kept (good accuracy; outside the area
@@ -144,7 +148,7 @@ def update_live(uow: Any, sender_telegram_id: int, latitude: float, longitude: f
     return updated
 
 
-def flagged_records(uow: Any, sls_ids: list[int]) -> list[tuple[Record, Family]]:
+def flagged_records(uow: UnitOfWork, sls_ids: list[int]) -> list[tuple[Record, Family]]:
     """Records (with their family) in these SLS whose geotag was confirmed outside the area and awaits
     review by the enumerator or a supervisor, newest first."""
     return list(uow.capture.flagged(sls_ids))

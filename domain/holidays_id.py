@@ -18,7 +18,3 @@ def holiday_dates(first: dt.date, last: dt.date) -> frozenset[dt.date]:
     for year in range(first.year, last.year + 1):
         found.update(d for d in _year(year) if first <= d <= last)
     return frozenset(found)
-
-
-def holiday_name(day: dt.date) -> str | None:
-    return _year(day.year).get(day)

@@ -70,9 +70,9 @@ def read_invite(secret: str, token: str, now: dt.datetime) -> Invite:
         body, mac = _unb64(token[:body_len]), _unb64(token[body_len:])
     except (ValueError, TypeError) as exc:
         raise InvalidInvite("not base64") from exc
-    # Fix: base64 decoding is lenient (the last character carries unused bits, "+" reads as "-",
-    # stray characters are skipped), so a token with a changed character could still verify. Only
-    # the one canonical spelling of the body and signature is accepted.
+    # Base64 decoding is lenient (the last character carries unused bits, "+" reads as "-", stray
+    # characters are skipped), so a token with a changed character could still verify: only the one
+    # canonical spelling of the body and signature is accepted.
     if _b64(body) + _b64(mac) != token:
         raise InvalidInvite("not canonical")
     if not hmac.compare_digest(mac, _mac(secret, body)):

@@ -32,9 +32,9 @@ class KKCheck:
 def check_kk(raw: str) -> KKCheck:
     """Normalise spaces, dots and dashes away and check the structure of a KK number."""
     cleaned = re.sub(r"[\s.\-]", "", raw or "")
-    # Fix: str.isdigit() also accepts "²", "①" and the like, which int() then refuses (a crash on
-    # typed input), and it let full-width digits be stored as they were. Decimal digits of any script
-    # (full-width from some phone keyboards) mean the same number and become ASCII; nothing else does.
+    # isdecimal, not isdigit: isdigit also accepts "²", "①" and the like, which int() refuses. Decimal
+    # digits of any script (full-width from some phone keyboards) mean the same number and are stored
+    # as ASCII; nothing else is a digit here.
     if not cleaned or not all(c.isdecimal() for c in cleaned):
         return KKCheck(None, "kk-not-digits")
     cleaned = "".join(str(int(c)) for c in cleaned)

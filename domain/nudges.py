@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import NotAllowed
-from storage.models import Family, User
+from domain.model import Family, User
+from domain.ports import UnitOfWork
 
 NUDGE = "nudge"  # outbox kind
 NUDGEABLE = ("not_contacted", "not_home")  # no visit booked yet (or the last one found nobody home)
@@ -24,12 +24,12 @@ class NudgeReport:
     not_needed: int = 0  # families that have booked or were visited
 
 
-def nudge_family(uow: Any, user: User, family: Family, now: dt.datetime) -> NudgeReport:
+def nudge_family(uow: UnitOfWork, user: User, family: Family, now: dt.datetime) -> NudgeReport:
     _require_rt_head(user, family.sls_id)
     return _nudge(uow, user, family, now, _local_day(uow, family.sls_id, now))
 
 
-def nudge_rt(uow: Any, user: User, now: dt.datetime) -> NudgeReport:
+def nudge_rt(uow: UnitOfWork, user: User, now: dt.datetime) -> NudgeReport:
     """Nudge every family of the RT head's RT that has not booked."""
     _require_rt_head(user, user.sls_id if user is not None else None)
     day = _local_day(uow, user.sls_id, now)
@@ -40,7 +40,7 @@ def nudge_rt(uow: Any, user: User, now: dt.datetime) -> NudgeReport:
     return total
 
 
-def _nudge(uow: Any, user: User, family: Family, now: dt.datetime, day: dt.date) -> NudgeReport:
+def _nudge(uow: UnitOfWork, user: User, family: Family, now: dt.datetime, day: dt.date) -> NudgeReport:
     if family.status not in NUDGEABLE or uow.appointments.active_for_family(family.id) is not None:
         return NudgeReport(not_needed=1)
     members = uow.coordination.members_on_telegram(family.id)
@@ -58,7 +58,7 @@ def _require_rt_head(user: User | None, sls_id: int | None) -> None:
         raise NotAllowed("nudge")
 
 
-def _local_day(uow: Any, sls_id: int, now: dt.datetime) -> dt.date:
+def _local_day(uow: UnitOfWork, sls_id: int, now: dt.datetime) -> dt.date:
     return now.astimezone(ZoneInfo(uow.areas.get(sls_id).timezone)).date()
 
 

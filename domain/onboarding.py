@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, NotAllowed, UsedInvite
 from domain.invites import Invite, InviteKind
-from storage.models import Family, User
+from domain.model import Family, User
+from domain.ports import UnitOfWork
 
 
-def record_consent(uow: Any, telegram_id: int, first_name: str, language: str, version: str, now: dt.datetime) -> User:
+def record_consent(uow: UnitOfWork, telegram_id: int, first_name: str, language: str, version: str, now: dt.datetime) -> User:
     """Create the user at the moment they agree; before this nothing about them is stored."""
     existing = uow.users.by_telegram_id(telegram_id)
     if existing is not None:
@@ -23,7 +21,7 @@ def record_consent(uow: Any, telegram_id: int, first_name: str, language: str, v
     )
 
 
-def redeem_invite(uow: Any, user: User, invite: Invite, now: dt.datetime) -> User:
+def redeem_invite(uow: UnitOfWork, user: User, invite: Invite, now: dt.datetime) -> User:
     """Give the user the role the invite carries; single-use invites work once.
 
     Checked before the invite is used up, so a refused invite can still be given to the right person.
@@ -52,21 +50,21 @@ def redeem_invite(uow: Any, user: User, invite: Invite, now: dt.datetime) -> Use
     return user
 
 
-def join_sls(uow: Any, user: User, sls_id: int) -> None:
+def join_sls(uow: UnitOfWork, user: User, sls_id: int) -> None:
     """A resident joins an RT; officers keep their role and place."""
     _require_sls(uow, sls_id)
     if user.role == "resident" and user.family_id is None:
         user.sls_id = sls_id
 
 
-def _require_sls(uow: Any, sls_id: int) -> None:
+def _require_sls(uow: UnitOfWork, sls_id: int) -> None:
     area = uow.areas.get(sls_id)
     if area is None or area.level != "sls":
         raise NotAllowed("sls")
 
 
 def register_family(
-    uow: Any, user: User, sls_id: int, head_name: str, kk_number: str, members: int, now: dt.datetime,
+    uow: UnitOfWork, user: User, sls_id: int, head_name: str, kk_number: str, members: int, now: dt.datetime,
     for_self: bool,
 ) -> Family:
     """Register a family in an SLS; a resident registers their own, an RT head any in their RT."""
@@ -74,14 +72,12 @@ def register_family(
         raise NotAllowed("register")
     if uow.families.by_kk(kk_number) is not None:
         raise DuplicateKK()
-    try:
-        with uow.savepoint():  # two people may register the same card at the same moment
-            family = uow.families.add(
-                Family(sls_id=sls_id, head_name=head_name, kk_number=kk_number, members=members,
-                       registered_by_user_id=user.id, created_at=now)
-            )
-    except IntegrityError:
-        raise DuplicateKK() from None
+    # Two people may register the same card at the same moment: the database lets one of them
+    # (register raises DuplicateKK for the other).
+    family = uow.families.register(
+        Family(sls_id=sls_id, head_name=head_name, kk_number=kk_number, members=members,
+               registered_by_user_id=user.id, created_at=now)
+    )
     if for_self:
         user.family_id, user.sls_id = family.id, sls_id
     return family

@@ -9,18 +9,18 @@ Only an enumerator assigned to the family's SLS may record an outcome. Services 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from domain import family_status, reminders
 from domain.errors import NotAllowed
-from storage.models import Enumerator, User, VisitOutcome
+from domain.model import Enumerator, User, VisitOutcome
+from domain.ports import UnitOfWork
 
 OUTCOMES: tuple[str, ...] = ("done", "not_home", "refused", "moved", "not_found")
 NEW_TIME_OFFER = "offer-new-time"  # outbox kind: the family is asked to pick a new time
 MAX_NOTE = 1000
 
 
-def record_outcome(uow: Any, user: User, family_id: int, outcome: str, note: str | None, now: dt.datetime,
+def record_outcome(uow: UnitOfWork, user: User, family_id: int, outcome: str, note: str | None, now: dt.datetime,
                    appointment_id: int | None = None) -> VisitOutcome:
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
@@ -48,7 +48,7 @@ def record_outcome(uow: Any, user: User, family_id: int, outcome: str, note: str
     return row
 
 
-def _enumerator_for(uow: Any, user: User, family_id: int) -> Enumerator:
+def _enumerator_for(uow: UnitOfWork, user: User, family_id: int) -> Enumerator:
     enumerator = uow.enumerators.by_user(user.id) if user is not None else None
     family = uow.families.get(family_id)
     if enumerator is None or family is None:

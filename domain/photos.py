@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from domain.errors import RecordStateError
-from storage.models import Record, RecordPhoto
+from domain.model import Record, RecordPhoto
+from domain.ports import UnitOfWork
 
 MAX_PHOTO_BYTES = 20 * 1024 * 1024  # what a bot can download from Telegram at all
 MAX_PIXELS = 40_000_000  # 40 megapixels: larger is a decompression bomb, not a house photo
@@ -74,7 +75,7 @@ def inspect_image(content: bytes) -> tuple[str, int, int]:
     return mime, width, height
 
 
-def store_photo(uow: Any, media_dir: str | Path, record: Record, content: bytes, *, sender_telegram_id: int | None,
+def store_photo(uow: UnitOfWork, media_dir: str | Path, record: Record, content: bytes, *, sender_telegram_id: int | None,
                 now: dt.datetime) -> RecordPhoto:
     """Check ``content`` and keep it as a photo of the draft ``record``; returns the row.
 

@@ -19,7 +19,7 @@ points) below that. Without a window nothing is called behind.
 home, refused, moved, not found; an enumerator works in one kelurahan) is one visit; per day is the visits divided by the working days from the
 window's first day (or, without a window, from the enumerator's first visit) up to today.
 
-All counting is aggregate SQL (storage/supervision_repository.py); this module only divides.
+All counting is aggregate SQL (storage/repositories/supervision.py); this module only divides.
 """
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 
 from domain.errors import NotAllowed
 from domain.holidays_id import holiday_dates
-from storage.models import Area
+from domain.model import Area
+from domain.ports import UnitOfWork
 
 BEHIND_MARGIN = 0.10
 WORKING_WEEKDAYS = frozenset(range(6))  # Monday..Saturday, the enumerators' default week
@@ -143,7 +144,7 @@ def local_today(area: Area, now: dt.datetime) -> dt.date:
     return now.astimezone(ZoneInfo(area.timezone)).date()
 
 
-def window_for(uow: Any, area: Area, windows: dict[int, Any] | None = None) -> Window | None:
+def window_for(uow: UnitOfWork, area: Area, windows: dict[int, Any] | None = None) -> Window | None:
     """The campaign window of ``area``: its own, else the nearest area above it with one."""
     windows = uow.supervision.windows() if windows is None else windows
     if not windows:
@@ -161,7 +162,7 @@ def _unit(area: Area, tally: Tally, window: Window | None, today: dt.date) -> Un
     return UnitProgress(area, tally, expected, behind)
 
 
-def area_progress(uow: Any, area: Area, now: dt.datetime) -> AreaProgress:
+def area_progress(uow: UnitOfWork, area: Area, now: dt.datetime) -> AreaProgress:
     """The area's totals and one line per area one level down (two aggregate queries)."""
     windows = uow.supervision.windows()
     today = local_today(area, now)
@@ -184,7 +185,7 @@ def area_progress(uow: Any, area: Area, now: dt.datetime) -> AreaProgress:
     return AreaProgress(area, today, window, total, units)
 
 
-def enumerator_progress(uow: Any, area: Area, now: dt.datetime) -> list[EnumeratorProgress]:
+def enumerator_progress(uow: UnitOfWork, area: Area, now: dt.datetime) -> list[EnumeratorProgress]:
     """Every enumerator assigned in the area with their visits (all, today, per working day), fewest per
     day first: the ones who need a word from their supervisor come first."""
     tz = ZoneInfo(area.timezone)
@@ -207,7 +208,7 @@ def enumerator_progress(uow: Any, area: Area, now: dt.datetime) -> list[Enumerat
     return found
 
 
-def set_window(uow: Any, area_code: str, starts_on: dt.date, ends_on: dt.date, now: dt.datetime) -> Area:
+def set_window(uow: UnitOfWork, area_code: str, starts_on: dt.date, ends_on: dt.date, now: dt.datetime) -> Area:
     """Set the campaign window of an area (and the areas below it that have none of their own)."""
     if ends_on < starts_on:
         raise ValueError("the campaign window must end on or after its first day")

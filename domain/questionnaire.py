@@ -34,10 +34,11 @@ from typing import Any
 
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed, PintuError, RecordIncomplete, RecordStateError
+from domain.model import Family, Record, User
+from domain.ports import UnitOfWork
 from domain.records import complete_record, set_consent, start_record
 from forms import Form, Questionnaire, Result, Step
 from forms.engine import PRELOAD
-from storage.models import Family, Record, User
 
 RESIDENT, RT_HEAD, ENUMERATOR = "resident", "rt_head", "enumerator"
 SUBMITTER = ENUMERATOR  # only the enumerator completes a record; the others hand their part over
@@ -95,7 +96,7 @@ class Draft:
 
 # --- who ------------------------------------------------------------------------------------------
 
-def audience_for(uow: Any, user: User, family: Family) -> str:
+def audience_for(uow: UnitOfWork, user: User, family: Family) -> str:
     """The part of ``family``'s questionnaire ``user`` fills; NotAllowed if none.
 
     A resident fills their own family's self-report; an RT head the identification of a family of
@@ -116,7 +117,7 @@ def audience_for(uow: Any, user: User, family: Family) -> str:
 
 # --- opening --------------------------------------------------------------------------------------
 
-def open_draft(uow: Any, form: Form, family_id: int, now: dt.datetime, *, audience: str,
+def open_draft(uow: UnitOfWork, form: Form, family_id: int, now: dt.datetime, *, audience: str,
                enumerator_id: int | None = None) -> Draft:
     """The family's draft, started now if there is none; AlreadyCompleted after completion.
 
@@ -144,7 +145,7 @@ def open_draft(uow: Any, form: Form, family_id: int, now: dt.datetime, *, audien
     return _draft(uow, record, form, family, now)
 
 
-def load_draft(uow: Any, form: Form, record_id: str, now: dt.datetime, *, lock: bool = False) -> Draft | None:
+def load_draft(uow: UnitOfWork, form: Form, record_id: str, now: dt.datetime, *, lock: bool = False) -> Draft | None:
     """A draft by id (locked for a change when ``lock``); None once it is not a draft any more."""
     record = uow.records.lock(record_id) if lock else uow.records.get(record_id)
     if record is None or record.status != "draft":
@@ -152,7 +153,7 @@ def load_draft(uow: Any, form: Form, record_id: str, now: dt.datetime, *, lock: 
     return _draft(uow, record, form, uow.families.get(record.family_id), now)
 
 
-def _draft(uow: Any, record: Record, form: Form, family: Family, now: dt.datetime) -> Draft:
+def _draft(uow: UnitOfWork, record: Record, form: Form, family: Family, now: dt.datetime) -> Draft:
     state = copy.deepcopy(dict(record.answers or {}))
     state.setdefault("values", {})
     state.setdefault("history", [])
@@ -184,7 +185,7 @@ def _save(draft: Draft, state: dict[str, Any], now: dt.datetime) -> None:
     draft.record.updated_at = now
 
 
-def save_answer(uow: Any, draft: Draft, name: str, raw: Any, now: dt.datetime, *, audience: str,
+def save_answer(uow: UnitOfWork, draft: Draft, name: str, raw: Any, now: dt.datetime, *, audience: str,
                 language: str) -> Result:
     """Check and store one answer; on a refusal (Result.error) nothing changes."""
     result = draft.engine.answer(draft.state, name, raw, audience=audience, language=language)
@@ -203,7 +204,7 @@ def _update_family(family: Family, name: str, value: str) -> None:
         family.members = int(value)
 
 
-def go_back(uow: Any, draft: Draft, now: dt.datetime, *, audience: str) -> Result:
+def go_back(uow: UnitOfWork, draft: Draft, now: dt.datetime, *, audience: str) -> Result:
     """One step back: the last question ``audience`` answered is asked again (its answer kept as current)."""
     result = draft.engine.back(draft.state, audience)
     if result.ok:
@@ -212,7 +213,7 @@ def go_back(uow: Any, draft: Draft, now: dt.datetime, *, audience: str) -> Resul
     return result
 
 
-def reopen(uow: Any, draft: Draft, name: str, now: dt.datetime, *, audience: str) -> Result:
+def reopen(uow: UnitOfWork, draft: Draft, name: str, now: dt.datetime, *, audience: str) -> Result:
     """Ask an answered question again, from the review (forms.engine.Questionnaire.reopen)."""
     result = draft.engine.reopen(draft.state, name, audience)
     if result.ok:
@@ -221,7 +222,7 @@ def reopen(uow: Any, draft: Draft, name: str, now: dt.datetime, *, audience: str
     return result
 
 
-def hand_over(uow: Any, draft: Draft, now: dt.datetime, *, audience: str) -> None:
+def hand_over(uow: UnitOfWork, draft: Draft, now: dt.datetime, *, audience: str) -> None:
     """A resident or RT head says their part is done: noted on the draft, which stays a draft."""
     state = copy.deepcopy(draft.state)
     state.setdefault("handed_over", {})[audience] = now.isoformat()
@@ -229,7 +230,7 @@ def hand_over(uow: Any, draft: Draft, now: dt.datetime, *, audience: str) -> Non
     uow.flush()
 
 
-def submit(uow: Any, draft: Draft, now: dt.datetime, *, consent_version: str | None = None) -> Record:
+def submit(uow: UnitOfWork, draft: Draft, now: dt.datetime, *, consent_version: str | None = None) -> Record:
     """Complete the record (the enumerator, after reviewing): queued for the registry in this transaction.
 
     StillMissing when a relevant question is unanswered or an answer no longer holds; RecordIncomplete
@@ -248,7 +249,7 @@ def submit(uow: Any, draft: Draft, now: dt.datetime, *, consent_version: str | N
     return record
 
 
-def needs_consent(uow: Any, record: Record) -> bool:
+def needs_consent(uow: UnitOfWork, record: Record) -> bool:
     """Whether completing would fail for want of consent (nobody of the family agreed in the chat)."""
     if record.consent_version and record.consent_at:
         return False

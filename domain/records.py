@@ -17,13 +17,14 @@ from typing import Any
 
 from domain import family_status
 from domain.errors import RecordIncomplete, RecordNotFound, RecordStateError
-from storage.models import Record, RecordPhoto
+from domain.model import Record, RecordPhoto
+from domain.ports import UnitOfWork
 
 DEFAULT_TARGETS: tuple[str, ...] = ("registry",)  # the configured central registry (PINTU_REGISTRY_URL)
 GEO_SOURCES = ("gps", "network", "telegram", "manual")
 
 
-def start_record(uow: Any, family_id: int, form_id: str, form_version: str, now: dt.datetime, *,
+def start_record(uow: UnitOfWork, family_id: int, form_id: str, form_version: str, now: dt.datetime, *,
                  enumerator_id: int | None = None, appointment_id: int | None = None,
                  answers: dict[str, Any] | None = None, record_id: str | None = None) -> Record:
     """A new draft for a family; its id (a UUID) is the registry's idempotency key once completed."""
@@ -35,7 +36,7 @@ def start_record(uow: Any, family_id: int, form_id: str, form_version: str, now:
     return uow.records.add(record)
 
 
-def set_geotag(uow: Any, record_id: str, latitude: float, longitude: float, accuracy_m: float | None,
+def set_geotag(uow: UnitOfWork, record_id: str, latitude: float, longitude: float, accuracy_m: float | None,
                source: str, captured_at: dt.datetime, now: dt.datetime) -> Record:
     record = _draft(uow, record_id)
     if source not in GEO_SOURCES:
@@ -48,7 +49,7 @@ def set_geotag(uow: Any, record_id: str, latitude: float, longitude: float, accu
     return record
 
 
-def set_consent(uow: Any, record_id: str, version: str, at: dt.datetime, now: dt.datetime) -> Record:
+def set_consent(uow: UnitOfWork, record_id: str, version: str, at: dt.datetime, now: dt.datetime) -> Record:
     """Consent given at the door (a family registered without Telegram)."""
     record = _draft(uow, record_id)
     record.consent_version, record.consent_at, record.updated_at = version, at, now
@@ -56,7 +57,7 @@ def set_consent(uow: Any, record_id: str, version: str, at: dt.datetime, now: dt
     return record
 
 
-def add_photo(uow: Any, record_id: str, media_dir: str | Path, path: str, mime: str, now: dt.datetime, *,
+def add_photo(uow: UnitOfWork, record_id: str, media_dir: str | Path, path: str, mime: str, now: dt.datetime, *,
               width: int | None = None, height: int | None = None, taken_at: dt.datetime | None = None,
               sender: int | None = None) -> RecordPhoto:
     """Attach a file already saved under ``media_dir`` (``path`` relative to it); hash and size are computed."""
@@ -69,7 +70,7 @@ def add_photo(uow: Any, record_id: str, media_dir: str | Path, path: str, mime: 
     return uow.records.add_photo(photo)
 
 
-def complete_record(uow: Any, record_id: str, now: dt.datetime,
+def complete_record(uow: UnitOfWork, record_id: str, now: dt.datetime,
                     targets: Sequence[str] = DEFAULT_TARGETS) -> Record:
     """Mark a draft completed and queue it for the registry, in the caller's transaction."""
     record = uow.records.lock(record_id)
@@ -86,7 +87,7 @@ def complete_record(uow: Any, record_id: str, now: dt.datetime,
     return record
 
 
-def correct_record(uow: Any, record_id: str, answers: dict[str, Any], now: dt.datetime,
+def correct_record(uow: UnitOfWork, record_id: str, answers: dict[str, Any], now: dt.datetime,
                    targets: Sequence[str] = DEFAULT_TARGETS) -> Record:
     """A correction of a completed record: a new completed version naming the one it replaces.
 
@@ -131,7 +132,7 @@ def file_sha256(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _draft(uow: Any, record_id: str) -> Record:
+def _draft(uow: UnitOfWork, record_id: str) -> Record:
     record = uow.records.get(record_id)
     if record is None:
         raise RecordNotFound(record_id)
@@ -140,7 +141,7 @@ def _draft(uow: Any, record_id: str) -> Record:
     return record
 
 
-def _snapshot_consent(uow: Any, record: Record) -> None:
+def _snapshot_consent(uow: UnitOfWork, record: Record) -> None:
     """The consent the registry receives: the record's own (given at the door) or the family's resident's."""
     if record.consent_version and record.consent_at:
         return

@@ -25,8 +25,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.holidays_id import holiday_dates
+from domain.model import Appointment, Family
+from domain.ports import UnitOfWork
 from domain.slots import WorkWeek
-from storage.models import Appointment, Family
 
 EVENING = "reminder-evening"
 HOUR = "reminder-hour"
@@ -83,7 +84,7 @@ def plan_reminders(start: dt.datetime, now: dt.datetime, tz: ZoneInfo, policy: R
     return sorted(planned, key=lambda p: p.due_at)
 
 
-def policy_for(uow: Any, area_id: int, base: ReminderPolicy | None = None) -> ReminderPolicy:
+def policy_for(uow: UnitOfWork, area_id: int, base: ReminderPolicy | None = None) -> ReminderPolicy:
     """The policy of an area: each field from the nearest area up the tree that sets it."""
     policy = base or ReminderPolicy()
     settings = uow.reminders.settings_up_the_tree(area_id)
@@ -100,7 +101,7 @@ def policy_for(uow: Any, area_id: int, base: ReminderPolicy | None = None) -> Re
 
 # --- the service called by domain/booking.py (same unit of work, flushes, never commits) ----------
 
-def plan_for_visit(uow: Any, appointment: Appointment, family: Family, now: dt.datetime) -> int:
+def plan_for_visit(uow: UnitOfWork, appointment: Appointment, family: Family, now: dt.datetime) -> int:
     """Queue the reminders of a new visit; returns how many rows were written."""
     area = uow.areas.get(family.sls_id)
     tz = ZoneInfo(area.timezone)
@@ -115,7 +116,7 @@ def plan_for_visit(uow: Any, appointment: Appointment, family: Family, now: dt.d
     return written
 
 
-def tell_rt_head_undeliverable(uow: Any, kind: str, payload: dict[str, Any], chat_id: int, now: dt.datetime) -> int:
+def tell_rt_head_undeliverable(uow: UnitOfWork, kind: str, payload: dict[str, Any], chat_id: int, now: dt.datetime) -> int:
     """A message about a visit could not reach a family member (403: the bot is blocked): queue a note
     to the RT heads of the family's RT, so someone tells the family in person. Only for messages to
     the family (reminders, visit notices); returns how many notes were queued."""
@@ -134,18 +135,18 @@ def tell_rt_head_undeliverable(uow: Any, kind: str, payload: dict[str, Any], cha
     return written
 
 
-def cancel_for_visit(uow: Any, appointment: Appointment, reason: str = "visit cancelled") -> int:
+def cancel_for_visit(uow: UnitOfWork, appointment: Appointment, reason: str = "visit cancelled") -> int:
     """Skip the visit's reminders not yet sent."""
     uow.flush()
     return uow.reminders.skip_pending(appointment.id, REMINDER_KINDS, reason)
 
 
-def replan_for_move(uow: Any, old: Appointment, new: Appointment, family: Family, now: dt.datetime) -> int:
+def replan_for_move(uow: UnitOfWork, old: Appointment, new: Appointment, family: Family, now: dt.datetime) -> int:
     cancel_for_visit(uow, old, "visit moved")
     return plan_for_visit(uow, new, family, now)
 
 
-def _family_chats(uow: Any, appointment: Appointment, family: Family) -> list[int]:
+def _family_chats(uow: UnitOfWork, appointment: Appointment, family: Family) -> list[int]:
     """The family's own Telegram users; for a family without any, whoever booked for it (the RT head)."""
     chats = [u.telegram_id for u in uow.users.residents_of_family(family.id)]
     if not chats and appointment.booked_by_user_id is not None:
@@ -162,7 +163,7 @@ def works_on(enumerator: Any, day: dt.date) -> bool:
     return day.weekday() in WorkWeek.from_json(enumerator.work_week).hours and not holiday_dates(day, day)
 
 
-def enqueue_daily(uow: Any, now: dt.datetime, zone: str | None = None, base: ReminderPolicy | None = None) -> int:
+def enqueue_daily(uow: UnitOfWork, now: dt.datetime, zone: str | None = None, base: ReminderPolicy | None = None) -> int:
     """Queue today's enumerator schedules and RT-head summaries that are due and not yet queued.
 
     Run it as often as you like (every few minutes, at start after a downtime): each person gets one

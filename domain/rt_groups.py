@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.errors import NotAllowed, PintuError
+from domain.model import RtGroup, User
+from domain.ports import UnitOfWork
 from domain.reminders import policy_for
-from storage.models import RtGroup, User
 
 GROUP_PROGRESS = "rt-group-progress"  # outbox kind and daily_digests kind
 
@@ -32,7 +32,7 @@ class Progress:
         return sum(self.counts.get(s, 0) for s in statuses)
 
 
-def link_group(uow: Any, user: User | None, chat_id: int, now: dt.datetime) -> RtGroup:
+def link_group(uow: UnitOfWork, user: User | None, chat_id: int, now: dt.datetime) -> RtGroup:
     """Make ``chat_id`` the group of the sender's RT (only an RT head may); a new /grup replaces the old."""
     if chat_id >= 0:
         raise NotAllowed("not a group")
@@ -52,12 +52,12 @@ def link_group(uow: Any, user: User | None, chat_id: int, now: dt.datetime) -> R
                                               linked_at=now, bot_key=user.bot_key))
 
 
-def progress(uow: Any, sls_id: int) -> Progress:
+def progress(uow: UnitOfWork, sls_id: int) -> Progress:
     counts = uow.coordination.status_counts(sls_id)
     return Progress(sum(counts.values()), counts)
 
 
-def enqueue_group_progress(uow: Any, now: dt.datetime, zone: str | None = None) -> int:
+def enqueue_group_progress(uow: UnitOfWork, now: dt.datetime, zone: str | None = None) -> int:
     """Queue today's progress line of every linked group that is due and not yet queued (any number of runs)."""
     queued = 0
     for group in uow.coordination.all_groups():

@@ -106,10 +106,9 @@ def free_slots(
 def _overlaps_busy(busy: list[dt.datetime], start: dt.datetime, end: dt.datetime) -> bool:
     """Whether any busy block [b, b + BLOCK) overlaps [start, end); ``busy`` is sorted.
 
-    Fix: this used to test only whether the visit's own quarter-hour starts were in the set, which
-    misses a block that is not on the same quarter-hour grid (e.g. left by a visit booked under an
-    earlier working week starting at 08.10) and then offered a time the enumerator is already busy
-    in. Comparing intervals holds for any block start.
+    Intervals are compared, not quarter-hour starts looked up in the set: a block need not lie on
+    this visit's grid (a visit booked under an earlier working week starting at 08.10 leaves one),
+    and a lookup would miss it and offer a time the enumerator is already busy in.
     """
     first = bisect.bisect_right(busy, start - BLOCK)  # the first block that ends after ``start``
     return first < len(busy) and busy[first] < end

@@ -27,11 +27,11 @@ from babel.numbers import format_decimal
 
 from domain import geotag, photos
 from domain.geotag import GeoVerdict
+from domain.model import Record
 from handlers.context import Context
 from chat.keyboard import Button, RemoveKeyboard, ReplyButton, ReplyKeyboard
 from chat.i18n import Translator
 from chat.keyboard import keyboard, parse
-from storage.models import Record
 
 DATA_KEY = "capture"
 PREFIX = "gc"  # the geofence's "is this right?" buttons

@@ -12,7 +12,7 @@ from chat.events import AnswerCallback, EditMessage, Incoming, Reply, SendMessag
 from chat.keyboard import Keyboard, Markup, Part, with_group
 from chat.i18n import Translator
 from handlers.states import State
-from storage.models import User
+from domain.model import User
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_decimal
 
 from domain.holidays_id import holiday_dates
+from domain.model import Family
 from domain.route import Booked, Candidate, Point, Route, Stop, plan_day, preselect
 from domain.slots import EnumeratorCalendar, SchedulePolicy, WorkWeek, free_slots
 from chat.i18n import Translator
 from chat.render import clock_time, day_label, zone_name
-from storage.models import Family
 
 MAPS = "https://www.google.com/maps/search/?api=1&query="
 UNBOOKED_POOL = 200  # families without an appointment read per schedule; the route searches the nearest few

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.models import Area, Enumerator, Family, Record, RecordPhoto
+from domain.model import Area, Enumerator, Family, Record, RecordPhoto
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "record-v1.json"
 SCHEMA_NAME = "pintu.record/1"

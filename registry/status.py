@@ -11,7 +11,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.models import Record, RecordDelivery
+from domain.model import Record, RecordDelivery
+from domain.ports import UnitOfWork
+from storage.uow import SqlUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class FamilyDelivery:
     delivered_at: dt.datetime | None  # when its last target confirmed (UTC); None unless delivered
 
 
-def delivery_status_for_families(uow: Any, family_ids: Iterable[int]) -> dict[int, FamilyDelivery]:
+def delivery_status_for_families(uow: SqlUnitOfWork, family_ids: Iterable[int]) -> dict[int, FamilyDelivery]:
     """For each family with a completed record: its newest version and that version's delivery.
 
     ``delivered`` once every target confirmed it, ``parked`` when a target refused it for good (an
@@ -71,7 +73,7 @@ class DeliveryStatus:
     parked_rows: list[tuple[str, str, int]]  # record id, reason, attempts
 
 
-def delivery_status(uow: Any, now: dt.datetime) -> DeliveryStatus:
+def delivery_status(uow: UnitOfWork, now: dt.datetime) -> DeliveryStatus:
     counts = uow.deliveries.counts()
     oldest = uow.deliveries.oldest_pending_since()
     return DeliveryStatus(

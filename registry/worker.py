@@ -40,6 +40,7 @@ from registry.client import Outcome, RegistryTarget, make_client, send_json, sen
 from registry.payload import Payload, PayloadBuilder
 from scheduling.leased_worker import Lane, LeasePolicy, work_through
 from storage.leased_queue import by_lease
+from storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class ForwardReport:
 
 
 class RegistryWorker:
-    def __init__(self, uow_factory: Callable[[], Any], clock: Clock, target: RegistryTarget, *,
+    def __init__(self, uow_factory: Callable[[], SqlUnitOfWork], clock: Clock, target: RegistryTarget, *,
                  media_dir: str | Path = "media", policy: ForwardPolicy | None = None,
                  client: httpx.AsyncClient | None = None, target_name: str = "registry",
                  forms: Any = None) -> None:
@@ -355,7 +356,7 @@ def _add(total: ForwardReport, report: ForwardReport) -> None:
         total.reasons[reason] = total.reasons.get(reason, 0) + count
 
 
-def worker_from_settings(settings: Any, uow_factory: Callable[[], Any], clock: Clock,
+def worker_from_settings(settings: Any, uow_factory: Callable[[], SqlUnitOfWork], clock: Clock,
                          policy: ForwardPolicy | None = None) -> RegistryWorker:
     if not settings.registry_url:
         raise ValueError("PINTU_REGISTRY_URL is not set (see README, Registry)")

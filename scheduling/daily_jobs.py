@@ -22,6 +22,7 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import Clock
+from domain.ports import UnitOfWork
 from domain.reminders import enqueue_daily
 from domain.rt_groups import enqueue_group_progress
 
@@ -31,7 +32,7 @@ ZONES = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")  # 
 JOB_PREFIX = "daily-"
 
 
-def run_daily(uow_factory: Callable[[], Any], clock: Clock, zone: str | None = None) -> int:
+def run_daily(uow_factory: Callable[[], UnitOfWork], clock: Clock, zone: str | None = None) -> int:
     """One run: queue what is due in ``zone`` (all zones when None); returns how many rows were queued."""
     with uow_factory() as uow:
         queued = enqueue_daily(uow, clock.now(), zone)

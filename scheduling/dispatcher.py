@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 from chat.client import ApiClient, TelegramRefused, Verdict, verdict
 from domain.clock import Clock
+from domain.ports import UnitOfWork
 from domain.reminders import tell_rt_head_undeliverable
 from chat.events import SendMessage
 from handlers.notifications import Notification, NotRendered, render_outbox
@@ -118,7 +119,7 @@ class OutboxDispatcher:
 
     def __init__(
         self,
-        uow_factory: Callable[[], Any],
+        uow_factory: Callable[[], UnitOfWork],
         clock: Clock,
         api: ApiClient,
         limiter: SendLimiter,
@@ -168,7 +169,7 @@ class OutboxDispatcher:
             blocked = uow.users.blocked_among(row.chat_id for row in claimed)
             return [(row, self._prepare_one(uow, row, blocked)) for row in claimed]
 
-    def _prepare_one(self, uow: Any, row: Claimed, blocked: set[int]) -> Notification | Outcome:
+    def _prepare_one(self, uow: UnitOfWork, row: Claimed, blocked: set[int]) -> Notification | Outcome:
         if row.chat_id in blocked:
             return BLOCKED
         if row.attempts > self.policy.max_attempts:

@@ -19,10 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import delete, or_, select
-
 from domain.clock import Clock
-from storage.models import OutboxMessage
+from domain.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -30,24 +28,21 @@ JOB_ID = "outbox-retention"
 BATCH = 5_000
 
 
-def purge_settled_outbox(uow_factory: Callable[[], Any], now: dt.datetime, keep: dt.timedelta,
+def purge_settled_outbox(uow_factory: Callable[[], UnitOfWork], now: dt.datetime, keep: dt.timedelta,
                          batch: int = BATCH) -> int:
     """Delete settled rows due and sent more than ``keep`` before ``now``; returns how many were deleted."""
     cutoff = now - keep
-    old = (OutboxMessage.status != "pending") & (OutboxMessage.due_at < cutoff) & or_(
-        OutboxMessage.sent_at.is_(None), OutboxMessage.sent_at < cutoff)
     deleted = 0
     while True:
         with uow_factory() as uow:
-            ids = list(uow.session.scalars(select(OutboxMessage.id).where(old).order_by(OutboxMessage.id).limit(batch)))
-            if not ids:
+            purged = uow.retention.purge_settled_outbox(cutoff, batch)
+            if not purged:
                 return deleted
-            uow.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids), old))
             uow.commit()
-        deleted += len(ids)
+        deleted += purged
 
 
-def run_retention(uow_factory: Callable[[], Any], clock: Clock, keep: dt.timedelta) -> int:
+def run_retention(uow_factory: Callable[[], UnitOfWork], clock: Clock, keep: dt.timedelta) -> int:
     deleted = purge_settled_outbox(uow_factory, clock.now(), keep)
     if deleted:
         log.info("purged %d settled outbox rows older than %d days", deleted, keep.days)

@@ -5,6 +5,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from storage.orm import start_mappers
+
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     """Create an engine tuned for the backend behind ``url``.
@@ -12,6 +14,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     ``hide_parameters``: a database error's message would otherwise quote the statement's values
     (names, KK numbers, coordinates) into the logs.
     """
+    start_mappers()
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
     if url.startswith("postgresql://"):
@@ -50,6 +53,7 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    start_mappers()
     return sessionmaker(engine, expire_on_commit=False)
 
 

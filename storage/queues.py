@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.leased_queue import LeasedQueue
-from storage.models import OutboxMessage, RecordDelivery, RtGroup, User
+from domain.model import OutboxMessage, RecordDelivery, RtGroup, User
 
 OUTBOX_STATUSES = ("pending", "sent", "failed", "undeliverable", "skipped")
 DELIVERY_STATUSES = ("pending", "delivered", "parked")

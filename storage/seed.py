@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from storage.models import Area, Enumerator, Family
+from domain.model import Area, Enumerator, Family
+from domain.ports import UnitOfWork
 
 SAMARINDA_TZ = "Asia/Makassar"
 
@@ -30,7 +30,7 @@ class DemoArea:
     enumerator_ids: list[int]
 
 
-def seed_demo(uow: Any, now: dt.datetime) -> DemoArea:
+def seed_demo(uow: UnitOfWork, now: dt.datetime) -> DemoArea:
     """Create the sample area unless it exists; return its ids either way."""
     existing = uow.areas.by_code("64.72.01.1001")
     if existing is not None:

@@ -1,32 +1,37 @@
-"""Unit of work: one transaction per update or job, committed explicitly, rolled back otherwise."""
+"""Unit of work: one transaction per update or job, committed explicitly, rolled back otherwise.
+
+:class:`SqlUnitOfWork` is the SQL implementation of domain.ports.UnitOfWork.
+"""
 from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from storage.repositories import (
-    AppointmentRepository,
-    AreaRepository,
-    ConversationRepository,
-    EnumeratorRepository,
-    FamilyRepository,
-    InviteRepository,
-    RecordRepository,
-    UserRepository,
-)
+from storage.orm import start_mappers
+from storage.repositories.appointments import AppointmentRepository
+from storage.repositories.areas import AreaRepository
+from storage.repositories.bots import BotRepository
+from storage.repositories.capture import CaptureRepository
+from storage.repositories.conversations import ConversationRepository
+from storage.repositories.coordination import CoordinationRepository
+from storage.repositories.enumerators import EnumeratorRepository
+from storage.repositories.families import FamilyRepository
+from storage.repositories.invites import InviteRepository
+from storage.repositories.questionnaires import QuestionnaireRepository
 from storage.queues import DeliveryRepository, OutboxRepository
-from storage.reminder_repository import ReminderRepository
-from storage.coordination_repository import CoordinationRepository
-from storage.capture_repository import CaptureRepository
-from storage.questionnaire_repository import QuestionnaireRepository
-from storage.supervision_repository import SupervisionRepository
+from storage.repositories.records import RecordRepository
+from storage.repositories.reminders import ReminderRepository
+from storage.repositories.retention import RetentionRepository
+from storage.repositories.supervision import SupervisionRepository
+from storage.repositories.users import UserRepository
 
 
 class SqlUnitOfWork:
     """Open with ``with uow:``; nothing is written unless ``commit()`` is called inside."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        start_mappers()
         self._session_factory = session_factory
         self.session: Session | None = None
 
@@ -48,6 +53,8 @@ class SqlUnitOfWork:
         self.capture = CaptureRepository(session)
         self.questionnaires = QuestionnaireRepository(session)
         self.supervision = SupervisionRepository(session)
+        self.bots = BotRepository(session)
+        self.retention = RetentionRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -65,7 +72,7 @@ class SqlUnitOfWork:
         assert self.session is not None
         self.session.rollback()
 
-    def savepoint(self):  # type: ignore[no-untyped-def]
+    def savepoint(self) -> SessionTransaction:
         """A nested transaction: a rule that fails halfway rolls back only its own writes."""
         assert self.session is not None
         return self.session.begin_nested()

@@ -25,7 +25,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import create_schema, make_engine, make_session_factory
-from storage.models import Base
+from storage.tables import metadata
 from storage.uow import SqlUnitOfWork
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -82,7 +82,7 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
     # IDENTITY CASCADE for tables this small, but ~20 ms instead of ~200 ms (TRUNCATE makes new
     # files for every table and index), which adds up over the many PostgreSQL tests.
     with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             connection.execute(table.delete())
         connection.execute(text(
             "SELECT setval(seq, 1, false) FROM ("

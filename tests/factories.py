@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.model import Area, Enumerator, Family, User
 from domain.slots import WorkWeek
-from storage.models import Area, Enumerator, Family, User
 from storage.uow import SqlUnitOfWork
 
 UTC = dt.timezone.utc

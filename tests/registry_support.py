@@ -14,11 +14,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import Engine
 
+from domain.model import Area, Enumerator, Family
 from domain.records import add_photo, complete_record, set_geotag, start_record
 from factories import make_user, serial
 from registry.service.app import create_app, stored_keys
 from storage.db import make_engine
-from storage.models import Area, Enumerator, Family
 
 TOKEN = "test-token-123"
 PERSONAL_NAME = "Siti Rahayu Wulandari"

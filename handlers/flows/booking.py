@@ -27,7 +27,7 @@ from handlers import keyboards
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec, use_buttons
 from handlers.states import State
-from storage.models import Family
+from domain.model import Family
 
 BOOKING_STATES = (State.PICK_DAY, State.PICK_TIME, State.CONFIRM)
 

@@ -19,7 +19,8 @@ from babel.dates import format_date
 
 from domain import access
 from domain.exports import export_area
-from domain.geotag import OUTSIDE_SLS, TOO_FAR
+from domain.geotag import NO_PHOTO, OUTSIDE_SLS, TOO_FAR
+from domain.model import Area
 from domain.progress import AreaProgress, UnitProgress, area_progress, enumerator_progress
 from handlers.flow import Flow
 from handlers.states import State
@@ -28,8 +29,6 @@ from handlers.context import Context
 from chat.events import SendDocument
 from chat.keyboard import Button
 from chat.render import clock_time
-from storage.models import Area
-from storage.supervision_repository import NO_PHOTO
 
 PAGE = 10  # lines per page: areas, enumerators, records to review
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # what a bot may upload (sendDocument)

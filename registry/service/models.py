@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.models import NAMING, UTCDateTime
+from storage.tables import NAMING, UTCDateTime
 
 
 class RegistryBase(DeclarativeBase):

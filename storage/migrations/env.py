@@ -1,7 +1,7 @@
 """Alembic environment: the engine is handed in by storage.migrate, never read from a file."""
 from alembic import context
 
-from storage.models import Base
+from storage.tables import metadata
 
 config = context.config
 engine = config.attributes["engine"]
@@ -9,7 +9,7 @@ engine = config.attributes["engine"]
 with engine.connect() as connection:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
     )

@@ -19,15 +19,15 @@ from PIL import Image
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")
 
-from e2e_support import BOT_ID, Env, Person, buttons
+from domain.model import Family, User
 from domain.records import start_record
+from e2e_support import BOT_ID, Env, Person, buttons
 from handlers import capture
 from handlers.app import Router
 from handlers.flow import Accepts, Flow, StateSpec
 from handlers.flows import FLOWS
 from handlers.states import State
 from chat.i18n import Translator
-from storage.models import Family, User
 
 class CaptureTest(str, Enum):
     ASK = "capture_e2e.ask"

@@ -12,9 +12,9 @@ from e2e_support import BOT_ID, Env, Person, button, buttons
 from test_story import CRASH, KK_WATI, no_crash, register_and_book
 from domain.invites import InviteKind
 from scheduling.daily_jobs import run_daily
+from domain.model import User
 from scheduling.ratelimit import RateLimiter
 from scheduling.scheduler import build_dispatcher
-from storage.models import User
 from storage.seed import HEADS, synthetic_kk
 
 

@@ -14,7 +14,7 @@ from e2e_support import Env, button, buttons
 from test_coordination_e2e import dispatch
 from test_story import KK_WATI, no_crash, register_and_book
 from sqlalchemy import select
-from storage.models import Appointment, OutboxMessage
+from domain.model import Appointment, OutboxMessage
 
 REMINDERS = ("reminder-evening", "reminder-hour")
 

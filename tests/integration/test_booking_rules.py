@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from domain.booking import BookingRules, book_visit, cancel_visit, family_free_slots, move_visit, sls_timezone
 from domain.clock import FakeClock
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
+from domain.model import Appointment, BusyBlock, OutboxMessage
 from domain.slots import blocks_between
 from factories import FRIDAY, MONDAY, SUNDAY, TUESDAY, UTC, WIB, WITA, Place, at, make_place, resident_of
-from storage.models import Appointment, BusyBlock, OutboxMessage
 
 RULES = BookingRules()
 

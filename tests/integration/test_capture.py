@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from domain import geotag, photos
 from domain.clock import FakeClock
+from domain.model import Family, Record, RecordPhoto, User
 from domain.records import start_record
 from handlers import capture
 from handlers.app import PintuHandlers
@@ -34,7 +35,6 @@ from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Locat
 from chat.keyboard import Keyboard, RemoveKeyboard, ReplyKeyboard
 from chat.i18n import Translator
 from simulator.testing import make_png
-from storage.models import Family, Record, RecordPhoto, User
 from storage.seed import seed_demo
 
 class CaptureTest(str, Enum):

@@ -19,9 +19,9 @@ from sqlalchemy import select, text
 
 from domain.booking import BookingRules, book_visit, cancel_visit, family_free_slots, move_visit
 from domain.errors import FamilyAlreadyBooked, NoAppointment, SlotTaken
+from domain.model import Appointment, BusyBlock, EnumeratorAssignment
 from domain.slots import WorkWeek, blocks_between
 from factories import MONDAY, WIB, WITA, Outcome, Place, at, make_place, race
-from storage.models import Appointment, BusyBlock, EnumeratorAssignment
 
 RULES = BookingRules()
 ATTEMPTS = 200

@@ -16,6 +16,7 @@ from domain import family_status
 from domain.booking import BookingRules, book_visit, cancel_visit
 from domain.errors import NotAllowed
 from domain.family_import import UnreadableFile, import_families
+from domain.model import Family, FamilyNudge, OutboxMessage, RecordDelivery
 from domain.nudges import nudge_family, nudge_rt
 from domain.outcomes import record_outcome
 from domain.records import complete_record, start_record
@@ -26,7 +27,6 @@ from chat.events import EditMessage, Incoming, SendMessage, Sender
 from handlers.notifications import Notification, render_outbox
 from scheduling.dispatcher import OutboxDispatcher
 from scheduling.ratelimit import RateLimiter
-from storage.models import Family, FamilyNudge, OutboxMessage, RecordDelivery
 from tests.factories import MONDAY, TUESDAY, at, make_place, make_user, resident_of
 from tests.integration.test_outbox import FakeTelegram
 

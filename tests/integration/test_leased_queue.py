@@ -19,7 +19,7 @@ from registry_support import make_completed
 from scheduling.leased_worker import JITTER, LeasePolicy, backoff_bounds
 from storage.db import make_engine, make_session_factory
 from storage.leased_queue import MAX_ERROR_LENGTH, LeasedQueue
-from storage.models import OutboxMessage, RecordDelivery
+from domain.model import OutboxMessage, RecordDelivery
 from storage.uow import SqlUnitOfWork
 
 NOW = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc)

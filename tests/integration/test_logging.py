@@ -19,11 +19,11 @@ from bot.wiring import build
 from domain.clock import FakeClock
 from chat.events import Incoming, Sender
 from chat.keyboard import Keyboard
+from domain.model import Appointment, Family
 from registry.client import RegistryTarget
 from registry.worker import ForwardPolicy, RegistryWorker
 from registry_support import PERSONAL_NAME, TOKEN, RegistryServer, make_completed
 from storage.db import create_schema
-from storage.models import Appointment, Family
 from storage.seed import seed_demo
 
 MONDAY_8_WITA = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc)

@@ -7,9 +7,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from storage.migrate import downgrade, upgrade
-from storage.models import Base
+from storage.tables import metadata
 
-EXPECTED_TABLES = {table.name for table in Base.metadata.sorted_tables}
+EXPECTED_TABLES = {table.name for table in metadata.sorted_tables}
 
 
 def _head() -> str:
@@ -27,13 +27,13 @@ HEAD = _head()
 
 
 def schema_differences(engine: Engine) -> list:
-    """What autogenerate would write to make the database match Base.metadata (nothing, we hope)."""
+    """What autogenerate would write to make the database match the tables (nothing, we hope)."""
     with engine.connect() as connection:
         context = MigrationContext.configure(
             connection,
-            opts={"compare_type": True, "compare_server_default": True, "target_metadata": Base.metadata},
+            opts={"compare_type": True, "compare_server_default": True, "target_metadata": metadata},
         )
-        return compare_metadata(context, Base.metadata)
+        return compare_metadata(context, metadata)
 
 
 def tables(engine: Engine) -> set[str]:

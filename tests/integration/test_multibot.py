@@ -15,9 +15,9 @@ from bot.service import serve
 from bot.wiring import build
 from domain.clock import FakeClock
 from domain.invites import InviteKind, make_invite
+from domain.model import Area, BotEntry, Family
 from simulator.testing import running_simulator
 from storage.db import create_schema
-from storage.models import Area, BotEntry, Family
 from storage.seed import seed_demo
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:telegram.warnings.PTBDeprecationWarning")

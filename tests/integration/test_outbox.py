@@ -24,13 +24,14 @@ from chat.client import ApiClient, Sent, TelegramRefused
 from domain.booking import BookingRules, book_visit, cancel_visit, family_free_slots, move_visit
 from domain.clock import FakeClock
 from chat.events import SendMessage
+from domain.model import Family, OutboxMessage, User
 from handlers.notifications import NotRendered, Notification, render_outbox
 from scheduling.dispatcher import DispatchPolicy, OutboxDispatcher
 from scheduling.ratelimit import RateLimiter
 from scheduling.scheduler import JOB_ID, start_scheduler
 from storage.db import make_engine, make_session_factory
-from storage.models import Base, Family, OutboxMessage, User
 from storage.seed import seed_demo
+from storage.tables import metadata
 from storage.uow import SqlUnitOfWork
 
 WITA = ZoneInfo("Asia/Makassar")
@@ -175,7 +176,7 @@ def world(uow_factory) -> World:
 
 def test_the_migrated_schema_matches_the_models(engine: Engine):
     with engine.connect() as connection:
-        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), metadata)
     assert differences == []
 
 

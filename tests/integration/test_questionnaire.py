@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from domain.booking import BookingRules, book_visit
+from domain.model import Record, RecordDelivery
 from domain.questionnaire import RESIDENT
 from forms import Form
 from forms.default import DEFAULT_FORM
@@ -19,7 +20,6 @@ from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Locat
 from chat.keyboard import Keyboard, ReplyKeyboard
 from chat.i18n import Translator
 from simulator.testing import make_png
-from storage.models import Record, RecordDelivery
 from tests.factories import MONDAY, at, make_place, race, resident_of
 
 ID = Translator("id")

@@ -13,6 +13,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from domain.model import RecordDelivery
 from domain.records import correct_record
 from registry.client import RegistryTarget
 from registry.service.models import StoredPhoto, StoredRecord
@@ -20,7 +21,6 @@ from registry.status import delivery_status, format_status
 from registry.worker import ForwardPolicy, RegistryWorker
 from registry_support import PERSONAL_NAME, TOKEN, RegistryServer, free_port, make_completed
 from storage.db import make_session_factory
-from storage.models import RecordDelivery
 
 POLICY = ForwardPolicy(batch=50, concurrency=8, backoff_base=2.0, backoff_cap=60.0)
 
@@ -201,7 +201,7 @@ async def test_families_show_their_newest_version_as_delivered_waiting_or_held(u
     from chat.i18n import Translator
     from handlers.registry_status import delivery_label
     from registry.status import delivery_status_for_families
-    from storage.models import Record
+    from domain.model import Record
 
     sent = make_completed(uow_factory, fake_clock.now(), 2)
     refused = make_completed(uow_factory, fake_clock.now(), 1, kk="12345")  # the registry answers 422

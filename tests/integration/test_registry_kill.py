@@ -13,10 +13,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from domain.clock import SystemClock
+from domain.model import RecordDelivery
 from registry.client import RegistryTarget
 from registry.worker import ForwardPolicy, RegistryWorker
 from registry_support import TOKEN, RegistryServer, make_completed
-from storage.models import RecordDelivery
 
 ROOT = Path(__file__).resolve().parents[2]
 

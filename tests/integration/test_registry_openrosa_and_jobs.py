@@ -9,6 +9,7 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select, update
 
+from domain.model import RecordDelivery
 from registry.client import RegistryTarget
 from registry.openrosa import FormLibrary
 from registry.service.models import StoredSubmission
@@ -16,7 +17,6 @@ from registry.worker import ForwardPolicy, RegistryWorker
 from registry_support import TOKEN, RegistryServer, make_completed, xlsform
 from scheduling.registry_jobs import start_registry_jobs, stop_registry_jobs
 from storage.db import make_session_factory
-from storage.models import RecordDelivery
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from domain.booking import BookingRules, book_visit, cancel_visit, move_visit
+from domain.model import OutboxMessage
 from domain.reminders import enqueue_daily
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
@@ -20,7 +21,6 @@ from handlers.notifications import Notification, NotRendered, render_outbox
 from scheduling.daily_jobs import run_daily
 from scheduling.dispatcher import OutboxDispatcher
 from scheduling.ratelimit import RateLimiter
-from storage.models import OutboxMessage
 from tests.factories import SUNDAY, TUESDAY, WITA, at, make_place, resident_of
 from tests.integration.test_outbox import FakeTelegram
 

@@ -6,8 +6,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from domain.model import OutboxMessage
 from scheduling.retention import purge_settled_outbox
-from storage.models import OutboxMessage
 
 NOW = dt.datetime(2026, 12, 20, 3, 0, tzinfo=dt.timezone.utc)
 KEEP = dt.timedelta(days=30)

@@ -18,8 +18,8 @@ from sqlalchemy import delete, func, select
 
 from domain.area_import import AreaRow, import_areas, read_csv, wilayah_rows
 from domain.exports import COLUMNS, export_area
+from domain.model import Area, CampaignWindow, Enumerator, Family, Record, RecordPhoto, VisitOutcome
 from domain.progress import area_progress, enumerator_progress, set_window
-from storage.models import Area, CampaignWindow, Enumerator, Family, Record, RecordPhoto, VisitOutcome
 
 WITA = ZoneInfo("Asia/Makassar")
 UTC = dt.timezone.utc

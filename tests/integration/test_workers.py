@@ -23,13 +23,13 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.clock import FakeClock
+from domain.model import Appointment, BusyBlock
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Sender
 from chat.keyboard import Keyboard
 from storage.db import make_engine, make_session_factory
-from storage.models import Appointment, BusyBlock
-from storage.repositories import ConversationRepository
+from storage.repositories.conversations import ConversationRepository
 from storage.seed import seed_demo
 from storage.uow import SqlUnitOfWork
 

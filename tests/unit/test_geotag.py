@@ -15,9 +15,9 @@ from domain import geotag
 from domain.boundaries import BoundaryFileError, import_boundaries, read_geojson
 from domain.errors import RecordStateError
 from domain.geotag import GeoPolicy, judge_location, point_in_geometry, save_geotag, update_live
+from domain.model import Area, Family
 from domain.records import start_record
 from storage.db import create_schema, make_engine, make_session_factory
-from storage.models import Area, Family
 from storage.seed import seed_demo
 from storage.uow import SqlUnitOfWork
 

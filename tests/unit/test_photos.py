@@ -18,12 +18,12 @@ from bot.transport import fetch_attachment
 from chat.client import TelegramRefused
 from domain import photos
 from domain.errors import RecordStateError
+from domain.model import Family, RecordPhoto
 from domain.photos import PhotoRejected, inspect_image, store_photo
 from domain.records import start_record
 from chat.events import Attachment, Incoming, Sender
 from simulator.testing import make_png
 from storage.db import create_schema, make_engine, make_session_factory
-from storage.models import Family, RecordPhoto
 from storage.seed import seed_demo
 from storage.uow import SqlUnitOfWork
 

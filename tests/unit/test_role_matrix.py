@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from domain import access
 from domain.invites import InviteKind
+from domain.model import Area, Enumerator, Family, User
 from handlers.app import BEFORE_CONSENT, COMMANDS
 from chat.events import SendDocument
-from storage.models import Area, Enumerator, Family, User
 from tests.unit.flows.helpers import EN, ID, MONDAY_8_WITA, Person, World, make_world
 
 ROLES = ("newcomer", *access.ROLES)

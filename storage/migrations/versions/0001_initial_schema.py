@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.tables
 
 
 revision = '0001'
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('telegram_id', sa.BigInteger(), nullable=False),
     sa.Column('state', sa.String(length=40), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('telegram_id', name=op.f('pk_conversations'))
     )
     op.create_table('outbox',
@@ -43,13 +43,13 @@ def upgrade() -> None:
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
-    sa.Column('due_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('claimed_until', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('sent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.Column('members', sa.Integer(), nullable=False),
     sa.Column('address', sa.String(length=200), nullable=True),
     sa.Column('registered_by_user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['sls_id'], ['areas.id'], name=op.f('fk_families_sls_id_areas')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_families')),
     sa.UniqueConstraint('kk_number', name=op.f('uq_families_kk_number'))
@@ -80,9 +80,9 @@ def upgrade() -> None:
     sa.Column('sls_id', sa.Integer(), nullable=True),
     sa.Column('family_id', sa.Integer(), nullable=True),
     sa.Column('consent_version', sa.String(length=16), nullable=False),
-    sa.Column('consent_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('blocked_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('consent_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('blocked_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['family_id'], ['families.id'], name=op.f('fk_users_family_id_families')),
     sa.ForeignKeyConstraint(['sls_id'], ['areas.id'], name=op.f('fk_users_sls_id_areas')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
@@ -107,7 +107,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.Integer(), nullable=False),
     sa.Column('nonce', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('redeemed_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('redeemed_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_redeemed_invites_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_redeemed_invites')),
     sa.UniqueConstraint('kind', 'nonce', name='uq_redeemed_invites_kind_nonce')
@@ -116,13 +116,13 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('family_id', sa.Integer(), nullable=False),
     sa.Column('enumerator_id', sa.Integer(), nullable=False),
-    sa.Column('start_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('end_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('start_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('end_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('booked_by_user_id', sa.Integer(), nullable=True),
     sa.Column('replaced_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['booked_by_user_id'], ['users.id'], name=op.f('fk_appointments_booked_by_user_id_users')),
     sa.ForeignKeyConstraint(['enumerator_id'], ['enumerators.id'], name=op.f('fk_appointments_enumerator_id_enumerators')),
     sa.ForeignKeyConstraint(['family_id'], ['families.id'], name=op.f('fk_appointments_family_id_families')),
@@ -145,7 +145,7 @@ def upgrade() -> None:
 
     op.create_table('busy_blocks',
     sa.Column('enumerator_id', sa.Integer(), nullable=False),
-    sa.Column('block_start', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('block_start', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('appointment_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_busy_blocks_appointment_id_appointments'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['enumerator_id'], ['enumerators.id'], name=op.f('fk_busy_blocks_enumerator_id_enumerators')),

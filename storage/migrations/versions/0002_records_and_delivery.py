@@ -9,7 +9,7 @@ first against 0001: the migrations must stay one chain (tests/integration/test_m
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.tables
 
 
 revision = '0002'
@@ -29,17 +29,17 @@ def upgrade() -> None:
     sa.Column('longitude', sa.Double(), nullable=True),
     sa.Column('geo_accuracy_m', sa.Double(), nullable=True),
     sa.Column('geo_source', sa.String(length=16), nullable=True),
-    sa.Column('geo_captured_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('geo_captured_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('completed_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('consent_version', sa.String(length=16), nullable=True),
-    sa.Column('consent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('consent_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('appointment_id', sa.Integer(), nullable=True),
     sa.Column('enumerator_id', sa.Integer(), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('replaces_id', sa.String(length=36), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_records_appointment_id_appointments')),
     sa.ForeignKeyConstraint(['enumerator_id'], ['enumerators.id'], name=op.f('fk_records_enumerator_id_enumerators')),
     sa.ForeignKeyConstraint(['family_id'], ['families.id'], name=op.f('fk_records_family_id_families')),
@@ -56,11 +56,11 @@ def upgrade() -> None:
     sa.Column('target', sa.String(length=32), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', storage.models.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_until', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', storage.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('delivered_at', storage.models.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['record_id'], ['records.id'], name=op.f('fk_record_deliveries_record_id_records')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_deliveries')),
     sa.UniqueConstraint('record_id', 'target', name='uq_record_deliveries_record_id_target')
@@ -77,7 +77,7 @@ def upgrade() -> None:
     sa.Column('width', sa.Integer(), nullable=True),
     sa.Column('height', sa.Integer(), nullable=True),
     sa.Column('mime', sa.String(length=64), nullable=False),
-    sa.Column('taken_at', storage.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('taken_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sender', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['record_id'], ['records.id'], name=op.f('fk_record_photos_record_id_records'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_record_photos')),

@@ -6,7 +6,7 @@ Create Date: 2026-12-05
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.tables
 
 
 revision = '0010'
@@ -17,7 +17,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('appointments', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('confirmed_at', storage.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('confirmed_at', storage.tables.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table('families', schema=None) as batch_op:
         batch_op.add_column(sa.Column('latitude', sa.Double(), nullable=True))
         batch_op.add_column(sa.Column('longitude', sa.Double(), nullable=True))
@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('confirm_by', sa.String(length=5), nullable=True),
     sa.Column('schedule_at', sa.String(length=5), nullable=True),
     sa.Column('summary_at', sa.String(length=5), nullable=True),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_reminder_settings_area_id_areas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('area_id', name=op.f('pk_reminder_settings'))
     )
@@ -37,7 +37,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=40), nullable=False),
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_daily_digests')),
     sa.UniqueConstraint('kind', 'chat_id', 'day', name='uq_daily_digests_kind_chat_id_day')
     )

@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.tables
 
 
 revision = '0011'
@@ -26,7 +26,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('geo_by', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('geo_sender', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('geo_flag', sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column('geo_live_until', storage.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('geo_live_until', storage.tables.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

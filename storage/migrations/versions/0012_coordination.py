@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.tables
 
 
 revision = '0012'
@@ -18,7 +18,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('families', schema=None) as batch_op:
         batch_op.add_column(sa.Column('status', sa.String(length=16), server_default='not_contacted', nullable=False))
-        batch_op.add_column(sa.Column('status_at', storage.models.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('status_at', storage.tables.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_families_sls_status', ['sls_id', 'status'], unique=False)
     # Backfill: a completed record wins, else an active appointment means booked.
     op.execute(
@@ -38,7 +38,7 @@ def upgrade() -> None:
     sa.Column('enumerator_id', sa.Integer(), nullable=True),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
-    sa.Column('recorded_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('recorded_by_user_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_visit_outcomes_appointment_id_appointments')),
     sa.ForeignKeyConstraint(['enumerator_id'], ['enumerators.id'], name=op.f('fk_visit_outcomes_enumerator_id_enumerators')),
@@ -53,7 +53,7 @@ def upgrade() -> None:
     sa.Column('family_id', sa.Integer(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('sent_by_user_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['family_id'], ['families.id'], name=op.f('fk_family_nudges_family_id_families')),
     sa.ForeignKeyConstraint(['sent_by_user_id'], ['users.id'], name=op.f('fk_family_nudges_sent_by_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_family_nudges')),
@@ -64,7 +64,7 @@ def upgrade() -> None:
     sa.Column('chat_id', sa.BigInteger(), nullable=False),
     sa.Column('sls_id', sa.Integer(), nullable=False),
     sa.Column('linked_by_user_id', sa.Integer(), nullable=True),
-    sa.Column('linked_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('linked_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['linked_by_user_id'], ['users.id'], name=op.f('fk_rt_groups_linked_by_user_id_users')),
     sa.ForeignKeyConstraint(['sls_id'], ['areas.id'], name=op.f('fk_rt_groups_sls_id_areas')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rt_groups')),

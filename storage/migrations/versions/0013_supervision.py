@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.tables
 
 
 revision = '0013'
@@ -24,7 +24,7 @@ def upgrade() -> None:
     sa.Column('area_id', sa.Integer(), nullable=False),
     sa.Column('starts_on', sa.Date(), nullable=False),
     sa.Column('ends_on', sa.Date(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['areas.id'], name=op.f('fk_campaign_windows_area_id_areas'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('area_id', name=op.f('pk_campaign_windows'))
     )

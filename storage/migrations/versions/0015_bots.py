@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 """
 from alembic import op
 import sqlalchemy as sa
-import storage.models
+import storage.tables
 
 
 revision = '0015'
@@ -20,7 +20,7 @@ def upgrade() -> None:
     sa.Column('key', sa.String(length=32), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
     sa.Column('area_codes', sa.JSON(), nullable=False),
-    sa.Column('updated_at', storage.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_bots'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:

@@ -25,7 +25,7 @@ from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Send
 from chat.keyboard import Keyboard
 from chat.i18n import Translator
 from storage.db import create_schema, make_engine, make_session_factory
-from storage.models import Appointment, Conversation, Family, User
+from domain.model import Appointment, Conversation, Family, User
 from storage.seed import seed_demo
 from storage.uow import SqlUnitOfWork
 

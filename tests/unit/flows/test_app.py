@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from domain.bots import BotScope
 from domain.invites import InviteKind
 from chat.events import AnswerCallback, Incoming, SetChatMenu
-from storage.models import Family, OutboxMessage, User
+from domain.model import Family, OutboxMessage, User
 from storage.uow import SqlUnitOfWork
 from handlers.states import State
 from tests.unit.flows.helpers import (

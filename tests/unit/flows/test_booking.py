@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from storage.models import Appointment, Family
+from domain.model import Appointment, Family
 from handlers.states import State
 from tests.unit.flows.helpers import ID, KK_BUDI, KK_WATI, WITA, Person, appointments, make_world
 

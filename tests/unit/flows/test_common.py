@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from chat.events import Location
-from storage.models import Family, User
+from domain.model import Family, User
 from handlers.states import State
 from tests.unit.flows.helpers import EN, ID, KK_WATI, Person
 

@@ -14,7 +14,7 @@ from handlers.flow import Accepts, Flow, StateSpec
 from handlers.flowgraph import HOME, edges, mermaid
 from handlers.flows import FLOWS
 from handlers.states import State
-from storage.models import Conversation
+from domain.model import Conversation
 from tests.unit.flows.helpers import ID, Person
 
 FLOW_DIR = Path(__file__).resolve().parents[3] / "handlers" / "flows"

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from domain.invites import InviteKind
-from storage.models import OutboxMessage
+from domain.model import OutboxMessage
 from tests.unit.flows.helpers import ID, KK_WATI, WITA, Person
 
 

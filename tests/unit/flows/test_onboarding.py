@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from domain.bots import BotScope
 from domain.invites import InviteKind
-from storage.models import Conversation, Family, RedeemedInvite, User
+from domain.model import Conversation, Family, RedeemedInvite, User
 from storage.seed import HEADS, synthetic_kk
 from handlers.states import State
 from tests.unit.flows.helpers import ID, KK_WATI, Person

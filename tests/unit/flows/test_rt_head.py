@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from domain.invites import InviteKind
 from chat.events import Attachment
-from storage.models import Appointment, Family
+from domain.model import Appointment, Family
 from tests.unit.flows.helpers import ID, KK_SARI, KK_WATI, WITA, Person, appointments, rt_head
 
 

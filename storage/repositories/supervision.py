@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import (
+from domain.geotag import NO_PHOTO
+from domain.model import (
     Appointment,
     Area,
     CampaignWindow,
@@ -32,7 +33,6 @@ from storage.models import (
     VisitOutcome,
 )
 
-NO_PHOTO = "no-photo"  # the review reason of a completed record of a family that needs a photo and has none
 CHUNK = 5000  # SLS ids per IN list
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import Appointment, Family, FamilyNudge, RtGroup, User, VisitOutcome
+from domain.model import Appointment, Family, FamilyNudge, RtGroup, User, VisitOutcome
 
 
 class CoordinationRepository:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Family, Record
+from domain.model import Family, Record
 
 
 class QuestionnaireRepository:

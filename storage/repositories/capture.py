@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Area, Family, Record, RecordPhoto
+from domain.model import Area, Family, Record, RecordPhoto
 
 
 class CaptureRepository:

@@ -1,4 +1,4 @@
-"""Queries of the reminders and daily messages (domain/reminders.py): kept apart from repositories.py."""
+"""Queries of the reminders and daily messages (domain/reminders.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import Appointment, Area, DailyDigest, Family, OutboxMessage, ReminderSetting, User
+from domain.model import Appointment, Area, DailyDigest, Family, OutboxMessage, ReminderSetting, User
 
 
 class ReminderRepository:

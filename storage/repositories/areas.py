@@ -1,0 +1,31 @@
+"""The administrative tree: provinces down to SLS (RT)."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.model import Area
+
+
+class AreaRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, area_id: int) -> Area | None:
+        return self.session.get(Area, area_id)
+
+    def by_code(self, code: str) -> Area | None:
+        return self.session.scalar(select(Area).where(Area.code == code))
+
+    def children(self, parent_id: int) -> Sequence[Area]:
+        return self.session.scalars(select(Area).where(Area.parent_id == parent_id).order_by(Area.code)).all()
+
+    def at_level(self, level: str) -> Sequence[Area]:
+        return self.session.scalars(select(Area).where(Area.level == level).order_by(Area.code)).all()
+
+    def add(self, area: Area) -> Area:
+        self.session.add(area)
+        self.session.flush()
+        return area

@@ -1,0 +1,342 @@
+"""The schema: every table, column, index and constraint, on one MetaData (Alembic compares against it).
+
+The entities these rows hold are plain classes in domain/model.py; storage/orm.py maps one onto the
+other. Every instant is stored in UTC (:class:`UTCDateTime`); areas carry the IANA zone used to show it.
+
+The database is the source of truth for what can collide: ``busy_blocks`` makes overlapping visits of
+one enumerator impossible (primary key per 15-minute block) and a partial unique index makes a second
+active appointment of one family impossible, on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC in Python on every backend (SQLite has no time zones of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware instants")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+def _id() -> Column[int]:
+    return Column("id", Integer, primary_key=True)
+
+
+def _instant(name: str, *, nullable: bool = False) -> Column[dt.datetime]:
+    return Column(name, UTCDateTime(), nullable=nullable)
+
+
+areas = Table(
+    "areas", metadata,
+    _id(),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("level", String(16), nullable=False),  # province | regency | district | village | sls
+    Column("name", String(120), nullable=False),
+    Column("parent_id", ForeignKey("areas.id"), nullable=True, index=True),
+    Column("timezone", String(40), nullable=False),
+    # An SLS's GeoJSON geometry (domain/geotag.py). none_as_null: an entity's None (its default) is stored
+    # as SQL NULL, not as the JSON value null, so "no boundary" stays one thing in SQL.
+    Column("boundary", JSON(none_as_null=True), nullable=True),
+    Column("centre_latitude", Double(), nullable=True),
+    Column("centre_longitude", Double(), nullable=True),
+)
+
+users = Table(
+    "users", metadata,
+    _id(),
+    Column("telegram_id", BigInteger, nullable=False, unique=True),
+    Column("first_name", String(120), nullable=False),
+    Column("language", String(8), nullable=False, default="id"),
+    Column("role", String(16), nullable=False, default="resident"),
+    Column("sls_id", ForeignKey("areas.id"), nullable=True, index=True),
+    Column("scope_area_id", ForeignKey("areas.id"), nullable=True, index=True),
+    Column("family_id", ForeignKey("families.id"), nullable=True, index=True),
+    Column("consent_version", String(16), nullable=False),
+    _instant("consent_at"),
+    _instant("blocked_at", nullable=True),
+    _instant("created_at"),
+    Column("menu_role", String(16), nullable=True),
+    Column("bot_key", String(32), nullable=True, index=True),
+)
+
+families = Table(
+    "families", metadata,
+    _id(),
+    Column("sls_id", ForeignKey("areas.id"), nullable=False, index=True),
+    Column("head_name", String(120), nullable=False),
+    Column("kk_number", String(16), nullable=True, unique=True),
+    Column("members", Integer, nullable=False),
+    Column("address", String(200), nullable=True),
+    Column("latitude", Double(), nullable=True),
+    Column("longitude", Double(), nullable=True),
+    # Audit only, deliberately without a foreign key: users.family_id already points the other way,
+    # and a cycle of foreign keys would make table creation order ambiguous.
+    Column("registered_by_user_id", Integer, nullable=True),
+    _instant("created_at"),
+    Column("status", String(16), nullable=False, default="not_contacted", server_default="not_contacted"),
+    _instant("status_at", nullable=True),
+    Column("needs_photo", Boolean, nullable=False, default=False, server_default=false()),
+    Index("ix_families_sls_status", "sls_id", "status"),
+)
+
+enumerators = Table(
+    "enumerators", metadata,
+    _id(),
+    Column("name", String(120), nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=True, unique=True),
+    Column("visit_minutes", Integer, nullable=False, default=30),
+    Column("work_week", JSON(none_as_null=True), nullable=True),  # None: the default week (as boundary)
+)
+
+enumerator_assignments = Table(
+    "enumerator_assignments", metadata,
+    Column("enumerator_id", ForeignKey("enumerators.id", ondelete="CASCADE"), primary_key=True),
+    Column("sls_id", ForeignKey("areas.id"), primary_key=True, index=True),
+)
+
+appointments = Table(
+    "appointments", metadata,
+    _id(),
+    Column("family_id", ForeignKey("families.id"), nullable=False),
+    Column("enumerator_id", ForeignKey("enumerators.id"), nullable=False),
+    _instant("start_at"),
+    _instant("end_at"),
+    Column("status", String(16), nullable=False, default="booked"),  # booked | moved | cancelled
+    Column("booked_by_user_id", ForeignKey("users.id"), nullable=True),
+    Column("replaced_by_id", ForeignKey("appointments.id"), nullable=True),
+    _instant("confirmed_at", nullable=True),
+    _instant("created_at"),
+    _instant("updated_at"),
+    # At most one active visit per family, enforced by the database on both backends.
+    Index(
+        "uq_appointments_one_active_per_family",
+        "family_id",
+        unique=True,
+        sqlite_where=text("status = 'booked'"),
+        postgresql_where=text("status = 'booked'"),
+    ),
+    Index("ix_appointments_enumerator_start", "enumerator_id", "start_at"),
+)
+
+busy_blocks = Table(
+    "busy_blocks", metadata,
+    Column("enumerator_id", ForeignKey("enumerators.id"), primary_key=True),
+    Column("block_start", UTCDateTime(), primary_key=True),
+    Column("appointment_id", ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False, index=True),
+)
+
+redeemed_invites = Table(
+    "redeemed_invites", metadata,
+    _id(),
+    Column("kind", Integer, nullable=False),
+    Column("nonce", BigInteger, nullable=False),
+    Column("user_id", ForeignKey("users.id"), nullable=False),
+    _instant("redeemed_at"),
+    UniqueConstraint("kind", "nonce", name="uq_redeemed_invites_kind_nonce"),
+)
+
+conversations = Table(
+    "conversations", metadata,
+    Column("telegram_id", BigInteger, primary_key=True),
+    Column("state", String(40), nullable=False),
+    Column("data", JSON, nullable=False, default=dict),
+    _instant("updated_at"),
+    Column("last_update_id", BigInteger, nullable=True),
+    Column("last_update_bot", String(32), nullable=True),
+)
+
+outbox = Table(
+    "outbox", metadata,
+    _id(),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("payload", JSON, nullable=False),
+    _instant("due_at"),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    _instant("claimed_until", nullable=True),
+    _instant("sent_at", nullable=True),
+    _instant("created_at"),
+    Index("ix_outbox_due", "status", "due_at"),
+)
+
+reminder_settings = Table(
+    "reminder_settings", metadata,
+    Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
+    Column("evening_at", String(5), nullable=True),
+    Column("before_minutes", Integer, nullable=True),
+    Column("confirm_by", String(5), nullable=True),
+    Column("schedule_at", String(5), nullable=True),
+    Column("summary_at", String(5), nullable=True),
+    _instant("updated_at"),
+)
+
+daily_digests = Table(
+    "daily_digests", metadata,
+    _id(),
+    Column("kind", String(40), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("day", Date(), nullable=False),
+    _instant("created_at"),
+    UniqueConstraint("kind", "chat_id", "day", name="uq_daily_digests_kind_chat_id_day"),
+)
+
+records = Table(
+    "records", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("family_id", ForeignKey("families.id"), nullable=False),
+    Column("form_id", String(64), nullable=False),
+    Column("form_version", String(32), nullable=False),
+    Column("answers", JSON, nullable=False, default=dict),
+    Column("latitude", Double(), nullable=True),
+    Column("longitude", Double(), nullable=True),
+    Column("geo_accuracy_m", Double(), nullable=True),
+    Column("geo_source", String(16), nullable=True),
+    _instant("geo_captured_at", nullable=True),
+    Column("geo_by", String(16), nullable=True),
+    Column("geo_sender", BigInteger, nullable=True),
+    Column("geo_flag", String(32), nullable=True),
+    _instant("geo_live_until", nullable=True),
+    Column("status", String(16), nullable=False, default="draft"),
+    _instant("completed_at", nullable=True),
+    Column("consent_version", String(16), nullable=True),
+    _instant("consent_at", nullable=True),
+    Column("appointment_id", ForeignKey("appointments.id"), nullable=True),
+    Column("enumerator_id", ForeignKey("enumerators.id"), nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("replaces_id", ForeignKey("records.id"), nullable=True, unique=True),
+    _instant("created_at"),
+    _instant("updated_at"),
+    Index("ix_records_family_version", "family_id", "version"),
+)
+
+record_photos = Table(
+    "record_photos", metadata,
+    _id(),
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("path", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=True),
+    Column("height", Integer, nullable=True),
+    Column("mime", String(64), nullable=False),
+    _instant("taken_at", nullable=True),
+    Column("sender", BigInteger, nullable=True),
+    UniqueConstraint("record_id", "path", name="uq_record_photos_record_id_path"),
+)
+
+record_deliveries = Table(
+    "record_deliveries", metadata,
+    _id(),
+    Column("record_id", ForeignKey("records.id"), nullable=False),
+    Column("target", String(32), nullable=False, default="registry"),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    _instant("next_attempt_at"),
+    _instant("claimed_until", nullable=True),
+    Column("last_error", Text, nullable=True),
+    _instant("delivered_at", nullable=True),
+    _instant("created_at"),
+    UniqueConstraint("record_id", "target", name="uq_record_deliveries_record_id_target"),
+    Index("ix_record_deliveries_due", "status", "next_attempt_at"),
+)
+
+visit_outcomes = Table(
+    "visit_outcomes", metadata,
+    _id(),
+    Column("family_id", ForeignKey("families.id"), nullable=False, index=True),
+    Column("appointment_id", ForeignKey("appointments.id"), nullable=True),
+    Column("enumerator_id", ForeignKey("enumerators.id"), nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("note", Text, nullable=True),
+    _instant("recorded_at"),
+    Column("recorded_by_user_id", ForeignKey("users.id"), nullable=True),
+    Index("ix_visit_outcomes_enumerator_recorded", "enumerator_id", "recorded_at"),
+)
+
+family_nudges = Table(
+    "family_nudges", metadata,
+    _id(),
+    Column("family_id", ForeignKey("families.id"), nullable=False),
+    Column("day", Date(), nullable=False),
+    Column("sent_by_user_id", ForeignKey("users.id"), nullable=True),
+    _instant("created_at"),
+    UniqueConstraint("family_id", "day", name="uq_family_nudges_family_id_day"),
+)
+
+rt_groups = Table(
+    "rt_groups", metadata,
+    _id(),
+    Column("chat_id", BigInteger, nullable=False, unique=True),
+    Column("sls_id", ForeignKey("areas.id"), nullable=False, unique=True),
+    Column("linked_by_user_id", ForeignKey("users.id"), nullable=True),
+    _instant("linked_at"),
+    Column("bot_key", String(32), nullable=True),
+)
+
+bots = Table(
+    "bots", metadata,
+    Column("key", String(32), primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("area_codes", JSON, nullable=False),
+    _instant("updated_at"),
+)
+
+campaign_windows = Table(
+    "campaign_windows", metadata,
+    Column("area_id", ForeignKey("areas.id", ondelete="CASCADE"), primary_key=True),
+    Column("starts_on", Date(), nullable=False),
+    Column("ends_on", Date(), nullable=False),
+    _instant("updated_at"),
+)
