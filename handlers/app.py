@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from chat.events import Action, AnswerCallback, Incoming, SendMessage
 from chat.i18n import Translator, language_for
 from chat.keyboard import parse
+from domain.ports import UnitOfWork
 from domain.access import can_use_command
 from domain.booking import BookingRules
 from domain.bots import bot_serving, user_area
@@ -173,7 +174,7 @@ def home_kind(user: Any) -> str:
 class PintuHandlers:
     """The conversation flows, independent of any Telegram library."""
 
-    def __init__(self, uow_factory: Callable[[], Any], clock: Clock, config: HandlerConfig, rules: BookingRules | None = None,
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock, config: HandlerConfig, rules: BookingRules | None = None,
                  flows: Iterable[Flow] = FLOWS) -> None:
         self.uow_factory = uow_factory
         self.clock = clock
@@ -274,7 +275,7 @@ class PintuHandlers:
         if not scope.everywhere and ctx.user is not None and ctx.user.bot_key != scope.key:
             ctx.user.bot_key = scope.key
 
-    def _already_applied(self, ctx: Context, uow: Any) -> bool:
+    def _already_applied(self, ctx: Context, uow: UnitOfWork) -> bool:
         if ctx.event.update_id is None or ctx.user is None:
             return False
         conversation = uow.conversations.get(ctx.event.sender.telegram_id)
@@ -283,7 +284,7 @@ class PintuHandlers:
         last = conversation.last_update_id
         return last is not None and ctx.event.update_id <= last
 
-    def _context(self, uow: Any, event: Incoming) -> tuple[Context, str | None]:
+    def _context(self, uow: UnitOfWork, event: Incoming) -> tuple[Context, str | None]:
         """The step's context, and the state string the conversation row holds."""
         user = uow.users.by_telegram_id(event.sender.telegram_id)
         if user is not None and user.blocked_at is not None:

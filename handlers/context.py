@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from domain.ports import UnitOfWork
 from domain.booking import BookingRules
 from domain.bots import EVERYWHERE, BotScope
 from domain.geotag import GeoPolicy
@@ -31,7 +32,7 @@ class HandlerConfig:
 @dataclass
 class Context:
     event: Incoming
-    uow: Any
+    uow: UnitOfWork
     now: dt.datetime
     t: Translator
     config: HandlerConfig

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
 
+from domain.ports import UnitOfWork
 from domain.holidays_id import holiday_dates
 from domain.model import Family
 from domain.route import Booked, Candidate, Point, Route, Stop, plan_day, preselect
@@ -29,7 +30,7 @@ UNBOOKED_POOL = 200  # families without an appointment read per schedule; the ro
 MAX_BODY = 3600  # of Telegram's 4096 characters, leaving room for the heading
 
 
-def render(uow: Any, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None) -> str | None:
+def render(uow: UnitOfWork, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None) -> str | None:
     try:
         day = dt.date.fromisoformat(str(payload.get("day")))
     except ValueError:
@@ -53,7 +54,7 @@ def _point(family: Family) -> Point | None:
     return (family.latitude, family.longitude) if family.latitude is not None and family.longitude is not None else None
 
 
-def schedule(uow: Any, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
+def schedule(uow: UnitOfWork, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
     """The enumerator's day as one route: booked visits at their times and, in the free times, families
     of their SLS without an appointment, in the shortest order (domain/route.py)."""
     enumerator = uow.enumerators.get(enumerator_id)
@@ -83,7 +84,7 @@ def schedule(uow: Any, enumerator_id: int, day: dt.date, t: Translator, now: dt.
     return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(tz), count=len(booked), stops=body)
 
 
-def _stop_text(uow: Any, stop: Stop, tz: ZoneInfo, t: Translator) -> str:
+def _stop_text(uow: UnitOfWork, stop: Stop, tz: ZoneInfo, t: Translator) -> str:
     family: Family = stop.key
     area = uow.areas.get(family.sls_id)
     village = uow.areas.get(area.parent_id) if area.parent_id is not None else None
@@ -100,7 +101,7 @@ def _stop_text(uow: Any, stop: Stop, tz: ZoneInfo, t: Translator) -> str:
     return "\n".join(lines)
 
 
-def _free_ranges(uow: Any, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """The enumerator's free times that day (from now on), merged into ranges."""
     start = dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.timezone.utc)
     busy = uow.enumerators.busy_blocks([enumerator.id], start, start + dt.timedelta(days=1))[enumerator.id]
@@ -116,7 +117,7 @@ def _free_ranges(uow: Any, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.
     return ranges
 
 
-def rt_summary(uow: Any, sls_id: int, day: dt.date, t: Translator) -> str | None:
+def rt_summary(uow: UnitOfWork, sls_id: int, day: dt.date, t: Translator) -> str | None:
     area = uow.areas.get(sls_id)
     if area is None:
         return None

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from domain.ports import UnitOfWork
 from domain.booking import BookingRules, days_with_free_slots
 from domain.rt_groups import progress
 from handlers import daily_messages, keyboards
@@ -53,13 +54,13 @@ class NotRendered:
     reason: str
 
 
-def recipient_language(uow: Any, chat_id: int) -> str:
+def recipient_language(uow: UnitOfWork, chat_id: int) -> str:
     """The language the recipient chose; Indonesian for groups and for chats of unknown users."""
     user = uow.users.by_telegram_id(chat_id) if chat_id > 0 else None
     return language_for(None, user.language if user is not None else None)
 
 
-def render_outbox(uow: Any, row: OutboxRow, now: dt.datetime | None = None) -> Notification | NotRendered:
+def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = None) -> Notification | NotRendered:
     """Render one outbox row for its recipient; ``now`` (the dispatcher's clock) lets a reminder
     about a visit that has begun be skipped rather than sent."""
     key = "notify-" + row.kind
@@ -110,12 +111,12 @@ def _instant(value: object) -> dt.datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def _appointment_start(uow: Any, appointment_id: object) -> dt.datetime | None:
+def _appointment_start(uow: UnitOfWork, appointment_id: object) -> dt.datetime | None:
     appointment = uow.appointments.get(appointment_id) if isinstance(appointment_id, int) else None
     return appointment.start_at if appointment is not None else None
 
 
-def _render_reminder(uow: Any, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
+def _render_reminder(uow: UnitOfWork, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
     """A reminder, with Confirm/Move/Cancel buttons; skipped when its visit no longer stands as planned."""
     payload = row.payload if isinstance(row.payload, dict) else {}
     appointment_id = payload.get("appointment_id")
@@ -147,7 +148,7 @@ def _render_reminder(uow: Any, row: OutboxRow, key: str, now: dt.datetime | None
     return Notification(row.chat_id, text, markup)
 
 
-def _render_undeliverable(uow: Any, row: OutboxRow) -> Notification | NotRendered:
+def _render_undeliverable(uow: UnitOfWork, row: OutboxRow) -> Notification | NotRendered:
     payload = row.payload if isinstance(row.payload, dict) else {}
     family = uow.families.get(payload.get("family_id")) if isinstance(payload.get("family_id"), int) else None
     if family is None:
@@ -157,7 +158,7 @@ def _render_undeliverable(uow: Any, row: OutboxRow) -> Notification | NotRendere
     return Notification(row.chat_id, t("notify-reminder-undeliverable", name=family.head_name, rt=area.name))
 
 
-def _render_coordination(uow: Any, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
+def _render_coordination(uow: UnitOfWork, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
     payload = row.payload if isinstance(row.payload, dict) else {}
     t = Translator(recipient_language(uow, row.chat_id))
     if key == "notify-rt-group-progress":
@@ -178,7 +179,7 @@ def _render_coordination(uow: Any, row: OutboxRow, key: str, now: dt.datetime | 
 
 # --- coordination: a group's progress line, a nudge, a new time after "not home" ---------------------
 
-def progress_line(uow: Any, sls_id: int, t: Translator) -> str:
+def progress_line(uow: UnitOfWork, sls_id: int, t: Translator) -> str:
     """Counts only: never a name, a KK number, an address or anyone's visit time."""
     done = progress(uow, sls_id)
     area = uow.areas.get(sls_id)
@@ -191,7 +192,7 @@ def progress_line(uow: Any, sls_id: int, t: Translator) -> str:
 MAX_OFFERED_DAYS = 6
 
 
-def new_time_keyboard(uow: Any, family: Any, t: Translator, now: dt.datetime, rules: Any) -> Keyboard | None:
+def new_time_keyboard(uow: UnitOfWork, family: Any, t: Translator, now: dt.datetime, rules: Any) -> Keyboard | None:
     """The first free days as buttons ``oc:d:<family>:<day>``; None when nothing is free."""
     days = days_with_free_slots(uow, family, now, rules)[:MAX_OFFERED_DAYS]
     if not days:
@@ -200,7 +201,7 @@ def new_time_keyboard(uow: Any, family: Any, t: Translator, now: dt.datetime, ru
     return keyboard([choices(buttons)])
 
 
-def render_offer(uow: Any, family_id: Any, t: Translator, now: dt.datetime, rules: Any) -> tuple[str, Keyboard | None] | None:
+def render_offer(uow: UnitOfWork, family_id: Any, t: Translator, now: dt.datetime, rules: Any) -> tuple[str, Keyboard | None] | None:
     """The "not home" message to a family member (rendered at send time from fresh free days)."""
     family = uow.families.get(family_id) if isinstance(family_id, int) else None
     if family is None or uow.appointments.active_for_family(family.id) is not None:
@@ -210,7 +211,7 @@ def render_offer(uow: Any, family_id: Any, t: Translator, now: dt.datetime, rule
     return t(key, name=family.head_name), markup
 
 
-def render_nudge(uow: Any, family_id: Any, t: Translator) -> tuple[str, Keyboard] | None:
+def render_nudge(uow: UnitOfWork, family_id: Any, t: Translator) -> tuple[str, Keyboard] | None:
     family = uow.families.get(family_id) if isinstance(family_id, int) else None
     if family is None or uow.appointments.active_for_family(family.id) is not None:
         return None
