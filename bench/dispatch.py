@@ -10,7 +10,7 @@ messages/s per bot (burst 30), 1/s per private chat (burst 3); beyond that it an
 retry_after. Every chat's user has written to the bot first (otherwise Telegram refuses with 403).
 
 The production pieces send: ``scheduling.dispatcher.OutboxDispatcher`` with
-``scheduling.ratelimit.RateLimiter(--rate, 1.0, burst=DISPATCH_BURST)`` (as in production)
+``chat.ratelimit.RateLimiter(--rate, 1.0, burst=DISPATCH_BURST)`` (as in production)
 over python-telegram-bot (``bot.ptb_transport.PtbApi``),
 on the real clock, ``run_once`` repeated until nothing is due. Reported:
 
@@ -40,7 +40,7 @@ except ImportError:
 
 from domain.clock import SystemClock  # noqa: E402
 from scheduling.dispatcher import DispatchPolicy, OutboxDispatcher  # noqa: E402
-from scheduling.ratelimit import DISPATCH_BURST, RateLimiter  # noqa: E402
+from chat.ratelimit import DISPATCH_BURST, RateLimiter  # noqa: E402
 from simulator.testing import running_simulator  # noqa: E402
 from storage.db import create_schema, make_engine, make_session_factory  # noqa: E402
 from storage.seed import seed_demo  # noqa: E402

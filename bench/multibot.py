@@ -33,7 +33,7 @@ from bench.dispatch import FIRST_CHAT, seed  # noqa: E402
 from domain.clock import SystemClock  # noqa: E402
 from domain.model import User  # noqa: E402
 from scheduling.dispatcher import DispatchPolicy, OutboxDispatcher  # noqa: E402
-from scheduling.ratelimit import DISPATCH_BURST, RateLimiter  # noqa: E402
+from chat.ratelimit import DISPATCH_BURST, RateLimiter  # noqa: E402
 from simulator.testing import running_simulator  # noqa: E402
 from storage.db import make_engine, make_session_factory  # noqa: E402
 from storage.uow import SqlUnitOfWork  # noqa: E402

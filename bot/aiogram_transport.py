@@ -46,8 +46,10 @@ from aiogram.types import (
     Update,
 )
 
-from bot.transport import ALLOWED_UPDATES, PerUserOrder, attachment_of, bad_request_kind, command_menu, fetch_attachment, retry_seconds, serve_update
-from chat.client import ActionRunner, ApiClient, Sent, TelegramRefused
+from bot.transport import ALLOWED_UPDATES, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_attachment, retry_seconds
+from bot.inbox import DurablePolling, InboxStore
+from bot.replies import Replies
+from chat.client import ApiClient, Sent, TelegramRefused
 from bot.webhook import WebhookServer, make_webhook_server
 from bot.wiring import Pintu
 from chat.events import AnswerCallback, EditMessage, Incoming, Location, SendMessage, Sender
@@ -218,19 +220,20 @@ class AiogramTransport:
         settings = pintu.settings
         self.pintu = pintu
         self.order = PerUserOrder()
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url))
+        # A deliberate timeout (aiogram adds the long poll's own to it for getUpdates): long enough that a
+        # slow Telegram delays a reply rather than making one that went through look lost.
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.api_url), timeout=READ_TIMEOUT)
         self.bot = Bot(settings.bot_token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
         self._api = pintu.metrics.instrument(AiogramApi(self.bot))
         self.webhook: WebhookServer | None = None
-        self.runner = ActionRunner(self._api, on_blocked=pintu.mark_blocked)
+        self.replies = Replies(pintu, self._api)
         self.bot_username: str | None = None
+        self.polling: DurablePolling | None = None
         self._polling: asyncio.Task[None] | None = None
-        self._polling_started = asyncio.Event()
 
         self.dispatcher = Dispatcher(disable_fsm=True)  # conversation state lives in the database
         self.dispatcher.update.outer_middleware(self._in_order)
         self.dispatcher.errors.register(self._on_error)
-        self.dispatcher.startup.register(self._on_startup)
         router = Router(name="pintu")
         # Every kind of new message (text, commands, location, contact, photo, document, sticker,
         # voice…) goes to one handler: the handlers route by content. Of edited messages only a live
@@ -265,22 +268,11 @@ class AiogramTransport:
                                                secret_token=self.pintu.settings.webhook_secret)
                 log.info("started as @%s (aiogram, webhook)", self.bot_username)
                 return
-            # aiogram, unlike PTB, does not remove a webhook before polling: getUpdates would get 409.
+            # getUpdates answers 409 while a webhook is set.
             with refusals():
                 await self.bot.delete_webhook(drop_pending_updates=False)
-            self._polling = asyncio.create_task(
-                self.dispatcher.start_polling(
-                    self.bot, polling_timeout=POLL_TIMEOUT, handle_signals=False, close_bot_session=False,
-                    allowed_updates=ALLOWED_UPDATES, tasks_concurrency_limit=MAX_CONCURRENT_UPDATES,
-                ),
-                name="aiogram-polling",
-            )
-            started = asyncio.create_task(self._polling_started.wait())
-            await asyncio.wait({self._polling, started}, return_when=asyncio.FIRST_COMPLETED)
-            started.cancel()
-            if self._polling.done():  # start_polling failed before polling began
-                await self._polling
-                raise RuntimeError("aiogram polling ended at once")
+            self.polling = DurablePolling(self._fetch, self._feed, InboxStore(self.pintu))
+            self._polling = asyncio.create_task(self.polling.run(), name="aiogram-polling")
         except BaseException:
             await self._close()
             raise
@@ -290,9 +282,15 @@ class AiogramTransport:
         """Stop polling, let updates in progress finish (bounded), and close the HTTP session."""
         await self._close()
 
+    async def _fetch(self, offset: int | None) -> list[dict[str, Any]]:
+        """getUpdates as Bot API JSON (the offset acknowledges what came before it)."""
+        with refusals():
+            updates = await self.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES)
+        return [update.model_dump(mode="json", by_alias=True, exclude_none=True) for update in updates]
+
     async def _feed(self, data: dict[str, Any]) -> None:
-        """One webhook update, through the same dispatcher and middleware (per-user order) as polled
-        ones; returns once it has been handled."""
+        """One update (polled or from the webhook) through the dispatcher and its middleware (per-user
+        order); returns once it has been handled."""
         update = Update.model_validate(data, context={"bot": self.bot})
         await self.dispatcher.feed_update(self.bot, update, **self.dispatcher.workflow_data)
 
@@ -301,13 +299,13 @@ class AiogramTransport:
         if webhook is not None:
             # Stop accepting updates; the webhook stays set at Telegram, as other workers may serve it.
             await webhook.stop()
+        poller, self.polling = self.polling, None
         polling, self._polling = self._polling, None
-        if polling is not None and not polling.done():
-            with contextlib.suppress(RuntimeError):  # "Polling is not started": it already ended
-                await self.dispatcher.stop_polling()
+        if poller is not None:
+            await poller.stop()
         if polling is not None:
             with contextlib.suppress(Exception, asyncio.CancelledError):
-                await polling
+                await asyncio.wait_for(polling, STOP_GRACE)
         await asyncio.sleep(0)  # update tasks created just before the stop reach the order gate
         if not await self.order.wait_idle(STOP_GRACE):
             log.warning("stopping with %d update(s) still in progress", self.order.in_flight)
@@ -323,17 +321,17 @@ class AiogramTransport:
             except TelegramRefused as refused:
                 log.warning("could not set the %s command menu: %s", language, refused)
 
-    async def _on_startup(self) -> None:
-        """aiogram is about to poll: start() may return."""
-        self._polling_started.set()
-
     async def _in_order(
         self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
         """Outer middleware on every update: wait for this user's earlier updates before going on."""
         user = data.get("event_from_user")
-        async with self.order.hold(user.id if user is not None else None):
+        plain = isinstance(event, Update) and is_plain_text(event.message)
+        async with self.order.hold(user.id if user is not None else None, plain) as superseded:
+            if superseded:  # a later text of this user is answered instead
+                self.pintu.coalesced(event.update_id if isinstance(event, Update) else None)
+                return None
             return await handler(event, data)
 
     async def _on_message(self, message: Message, event_update: Update) -> None:
@@ -342,7 +340,7 @@ class AiogramTransport:
         event = incoming_from_update(event_update)
         if event is not None:
             event = await fetch_attachment(event, self._download)
-            await serve_update(self.pintu.handlers.handle, self.runner, event)
+            await self.replies.serve(event)
 
     async def _download(self, file_id: str) -> bytes:
         """getFile, then the file's bytes (refusals as TelegramRefused)."""
@@ -357,7 +355,7 @@ class AiogramTransport:
         """A button press: convert, handle in a worker thread, answer/edit as the handlers say."""
         event = incoming_from_update(event_update)
         if event is not None:
-            await serve_update(self.pintu.handlers.handle, self.runner, event)
+            await self.replies.serve(event)
 
     async def _on_error(self, error: ErrorEvent) -> bool:
         """A handler raised: log it with the update; polling goes on with the next update."""

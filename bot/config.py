@@ -18,8 +18,11 @@ class Settings:
     invite_secret: str = ""
     bot_username: str = ""  # learnt from getMe when empty
     send_rate: float = 30.0  # messages per second for the whole bot
-    per_chat_interval: float = 1.0  # seconds between two bulk messages to one chat
+    per_chat_interval: float = 1.0  # seconds between two messages to one chat, once its burst is used
+    per_chat_burst: int = 3  # messages one private chat may get at once (Telegram tolerates short bursts)
     outbox_interval: float = 1.0  # seconds between two outbox dispatcher runs
+    reply_deadline: float = 30.0  # seconds a reply may take in the bot process before the outbox takes it over
+    reply_grace: float = 60.0  # seconds after a step when the dispatcher sends a reply its process did not settle
     outbox_keep_days: int = 30  # settled outbox rows are purged after this many days; 0 keeps them for ever
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (JSON lines; the Docker image's default)
@@ -69,7 +72,10 @@ class Settings:
             bot_username=env.get("PINTU_BOT_USERNAME", ""),
             send_rate=float(env.get("PINTU_SEND_RATE", "30")),
             per_chat_interval=float(env.get("PINTU_PER_CHAT_INTERVAL", "1.0")),
+            per_chat_burst=int(env.get("PINTU_PER_CHAT_BURST", "3")),
             outbox_interval=float(env.get("PINTU_OUTBOX_INTERVAL", "1.0")),
+            reply_deadline=float(env.get("PINTU_REPLY_DEADLINE", "30")),
+            reply_grace=float(env.get("PINTU_REPLY_GRACE", "60")),
             outbox_keep_days=_non_negative_int(env, "PINTU_OUTBOX_KEEP_DAYS", 30),
             log_level=env.get("PINTU_LOG_LEVEL", "INFO").upper(),
             log_format=_log_format(env.get("PINTU_LOG_FORMAT", "text")),

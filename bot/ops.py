@@ -48,6 +48,9 @@ class Metrics:
                                "(retry_after is a 429)", ["kind"], registry=r)
         self.throttled = Counter("pintu_telegram_429", "429 Too Many Requests answers from Telegram", registry=r)
         self.errors = Counter("pintu_errors", "Errors by where they happened", ["where"], registry=r)
+        self.replies = Counter("pintu_replies", "Replies to updates by what became of them (sent, retried, "
+                               "handed_over to the outbox, undeliverable, failed, dropped; coalesced: updates "
+                               "answered together with a later one)", ["outcome"], registry=r)
         self.webhook_refused = Counter("pintu_webhook_refused", "Webhook requests refused (secret, body)", registry=r)
         self.outbox_backlog = Gauge("pintu_outbox_backlog", "Outbox rows pending and due now", registry=r)
         self.outbox_lag = Gauge("pintu_outbox_lag_seconds", "How long the oldest due outbox row has waited", registry=r)
@@ -64,6 +67,10 @@ class Metrics:
         self.handler_seconds.observe(seconds)
         if outcome in ("error", "db_error"):
             self.errors.labels("handler").inc()
+
+    def observe_reply(self, delivery: Any, action: Any, update_id: int | None) -> None:
+        """The reply sender's hook (chat/delivery.py): what became of one reply."""
+        self.replies.labels(str(delivery)).inc()
 
     def instrument(self, api: ApiClient) -> ApiClient:
         return InstrumentedApi(api, self)

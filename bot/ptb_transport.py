@@ -12,12 +12,13 @@ other resident either, which strictly sequential processing would do.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import logging
 import os
 import warnings
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 # Opt in to PTB's coming behaviour (periods as timedeltas) before PTB is imported, instead of a
@@ -48,8 +49,10 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.transport import ALLOWED_UPDATES, PerUserOrder, attachment_of, bad_request_kind, command_menu, fetch_attachment, retry_seconds, serve_update
-from chat.client import ActionRunner, ApiClient, Sent, TelegramRefused
+from bot.transport import ALLOWED_UPDATES, CONNECT_TIMEOUT, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_attachment, retry_seconds
+from bot.inbox import DurablePolling, InboxStore
+from bot.replies import Replies
+from chat.client import ApiClient, Sent, TelegramRefused
 from bot.webhook import WebhookServer, make_webhook_server
 from bot.wiring import Pintu
 from chat.events import AnswerCallback, EditMessage, Incoming, Location, SendMessage, Sender
@@ -225,14 +228,21 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
     user's earlier ones do not occupy the slots other users need.
     """
 
-    def __init__(self, order: PerUserOrder, max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
+    def __init__(self, order: PerUserOrder, on_coalesced: Callable[[Any], None],
+                 max_concurrent_updates: int = MAX_CONCURRENT_UPDATES) -> None:
         super().__init__(max_concurrent_updates)
         self.order = order
+        self.on_coalesced = on_coalesced
 
     async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for this user's earlier updates, then process within the concurrency limit."""
         user = update.effective_user if isinstance(update, Update) else None
-        async with self.order.hold(user.id if user is not None else None):
+        plain = isinstance(update, Update) and is_plain_text(update.message)
+        async with self.order.hold(user.id if user is not None else None, plain) as superseded:
+            if superseded:
+                coroutine.close()  # type: ignore[attr-defined]  # never awaited: the later text is answered
+                self.on_coalesced(update)
+                return
             await super().process_update(update, coroutine)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -262,13 +272,18 @@ class PtbTransport:
             .token(settings.bot_token)
             .base_url(f"{settings.api_url}/bot")
             .base_file_url(f"{settings.api_url}/file/bot")
-            .concurrent_updates(PerUserUpdateProcessor(self.order))
+            .concurrent_updates(PerUserUpdateProcessor(self.order, lambda update: pintu.coalesced(update.update_id)))
+            # Deliberate timeouts: PTB's 5 s would cut a slow edit and make a delivered reply look lost.
+            .connect_timeout(CONNECT_TIMEOUT).read_timeout(READ_TIMEOUT).write_timeout(READ_TIMEOUT)
+            .pool_timeout(CONNECT_TIMEOUT)
             .job_queue(None)  # reminders go through the outbox dispatcher, not PTB's APScheduler
             .build()
         )
         self._api = pintu.metrics.instrument(PtbApi(self.application.bot))
         self.webhook: WebhookServer | None = None
-        self.runner = ActionRunner(self._api, on_blocked=pintu.mark_blocked)
+        self.polling: DurablePolling | None = None
+        self._polling_task: asyncio.Task[None] | None = None
+        self.replies = Replies(pintu, self._api)
         self.bot_username: str | None = None
         self._started = False
         app = self.application
@@ -304,9 +319,10 @@ class PtbTransport:
                         await app.bot.set_webhook(self.pintu.settings.webhook_url, allowed_updates=ALLOWED_UPDATES,
                                                   secret_token=self.pintu.settings.webhook_secret)
                 else:
-                    await app.updater.start_polling(poll_interval=0.0, timeout=POLL_TIMEOUT,
-                                                    allowed_updates=ALLOWED_UPDATES,
-                                                    error_callback=self._on_polling_error)
+                    with refusals():
+                        await app.bot.delete_webhook(drop_pending_updates=False)  # getUpdates: 409 while one is set
+                    self.polling = DurablePolling(self._fetch, self._feed, InboxStore(self.pintu))
+                    self._polling_task = asyncio.create_task(self.polling.run(), name="ptb-polling")
         except BaseException:
             await self._shutdown()
             raise
@@ -314,9 +330,16 @@ class PtbTransport:
         how = "no updates" if not receive else "webhook" if webhook else "polling"
         log.info("started as @%s (python-telegram-bot, %s)", self.bot_username, how)
 
+    async def _fetch(self, offset: int | None) -> list[dict[str, Any]]:
+        """getUpdates as Bot API JSON (the offset acknowledges what came before it)."""
+        with refusals():
+            updates = await self.application.bot.get_updates(offset=offset, timeout=POLL_TIMEOUT,
+                                                             allowed_updates=ALLOWED_UPDATES)
+        return [update.to_dict() for update in updates]
+
     async def _feed(self, data: dict[str, Any]) -> None:
-        """One webhook update, through the same update processor (per-user order, concurrency limit)
-        as polled ones; returns once it has been handled."""
+        """One update (polled or from the webhook) through the update processor (per-user order,
+        concurrency limit); returns once it has been handled."""
         app = self.application
         update = Update.de_json(data, app.bot)
         await app.update_processor.process_update(update, app.process_update(update))
@@ -334,9 +357,13 @@ class PtbTransport:
         if webhook is not None:
             # Stop accepting updates; the webhook stays set at Telegram, as other workers may serve it.
             await webhook.stop()
-        with contextlib.suppress(Exception):
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+        polling, self.polling = self.polling, None
+        task, self._polling_task = self._polling_task, None
+        if polling is not None:
+            await polling.stop()
+        if task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(task, STOP_GRACE)
         if not await self.order.wait_idle(STOP_GRACE):
             log.warning("stopping with %d update(s) still in progress", self.order.in_flight)
         with contextlib.suppress(Exception):
@@ -363,7 +390,7 @@ class PtbTransport:
         event = incoming_from_update(update)
         if event is not None:
             event = await fetch_attachment(event, self._download)
-            await serve_update(self.pintu.handlers.handle, self.runner, event)
+            await self.replies.serve(event)
 
     async def _download(self, file_id: str) -> bytes:
         """getFile, then the file's bytes (refusals as TelegramRefused)."""
@@ -375,14 +402,10 @@ class PtbTransport:
         """A button press: convert, handle in a worker thread, answer/edit as the handlers say."""
         event = incoming_from_update(update)
         if event is not None:
-            await serve_update(self.pintu.handlers.handle, self.runner, event)
+            await self.replies.serve(event)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A callback raised: log it with the update; polling goes on with the next update."""
         update_id = update.update_id if isinstance(update, Update) else None
         log.error("error while processing update %s", update_id, exc_info=context.error)
 
-    @staticmethod
-    def _on_polling_error(error: TelegramError) -> None:
-        """getUpdates failed (network, 5xx): PTB retries with back-off; one line, not a traceback."""
-        log.warning("polling error: %s", error)

@@ -17,19 +17,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from domain.photos import DOWNLOAD_FAILED, TOO_LARGE
-from chat.client import ActionRunner, Refusal, TelegramRefused
-from chat.events import MAX_DOWNLOAD_BYTES, Action, Attachment, Incoming
+from chat.client import Refusal, TelegramRefused
+from chat.events import MAX_DOWNLOAD_BYTES, Attachment, Incoming
 from handlers.menus import DEFAULT_ROLE, MENU, commands_for
 
 log = logging.getLogger(__name__)
-
-HandleFn = Callable[[Incoming], list[Action]]
-
-
-async def handle_in_thread(handle: HandleFn, event: Incoming) -> list[Action]:
-    """Handlers block on the database; keep the event loop free for other chats meanwhile."""
-    return await asyncio.to_thread(handle, event)
-
 
 # --- shared by both transports: refusal kinds, the command menu, per-user ordering -----------------
 
@@ -62,6 +54,11 @@ COMMAND_MENU: tuple[tuple[str, str], ...] = MENU
 # Updates the bot asks Telegram for: both transports handle exactly these (edited_message only for
 # the later points of a live location; other edits are ignored).
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+# HTTP timeouts of the Bot API clients (seconds): a reply Telegram is slow to acknowledge is waited for,
+# since a retry after a timeout could show it twice; chat/delivery.py bounds the whole delivery.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
 
 DOWNLOAD_TIMEOUT = 60.0  # seconds for getFile plus the download of one file (20 MB at most)
 
@@ -113,6 +110,12 @@ async def fetch_attachment(event: Incoming, download: Callable[[str], Awaitable[
     return dataclasses.replace(event, attachment=dataclasses.replace(attachment, content=content, error=error))
 
 
+def is_plain_text(message: Any) -> bool:
+    """A new message of text that is no command (the kind a flood is made of; see PerUserOrder)."""
+    text = getattr(message, "text", None) if message is not None else None
+    return isinstance(text, str) and not text.startswith("/")
+
+
 def command_menu(language: str) -> list[tuple[str, str]]:
     """The bot's default menu (everyone's until their role has its own: the resident's) for setMyCommands:
     Indonesian names by default, English ones for "en"."""
@@ -128,30 +131,46 @@ class PerUserOrder:
     press or "text then button" must see the state the previous update left behind, and replies must
     reach the chat in the order of the questions. Locks are dropped when nobody holds or awaits them.
     It also counts updates in flight, so a transport can let them finish before it stops.
+
+    A flood is answered at a humane pace: a plain text (no command) whose turn comes while the user's
+    next update, already waiting behind it, is a plain text too is *superseded* (``hold`` yields True):
+    every step that reads text expects one answer, so the latest of several is the one that counts,
+    and answering each would only queue replies behind Telegram's one-message-a-second. Only that
+    user's own queue is involved; nobody else waits for it.
     """
 
     def __init__(self) -> None:
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._waiting: dict[int, list[tuple[int, bool]]] = {}  # per user: (arrival, plain text) not yet begun
+        self._arrivals = 0
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
 
     @contextlib.asynccontextmanager
-    async def hold(self, user_id: int | None) -> AsyncIterator[None]:
-        """Run the body as the only update of ``user_id`` in progress (no lock without a user)."""
+    async def hold(self, user_id: int | None, plain_text: bool = False) -> AsyncIterator[bool]:
+        """Run the body as the only update of ``user_id`` in progress (no lock without a user); the
+        value is True when a later plain text of the same user supersedes this one (see above)."""
         self._in_flight += 1
         self._idle.clear()
         try:
             if user_id is None:
-                yield
+                yield False
                 return
+            self._arrivals += 1
+            me = (self._arrivals, plain_text)
+            waiting = self._waiting.setdefault(user_id, [])
+            waiting.append(me)
             lock, users = self._locks.get(user_id, (None, 0))
             lock = lock or asyncio.Lock()
             self._locks[user_id] = (lock, users + 1)
             try:
                 async with lock:
-                    yield
+                    waiting.remove(me)
+                    yield plain_text and bool(waiting) and waiting[0][1]
             finally:
+                if not waiting:
+                    self._waiting.pop(user_id, None)
                 lock, users = self._locks[user_id]
                 if users <= 1:
                     del self._locks[user_id]
@@ -173,9 +192,3 @@ class PerUserOrder:
         except TimeoutError:
             return False
         return True
-
-
-async def serve_update(handle: HandleFn, runner: ActionRunner, event: Incoming) -> None:
-    """The whole life of one update once converted: the handlers in a worker thread, then the replies."""
-    actions = await handle_in_thread(handle, event)
-    await runner.run(actions)

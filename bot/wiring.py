@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from dataclasses import dataclass, field, replace
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.ops import Metrics
+from chat.ratelimit import RateLimiter
 from domain.booking import BookingRules
 from domain.bots import BotScope, register_bot
 from domain.clock import Clock, SystemClock
@@ -32,9 +34,17 @@ class Pintu:
     session_factory: sessionmaker[Session]
     handlers: PintuHandlers
     metrics: Metrics = field(default_factory=Metrics)
+    limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.handlers.observe = self.metrics.observe_update
+        if self.settings.reply_deadline >= self.settings.reply_grace:
+            raise ValueError("PINTU_REPLY_DEADLINE must be shorter than PINTU_REPLY_GRACE, or a reply could be "
+                             "sent by this process and by the dispatcher")
+        self.handlers.reply_grace = dt.timedelta(seconds=self.settings.reply_grace)
+        # One pace for everything this process sends: the step's replies and the outbox dispatcher's
+        # messages share Telegram's ~30 messages/s and ~1/s per chat (chat/ratelimit.py).
+        self.limiter = RateLimiter.from_settings(self.settings)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
@@ -49,6 +59,11 @@ class Pintu:
             with self.uow() as uow:
                 register_bot(uow, scope, self.handlers.config.bot_username, self.clock.now())
                 uow.commit()
+
+    def coalesced(self, update_id: int | None) -> None:
+        """A text superseded by a later one of the same user in a flood (bot/transport.PerUserOrder)."""
+        log.info("update %s coalesced with a later text of the same user", update_id, extra={"update_id": update_id})
+        self.metrics.replies.labels("coalesced").inc()
 
     async def mark_blocked(self, chat_id: int) -> None:
         """Remember that a user blocked the bot, so bulk sends skip them until they write again."""

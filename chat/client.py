@@ -4,24 +4,19 @@ for what each refusal means.
 The transports (bot/) implement :class:`ApiClient` once per framework and translate the framework's
 exceptions into :class:`TelegramRefused`; the outbox dispatcher (scheduling/) sends through the same
 port. What a refusal means is decided once, by :func:`verdict`: the direct replies
-(:class:`ActionRunner`) and the dispatcher only differ in what they can do about it (wait in place, or
-put the row back in the queue).
+(chat/delivery.py) and the dispatcher only differ in what they can do about it (wait in place, or put
+the row back in the queue).
 """
 from __future__ import annotations
 
 import abc
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
 from chat.events import Action, AnswerCallback, EditMessage, SendDocument, SendMessage, SetChatMenu
 
 log = logging.getLogger(__name__)
-
-MAX_RETRY_AFTER_ATTEMPTS = 3
-
 
 class Refusal(StrEnum):
     """How Telegram refused a request, independent of the framework's exception types."""
@@ -101,61 +96,3 @@ class ApiClient(abc.ABC):
         """setMyCommands with the chat's scope, once per language of the action; clients that never
         change menus need not implement it."""
         raise NotImplementedError(f"{type(self).__name__} cannot set command menus")
-
-
-class ActionRunner:
-    """Executes the handlers' actions in order, judging every refusal by :func:`verdict`."""
-
-    def __init__(self, client: ApiClient, on_blocked: Callable[[int], Awaitable[None]] | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.client = client
-        self.on_blocked = on_blocked
-        self.sleep = sleep
-
-    async def run(self, actions: list[Action]) -> None:
-        for action in actions:
-            await self.execute(action)
-
-    async def execute(self, action: Action) -> Sent | None:
-        """Execute one action; never raises for Telegram's refusals (they are logged and handled)."""
-        for _attempt in range(MAX_RETRY_AFTER_ATTEMPTS):
-            try:
-                return await self._call(action)
-            except TelegramRefused as refused:
-                judged = verdict(refused, action)
-                if judged is Verdict.WAIT_AND_RETRY:
-                    await self.sleep(refused.retry_after)
-                    continue
-                return await self._refused(action, refused, judged)
-        log.warning("gave up after repeated 429 on %s", type(action).__name__)
-        return None
-
-    async def _call(self, action: Action) -> Sent | None:
-        if isinstance(action, SendMessage):
-            return await self.client.send_message(action)
-        if isinstance(action, EditMessage):
-            await self.client.edit_message(action)
-            return None
-        if isinstance(action, SendDocument):
-            return await self.client.send_document(action)
-        if isinstance(action, SetChatMenu):
-            await self.client.set_chat_menu(action)
-            return None
-        await self.client.answer_callback(action)
-        return None
-
-    async def _refused(self, action: Action, refused: TelegramRefused, judged: Verdict) -> Sent | None:
-        if judged is Verdict.RECIPIENT_BLOCKED:
-            chat_id = getattr(action, "chat_id", None)
-            log.info("user blocked the bot; marking chat as blocked")
-            if chat_id is not None and self.on_blocked is not None:
-                await self.on_blocked(chat_id)
-        elif judged is Verdict.DONE:
-            pass  # the user pressed the same button twice: the screen already shows the right thing
-        elif judged is Verdict.SEND_AS_NEW and isinstance(action, EditMessage):
-            return await self.execute(SendMessage(action.chat_id, action.text, action.markup))
-        elif isinstance(action, AnswerCallback):
-            log.info("callback answer refused (%s): the press was too old", refused.description)
-        else:
-            log.warning("Telegram refused %s: %s", type(action).__name__, refused.description)
-        return None

@@ -9,17 +9,20 @@ back so nothing is half-written.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from chat.events import Action, AnswerCallback, Incoming, SendMessage
+from chat.events import Action, AnswerCallback, EditMessage, Incoming, SendMessage
 from chat.i18n import Translator, language_for
 from chat.keyboard import parse
 from domain.ports import UnitOfWork
+from chat.wire import action_to_json
 from domain.access import can_use_command
 from domain.booking import BookingRules
 from domain.bots import bot_serving, user_area
@@ -28,6 +31,7 @@ from handlers.context import Context, HandlerConfig
 from handlers.flow import Accepts, Flow, StateSpec, Step
 from handlers.flows import FLOWS
 from handlers.menus import menu_update
+from handlers.notifications import REPLY_KIND
 from handlers.states import State
 
 log = logging.getLogger(__name__)
@@ -171,6 +175,15 @@ def home_kind(user: Any) -> str:
     return "resident" if user.family_id is not None else "newcomer"
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What to send for one update, and for each action the id of its outbox row written ahead with the
+    step (None for actions not written ahead: callback answers, menus, documents, or no journal)."""
+
+    actions: list[Action]
+    journal: tuple[int | None, ...] = ()
+
+
 class PintuHandlers:
     """The conversation flows, independent of any Telegram library."""
 
@@ -181,18 +194,26 @@ class PintuHandlers:
         self.config = config
         self.rules = rules or BookingRules()
         self.router = Router(flows)
+        # With a grace period, every message and edit a step returns is also written to the outbox in
+        # the step's own transaction, due only after the grace: the transport sends it at once and
+        # settles the row; if this process dies first, the dispatcher sends it (bot/replies.py).
+        self.reply_grace: dt.timedelta | None = None
         # Called after every update with (outcome, seconds): "ok", "duplicate", "db_error" or "error".
         # The bot's metrics plug in here; the handlers know nothing about how it is measured.
         self.observe: Callable[[str, float], None] | None = None
 
     def handle(self, event: Incoming) -> list[Action]:
         """Handle one update in one unit of work and return what to send."""
+        return self.handle_journaled(event).actions
+
+    def handle_journaled(self, event: Incoming) -> Handled:
+        """:meth:`handle`, with the ids of the replies written ahead to the outbox (see reply_grace)."""
         if event.chat_type != "private":
             # In a group only the flows' group commands are read; never answer personal steps there.
             step = self.router.group_commands.get(event.command or "") if not event.callback_id else None
             if step is None:
-                return [AnswerCallback(event.callback_id)] if event.callback_id else []
-            return self._handle_group(event, step)
+                return Handled([AnswerCallback(event.callback_id)] if event.callback_id else [])
+            return Handled(self._handle_group(event, step))
         started = time.perf_counter()
         outcome = "error"
         try:
@@ -208,7 +229,7 @@ class PintuHandlers:
                     outcome = "duplicate"
                     log.info("dropping update %s: a later or the same update was already applied", event.update_id,
                              extra={"update_id": event.update_id})
-                    return [AnswerCallback(event.callback_id)] if event.callback_id else []
+                    return Handled([AnswerCallback(event.callback_id)] if event.callback_id else [])
                 routed = not self._other_bots_user(ctx)
                 if routed:
                     self.router.route(ctx, stored_state)
@@ -218,23 +239,37 @@ class PintuHandlers:
                 if ctx.user is not None:
                     uow.conversations.save(event.sender.telegram_id, ctx.state.value, ctx.data, ctx.now, event.update_id,
                                            self.config.bot.key)
+                ctx.answer()  # every button press gets exactly one answer, even a silent one
+                if menu is not None:
+                    ctx.reply.add(menu)  # last: the user's answer does not wait for it
+                journal = ()
+                if self.reply_grace is not None:
+                    journal = self._write_ahead(uow, ctx, event)
+                    if event.update_id is not None:  # a polled update is handled exactly when this commits
+                        uow.inbox.mark_handled(self.config.bot.key, event.update_id, ctx.now)
                 uow.commit()
-            ctx.answer()  # every button press gets exactly one answer, even a silent one
-            if menu is not None:
-                ctx.reply.add(menu)  # last: the user's answer does not wait for it
             outcome = "ok"
-            return ctx.reply.actions
+            return Handled(ctx.reply.actions, journal)
         except (OperationalError, DBAPIError):
             outcome = "db_error"
             log.warning("database unavailable while handling an update", exc_info=True,
                         extra={"update_id": event.update_id})
-            return self._apology(event, "error-busy")
+            return Handled(self._apology(event, "error-busy"))
         except Exception:
             log.exception("unexpected error while handling an update", extra={"update_id": event.update_id})
-            return self._apology(event, "error-unexpected")
+            return Handled(self._apology(event, "error-unexpected"))
         finally:
             if self.observe is not None:
                 self.observe(outcome, time.perf_counter() - started)
+
+    def _write_ahead(self, uow: Any, ctx: Context, event: Incoming) -> tuple[int | None, ...]:
+        """The step's messages and edits as outbox rows, due after the grace (see reply_grace)."""
+        due = ctx.now + self.reply_grace  # type: ignore[operator]
+        return tuple(
+            uow.outbox.add_written_ahead(action.chat_id, REPLY_KIND, {"action": action_to_json(action),
+                                                                      "update_id": event.update_id}, due, ctx.now)
+            if isinstance(action, (SendMessage, EditMessage)) else None
+            for action in ctx.reply.actions)
 
     def _handle_group(self, event: Incoming, step: Step) -> list[Action]:
         """A group command: its own unit of work; the sender's private conversation is left as it was."""

@@ -18,7 +18,9 @@ from domain.rt_groups import progress
 from handlers import daily_messages, keyboards
 from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
 from chat.i18n import Translator, language_for
+from chat.events import EditMessage
 from chat.render import day_button, visit_when
+from chat.wire import action_from_json
 
 # Catalog keys of the notifications; an outbox row's kind is its key without the "notify-" prefix.
 NOTIFICATION_KEYS = frozenset({"notify-visit-new", "notify-visit-moved", "notify-visit-cancelled"})
@@ -28,6 +30,10 @@ UNDELIVERABLE_KEY = "notify-reminder-undeliverable"  # to the RT head: a family 
 DAILY_KEYS = frozenset({"notify-daily-schedule", "notify-rt-summary"})
 # Coordination (issue 6): a nudge, a new time after "not home", an RT group's progress line.
 COORDINATION_KEYS = frozenset({"notify-nudge", "notify-offer-new-time", "notify-rt-group-progress"})
+
+
+# A step's reply written ahead with the step (bot/replies.py): the action itself, already rendered.
+REPLY_KIND = "reply"
 
 
 class OutboxRow(Protocol):
@@ -40,11 +46,13 @@ class OutboxRow(Protocol):
 
 @dataclass(frozen=True)
 class Notification:
-    """A message ready to send."""
+    """A message ready to send; with ``edit_message_id``, the new text of a message already sent (a
+    reply's edit, handed over to the outbox)."""
 
     chat_id: int
     text: str
     markup: Markup = None
+    edit_message_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,8 @@ def recipient_language(uow: UnitOfWork, chat_id: int) -> str:
 def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = None) -> Notification | NotRendered:
     """Render one outbox row for its recipient; ``now`` (the dispatcher's clock) lets a reminder
     about a visit that has begun be skipped rather than sent."""
+    if row.kind == REPLY_KIND:
+        return _render_reply(row)
     key = "notify-" + row.kind
     if key in REMINDER_KEYS:
         return _render_reminder(uow, row, key, now)
@@ -88,6 +98,16 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
     t = Translator(recipient_language(uow, row.chat_id))
     text = _text(t, key, start, _instant(payload.get("old_start")), family.head_name, area.name, ZoneInfo(area.timezone))
     return Notification(row.chat_id, text)
+
+
+def _render_reply(row: OutboxRow) -> Notification | NotRendered:
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    try:
+        action = action_from_json(payload["action"])
+    except (KeyError, TypeError, ValueError) as error:
+        return NotRendered(f"bad reply payload ({type(error).__name__})")
+    edit = action.message_id if isinstance(action, EditMessage) else None
+    return Notification(action.chat_id, action.text, action.markup, edit)
 
 
 def _text(t: Translator, key: str, start: dt.datetime, old: dt.datetime | None, name: str, rt: str, tz: ZoneInfo) -> str:

@@ -35,14 +35,14 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from chat.client import ApiClient, TelegramRefused, Verdict, verdict
 from domain.clock import Clock
 from domain.ports import UnitOfWork
 from domain.reminders import tell_rt_head_undeliverable
-from chat.events import SendMessage
+from chat.events import EditMessage, SendMessage
 from handlers.notifications import Notification, NotRendered, render_outbox
 from scheduling.leased_worker import Lane, LeasePolicy, work_through
 
@@ -239,10 +239,17 @@ class OutboxDispatcher:
         return not self._lease_ending(row)  # the wait may have been long (a 429 pause)
 
     async def _send(self, row: Claimed, message: Notification) -> Outcome:
-        action = SendMessage(message.chat_id, message.text, message.markup)
+        action: SendMessage | EditMessage = (
+            EditMessage(message.chat_id, message.edit_message_id, message.text, message.markup)  # type: ignore[arg-type]
+            if message.edit_message_id is not None else SendMessage(message.chat_id, message.text, message.markup))
         try:
-            await asyncio.wait_for(self.api.send_message(action), self.policy.send_timeout)
+            await asyncio.wait_for(self._call(action), self.policy.send_timeout)
         except TelegramRefused as refused:
+            judged = verdict(refused, action)
+            if judged is Verdict.SEND_AS_NEW:  # a reply's edit whose message is gone: the screen as a new message
+                return await self._send(row, replace(message, edit_message_id=None))
+            if judged is Verdict.DONE:  # a reply's edit that changes nothing: the screen already shows it
+                return Outcome("sent")
             return self._refused(row, refused, action)
         except TimeoutError:
             return self._transient(row, f"no answer within {self.policy.send_timeout:g}s (may have been delivered)")
@@ -250,7 +257,13 @@ class OutboxDispatcher:
             return self._transient(row, f"{type(error).__name__}: {error}")
         return Outcome("sent")
 
-    def _refused(self, row: Claimed, refused: TelegramRefused, sent: SendMessage) -> Outcome:
+    async def _call(self, action: SendMessage | EditMessage) -> None:
+        if isinstance(action, EditMessage):
+            await self.api.edit_message(action)
+        else:
+            await self.api.send_message(action)
+
+    def _refused(self, row: Claimed, refused: TelegramRefused, sent: SendMessage | EditMessage) -> Outcome:
         """What the refusal means (chat.client.verdict, the bot's one policy), as this row's outcome."""
         reason = f"{refused.kind}: {refused.description}".rstrip(": ")
         judged = verdict(refused, sent)

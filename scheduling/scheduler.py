@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from chat.client import ApiClient
 from scheduling.dispatcher import DispatchPolicy, DispatchReport, OutboxDispatcher
-from scheduling.ratelimit import RateLimiter
+from chat.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,8 @@ def batch_size(settings: Any) -> int:
 
 def build_dispatcher(pintu: Any, api: ApiClient, limiter: RateLimiter | None = None,
                      policy: DispatchPolicy | None = None) -> OutboxDispatcher:
-    limiter = limiter or RateLimiter.from_settings(pintu.settings)
+    # The bot process's own limiter when it has one: its replies and the outbox share one pace.
+    limiter = limiter or getattr(pintu, "limiter", None) or RateLimiter.from_settings(pintu.settings)
     policy = policy or DispatchPolicy(batch=batch_size(pintu.settings))
     # Several bots: each bot's process sends its own chats' rows, at its own limits (domain/bots.py).
     key = getattr(pintu.settings, "bot_key", "")

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.leased_queue import LeasedQueue
@@ -34,6 +34,24 @@ class OutboxRepository:
         self.session.add(
             OutboxMessage(chat_id=chat_id, kind=kind, payload=payload, due_at=due_at, created_at=now)
         )
+
+    def add_written_ahead(self, chat_id: int, kind: str, payload: dict[str, Any], due_at: dt.datetime,
+                          now: dt.datetime) -> int:
+        """A row the caller means to send itself at once (a step's reply): due only at ``due_at``, when
+        the dispatcher takes over if the caller has not settled it by then. Returns its id."""
+        row = OutboxMessage(chat_id=chat_id, kind=kind, payload=payload, due_at=due_at, created_at=now)
+        self.session.add(row)
+        self.session.flush()
+        return row.id
+
+    def forget(self, message_ids: Sequence[int]) -> int:
+        """Delete pending rows that were delivered by their writer (a step's replies): kept, they would
+        only fill the table, one row per message the bot ever sent."""
+        if not message_ids:
+            return 0
+        return self.session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "pending")
+        ).rowcount
 
     def get(self, message_id: int) -> OutboxMessage | None:
         return self.session.get(OutboxMessage, message_id)

@@ -340,3 +340,14 @@ campaign_windows = Table(
     Column("ends_on", Date(), nullable=False),
     _instant("updated_at"),
 )
+
+# Updates received by long polling (bot/inbox.py): written before getUpdates acknowledges them, marked
+# handled in the step's own transaction, deleted once Telegram will not send them again.
+inbox = Table(
+    "inbox", metadata,
+    Column("bot_key", String(32), primary_key=True),
+    Column("update_id", BigInteger, primary_key=True),
+    Column("payload", JSON, nullable=False),
+    _instant("received_at"),
+    _instant("handled_at", nullable=True),
+)

@@ -17,6 +17,7 @@ from storage.repositories.conversations import ConversationRepository
 from storage.repositories.coordination import CoordinationRepository
 from storage.repositories.enumerators import EnumeratorRepository
 from storage.repositories.families import FamilyRepository
+from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
 from storage.queues import DeliveryRepository, OutboxRepository
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
         self.supervision = SupervisionRepository(session)
         self.bots = BotRepository(session)
         self.retention = RetentionRepository(session)
+        self.inbox = InboxRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

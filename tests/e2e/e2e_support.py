@@ -135,19 +135,20 @@ def button(message: dict, prefix: str, index: int = 0) -> tuple[str, str]:
 
 
 class HandleGate:
-    """Wraps the handlers' ``handle`` to hold one user's replies until the test says go.
+    """Wraps the handlers' ``handle_journaled`` (what the transports call) to hold one user's replies
+    until the test says go.
 
     The update is handled (and committed) first; then the worker thread waits, so the test can act
     (block the bot in the simulator, say) between the decision and the reply being sent.
     """
 
     def __init__(self, pintu: Pintu, user_id: int) -> None:
-        self.inner = pintu.handlers.handle
+        self.inner = pintu.handlers.handle_journaled
         self.user_id = user_id
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def __call__(self, event: Incoming) -> list:
+    def __call__(self, event: Incoming):
         actions = self.inner(event)
         if event.sender.telegram_id == self.user_id:
             self.entered.set()

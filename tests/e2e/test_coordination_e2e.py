@@ -13,7 +13,7 @@ from test_story import CRASH, KK_WATI, no_crash, register_and_book
 from domain.invites import InviteKind
 from scheduling.daily_jobs import run_daily
 from domain.model import User
-from scheduling.ratelimit import RateLimiter
+from chat.ratelimit import RateLimiter
 from scheduling.scheduler import build_dispatcher
 from storage.seed import HEADS, synthetic_kk
 

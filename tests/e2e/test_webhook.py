@@ -93,13 +93,13 @@ def test_a_wrong_or_missing_secret_is_refused_before_the_database(webhook_env: E
     url = env.pintu.settings.webhook_url
     statements: list[str] = []
     handled: list[object] = []
-    inner = env.pintu.handlers.handle
+    inner = env.pintu.handlers.handle_journaled
 
     def counting_handle(incoming):  # the transport looks the method up per update
         handled.append(incoming)
         return inner(incoming)
 
-    env.pintu.handlers.handle = counting_handle
+    env.pintu.handlers.handle_journaled = counting_handle
     event.listen(env.pintu.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
 
     # Someone who is not Telegram: no header → 401, a wrong one → 403, and nothing else happens.

@@ -26,7 +26,7 @@ from handlers.context import HandlerConfig
 from chat.events import EditMessage, Incoming, SendMessage, Sender
 from handlers.notifications import Notification, render_outbox
 from scheduling.dispatcher import OutboxDispatcher
-from scheduling.ratelimit import RateLimiter
+from chat.ratelimit import RateLimiter
 from tests.factories import MONDAY, TUESDAY, at, make_place, make_user, resident_of
 from tests.integration.test_outbox import FakeTelegram
 

@@ -27,7 +27,7 @@ from chat.events import SendMessage
 from domain.model import Family, OutboxMessage, User
 from handlers.notifications import NotRendered, Notification, render_outbox
 from scheduling.dispatcher import DispatchPolicy, OutboxDispatcher
-from scheduling.ratelimit import RateLimiter
+from chat.ratelimit import RateLimiter
 from scheduling.scheduler import JOB_ID, start_scheduler
 from storage.db import make_engine, make_session_factory
 from storage.seed import seed_demo

@@ -20,7 +20,7 @@ from chat.events import EditMessage, Incoming, Sender
 from handlers.notifications import Notification, NotRendered, render_outbox
 from scheduling.daily_jobs import run_daily
 from scheduling.dispatcher import OutboxDispatcher
-from scheduling.ratelimit import RateLimiter
+from chat.ratelimit import RateLimiter
 from tests.factories import SUNDAY, TUESDAY, WITA, at, make_place, resident_of
 from tests.integration.test_outbox import FakeTelegram
 

@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from scheduling.ratelimit import RateLimiter
+from chat.ratelimit import RateLimiter
 
 
 class VirtualTime:

@@ -14,7 +14,8 @@ import datetime as dt
 import pytest
 
 from bot.transport import COMMAND_MENU, PerUserOrder, bad_request_kind, command_menu, retry_seconds
-from chat.client import ActionRunner, TelegramRefused
+from chat.client import TelegramRefused
+from chat.delivery import ReplySender
 from handlers.app import COMMANDS
 from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Location, SendMessage, Sender
 from chat.keyboard import choices, keyboard, Button, Keyboard, RemoveKeyboard, ReplyButton, ReplyKeyboard
@@ -268,7 +269,7 @@ async def test_ptb_retry_after_and_live_period_in_either_form(opt_in: str, monke
     assert ptb_incoming(data) == dataclasses.replace(expected, update_id=data["update_id"])
 
 
-async def test_the_runner_swallows_what_the_client_raises() -> None:
+async def test_the_reply_sender_swallows_what_the_client_raises() -> None:
     from telegram.error import Forbidden
 
     from bot.ptb_transport import PtbApi
@@ -278,8 +279,8 @@ async def test_the_runner_swallows_what_the_client_raises() -> None:
     async def on_blocked(chat_id: int) -> None:
         blocked.append(chat_id)
 
-    runner = ActionRunner(PtbApi(FailingBot(Forbidden("Forbidden: bot was blocked by the user"))), on_blocked)
-    await runner.run([SendMessage(1001, "x")])
+    sender = ReplySender(PtbApi(FailingBot(Forbidden("Forbidden: bot was blocked by the user"))), on_blocked=on_blocked)
+    await sender.run([SendMessage(1001, "x")])
     assert blocked == [1001]
 
 

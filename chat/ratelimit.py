@@ -33,6 +33,7 @@ class RateLimiter:
         self,
         rate: float = 30.0,
         per_chat_interval: float = 1.0,
+        chat_burst: int = 1,
         *,
         group_interval: float = GROUP_INTERVAL,
         burst: float = 1.0,
@@ -44,6 +45,9 @@ class RateLimiter:
             raise ValueError("rate must be positive and burst at least 1")
         self.rate = rate
         self.per_chat_interval = per_chat_interval
+        # Messages one private chat may get at once before the interval applies (Telegram tolerates
+        # short bursts); groups never burst.
+        self.chat_burst = max(1, chat_burst)
         self.group_interval = max(group_interval, per_chat_interval)
         self.burst = burst  # 1 spaces sends evenly; more allows short bursts after a quiet spell
         self.recovery = recovery
@@ -54,14 +58,18 @@ class RateLimiter:
         self._paused_until = float("-inf")
         self._factor = 1.0  # share of ``rate`` right after the last 429
         self._penalized_at = float("-inf")
+        # Per chat, when its next message would be due if every message kept the interval (GCRA): a send
+        # may go while that lies less than (burst - 1) intervals ahead.
         self._chat_free_at: dict[int, float] = {}
         # Waiters for a token queue here in order, so one sleeps per token instead of all waking at once.
         self._bucket = asyncio.Lock()
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "RateLimiter":
-        """Built from ``bot.config.Settings`` (send_rate, per_chat_interval), with the dispatcher's burst."""
-        return cls(settings.send_rate, settings.per_chat_interval, **{"burst": DISPATCH_BURST, **overrides})
+        """Built from ``bot.config.Settings`` (send_rate, per_chat_interval, per_chat_burst), with the
+        dispatcher's burst."""
+        return cls(settings.send_rate, settings.per_chat_interval,
+                   **{"burst": DISPATCH_BURST, "chat_burst": getattr(settings, "per_chat_burst", 1), **overrides})
 
     def interval_for(self, chat_id: int) -> float:
         """Group and channel ids are negative; they get Telegram's slower per-chat limit."""
@@ -114,12 +122,13 @@ class RateLimiter:
             await self._sleep((1 - self._tokens) / (self.rate * self._factor_at(now)))
 
     def _chat_wait(self, chat_id: int) -> float:
-        return self._chat_free_at.get(chat_id, float("-inf")) - self._monotonic()
+        allowance = (self.chat_burst - 1) * self.per_chat_interval if chat_id > 0 else 0.0
+        return self._chat_free_at.get(chat_id, float("-inf")) - allowance - self._monotonic()
 
     def _take(self, chat_id: int) -> None:
         now = self._monotonic()
         self._tokens -= 1
-        self._chat_free_at[chat_id] = now + self.interval_for(chat_id)
+        self._chat_free_at[chat_id] = max(self._chat_free_at.get(chat_id, now), now) + self.interval_for(chat_id)
         if len(self._chat_free_at) > PRUNE_ABOVE:
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
