@@ -1,0 +1,151 @@
+"""Crowd: N people registering at the same moment, with the simulator's Telegram limits ON.
+
+    python3 scripts/dev.py bench crowd [--people 100 300] [--framework ptb|aiogram]
+
+The bot runs as its own process (``pintu run``, long polling, a fresh SQLite file, the demo kelurahan)
+against the Bot API simulator with Telegram's limits (30 new messages/s per bot, 1/s per private chat
+with a burst of 3, 429 with retry_after). All N people take each step of the registration together:
+
+    /start -> agree -> kecamatan -> kelurahan -> RT -> name -> KK number -> members (the days to book)
+
+For each step it prints how long until the first and the last of them saw their answer, and at the end
+how many 429s the bot provoked (goal: 0) and whether everyone got every answer. A step that sends a new
+message to each of N people cannot finish before N/30 seconds (Telegram's cap); steps that edit the
+pressed message are not paced. Nothing is asserted on time.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from domain.clock import SystemClock  # noqa: E402
+from simulator.testing import SimulatorHandle, running_simulator  # noqa: E402
+from storage.db import create_schema, make_engine, make_session_factory  # noqa: E402
+from storage.seed import seed_demo, synthetic_kk  # noqa: E402
+from storage.uow import SqlUnitOfWork  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN, BOT_ID = "626262:crowd-bench", 626262
+WAIT = 120.0
+
+
+def latest(sim: SimulatorHandle, user: int, expect: str, newer_than: int) -> dict:
+    return sim.wait_for_message(BOT_ID, user, lambda m: m["from_bot"] and expect in (m.get("text") or ""),
+                                newer_than=newer_than, timeout=WAIT)
+
+
+def first_button(message: dict, prefix: str) -> str:
+    for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+        for button in row:
+            if button.get("callback_data", "").startswith(prefix):
+                return button["callback_data"]
+    raise LookupError(prefix)
+
+
+class Person:
+    def __init__(self, sim: SimulatorHandle, user: int, index: int) -> None:
+        self.sim, self.user, self.index = sim, user, index
+        self.screen: dict = {}
+
+    def say(self, text: str, expect: str) -> None:
+        sent = self.sim.send_text(BOT_ID, self.user, text)
+        self.screen = latest(self.sim, self.user, expect, sent["message_id"])
+
+    def press(self, prefix: str, expect: str) -> None:
+        self.sim.press(BOT_ID, self.user, self.screen["message_id"], first_button(self.screen, prefix))
+        self.screen = latest(self.sim, self.user, expect, self.screen["message_id"] - 1)
+
+
+STEPS = [
+    ("/start", lambda p: p.say("/start", "Selamat datang di Pintu")),
+    ("agree", lambda p: p.press("cs:y", "kecamatan")),
+    ("kecamatan", lambda p: p.press("ar:", "kelurahan")),
+    ("kelurahan", lambda p: p.press("ar:", "Di RT berapa")),
+    ("RT", lambda p: p.press("ar:", "nama kepala keluarga")),
+    ("name (typed)", lambda p: p.say(f"Warga {chr(65 + p.index % 26)}{chr(65 + p.index // 26 % 26)}", "nomor KK")),
+    ("KK (typed)", lambda p: p.say(synthetic_kk(100 + p.index), "jumlah anggota keluarga")),
+    ("members", lambda p: p.press("mb:4", "Pilih hari")),
+]
+
+
+def crowd(people: int, framework: str, start_at: int) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="pintu-crowd-"))
+    url = f"sqlite:///{folder / 'pintu.db'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with SqlUnitOfWork(make_session_factory(engine)) as uow:
+        seed_demo(uow, SystemClock().now())
+        uow.commit()
+    engine.dispose()
+    with running_simulator(rate_limits=True) as sim:
+        sim.register_bot(TOKEN, "crowd_bench_bot", "Pintu")
+        crowd_ = [Person(sim, start_at + i, i) for i in range(people)]
+        for person in crowd_:
+            sim.create_user(person.user, "Warga", language_code="id")
+        env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=sim.url, PINTU_FRAMEWORK=framework,
+                   DATABASE_URL=url, PINTU_INVITE_SECRET="c" * 43, PINTU_LOG_LEVEL="WARNING")
+        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            warm = Person(sim, start_at - 1, 0)
+            sim.create_user(warm.user, "Warga", language_code="id")
+            warm.say("/bantuan", "Pintu")  # the bot is polling
+            print(f"\n{framework}, {people} people at once (Telegram limits on)")
+            print(f"  {'step':<14} {'first answer':>13} {'last answer':>12}")
+            failures = 0
+            with ThreadPoolExecutor(people) as pool:
+                for name, step in STEPS:
+                    started = time.monotonic()
+                    done: list[float] = []
+
+                    def run(person: Person) -> None:
+                        step(person)
+                        done.append(time.monotonic() - started)
+
+                    results = list(pool.map(lambda p: _safe(run, p), crowd_))
+                    failures += sum(1 for r in results if r is not None)
+                    if done:
+                        print(f"  {name:<14} {min(done):>11.2f} s {max(done):>10.2f} s")
+                    if failures:
+                        print(f"  {failures} people got no answer in {WAIT:.0f} s: {results[0]}")
+                        break
+            stats = sim.stats(BOT_ID)
+            print(f"  429s provoked: {stats['too_many_requests']}; everyone answered at every step: {failures == 0}")
+        finally:
+            bot.terminate()
+            try:
+                bot.wait(20)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+
+
+def _safe(run, person: Person) -> Exception | None:
+    try:
+        run(person)
+    except Exception as error:  # reported as a failure, the run goes on
+        return error
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, nargs="+", default=[100, 300])
+    parser.add_argument("--framework", choices=("ptb", "aiogram", "both"), default="aiogram")
+    args = parser.parse_args()
+    frameworks = ("ptb", "aiogram") if args.framework == "both" else (args.framework,)
+    for framework in frameworks:
+        for n, people in enumerate(args.people):
+            crowd(people, framework, 70000 + 1000 * n)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
