@@ -87,13 +87,15 @@ def crowd(people: int, framework: str, start_at: int) -> None:
     engine.dispose()
     with running_simulator(rate_limits=True) as sim:
         sim.register_bot(TOKEN, "crowd_bench_bot", "Pintu")
-        crowd_ = [Person(sim, start_at + i, i) for i in range(people)]
+        # One HTTP client per person: a shared one's pool (100 connections) would make the harness, not
+        # the bot, keep people waiting.
+        crowd_ = [Person(SimulatorHandle(sim.url, sim.config), start_at + i, i) for i in range(people)]
         for person in crowd_:
             sim.create_user(person.user, "Warga", language_code="id")
         env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=sim.url, PINTU_FRAMEWORK=framework,
                    DATABASE_URL=url, PINTU_INVITE_SECRET="c" * 43, PINTU_LOG_LEVEL="WARNING")
         bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               stdout=(folder / "bot.log").open("w"), stderr=subprocess.STDOUT)
         try:
             warm = Person(sim, start_at - 1, 0)
             sim.create_user(warm.user, "Warga", language_code="id")
@@ -119,12 +121,31 @@ def crowd(people: int, framework: str, start_at: int) -> None:
                         break
             stats = sim.stats(BOT_ID)
             print(f"  429s provoked: {stats['too_many_requests']}; everyone answered at every step: {failures == 0}")
+            registered = _registered(url)
+            print(f"  families registered: {registered} of {people}; bot log: {folder / 'bot.log'}")
+            if failures:
+                stuck = [p for p, r in zip(crowd_, results) if r is not None]
+                for person, error in [(p, r) for p, r in zip(crowd_, results) if r is not None][:3]:
+                    texts = [(m["message_id"], (m.get("text") or "")[:40]) for m in sim.messages(BOT_ID, person.user)]
+                    print(f"  {person.user}: {type(error).__name__}: {error}; chat: {texts}")
         finally:
+            for person in crowd_:
+                person.sim.close()
             bot.terminate()
             try:
                 bot.wait(20)
             except subprocess.TimeoutExpired:
                 bot.kill()
+
+
+def _registered(url: str) -> int:
+    from sqlalchemy import text
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT count(*) FROM users WHERE family_id IS NOT NULL")).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def _safe(run, person: Person) -> Exception | None:

@@ -11,7 +11,8 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.booking import BookingRules, book_visit, move_visit, sls_timezone
+from domain.booking import (BookingRules, book_visit, can_manage_family, days_with_free_slots, family_free_slots,
+                            move_visit, sls_timezone)
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
 
 
@@ -81,3 +82,51 @@ def confirm_time(uow: Any, user: Any, family_id: int, start: dt.datetime, *, mov
     except NotAllowed:
         return Confirmation(None, NotBooked.NOT_ALLOWED)
     return Confirmation(visit_of(uow, appointment), moved=move)
+
+
+@dataclass(frozen=True)
+class DayChoices:
+    family_id: int
+    family_name: str
+    days: list[dt.date]
+
+
+@dataclass(frozen=True)
+class TimeChoices:
+    family_id: int
+    family_name: str
+    day: dt.date
+    zone: ZoneInfo
+    slots: list[Any]
+
+
+def day_choices(uow: Any, family_id: int, now: dt.datetime, rules: BookingRules) -> DayChoices:
+    """The days of the horizon that still have a free time, for the family's booking screen."""
+    family = uow.families.get(family_id)
+    return DayChoices(family.id, family.head_name, days_with_free_slots(uow, family, now, rules))
+
+
+def time_choices(uow: Any, family_id: int, day: dt.date, now: dt.datetime, rules: BookingRules) -> TimeChoices:
+    """The free times of one day, in the family's zone."""
+    family = uow.families.get(family_id)
+    return TimeChoices(family.id, family.head_name, day, sls_timezone(uow, family.sls_id),
+                       family_free_slots(uow, family, now, rules, [day]))
+
+
+class ReminderAnswer(Enum):
+    CONFIRMED = "confirmed"
+    STALE = "stale"  # the visit no longer stands as reminded (moved, cancelled, begun)
+    NOT_ALLOWED = "not_allowed"  # no such visit, or not the user's to confirm
+
+
+def confirm_reminder(uow: Any, user: Any, appointment_id: int | None, now: dt.datetime) -> tuple[ReminderAnswer, Visit | None]:
+    """The family confirms a reminded visit (recorded once); the visit as the screen shows it."""
+    appointment = uow.appointments.get(appointment_id) if appointment_id is not None else None
+    family = uow.families.get(appointment.family_id) if appointment is not None else None
+    if family is None or not can_manage_family(user, family):
+        return ReminderAnswer.NOT_ALLOWED, None
+    if appointment.status != "booked" or now >= appointment.start_at:
+        return ReminderAnswer.STALE, None
+    if appointment.confirmed_at is None:
+        appointment.confirmed_at = now
+    return ReminderAnswer.CONFIRMED, visit_of(uow, appointment)

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from chat.keyboard import parse, parse_id
 from chat.render import day_label, visit_when, zone_name
-from domain.appointments import NotBooked, Visit, confirm_time, current_visit
-from domain.booking import (can_manage_family, cancel_visit, days_with_free_slots, family_free_slots, sls_timezone,
+from domain.appointments import NotBooked, Visit, confirm_time, current_visit, day_choices, time_choices
+from domain.booking import (can_manage_family, cancel_visit, family_free_slots, sls_timezone,
                             why_not_free)
 from domain.errors import NoAppointment, SlotTaken
 from domain.slots import booking_days
@@ -36,31 +36,28 @@ BOOKING_STATES = (State.PICK_DAY, State.PICK_TIME, State.CONFIRM)
 
 def enter_days(ctx: Context) -> None:
     """The days of the next two weeks that still have a free time."""
-    family = ctx.uow.families.get(int(ctx.data["family_id"]))
     mode = ctx.data.get("mode", "book")
-    days = days_with_free_slots(ctx.uow, family, ctx.now, ctx.rules)
-    if not days:
+    choices = day_choices(ctx.uow, int(ctx.data["family_id"]), ctx.now, ctx.rules)
+    if not choices.days:
         ctx.stay(State.IDLE)
         ctx.show(ctx.t("no-free-days"))
         return
-    ctx.stay(State.PICK_DAY, family_id=family.id, mode=mode)
-    title = ctx.t("choose-day-move" if mode == "move" else "choose-day", name=family.head_name)
-    ctx.show(title, keyboards.days(days, ctx.t))
+    ctx.stay(State.PICK_DAY, family_id=choices.family_id, mode=mode)
+    title = ctx.t("choose-day-move" if mode == "move" else "choose-day", name=choices.family_name)
+    ctx.show(title, keyboards.days(choices.days, ctx.t))
 
 
 def enter_times(ctx: Context) -> None:
     """The free times of one day; an empty day sends the user back to the days."""
-    family = ctx.uow.families.get(int(ctx.data["family_id"]))
     mode = ctx.data.get("mode", "book")
-    day = dt.date.fromisoformat(ctx.data["day"])
-    tz = sls_timezone(ctx.uow, family.sls_id)
-    slots = family_free_slots(ctx.uow, family, ctx.now, ctx.rules, [day])
-    if not slots:
-        ctx.go(State.PICK_DAY, family_id=family.id, mode=mode, notice=ctx.notice or ctx.t("day-full"))
+    choices = time_choices(ctx.uow, int(ctx.data["family_id"]), dt.date.fromisoformat(ctx.data["day"]), ctx.now,
+                           ctx.rules)
+    if not choices.slots:
+        ctx.go(State.PICK_DAY, family_id=choices.family_id, mode=mode, notice=ctx.notice or ctx.t("day-full"))
         return
-    ctx.stay(State.PICK_TIME, family_id=family.id, mode=mode, day=day.isoformat())
-    title = ctx.t("choose-time", day=day_label(day, ctx.t.language), zone=zone_name(tz))
-    ctx.show(title, keyboards.times(slots, tz, ctx.t))
+    ctx.stay(State.PICK_TIME, family_id=choices.family_id, mode=mode, day=choices.day.isoformat())
+    title = ctx.t("choose-time", day=day_label(choices.day, ctx.t.language), zone=zone_name(choices.zone))
+    ctx.show(title, keyboards.times(choices.slots, choices.zone, ctx.t))
 
 
 def enter_appointment(ctx: Context) -> None:

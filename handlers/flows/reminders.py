@@ -5,7 +5,7 @@ answer to a reminder is recorded either as ``confirmed_at`` or as the move or ca
 """
 from __future__ import annotations
 
-from domain.booking import can_manage_family, sls_timezone
+from domain.appointments import ReminderAnswer, confirm_reminder
 from handlers import keyboards
 from handlers.context import Context
 from handlers.flow import Flow
@@ -17,24 +17,18 @@ from chat.render import visit_when
 def on_reminder_button(ctx: Context) -> None:
     _, argument = parse(ctx.event.callback_data)
     action, _, appointment_arg = argument.partition(":")
-    appointment_id = parse_id(appointment_arg)
-    appointment = ctx.uow.appointments.get(appointment_id) if appointment_id is not None else None
-    family = ctx.uow.families.get(appointment.family_id) if appointment is not None else None
-    if action != "ok" or family is None or not can_manage_family(ctx.user, family):
+    answer, visit = confirm_reminder(ctx.uow, ctx.user, parse_id(appointment_arg), ctx.now) if action == "ok" \
+        else (ReminderAnswer.NOT_ALLOWED, None)
+    if answer is ReminderAnswer.NOT_ALLOWED:
         ctx.answer(ctx.t("stale-button"), alert=True)
-        return
-    if appointment.status != "booked" or ctx.now >= appointment.start_at:
+    elif answer is ReminderAnswer.STALE or visit is None:
         ctx.answer(ctx.t("reminder-stale"), alert=True)
-        return
-    if appointment.confirmed_at is None:
-        appointment.confirmed_at = ctx.now
-    tz = sls_timezone(ctx.uow, family.sls_id)
-    officer = ctx.uow.enumerators.get(appointment.enumerator_id)
-    ctx.answer(ctx.t("reminder-confirmed-short"))
-    ctx.stay(State.IDLE)
-    ctx.show(ctx.t("reminder-confirmed", when=visit_when(appointment.start_at, tz, ctx.t), officer=officer.name,
-                   name=family.head_name),
-             keyboards.appointment_actions(ctx.t, family.id))
+    else:
+        ctx.answer(ctx.t("reminder-confirmed-short"))
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("reminder-confirmed", when=visit_when(visit.start, visit.zone, ctx.t), officer=visit.officer,
+                       name=visit.family_name),
+                 keyboards.appointment_actions(ctx.t, visit.family_id))
 
 
 FLOW = Flow(name="reminders", doc="the answer to a reminder: confirm the visit", buttons={"rm": on_reminder_button})
