@@ -19,7 +19,8 @@ class Settings:
     bot_username: str = ""  # learnt from getMe when empty
     send_rate: float = 30.0  # messages per second for the whole bot
     per_chat_interval: float = 1.0  # seconds between two messages to one chat, once its burst is used
-    per_chat_burst: int = 3  # messages one private chat may get at once (Telegram tolerates short bursts)
+    per_chat_burst: int = 2  # messages one private chat may get at once (Telegram tolerates short bursts;
+    # the simulator, like Telegram, allows 3: one fewer leaves a margin for the clocks of the two sides)
     outbox_interval: float = 1.0  # seconds between two outbox dispatcher runs
     reply_deadline: float = 30.0  # seconds a reply may take in the bot process before the outbox takes it over
     reply_grace: float = 60.0  # seconds after a step when the dispatcher sends a reply its process did not settle
@@ -72,7 +73,7 @@ class Settings:
             bot_username=env.get("PINTU_BOT_USERNAME", ""),
             send_rate=float(env.get("PINTU_SEND_RATE", "30")),
             per_chat_interval=float(env.get("PINTU_PER_CHAT_INTERVAL", "1.0")),
-            per_chat_burst=int(env.get("PINTU_PER_CHAT_BURST", "3")),
+            per_chat_burst=int(env.get("PINTU_PER_CHAT_BURST", "2")),
             outbox_interval=float(env.get("PINTU_OUTBOX_INTERVAL", "1.0")),
             reply_deadline=float(env.get("PINTU_REPLY_DEADLINE", "30")),
             reply_grace=float(env.get("PINTU_REPLY_GRACE", "60")),
