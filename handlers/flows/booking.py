@@ -144,35 +144,37 @@ def _own_family(ctx: Context) -> Family | None:
 
 # --- buttons --------------------------------------------------------------------------------------
 
-def on_day_button(ctx: Context) -> None:
+def _chosen(ctx: Context, fmt: str) -> tuple[Family, dt.datetime] | None:
+    """The family being booked and the day or time its button names, checked; None (and answered) for a
+    press outside a booking, a malformed button, or a day outside the horizon (the days shown again)."""
     family = _family_in_progress(ctx)
     if family is None:
-        return
+        return None
     _, argument = parse(ctx.event.callback_data)
     tz = sls_timezone(ctx.uow, family.sls_id)
-    chosen = keyboards.parse_local(argument, "%Y%m%d", tz)
+    chosen = keyboards.parse_local(argument, fmt, tz)
     if chosen is None:
         ctx.answer(ctx.t("stale-button"), alert=True)
-        return
+        return None
     if not _within_horizon(ctx, chosen, tz):
         _outside_horizon(ctx, family)
+        return None
+    return family, chosen
+
+
+def on_day_button(ctx: Context) -> None:
+    picked = _chosen(ctx, "%Y%m%d")
+    if picked is None:
         return
+    family, chosen = picked
     ctx.go(State.PICK_TIME, family_id=family.id, mode=ctx.data.get("mode", "book"), day=chosen.date().isoformat())
 
 
 def on_time_button(ctx: Context) -> None:
-    family = _family_in_progress(ctx)
-    if family is None:
+    picked = _chosen(ctx, "%Y%m%d%H%M")
+    if picked is None:
         return
-    _, argument = parse(ctx.event.callback_data)
-    tz = sls_timezone(ctx.uow, family.sls_id)
-    chosen = keyboards.parse_local(argument, "%Y%m%d%H%M", tz)
-    if chosen is None:
-        ctx.answer(ctx.t("stale-button"), alert=True)
-        return
-    if not _within_horizon(ctx, chosen, tz):
-        _outside_horizon(ctx, family)
-        return
+    family, chosen = picked
     start = chosen.astimezone(dt.timezone.utc)
     mode = ctx.data.get("mode", "book")
     free = family_free_slots(ctx.uow, family, ctx.now, ctx.rules, [chosen.date()])
