@@ -36,6 +36,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from forms import messages as m
+from forms import nik
 from forms.form import ANY, Field, Form
 from forms.messages import Message
 from forms.parsing import is_blank, parse_answer
@@ -283,8 +284,17 @@ class Questionnaire:
             return value
         after = _Round(self.form, {**evaluation.given, item.name: value}, evaluation.base.current_dt)
         if not after.check(item, "constraint"):
-            return self._message(item.constraint_messages, language, m.CONSTRAINT_FAILED)
+            return self._constraint_refusal(item, value, language, after.base.current_dt.date())
         return value
+
+    def _constraint_refusal(self, item: Field, value: str, language: str, today: dt.date) -> Message:
+        """Why a constraint refuses: for a NIK the rule it breaks (people need to know which digits
+        to look at), else the form's own message or the catalog's."""
+        if "nik-valid(" in item.constraint.source:
+            problem = nik.nik_problem(value, today)
+            if problem is not None:
+                return Message(m.NIK_PROBLEMS[problem])
+        return self._message(item.constraint_messages, language, m.CONSTRAINT_FAILED)
 
     def _message(self, texts: Mapping[str, str], language: str, key: str) -> Message:
         """The form's own message in the user's language (or the form's), else the catalog's."""

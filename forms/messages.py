@@ -24,8 +24,12 @@ NOT_RELEVANT = "form-not-relevant"
 NOT_ALLOWED = "form-not-allowed"
 NOTHING_TO_GO_BACK = "form-nothing-to-go-back"
 
+# Why a NIK is refused (forms/nik.py NikProblem values).
+NIK_PROBLEMS = {problem: f"nik-{problem}" for problem in ("format", "district", "birth-date", "serial")}
+
 KEYS = (REQUIRED, CONSTRAINT_FAILED, NOT_A_NUMBER, NOT_AN_INTEGER, NUMBER_TOO_LARGE, NOT_A_DATE,
-        NOT_A_CHOICE, NOT_A_LOCATION, SEND_A_PHOTO, NOT_RELEVANT, NOT_ALLOWED, NOTHING_TO_GO_BACK)
+        NOT_A_CHOICE, NOT_A_LOCATION, SEND_A_PHOTO, NOT_RELEVANT, NOT_ALLOWED, NOTHING_TO_GO_BACK,
+        *NIK_PROBLEMS.values())
 
 
 @dataclass(frozen=True, slots=True)

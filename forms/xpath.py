@@ -41,6 +41,8 @@ from elementpath import XPath1Parser, XPathContext
 from elementpath.exceptions import ElementPathError, MissingContextError
 from elementpath.xpath_nodes import XPathNode
 
+from forms import nik
+
 JR_NAMESPACE = "http://openrosa.org/javarosa"
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*")
@@ -321,6 +323,30 @@ def evaluate__date(self: Any, context: Any = None) -> str:
     if math.isnan(days) or math.isinf(days):
         return ""
     return (_EPOCH + dt.timedelta(days=math.floor(days))).isoformat()
+
+
+# Pintu's NIK checks (forms/nik.py; README, Forms: NIK checks). Not ODK functions: a form that uses
+# them runs in Pintu only, which `pintu form check` says.
+
+@method(function("nik-valid", nargs=1))
+def evaluate__nik_valid(self: Any, context: Any = None) -> bool:
+    """True if the text is a NIK as Dukcapil issues it (16 digits, a real kecamatan, a birth date)."""
+    return nik.nik_problem(_string(self, context, 0), _now(context).date()) is None
+
+
+@method(function("nik-sex-matches", nargs=2))
+def evaluate__nik_sex_matches(self: Any, context: Any = None) -> bool:
+    """nik-sex-matches(nik, is_female): False only if the NIK is valid and says the other sex."""
+    female = self.boolean_value(self[1].evaluate(copy(context)))
+    return nik.sex_matches(_string(self, context, 0), bool(female), _now(context).date())
+
+
+@method(function("nik-birth-matches", nargs=2))
+def evaluate__nik_birth_matches(self: Any, context: Any = None) -> bool:
+    """nik-birth-matches(nik, date): False only if the NIK is valid and gives another date of birth."""
+    days = date_days(_string(self, context, 1))
+    birth = None if days is None else _EPOCH + dt.timedelta(days=math.floor(days))
+    return nik.birth_matches(_string(self, context, 0), birth, _now(context).date())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ ENGINE_KEYS = (
     "form-required", "form-constraint-failed", "form-not-a-number", "form-not-an-integer",
     "form-number-too-large", "form-not-a-date", "form-not-a-choice", "form-not-a-location",
     "form-send-a-photo", "form-not-relevant", "form-not-allowed", "form-nothing-to-go-back",
+    "nik-format", "nik-district", "nik-birth-date", "nik-serial",
 )
 HOW = {"text": "qn-how-text", "integer": "qn-how-integer", "decimal": "qn-how-decimal", "date": "qn-how-date",
        "select_one": "qn-how-select-one", "select_multiple": "qn-how-select-multiple", "note": "qn-how-note",
