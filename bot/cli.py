@@ -15,6 +15,7 @@
     pintu invite --role supervisor|coordinator --area CODE
     pintu export --area CODE --format csv|xlsx|geojson --out FILE
     pintu campaign set CODE --from YYYY-MM-DD --to YYYY-MM-DD   the field-work window (behind schedule)
+    pintu media check | adopt      the shared media folder (PINTU_MEDIA_DIR) every bot and dispatcher uses
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ import sys
 from bot.config import Settings
 from bot.demo_constants import DEMO_BOT_ID
 from bot.logging_setup import configure_logging
+from bot.media_store import MediaStoreRefused
 from bot.wiring import build
 from domain.admin import issue_invite, parse_days, set_reminder_times, set_working_hours
 from domain.errors import NotAllowed
@@ -56,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except (NotAllowed, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except MediaStoreRefused as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the bot with settings from the environment")
     run.set_defaults(func=_run)
 
+    media = sub.add_parser("media", help="the shared media folder (PINTU_MEDIA_DIR)")
+    media.add_argument("action", choices=("check", "adopt"),
+                       help="check: is it writable and the deployment's shared one; adopt: make it so")
+    media.set_defaults(func=_media)
     sim = sub.add_parser("simulator", help="run the Bot API simulator alone")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8081)
@@ -191,6 +200,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
     settings.require_bot()
     asyncio.run(serve(build(settings)))
+    return 0
+
+
+def _media(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.media_store import adopt, ensure_shared_media
+    from domain.clock import SystemClock
+    from storage.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        act = adopt if args.action == "adopt" else ensure_shared_media
+        store = act(engine, settings.media_dir, SystemClock().now())
+    finally:
+        engine.dispose()
+    print(f"media store {store} at {os.path.abspath(settings.media_dir)}")
     return 0
 
 

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import signal
 
+from bot.media_store import ensure_shared_media
 from bot.ops import OpsServer
 from bot.transports import make_transport
 from bot.wiring import Pintu
@@ -30,6 +31,8 @@ async def serve(pintu: Pintu, stop: asyncio.Event | None = None) -> None:
     """Start the transport and/or the dispatcher; stop cleanly on SIGINT/SIGTERM or when ``stop`` is set."""
     stop = stop or _stop_on_signals()
     settings = pintu.settings
+    # Before anything else: a bot writing photos where the dispatcher cannot read them loses them.
+    ensure_shared_media(pintu.engine, settings.media_dir, pintu.clock.now())
     receive = settings.role in ("all", "bot")
     dispatching = settings.role in ("all", "dispatcher")
     ops = OpsServer(pintu, settings.metrics_listen, dispatching) if settings.metrics_listen else None

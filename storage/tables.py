@@ -351,3 +351,12 @@ inbox = Table(
     _instant("received_at"),
     _instant("handled_at", nullable=True),
 )
+
+# Facts of the deployment that every process must agree on, set once by the first process that
+# needs them: ``media_store`` is the id written into the shared media folder (bot/media_store.py).
+deployment_facts = Table(
+    "deployment_facts", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
+    _instant("created_at"),
+)

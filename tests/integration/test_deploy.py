@@ -143,6 +143,28 @@ def test_compose_wires_database_migration_bot_dispatcher_and_registry() -> None:
 
 # --- the image's commands in a clean virtualenv --------------------------------------------------------
 
+def image_env() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for word, args in final_stage():
+        if word == "ENV":
+            found.update(dict(re.findall(r"(\w+)=(\S+)", args)))
+    return found
+
+
+def test_every_bot_and_dispatcher_shares_one_media_volume_outside_tmp() -> None:
+    """A photo stored by any bot container is read by the dispatcher and survives restarts."""
+    media = image_env()["PINTU_MEDIA_DIR"]
+    assert media.startswith("/") and not media.startswith("/tmp"), "not relative to the tmpfs working dir"
+    services = compose()["services"]
+    for name in ("bot", "dispatcher"):
+        mounts = services[name].get("volumes", [])
+        assert f"media:{media}" in mounts, (name, mounts)
+        assert "PINTU_MEDIA_DIR" not in (services[name].get("environment") or {}), "one place sets it: the image"
+    assert "media" in compose()["volumes"]
+    runtime = "\n".join(args for word, args in final_stage() if word == "RUN")
+    assert media in runtime and "chown" in runtime, "the unprivileged user owns the media folder"
+
+
 def copy_context(target: Path) -> None:
     """The build context as Docker would send it: the repository minus .dockerignore's patterns."""
     patterns = [p.rstrip("/") for p in (ROOT / ".dockerignore").read_text().split() if not p.startswith("#")]
@@ -206,7 +228,8 @@ def test_the_images_install_and_entry_commands_work_in_a_clean_virtualenv(tmp_pa
             image_env.update(dict(re.findall(r"(\w+)=(\S+)", args)))
     path = f"{prefix / 'bin'}:{image_env.get('PATH', '').replace('/opt/pintu/bin', str(prefix / 'bin'))}"
     # A clean environment: nothing from this test process (no virtualenv, no PYTHONPATH) leaks in.
-    base_env = {**image_env, "PATH": path, "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}"}
+    base_env = {**image_env, "PATH": path, "HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+                "PINTU_MEDIA_DIR": str(tmp_path / "media-volume")}  # the image's media volume, mapped
     entry[0] = str(prefix / "bin" / entry[0])
 
     migrate = subprocess.run(entry + ["db", "upgrade"], env=base_env, capture_output=True, text=True, timeout=60,
