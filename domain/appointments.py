@@ -6,7 +6,7 @@ A flow asks once and renders what it gets back; the rules themselves stay in dom
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +55,14 @@ def visit_of(uow: Any, appointment: Any) -> Visit:
     officer = uow.enumerators.get(appointment.enumerator_id)
     return Visit(appointment.id, family.id, family.head_name, appointment.start_at, sls_timezone(uow, family.sls_id),
                  officer.name)
+
+
+def past_visit(uow: Any, family_id: int) -> Visit | None:
+    """The family's visit that took place (the latest), if any: nothing is left to move or cancel."""
+    appointment = uow.appointments.last_visited_for_family(family_id)
+    if appointment is None:
+        return None
+    return replace(visit_of(uow, appointment), start=appointment.updated_at)  # when it took place
 
 
 def current_visit(uow: Any, family_id: int) -> Visit | None:

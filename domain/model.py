@@ -123,7 +123,7 @@ class Appointment:
     enumerator_id: int = unset()
     start_at: dt.datetime = unset()
     end_at: dt.datetime = unset()
-    status: str = "booked"  # booked | moved | cancelled
+    status: str = "booked"  # booked | moved | cancelled | visited (the visit took place: domain/visits.py)
     booked_by_user_id: int | None = None
     replaced_by_id: int | None = None
     confirmed_at: dt.datetime | None = None  # the resident pressed "confirm" on a reminder

@@ -1,6 +1,7 @@
 """What the enumerator found at the door: one ``visit_outcomes`` row per attempt, and the family's status.
 
-    done       -> the family is visited (the questionnaire may follow; completing it makes it completed)
+    done       -> the family is visited and its appointment closed (domain/visits.py); the questionnaire may
+                  follow, completing it makes the family completed
     not_home   -> the visit is closed and the family is offered a new time at once (outbox, with day buttons)
     refused, moved, not_found -> the visit is closed; the family's status says why
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain import family_status, reminders
+from domain import family_status, reminders, visits
 from domain.errors import NotAllowed
 from domain.model import Enumerator, User, VisitOutcome
 from domain.ports import UnitOfWork
@@ -35,7 +36,9 @@ def record_outcome(uow: UnitOfWork, user: User, family_id: int, outcome: str, no
         family_id=family.id, appointment_id=appointment.id if appointment is not None else None,
         enumerator_id=enumerator.id, outcome=outcome, note=(note or "").strip()[:MAX_NOTE] or None,
         recorded_at=now, recorded_by_user_id=user.id))
-    if outcome != "done" and active is not None:
+    if outcome == "done":
+        visits.close_as_visited(uow, family.id, now)
+    elif active is not None:
         # The visit did not happen: free the enumerator's time and the family's one active visit.
         active.status, active.updated_at = "cancelled", now
         uow.appointments.release_blocks(active.id)

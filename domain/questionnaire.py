@@ -139,7 +139,8 @@ def open_draft(uow: UnitOfWork, form: Form, family_id: int, now: dt.datetime, *,
         uow.flush()
     if audience == ENUMERATOR and enumerator_id is not None and record.enumerator_id is None:
         record.enumerator_id = enumerator_id
-        appointment = uow.appointments.active_for_family(family.id)
+        appointment = (uow.appointments.active_for_family(family.id)
+                       or uow.appointments.last_visited_for_family(family.id))  # "done" recorded first
         if appointment is not None and appointment.enumerator_id == enumerator_id:
             record.appointment_id = appointment.id
     return _draft(uow, record, form, family, now)

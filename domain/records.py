@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from domain import family_status
+from domain import family_status, visits
 from domain.errors import RecordIncomplete, RecordNotFound, RecordStateError
 from domain.model import Record, RecordPhoto
 from domain.ports import UnitOfWork
@@ -83,6 +83,7 @@ def complete_record(uow: UnitOfWork, record_id: str, now: dt.datetime,
     for target in targets:
         uow.deliveries.add(record.id, target, now)
     family_status.on_record_completed(uow, uow.families.get(record.family_id), now)
+    visits.close_as_visited(uow, record.family_id, now)  # the record was taken: the visit happened
     uow.flush()
     return record
 

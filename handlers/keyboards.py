@@ -126,15 +126,20 @@ def identify_family(t: Translator, family_id: int) -> Button:
 
 
 def visit_rows(t: Translator, visits: Sequence[tuple[int, int, str, dt.datetime]], tz: ZoneInfo,
-               open_records: set[int]) -> list[list[Button]]:
+               open_records: set[int], visited: set[int] = frozenset()) -> list[list[Button]]:
     """The enumerator's day: per visit (appointment id, family id, head's name, start) a "record what
-    happened" button, and a questionnaire button for a family whose record is still open."""
+    happened" button until the visit took place (appointment ids in ``visited``), and a questionnaire
+    button for a family whose record is still open."""
     rows = []
     for appointment_id, family_id, name, start in visits:
-        row = [Button(t("btn-oc-visit", time=clock_time(start, tz, t.language), name=name), f"oc:v:{appointment_id}")]
+        row = []
+        if appointment_id not in visited:
+            row.append(Button(t("btn-oc-visit", time=clock_time(start, tz, t.language), name=name),
+                              f"oc:v:{appointment_id}"))
         if family_id in open_records:
             row.append(Button(t("btn-qn-visit", name=name), f"qn:go:{family_id}"))
-        rows.append(row)
+        if row:
+            rows.append(row)
     return rows
 
 

@@ -151,7 +151,7 @@ appointments = Table(
     Column("enumerator_id", ForeignKey("enumerators.id"), nullable=False),
     _instant("start_at"),
     _instant("end_at"),
-    Column("status", String(16), nullable=False, default="booked"),  # booked | moved | cancelled
+    Column("status", String(16), nullable=False, default="booked"),  # booked | moved | cancelled | visited
     Column("booked_by_user_id", ForeignKey("users.id"), nullable=True),
     Column("replaced_by_id", ForeignKey("appointments.id"), nullable=True),
     _instant("confirmed_at", nullable=True),

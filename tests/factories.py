@@ -99,8 +99,9 @@ def make_place(
 def add_families(uow: Any, sls_id: int, count: int, now: dt.datetime) -> list[int]:
     ids = []
     for _ in range(count):
+        # zero-padded: pages list families by name, and the serial is shared by every test of the run
         n = serial()
-        ids.append(uow.families.add(Family(sls_id=sls_id, head_name=f"Kepala {n}", kk_number=f"99{n:014d}",
+        ids.append(uow.families.add(Family(sls_id=sls_id, head_name=f"Kepala {n:06d}", kk_number=f"99{n:014d}",
                                            members=3, created_at=now)).id)
     return ids
 

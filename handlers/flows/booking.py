@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from chat.keyboard import parse, parse_id
 from chat.render import day_label, visit_when, zone_name
-from domain.appointments import NotBooked, Visit, confirm_time, current_visit, day_choices, time_choices
+from domain.appointments import (NotBooked, Visit, confirm_time, current_visit, day_choices, past_visit,
+                                 time_choices)
 from domain.booking import (can_manage_family, cancel_visit, family_free_slots, sls_timezone,
                             why_not_free)
 from domain.errors import NoAppointment, SlotTaken
@@ -64,11 +65,23 @@ def enter_appointment(ctx: Context) -> None:
     """The family's visit with move/cancel; the days to book one when it has none (any more)."""
     family_id = int(ctx.data["family_id"])
     visit = current_visit(ctx.uow, family_id)
+    if visit is None and _show_past_visit(ctx, family_id):
+        return
     if visit is None:
         ctx.go(State.PICK_DAY, family_id=family_id, mode="book", notice=ctx.notice)
         return
     ctx.stay(State.IDLE)
     ctx.show(_visit_text(ctx, visit, "appointment"), keyboards.appointment_actions(ctx.t, family_id))
+
+
+def _show_past_visit(ctx: Context, family_id: int) -> bool:
+    """The visit already took place: say when and with whom, offer nothing to move or book."""
+    visit = past_visit(ctx.uow, family_id)
+    if visit is None:
+        return False
+    ctx.stay(State.IDLE)
+    ctx.show(_visit_text(ctx, visit, "visit-took-place"))
+    return True
 
 
 def _visit_text(ctx: Context, visit: Visit, key: str) -> str:
@@ -80,6 +93,8 @@ def resident_home(ctx: Context) -> None:
     family_id = ctx.user.family_id
     if current_visit(ctx.uow, family_id) is not None:
         _show_visit(ctx, family_id)
+    elif past_visit(ctx.uow, family_id) is not None:
+        _show_past_visit(ctx, family_id)
     elif ctx.state in BOOKING_STATES and ctx.data.get("family_id") == family_id:
         _show_days(ctx, family_id, ctx.data.get("mode", "book"))
     else:
@@ -116,6 +131,8 @@ def on_move(ctx: Context) -> None:
     family = _own_family(ctx)
     if family is None:
         return
+    if current_visit(ctx.uow, family.id) is None and _show_past_visit(ctx, family.id):
+        return
     if current_visit(ctx.uow, family.id) is None:
         _show_days(ctx, family.id, "book", notice=ctx.t("no-appointment"))
     else:
@@ -127,6 +144,8 @@ def on_cancel(ctx: Context) -> None:
     if family is None:
         return
     visit = current_visit(ctx.uow, family.id)
+    if visit is None and _show_past_visit(ctx, family.id):
+        return
     if visit is None:
         ctx.send(ctx.t("no-appointment"))
         return
@@ -264,7 +283,10 @@ def on_appointment_button(ctx: Context) -> None:
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
     visit = current_visit(ctx.uow, family.id)
-    if visit is None and action != "book":
+    if visit is None and ctx.uow.appointments.last_visited_for_family(family.id) is not None:
+        ctx.answer(ctx.t("visit-already-took-place"), alert=True)
+        _show_past_visit(ctx, family.id)
+    elif visit is None and action != "book":
         ctx.answer(ctx.t("no-appointment"), alert=True)
         _show_days(ctx, family.id, "book")
     elif action == "book":

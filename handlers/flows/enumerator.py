@@ -6,6 +6,7 @@ import datetime as dt
 import html
 from zoneinfo import ZoneInfo
 
+from domain.visits import VISITED
 from registry.status import delivery_status_for_families
 from handlers import keyboards
 from handlers.context import Context
@@ -44,10 +45,13 @@ def show_schedule(ctx: Context, which: str) -> None:
     tz = _zone_of(ctx, enumerator.id)
     day = ctx.now.astimezone(tz).date() + dt.timedelta(days=1 if which == "tomorrow" else 0)
     start = dt.datetime.combine(day, dt.time(0), tz)
-    visits = ctx.uow.appointments.for_enumerator_between(enumerator.id, start, start + dt.timedelta(days=1))
+    visits = ctx.uow.appointments.for_enumerator_between(enumerator.id, start, start + dt.timedelta(days=1),
+                                                         include_visited=True)
     deliveries = delivery_status_for_families(ctx.uow, [f.id for _, f in visits])
+    visited = {a.id for a, _ in visits if a.status == VISITED}
     lines = [
-        _with_delivery(ctx.t("schedule-line", time=clock_time(a.start_at, tz, ctx.t.language), name=f.head_name,
+        _with_delivery(ctx.t("schedule-line-visited" if a.id in visited else "schedule-line",
+                             time=clock_time(a.start_at, tz, ctx.t.language), name=f.head_name,
                              rt=ctx.uow.areas.get(f.sls_id).name, members=f.members),
                        delivery_label(ctx.t, deliveries.get(f.id)))
         for a, f in visits
@@ -59,7 +63,8 @@ def show_schedule(ctx: Context, which: str) -> None:
     record = []
     if which == "today":
         open_records = {f.id for _, f in visits if ctx.uow.questionnaires.completed_of(f.id) is None}
-        record = keyboards.visit_rows(ctx.t, [(a.id, f.id, f.head_name, a.start_at) for a, f in visits], tz, open_records)
+        record = keyboards.visit_rows(ctx.t, [(a.id, f.id, f.head_name, a.start_at) for a, f in visits], tz,
+                                      open_records, visited)
     ctx.show(ctx.t.raw("schedule", name=_esc(enumerator.name), day=day_label(day, ctx.t.language),
                        zone=zone_name(tz), visits=body, count=len(lines)),
              keyboard([*record, *keyboards.enumerator_days(ctx.t, which).groups]))

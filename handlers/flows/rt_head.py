@@ -112,8 +112,11 @@ def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None
     text += "\n" + ctx.t("rh-address", address=family.address or "-")
     if notice:
         text = f"{notice}\n\n{text}"
+    visited = appointment is None and ctx.uow.appointments.last_visited_for_family(family.id) is not None
     if appointment:
         actions: list = list(keyboards.appointment_actions(ctx.t, family.id).groups)
+    elif visited:
+        actions = []  # the visit took place: nothing to book, move or cancel
     else:
         actions = [[keyboards.book_family(ctx.t, family.id)]]
     actions.append((Button(ctx.t("btn-fe-edit"), f"fe:menu:{family.id}"),))

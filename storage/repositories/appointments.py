@@ -24,6 +24,11 @@ class AppointmentRepository:
             select(Appointment).where(Appointment.family_id == family_id, Appointment.status == "booked")
         )
 
+    def last_visited_for_family(self, family_id: int) -> Appointment | None:
+        return self.session.scalar(
+            select(Appointment).where(Appointment.family_id == family_id, Appointment.status == "visited")
+            .order_by(Appointment.updated_at.desc(), Appointment.id.desc()).limit(1))
+
     def lock_active_for_family(self, family_id: int, *, tries: int = 5) -> Appointment | None:
         """The family's active appointment, locked until the transaction ends: read it with this
         before changing it (move, cancel).
@@ -76,14 +81,15 @@ class AppointmentRepository:
         self.session.execute(delete(BusyBlock).where(BusyBlock.appointment_id == appointment_id))
 
     def for_enumerator_between(
-        self, enumerator_id: int, start: dt.datetime, end: dt.datetime
+        self, enumerator_id: int, start: dt.datetime, end: dt.datetime, *, include_visited: bool = False
     ) -> list[tuple[Appointment, Family]]:
+        statuses = ["booked", "visited"] if include_visited else ["booked"]
         rows = self.session.execute(
             select(Appointment, Family)
             .join(Family, Family.id == Appointment.family_id)
             .where(
                 Appointment.enumerator_id == enumerator_id,
-                Appointment.status == "booked",
+                Appointment.status.in_(statuses),
                 Appointment.start_at >= start,
                 Appointment.start_at < end,
             )

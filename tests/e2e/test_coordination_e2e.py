@@ -188,3 +188,28 @@ def test_an_rt_head_imports_a_family_list_sent_as_a_document(env: Env) -> None:
     slamet.wait("1 keluarga diimpor ke RT 001", newer_than=sent["message_id"])
     assert families() == before + 1
     no_crash(slamet)
+
+
+def test_a_visit_done_early_sends_no_later_reminder_and_janji_says_it_took_place(env: Env) -> None:
+    wati = env.person(1001, "Wati")
+    booked = register_and_book(env, wati, "Wati Lestari", KK_WATI)  # Monday 10.30 WITA, reminder at 09.30
+    visit = env.query(lambda uow: uow.appointments.active_for_family(booked.family_id))
+    officer = env.person(3001, "Petugas")
+    join(env, officer, InviteKind.ENUMERATOR, visit.enumerator_id, "terdaftar sebagai petugas pendataan")
+    env.clock.set(env.clock.now() + dt.timedelta(minutes=45))  # 08.45: the officer passes by early
+
+    schedule = officer.say("/jadwal", "Jadwal")
+    choose, _ = officer.press(schedule, f"oc:v:{visit.id}", "Bagaimana hasil kunjungan")
+    ask, _ = officer.press(choose, f"oc:o:{visit.id}:d", "catatan")
+    officer.press(ask, "oc:skip", "Tercatat")
+    schedule = officer.say("/jadwal", "sudah dikunjungi")
+    assert f"oc:v:{visit.id}" not in {data for _, data in buttons(schedule)}, "nothing left to record"
+
+    env.clock.set(env.clock.now() + dt.timedelta(hours=2))  # past the hour reminder and the visit itself
+    dispatch(env)
+    assert not [m for m in wati.messages() if "Sebentar lagi" in (m.get("text") or "")]
+    janji = wati.say("/janji", "sudah dilakukan")
+    assert env.query(lambda uow: uow.enumerators.get(visit.enumerator_id).name) in janji["text"]
+    assert not [data for _, data in buttons(janji) if data.startswith(("ap:move", "ap:cancel"))]
+    no_crash(officer)
+    no_crash(wati)
