@@ -209,6 +209,18 @@ class AiogramApi(ApiClient):
         return Sent(message.message_id)
 
 
+    async def send_photo(self, action: Any) -> Sent:
+        """sendPhoto: a picture Pintu drew, uploaded under its file name, with a caption (HTML by default)."""
+        from aiogram.types import BufferedInputFile
+
+        with refusals():
+            message = await self.bot.send_photo(
+                chat_id=action.chat_id, photo=BufferedInputFile(action.content, filename=action.filename),
+                caption=action.caption,
+            )
+        return Sent(message.message_id)
+
+
 # --- the transport -----------------------------------------------------------------------------------
 
 class AiogramTransport:

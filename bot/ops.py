@@ -98,6 +98,9 @@ class InstrumentedApi(ApiClient):
     async def send_document(self, action: Any) -> Sent:
         return await self._count("sendDocument", self.inner.send_document(action))
 
+    async def send_photo(self, action: Any) -> Sent:
+        return await self._count("sendPhoto", self.inner.send_photo(action))
+
     async def set_chat_menu(self, action: Any) -> None:
         return await self._count("setMyCommands", self.inner.set_chat_menu(action))
 

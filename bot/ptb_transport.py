@@ -219,6 +219,18 @@ class PtbApi(ApiClient):
         return Sent(message.message_id)
 
 
+    async def send_photo(self, action: Any) -> Sent:
+        """sendPhoto: a picture Pintu drew, uploaded under its file name, with an HTML caption."""
+        from telegram import InputFile
+
+        with refusals():
+            message = await self.bot.send_photo(
+                action.chat_id, InputFile(action.content, filename=action.filename), caption=action.caption,
+                parse_mode=ParseMode.HTML,
+            )
+        return Sent(message.message_id)
+
+
 # --- ordering ----------------------------------------------------------------------------------------
 
 class PerUserUpdateProcessor(BaseUpdateProcessor):

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 
-from chat.events import Action, AnswerCallback, EditMessage, SendDocument, SendMessage, SetChatMenu
+from chat.events import Action, AnswerCallback, EditMessage, SendDocument, SendMessage, SendPhoto, SetChatMenu
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,10 @@ class ApiClient(abc.ABC):
     async def send_document(self, action: SendDocument) -> Sent:
         """sendDocument (an export); clients that never send files need not implement it."""
         raise NotImplementedError(f"{type(self).__name__} cannot send documents")
+
+    async def send_photo(self, action: SendPhoto) -> Sent:
+        """sendPhoto (a picture Pintu drew); clients that never send pictures need not implement it."""
+        raise NotImplementedError(f"{type(self).__name__} cannot send photos")
 
     async def set_chat_menu(self, action: SetChatMenu) -> None:
         """setMyCommands with the chat's scope, once per language of the action; clients that never

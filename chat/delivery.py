@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from chat.client import ApiClient, Sent, TelegramRefused, Verdict, verdict
-from chat.events import Action, AnswerCallback, EditMessage, SendDocument, SendMessage, SetChatMenu
+from chat.events import Action, AnswerCallback, EditMessage, SendDocument, SendMessage, SendPhoto, SetChatMenu
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class ReplySender:
         attempt = 0
         while True:
             attempt += 1
-            paced = isinstance(action, (SendMessage, SendDocument)) and self.limiter is not None
+            paced = isinstance(action, (SendMessage, SendDocument, SendPhoto)) and self.limiter is not None
             try:
                 if paced:
                     await self.limiter.acquire(action.chat_id)  # type: ignore[union-attr]
@@ -166,6 +166,8 @@ class ReplySender:
             return None
         if isinstance(action, SendDocument):
             return await self.client.send_document(action)
+        if isinstance(action, SendPhoto):
+            return await self.client.send_photo(action)
         if isinstance(action, SetChatMenu):
             await self.client.set_chat_menu(action)
             return None

@@ -130,6 +130,16 @@ class SendDocument:
 
 
 @dataclass(frozen=True)
+class SendPhoto:
+    """Send a picture Pintu drew (sendPhoto, uploaded as multipart): the day's route. ``caption`` is HTML."""
+
+    chat_id: int
+    filename: str
+    content: bytes = field(repr=False)
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
 class SetChatMenu:
     """Give one private chat its own command menu (setMyCommands with a chat scope): the commands of
     the user's role. ``menus`` maps a language code ("" for everyone else) to (command, description)."""
@@ -138,7 +148,7 @@ class SetChatMenu:
     menus: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 
-Action = SendMessage | EditMessage | AnswerCallback | SendDocument | SetChatMenu
+Action = SendMessage | EditMessage | AnswerCallback | SendDocument | SendPhoto | SetChatMenu
 
 
 @dataclass

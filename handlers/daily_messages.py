@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
@@ -19,9 +21,10 @@ from babel.numbers import format_decimal
 
 from domain.ports import UnitOfWork
 from domain.holidays_id import holiday_dates
-from domain.model import Family
+from domain.model import Appointment, Family
 from domain.route import Booked, Candidate, Point, Route, Stop, plan_day, preselect
 from domain.slots import EnumeratorCalendar, SchedulePolicy, WorkWeek, free_slots
+from domain.visits import VISITED
 from chat.i18n import Translator
 from chat.render import clock_time, day_label, zone_name
 
@@ -54,42 +57,87 @@ def _point(family: Family) -> Point | None:
     return (family.latitude, family.longitude) if family.latitude is not None and family.longitude is not None else None
 
 
-def schedule(uow: UnitOfWork, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
+@dataclass(frozen=True)
+class RouteVisit:
+    """What a stop of the day stands for: a family, with its appointment when it has one."""
+
+    family: Family
+    appointment: Appointment | None = None
+
+    @property
+    def visited(self) -> bool:
+        return self.appointment is not None and self.appointment.status == VISITED
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """An enumerator's day as one route (its stops' keys are :class:`RouteVisit`), in the area's zone."""
+
+    tz: ZoneInfo
+    route: Route
+    gaps: list[tuple[dt.datetime, dt.datetime]]
+    booked: int  # visits booked (or already made) that day
+
+
+def plan_for_day(uow: UnitOfWork, enumerator_id: int, day: dt.date, now: dt.datetime | None, *,
+                 include_visited: bool = False) -> DayPlan | None:
     """The enumerator's day as one route: booked visits at their times and, in the free times, families
-    of their SLS without an appointment, in the shortest order (domain/route.py)."""
+    of their SLS without an appointment, in the shortest order (domain/route.py). None without an SLS."""
     enumerator = uow.enumerators.get(enumerator_id)
     areas = list(uow.enumerators.assigned_sls(enumerator_id)) if enumerator is not None else []
     if not areas:
         return None
     tz = ZoneInfo(areas[0].timezone)
     start = dt.datetime.combine(day, dt.time(0), tz)
-    visits = uow.appointments.for_enumerator_between(enumerator_id, start, start + dt.timedelta(days=1))
-    booked = [Booked(family, appointment.start_at, appointment.end_at, _point(family)) for appointment, family in visits]
+    visits = uow.appointments.for_enumerator_between(enumerator_id, start, start + dt.timedelta(days=1),
+                                                     include_visited=include_visited)
+    booked = [Booked(RouteVisit(family, appointment), appointment.start_at, appointment.end_at, _point(family))
+              for appointment, family in visits]
     gaps = _free_ranges(uow, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
     unbooked = uow.reminders.unbooked_families([a.id for a in areas], UNBOOKED_POOL) if gaps else []
-    candidates = preselect(booked, [Candidate(f, _point(f)) for f in unbooked])
+    candidates = preselect(booked, [Candidate(RouteVisit(f), _point(f)) for f in unbooked])
     route = plan_day(booked, candidates, gaps, dt.timedelta(minutes=enumerator.visit_minutes))
-    stops = [_stop_text(uow, stop, tz, t) for stop in route.stops]
-    # Telegram's 4096 characters: suggestions go first when a long day does not fit.
+    return DayPlan(tz, route, gaps, len(booked))
+
+
+def route_body(uow: UnitOfWork, plan: DayPlan, t: Translator, labels: Mapping[int, str] | None = None) -> str:
+    """The day's stops, numbered as on the route picture; ``labels`` (by family id) end a stop's first
+    line (a completed record's delivery). Suggestions are dropped first when a long day does not fit
+    Telegram's 4096 characters."""
+    route = plan.route
+    stops = [_stop_text(uow, number, stop, plan.tz, t, labels or {}) for number, stop in enumerate(route.stops, 1)]
     while len("\n\n".join(stops)) > MAX_BODY and any(not s.booked for s in route.stops):
         last = max(i for i, s in enumerate(route.stops) if not s.booked)
         route = Route(route.stops[:last] + route.stops[last + 1:], route.km)
-        stops = [_stop_text(uow, stop, tz, t) for stop in route.stops]
+        stops = [_stop_text(uow, number, stop, plan.tz, t, labels or {})
+                 for number, stop in enumerate(route.stops, 1)]
     body = "\n\n".join(stops) if stops else t("schedule-empty")
     if route.suggested:
         body = t("daily-suggested-note") + "\n\n" + body
-    elif gaps:
+    elif plan.gaps:
         body += "\n\n" + t("daily-gaps", times=", ".join(
-            f"{clock_time(a, tz, t.language)}–{clock_time(b, tz, t.language)}" for a, b in gaps))
-    return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(tz), count=len(booked), stops=body)
+            f"{clock_time(a, plan.tz, t.language)}–{clock_time(b, plan.tz, t.language)}" for a, b in plan.gaps))
+    return body
 
 
-def _stop_text(uow: UnitOfWork, stop: Stop, tz: ZoneInfo, t: Translator) -> str:
-    family: Family = stop.key
+def schedule(uow: UnitOfWork, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
+    """The 06.00 message: the day's route (see :func:`plan_for_day`)."""
+    plan = plan_for_day(uow, enumerator_id, day, now)
+    if plan is None:
+        return None
+    return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(plan.tz),
+                 count=plan.booked, stops=route_body(uow, plan, t))
+
+
+def _stop_text(uow: UnitOfWork, number: int, stop: Stop, tz: ZoneInfo, t: Translator,
+               labels: Mapping[int, str]) -> str:
+    visit: RouteVisit = stop.key
+    family = visit.family
     area = uow.areas.get(family.sls_id)
     village = uow.areas.get(area.parent_id) if area.parent_id is not None else None
-    key = "daily-stop" if stop.booked else "daily-suggested-stop"
-    lines = [t(key, time=clock_time(stop.start, tz, t.language), name=family.head_name, rt=area.name)]
+    key = "daily-stop-visited" if visit.visited else "daily-stop" if stop.booked else "daily-suggested-stop"
+    first = t(key, number=number, time=clock_time(stop.start, tz, t.language), name=family.head_name, rt=area.name)
+    lines = [f"{first} · {labels[family.id]}" if labels.get(family.id) else first]
     if family.address:
         lines.append(t("daily-stop-address", address=family.address))
     if stop.km_from_previous is not None:

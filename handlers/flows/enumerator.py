@@ -1,20 +1,26 @@
-"""The enumerator's day (/jadwal): visits in time order, in their area's local time, each with a button
-to record what happened at the door and one for the family's questionnaire. The enumerator's home."""
+"""The enumerator's day (/jadwal): the day as one route (handlers/daily_messages.py), in the area's
+local time — order, time, family, address, distance from the previous stop, a map link per stop —
+with a button per visit to record what happened at the door and one for the family's questionnaire,
+and on request a picture of the route (handlers/route_picture.py). The enumerator's home."""
 from __future__ import annotations
 
 import datetime as dt
 import html
 from zoneinfo import ZoneInfo
 
+from chat.events import SendPhoto
+from chat.keyboard import Button
 from domain.visits import VISITED
 from registry.status import delivery_status_for_families
 from handlers import keyboards
+from handlers.daily_messages import plan_for_day, route_body
+from handlers.route_picture import Outline, PictureStop, draw_route
 from handlers.context import Context
 from handlers.flow import Flow
 from handlers.states import State
 from chat.keyboard import keyboard, parse
 from handlers.registry_status import delivery_label
-from chat.render import clock_time, day_label, zone_name
+from chat.render import day_label, zone_name
 
 
 def on_schedule(ctx: Context) -> None:
@@ -27,6 +33,10 @@ def on_schedule(ctx: Context) -> None:
 
 def on_schedule_button(ctx: Context) -> None:
     _, argument = parse(ctx.event.callback_data)
+    which = argument.removeprefix("map:")
+    if ctx.user.role == "enumerator" and argument.startswith("map:") and which in ("today", "tomorrow"):
+        send_route_picture(ctx, which)
+        return
     if ctx.user.role != "enumerator" or argument not in ("today", "tomorrow"):
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
@@ -43,31 +53,64 @@ def show_schedule(ctx: Context, which: str) -> None:
         ctx.show(ctx.t("not-allowed"))
         return
     tz = _zone_of(ctx, enumerator.id)
-    day = ctx.now.astimezone(tz).date() + dt.timedelta(days=1 if which == "tomorrow" else 0)
-    start = dt.datetime.combine(day, dt.time(0), tz)
-    visits = ctx.uow.appointments.for_enumerator_between(enumerator.id, start, start + dt.timedelta(days=1),
-                                                         include_visited=True)
+    day = _day(ctx, tz, which)
+    plan = plan_for_day(ctx.uow, enumerator.id, day, ctx.now, include_visited=True)
+    visits = [(stop.key.appointment, stop.key.family) for stop in plan.route.stops
+              if stop.key.appointment is not None] if plan else []
     deliveries = delivery_status_for_families(ctx.uow, [f.id for _, f in visits])
-    visited = {a.id for a, _ in visits if a.status == VISITED}
-    lines = [
-        _with_delivery(ctx.t("schedule-line-visited" if a.id in visited else "schedule-line",
-                             time=clock_time(a.start_at, tz, ctx.t.language), name=f.head_name,
-                             rt=ctx.uow.areas.get(f.sls_id).name, members=f.members),
-                       delivery_label(ctx.t, deliveries.get(f.id)))
-        for a, f in visits
-    ]
-    body = "\n".join(lines) if lines else ctx.t("schedule-empty")
+    labels = {family_id: delivery_label(ctx.t, status) for family_id, status in deliveries.items()}
+    body = route_body(ctx.uow, plan, ctx.t, labels) if plan else ctx.t("schedule-empty")
     ctx.stay(State.IDLE)
-    # Today's visits get a button each to record what happened at the door (the outcomes flow) and,
-    # while the family's record is open, one for its questionnaire.
-    record = []
+    # Today's visits get a button each to record what happened at the door (the outcomes flow) until
+    # it took place and, while the family's record is open, one for its questionnaire.
+    rows = []
     if which == "today":
+        visited = {a.id for a, _ in visits if a.status == VISITED}
         open_records = {f.id for _, f in visits if ctx.uow.questionnaires.completed_of(f.id) is None}
-        record = keyboards.visit_rows(ctx.t, [(a.id, f.id, f.head_name, a.start_at) for a, f in visits], tz,
-                                      open_records, visited)
+        rows = keyboards.visit_rows(ctx.t, [(a.id, f.id, f.head_name, a.start_at) for a, f in visits], tz,
+                                    open_records, visited)
+    if plan and any(_position(stop.key.family) for stop in plan.route.stops):
+        rows.append([Button(ctx.t("btn-route-picture"), f"en:map:{which}")])
     ctx.show(ctx.t.raw("schedule", name=_esc(enumerator.name), day=day_label(day, ctx.t.language),
-                       zone=zone_name(tz), visits=body, count=len(lines)),
-             keyboard([*record, *keyboards.enumerator_days(ctx.t, which).groups]))
+                       zone=zone_name(tz), visits=body, count=len(visits)),
+             keyboard([*rows, *keyboards.enumerator_days(ctx.t, which).groups]))
+
+
+def send_route_picture(ctx: Context, which: str) -> None:
+    """The day's route as a picture (a new message under the schedule), numbered as its stops."""
+    enumerator = ctx.uow.enumerators.by_user(ctx.user.id)
+    plan = None
+    if enumerator is not None:
+        tz = _zone_of(ctx, enumerator.id)
+        plan = plan_for_day(ctx.uow, enumerator.id, _day(ctx, tz, which), ctx.now, include_visited=True)
+    stops = [PictureStop(number, *position, _kind(stop)) for number, stop in enumerate(plan.route.stops, 1)
+             if (position := _position(stop.key.family))] if plan else []
+    outlines = [Outline(a.name, a.boundary) for a in ctx.uow.enumerators.assigned_sls(enumerator.id)
+                if a.boundary] if enumerator is not None else []
+    picture = draw_route(stops, outlines)
+    if picture is None:
+        ctx.answer(ctx.t("route-picture-none"), alert=True)
+        return
+    ctx.answer()
+    day = _day(ctx, _zone_of(ctx, enumerator.id), which)
+    ctx.reply.add(SendPhoto(ctx.event.chat_id, f"rute-{day.isoformat()}.png", picture,
+                            caption=ctx.t("route-picture-caption", day=day_label(day, ctx.t.language))))
+
+
+def _day(ctx: Context, tz: ZoneInfo, which: str) -> dt.date:
+    return ctx.now.astimezone(tz).date() + dt.timedelta(days=1 if which == "tomorrow" else 0)
+
+
+def _position(family) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+    if family.latitude is None or family.longitude is None:
+        return None
+    return family.latitude, family.longitude
+
+
+def _kind(stop) -> str:  # type: ignore[no-untyped-def]
+    if stop.key.visited:
+        return "visited"
+    return "booked" if stop.booked else "suggested"
 
 
 def _with_delivery(line: str, delivered: str) -> str:

@@ -204,6 +204,9 @@ def test_a_visit_done_early_sends_no_later_reminder_and_janji_says_it_took_place
     officer.press(ask, "oc:skip", "Tercatat")
     schedule = officer.say("/jadwal", "sudah dikunjungi")
     assert f"oc:v:{visit.id}" not in {data for _, data in buttons(schedule)}, "nothing left to record"
+    # The day's route as a picture, numbered as the schedule's stops, as a photo under it.
+    picture, _ = officer.press(schedule, "en:map:today", "Rute")
+    assert picture["photo_url"] and picture["message_id"] > schedule["message_id"]
 
     env.clock.set(env.clock.now() + dt.timedelta(hours=2))  # past the hour reminder and the visit itself
     dispatch(env)

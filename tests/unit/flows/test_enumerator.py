@@ -3,6 +3,7 @@ them. The world: helpers.py."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
@@ -27,9 +28,14 @@ def test_an_enumerator_joins_and_sees_the_days_visits_in_time_order(world):
     assert rina.user().role == "enumerator"
 
     rina.say("/jadwal")
-    lines = [line for line in rina.screen.splitlines() if " — " in line and "orang" in line]
-    assert [line.split(" — ")[0] for line in lines] == ["10.30", "14.00"]
-    assert rt1[1].head_name in lines[0] and rt1[0].head_name in lines[1]
+    # The day as a route: numbered stops; the booked ones at their times, families without a visit
+    # suggested in between (marked), each with its map link.
+    stops = re.findall(r"^(\d+)\. <b>([\d.]+)</b> — (.*)$", rina.screen, re.M)
+    booked = [(time, rest) for _, time, rest in stops if "belum ada janji" not in rest]
+    assert [time for time, _ in booked] == ["10.30", "14.00"]
+    assert rt1[1].head_name in booked[0][1] and rt1[0].head_name in booked[1][1]
+    assert [int(n) for n, _, _ in stops] == list(range(1, len(stops) + 1))
+    assert rina.screen.count("Buka di peta") == len(stops)
     assert "2 kunjungan" in rina.screen and "WITA" in rina.screen and "Senin, 23 Nov" in rina.screen
     rina.press("en:tomorrow")
     assert "Selasa, 24 Nov" in rina.screen and rt1[4].head_name in rina.screen and "1 kunjungan" in rina.screen
