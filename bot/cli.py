@@ -34,7 +34,8 @@ from bot.media_store import MediaStoreRefused
 from bot.wiring import build
 from domain.admin import issue_invite, parse_days, set_reminder_times, set_working_hours
 from domain.errors import NotAllowed
-from domain.invites import InviteKind
+from domain.bots import answering_bot, invite_area
+from domain.invites import Invite, InviteKind
 from domain.slots import WorkWeek
 from storage.db import create_schema
 from storage.seed import seed_demo
@@ -261,7 +262,11 @@ def _invite(args: argparse.Namespace, settings: Settings) -> int:
     pintu = build(settings)
     with pintu.uow() as uow:
         issued = issue_invite(uow, settings.invite_secret, INVITE_KINDS[args.kind], args.target, pintu.clock.now(), args.days)
-    username = settings.bot_username or "PintuBot"
+        area = invite_area(uow, Invite(issued.kind, issued.target_id, issued.expires_at, 0))
+        username = settings.bot_username or answering_bot(uow, settings.bot_key, area)
+    if not username:
+        raise ValueError("the bot's Telegram username is not known yet, so the link would name another bot: start "
+                         "the bot once (it records the name getMe gives it) or set PINTU_BOT_USERNAME")
     print(f"{args.kind} invite for {issued.target_name}, valid until {issued.expires_at:%Y-%m-%d %H:%M} UTC")
     print(f"  Telegram:  https://t.me/{username}?start={issued.token}")
     bot_id = settings.bot_token.split(":", 1)[0] if settings.bot_token else DEMO_BOT_ID

@@ -50,15 +50,14 @@ class Pintu:
         return SqlUnitOfWork(self.session_factory)
 
     def learn_bot_username(self, username: str) -> None:
-        """Invite links name the bot; the name is Telegram's answer to getMe unless configured. With
-        several bots, this bot's row of the directory is written, so the others can name it."""
+        """Invite links name the bot; the name is Telegram's answer to getMe unless configured. This
+        bot's row of the directory is written whatever the configuration, so that `pintu invite` and
+        the other bots name the bot that really answers."""
         if username and not self.settings.bot_username:
             self.handlers.config = replace(self.handlers.config, bot_username=username)
-        scope = self.handlers.config.bot
-        if not scope.everywhere:
-            with self.uow() as uow:
-                register_bot(uow, scope, self.handlers.config.bot_username, self.clock.now())
-                uow.commit()
+        with self.uow() as uow:
+            register_bot(uow, self.handlers.config.bot, self.handlers.config.bot_username, self.clock.now())
+            uow.commit()
 
     def coalesced(self, update_id: int | None) -> None:
         """A text superseded by a later one of the same user in a flood (bot/transport.PerUserOrder)."""

@@ -84,6 +84,14 @@ class Incoming:
         return head.split("@", 1)[0].lower() or None
 
     @property
+    def addressee(self) -> str | None:
+        """The bot a command names ("/janji@PintuBot" -> "PintuBot"), None when it names none."""
+        if not self.command:
+            return None
+        _, at, name = self.text.split(maxsplit=1)[0].partition("@")
+        return name or None if at else None
+
+    @property
     def command_args(self) -> str:
         if not self.command:
             return ""

@@ -79,6 +79,15 @@ def register_bot(uow: UnitOfWork, scope: BotScope, username: str, now: dt.dateti
         uow.flush()
 
 
+def answering_bot(uow: UnitOfWork, key: str, area: Area | None) -> str | None:
+    """The username of the bot that will answer a link into ``area``: the bot serving it, else the
+    bot of this ``key`` (PINTU_BOT_KEY, "" for a deployment's only bot), as each recorded at its start
+    from getMe; None when no bot has run yet."""
+    entry = bot_serving(uow, area) if area is not None else None
+    entry = entry or uow.bots.get(key)
+    return entry.username if entry is not None and entry.username else None
+
+
 def invite_area(uow: UnitOfWork, invite: Invite) -> Area | None:
     """The area an invite places its user in (domain/invites.py kinds): an RT, an enumerator's first SLS,
     a supervisor's or coordinator's area."""

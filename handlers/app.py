@@ -208,6 +208,8 @@ class PintuHandlers:
 
     def handle_journaled(self, event: Incoming) -> Handled:
         """:meth:`handle`, with the ids of the replies written ahead to the outbox (see reply_grace)."""
+        if event.addressee is not None and event.addressee.lower() != self.config.bot_username.lower():
+            return Handled([])  # "/janji@another_bot" in a group is that bot's, not ours
         if event.chat_type != "private":
             # In a group only the flows' group commands are read; never answer personal steps there.
             step = self.router.group_commands.get(event.command or "") if not event.callback_id else None

@@ -99,3 +99,12 @@ def test_reminder_times_per_area_are_inherited_below(env, capsys):
 def test_reminder_times_reject_nonsense(env, capsys, args):
     assert main(["reminders", "set", "64.72", *args]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_invite_links_name_the_bot_that_answers_them(env, monkeypatch, capsys):
+    monkeypatch.delenv("PINTU_BOT_USERNAME")
+    assert main(["invite", "rt-head", "64.72.01.1001.0002"]) == 1
+    assert "PINTU_BOT_USERNAME" in capsys.readouterr().err, "no link to somebody else's bot"
+    build(Settings.from_env()).learn_bot_username("RegsosekSmdBot")  # the bot started: getMe's answer
+    assert main(["invite", "rt-head", "64.72.01.1001.0002"]) == 0
+    assert "https://t.me/RegsosekSmdBot?start=" in capsys.readouterr().out

@@ -37,6 +37,14 @@ def test_unknown_commands(world):
     assert "nama kepala keluarga" in guest.screen
 
 
+def test_a_command_naming_another_bot_is_left_to_it(world):
+    guest = Person(world, 1005)
+    assert world.handlers.handle(Incoming(sender=guest.sender, chat_id=1005, text="/start@OtherBot")) == []
+    assert world.handlers.handle(Incoming(sender=guest.sender, chat_id=-100, text="/grup@OtherBot",
+                                          chat_type="group")) == []
+    assert world.handlers.handle(Incoming(sender=guest.sender, chat_id=1005, text="/start@pintubot")) != []
+
+
 def test_group_chats_get_no_answer(world):
     wati = Person(world, 1001)
     assert world.handlers.handle(Incoming(sender=wati.sender, chat_id=-100, text="/start", chat_type="group")) == []
