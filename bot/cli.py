@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import errno
 import logging
 import os
 import secrets
@@ -191,8 +192,15 @@ def _parser() -> argparse.ArgumentParser:
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import run_demo
 
-    asyncio.run(run_demo(port=args.port, framework=args.framework or settings.framework,
-                         data_dir=args.data_dir, fresh=args.fresh))
+    try:
+        asyncio.run(run_demo(port=args.port, framework=args.framework or settings.framework,
+                             data_dir=args.data_dir, fresh=args.fresh))
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        print(f"error: port {args.port} (or {args.port + 10}, the demo's registry) is in use: another demo may be "
+              f"running. Try another with --port, e.g. pintu demo --port {args.port + 1}", file=sys.stderr)
+        return 1
     return 0
 
 

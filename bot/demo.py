@@ -4,8 +4,10 @@ One process, one event loop: the simulator serves http://127.0.0.1:PORT (the pag
 polls it exactly as it would poll api.telegram.org, and the outbox dispatcher sends notifications.
 The reference registry (`pintu registry serve`) runs on http://127.0.0.1:PORT+10 with its own SQLite
 file, and every completed record is forwarded to it.
-The page shows three people side by side: a resident, an RT head and an enumerator, each holding the
-invite link they would have received.
+The page shows four people side by side: a resident and an RT head, each holding the invite link
+they would have received, the enumerator Rina, whose Telegram account is set up by the seed (so every
+booking notifies her, whenever her pane is opened), and a supervisor of the kelurahan. Each pane shares
+locations inside the demo kelurahan by default and shows times in its zone (WITA).
 """
 from __future__ import annotations
 
@@ -24,14 +26,15 @@ from bot.wiring import build
 from domain.admin import issue_invite
 from domain.clock import Clock
 from domain.invites import InviteKind
+from domain.model import User
 from simulator.config import SimulatorConfig
 from simulator.server import create_app, make_runner
 from storage.db import create_schema
-from storage.seed import seed_demo
+from storage.seed import DEMO_CENTRE, seed_demo
 
 log = logging.getLogger(__name__)
 
-RESIDENT, RT_HEAD, ENUMERATOR = 1001, 2001, 3001
+RESIDENT, RT_HEAD, ENUMERATOR, SUPERVISOR = 1001, 2001, 3001, 4001
 
 
 async def run_demo(port: int = 8080, framework: str = "ptb", data_dir: str = "var/demo", fresh: bool = False,
@@ -50,7 +53,11 @@ async def run_demo(port: int = 8080, framework: str = "ptb", data_dir: str = "va
                         registry_url=f"http://127.0.0.1:{port + 10}", registry_token=registry_token,
                         media_dir=str(folder / "media"))
     runner = await _start_simulator(port)
-    registry = await _start_registry(folder, port + 10, registry_token)
+    try:
+        registry = await _start_registry(folder, port + 10, registry_token)
+    except BaseException:
+        await runner.cleanup()
+        raise
     try:
         pintu = build(settings, clock=clock)
         await asyncio.to_thread(create_schema, pintu.engine)
@@ -92,21 +99,36 @@ async def _start_registry(folder: Path, port: int, token: str) -> web.AppRunner:
 
 
 def _prepare_data(pintu) -> list[dict]:  # type: ignore[no-untyped-def]
-    """Seed the sample kelurahan and issue the three invites the people on the page start from."""
+    """Seed the sample kelurahan, set up Rina's account and issue the invites the other panes start from."""
     now = pintu.clock.now()
     with pintu.uow() as uow:
         area = seed_demo(uow, now)
+        _officer_account(uow, area.enumerator_ids[0], now, pintu.handlers.config.consent_version)
         uow.commit()
-        rt_001 = uow.areas.get(area.sls_ids[0]).code
+        rt_001 = uow.areas.get(area.sls_ids[0])
+        village = uow.areas.get(area.village_id)
         secret = pintu.settings.invite_secret
-        resident = issue_invite(uow, secret, InviteKind.RESIDENT, rt_001, now, days=14)
-        head = issue_invite(uow, secret, InviteKind.RT_HEAD, rt_001, now, days=14)
-        officer = issue_invite(uow, secret, InviteKind.ENUMERATOR, str(area.enumerator_ids[0]), now, days=14)
+        resident = issue_invite(uow, secret, InviteKind.RESIDENT, rt_001.code, now, days=14)
+        head = issue_invite(uow, secret, InviteKind.RT_HEAD, rt_001.code, now, days=14)
+        supervisor = issue_invite(uow, secret, InviteKind.SUPERVISOR, village.code, now, days=14)
+    place = {"latitude": DEMO_CENTRE[0] + 0.0005, "longitude": DEMO_CENTRE[1] + 0.0004, "zone": village.timezone}
     return [
-        {"user_id": RESIDENT, "first_name": "Wati", "title": "Warga — Wati (RT 001)", "start": resident.token},
-        {"user_id": RT_HEAD, "first_name": "Slamet", "title": "Ketua RT 001 — Pak Slamet", "start": head.token},
-        {"user_id": ENUMERATOR, "first_name": "Rina", "title": "Petugas — Rina", "start": officer.token},
+        {"user_id": RESIDENT, "first_name": "Wati", "title": "Warga — Wati (RT 001)", "start": resident.token, **place},
+        {"user_id": RT_HEAD, "first_name": "Slamet", "title": "Ketua RT 001 — Pak Slamet", "start": head.token, **place},
+        {"user_id": ENUMERATOR, "first_name": "Rina", "title": "Petugas — Rina", "start": "", **place},
+        {"user_id": SUPERVISOR, "first_name": "Budi", "title": f"Pengawas — {village.name}", "start": supervisor.token,
+         **place},
     ]
+
+
+def _officer_account(uow, enumerator_id: int, now, consent_version: str) -> None:  # type: ignore[no-untyped-def]
+    """Rina's Telegram account, as if she had opened her invite before the demo began: the bookings
+    the other panes make are announced to her from the first one on."""
+    if uow.users.by_telegram_id(ENUMERATOR) is not None:
+        return
+    user = uow.users.add(User(telegram_id=ENUMERATOR, first_name="Rina", language="id", role="enumerator",
+                              consent_version=consent_version, consent_at=now, created_at=now))
+    uow.enumerators.get(enumerator_id).user_id = user.id
 
 
 async def _introduce(root: str, personas: list[dict]) -> None:
@@ -117,8 +139,12 @@ async def _introduce(root: str, personas: list[dict]) -> None:
             await _post(client, "/sim/users", {"id": persona["user_id"], "first_name": persona["first_name"], "language_code": "id"})
         await _post(client, "/sim/personas", {
             "bot": int(DEMO_BOT_ID),
-            "personas": [{k: p[k] for k in ("user_id", "title", "start")} for p in personas],
+            "personas": [{k: p[k] for k in ("user_id", "title", "start", "latitude", "longitude", "zone")}
+                         for p in personas],
         })
+        # Rina opened the bot before the demo began (her account is seeded): her chat exists, so the
+        # notices of the bookings the other panes make reach her, as they would on Telegram.
+        await _post(client, f"/sim/{DEMO_BOT_ID}/users/{ENUMERATOR}/messages", {"text": "/start"})
 
 
 async def _post(client: httpx.AsyncClient, path: str, body: dict) -> None:

@@ -15,7 +15,8 @@
  *     .reply-keyboard > .kb-row > button.kb-btn [data-request=location|contact]   (hidden when none)
  *     .loc-sharer: input.loc-lat, input.loc-lon, input.loc-acc, button.loc-send "Kirim lokasi", button.loc-cancel
  *     form.input-bar: input.msg-input[aria-label=Pesan], button.send "Kirim",
- *                     button.attach (aria-label "Kirim foto") + input.file-input, button.loc (aria-label "Bagikan lokasi")
+ *                     button.attach (aria-label "Kirim foto") + input.file-input, button.attach-doc (aria-label
+ *                     "Kirim berkas") + input.doc-input, button.loc (aria-label "Bagikan lokasi")
  *     .toast (role=status) callback answers/errors;  .alert-box (role=alertdialog) show_alert answers, button.alert-ok
  *   document.body[data-ready]                       set once the panes are built.
  * The pane is also role=region named by its title. Accessible names overlap ("Kirim" ⊂ "Kirim foto" ⊂ …, and the
@@ -116,9 +117,15 @@
     else root.textContent = text;
   }
 
-  function hhmm(sec) {
+  // Times in the persona's zone (the area's: WIB, WITA or WIT), not the browser's, so that they agree
+  // with the times the bot writes; the browser's own zone when the persona names none.
+  function hhmm(sec, zone) {
     var d = new Date(sec * 1000);
-    return pad(d.getHours()) + '.' + pad(d.getMinutes());
+    if (!zone) return pad(d.getHours()) + '.' + pad(d.getMinutes());
+    var parts = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hour12: false, timeZone: zone })
+      .formatToParts(d);
+    var get = function (type) { return (parts.filter(function (p) { return p.type === type; })[0] || {}).value; };
+    return get('hour') + '.' + get('minute');
   }
 
   /* ---------- a chat pane ---------- */
@@ -129,6 +136,9 @@
     this.chat = String(persona.chat_id || persona.user_id);
     this.title = persona.title || ('Pengguna ' + this.user);
     this.start = persona.start || '';
+    this.zone = persona.zone || null;  // IANA zone for message times
+    this.home = [persona.latitude != null ? persona.latitude : DEMO_LAT,
+                 persona.longitude != null ? persona.longitude : DEMO_LON];  // default shared location
     this.rev = 0;
     this.msgs = {};           // message_id -> {data, node}
     this.kbFrom = 0;          // message_id of the message that set the reply keyboard
@@ -177,8 +187,8 @@
       i.onkeydown = function (ev) { if (ev.key === 'Enter') self.sendLocation(); };
       l.appendChild(i); ls.appendChild(l); return i;
     }
-    this.latIn = field('Lintang', 'loc-lat', DEMO_LAT, 'Latitude');
-    this.lonIn = field('Bujur', 'loc-lon', DEMO_LON, 'Longitude');
+    this.latIn = field('Lintang', 'loc-lat', this.home[0], 'Latitude');
+    this.lonIn = field('Bujur', 'loc-lon', this.home[1], 'Longitude');
     this.accIn = field('Akurasi (m)', 'loc-acc', DEMO_ACC, 'Accuracy in metres');
     button(ls, 'loc-send', 'Kirim lokasi', 'Send location', function () { self.sendLocation(); });
     button(ls, 'loc-cancel', 'Batal', 'Cancel', function () { ls.hidden = true; });
@@ -190,6 +200,10 @@
     var file = f.appendChild(el('input', 'file-input'));
     file.type = 'file'; file.accept = 'image/*'; file.hidden = true; file.tabIndex = -1;
     file.onchange = function () { if (file.files[0]) self.sendPhoto(file.files[0]); file.value = ''; };
+    button(f, 'attach-doc icon', '📄', 'Send a file (document)', function () { doc.click(); }, 'Kirim berkas');
+    var doc = f.appendChild(el('input', 'doc-input'));
+    doc.type = 'file'; doc.hidden = true; doc.tabIndex = -1;
+    doc.onchange = function () { if (doc.files[0]) self.sendDocument(doc.files[0]); doc.value = ''; };
     var inp = this.input = f.appendChild(el('input', 'msg-input'));
     inp.type = 'text'; inp.placeholder = 'Ketik pesan…'; inp.title = 'Type a message';
     inp.setAttribute('aria-label', 'Pesan'); inp.setAttribute('enterkeyhint', 'send');
@@ -263,6 +277,12 @@
     if (this.input.value.trim()) { fd.append('caption', this.input.value); this.input.value = ''; }
     return this.act('/photo', fd);
   };
+  Pane.prototype.sendDocument = function (file) {
+    var fd = new FormData();
+    fd.append('file', file, file.name || 'berkas');
+    if (this.input.value.trim()) { fd.append('caption', this.input.value); this.input.value = ''; }
+    return this.act('/document', fd);
+  };
   Pane.prototype.press = async function (btn, msgId, data) {
     if (btn.classList.contains('pending')) return;
     btn.classList.add('pending');
@@ -332,9 +352,9 @@
     var meta = bub.appendChild(el('span', 'meta'));
     if (m.edited) { var ed = meta.appendChild(el('span', 'edited-mark', 'diedit')); ed.title = 'edited'; }
     if (m.date) {
-      var tm = meta.appendChild(el('time', 'msg-time', hhmm(m.date)));
+      var tm = meta.appendChild(el('time', 'msg-time', hhmm(m.date, this.zone)));
       tm.dateTime = new Date(m.date * 1000).toISOString();
-      tm.title = new Date(m.date * 1000).toLocaleString('id-ID');
+      tm.title = new Date(m.date * 1000).toLocaleString('id-ID', this.zone ? { timeZone: this.zone, timeZoneName: 'short' } : {});
     }
 
     var rm = m.reply_markup;

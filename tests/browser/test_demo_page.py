@@ -13,10 +13,11 @@ import re
 import socket
 import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo import ENUMERATOR, RESIDENT
+from bot.demo import ENUMERATOR, RESIDENT, RT_HEAD, SUPERVISOR
 from domain.clock import FakeClock
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -111,12 +112,7 @@ def _type(pane, text: str) -> None:
 
 
 def test_resident_books_on_the_page_and_the_enumerator_sees_it(page):
-    officer = _pane(page, ENUMERATOR)
-    officer.locator("button.start-button").click()
-    _press(officer, "Saya setuju")
-    # The welcome may be followed at once by the day's schedule, so look for it among the bot's messages.
-    expect(officer.locator(".message.bot", has_text="petugas pendataan").first).to_be_visible(timeout=15_000)
-
+    # The resident books before the officer ever opens her pane: the notice still reaches her.
     resident = _pane(page, RESIDENT)
     resident.locator("button.start-button").click()
     _press(resident, "Saya setuju")
@@ -138,11 +134,35 @@ def test_resident_books_on_the_page_and_the_enumerator_sees_it(page):
     _press(resident, "Ya, pesan waktu ini")
     expect(_last_bot_message(resident)).to_contain_text("Selasa, 24 Nov, 09.00 WITA — petugas Rina", timeout=15_000)
 
-    # The enumerator is told by the outbox dispatcher, in their own chat on the same page.
+    # The enumerator is told by the outbox dispatcher, in her own chat on the same page; its clock
+    # shows WITA, the area's time, whatever the browser's zone.
+    officer = _pane(page, ENUMERATOR)
     expect(officer.locator(".message.bot", has_text="Kunjungan baru")).to_contain_text(
         re.compile(r"Selasa, 24 Nov, 09\.00 WITA.*Wati Susanti"), timeout=20_000)
+    stamp = officer.locator(".message.bot time.msg-time").first
+    sent_at = dt.datetime.fromisoformat(stamp.get_attribute("datetime").replace("Z", "+00:00"))
+    assert stamp.inner_text() == sent_at.astimezone(ZoneInfo("Asia/Makassar")).strftime("%H.%M")
     # And sees it in tomorrow's schedule.
     _type(officer, "/jadwal")
     expect(_last_bot_message(officer)).to_contain_text("Jadwal Rina", timeout=15_000)
     _press(officer, "Besok")
     expect(_last_bot_message(officer)).to_contain_text("09.00 — Wati Susanti", timeout=15_000)
+
+
+def test_the_rt_head_imports_a_list_as_a_file_and_a_supervisor_joins(page, tmp_path):
+    head = _pane(page, RT_HEAD)
+    head.locator("button.start-button").click()
+    _press(head, "Saya setuju")
+    expect(_last_bot_message(head)).to_contain_text("Menu Ketua RT 001", timeout=15_000)
+    _press(head, "Impor daftar keluarga")
+    expect(_last_bot_message(head)).to_contain_text("Kirim berkas CSV", timeout=15_000)
+    listing = tmp_path / "daftar-rt001.csv"
+    listing.write_text("nama kepala keluarga,nomor kk,jumlah anggota,alamat\n"
+                       "Hasan Basri,6472011509230021,3,Jl. Mawar 3\nSri Wahyuni,6472011509230022,5,Jl. Mawar 5\n")
+    head.locator("input.doc-input").set_input_files(str(listing))
+    expect(_last_bot_message(head)).to_contain_text("2 keluarga diimpor", timeout=15_000)
+
+    supervisor = _pane(page, SUPERVISOR)
+    supervisor.locator("button.start-button").click()
+    _press(supervisor, "Saya setuju")
+    expect(supervisor.locator(".message.bot", has_text="pengawas").first).to_be_visible(timeout=15_000)
