@@ -106,8 +106,8 @@ def test_a_reference_to_a_missing_question_is_pyxforms_error_with_its_row(xlsfor
 
 @pytest.mark.parametrize("rows, row, words", [
     ([*GOOD, q("time", "at", "Jam", "Time")], 3, "'time'"),
-    ([*GOOD, q("begin repeat", "people", "Anggota", "Members"), q("text", "who", "Nama", "Name"),
-      {"type": "end repeat"}], 3, "'repeat'"),
+    ([*GOOD, q("begin repeat", "people", "Anggota", "Members"), q("begin repeat", "jobs", "Kerja", "Jobs"),
+      q("text", "who", "Nama", "Name"), {"type": "end repeat"}, {"type": "end repeat"}], 4, "inside the repeat"),
     ([*GOOD, q("select_one_from_file places.csv", "place", "Tempat", "Place")], 3, "file"),
 ])
 def test_types_the_chat_cannot_ask_are_refused_by_row(xlsform, rows, row: int, words: str) -> None:
