@@ -173,6 +173,9 @@ def evaluation_order(fields: tuple[Field, ...], by_path: Mapping[str, Field]) ->
             return None
         paths = {p for source in sources for p in _PATH.findall(source)} | siblings
         needs[item.name] = {by_path[p].name for p in paths if p in by_path} | set(item.ancestors)
+        # count(/data/roster[works = 'yes']) reads the repeat's fields through a predicate
+        repeats = {by_path[p].name for p in paths if p in by_path and by_path[p].kind == "repeat"}
+        needs[item.name] |= {f.name for f in fields if f.repeat in repeats and f.repeat != item.repeat}
         needs[item.name].discard(item.name)
     return _topological(fields, needs)
 

@@ -206,3 +206,24 @@ def test_an_uncounted_repeat_asks_whether_to_add_another(engine_for) -> None:
     removed = engine.remove_instance(state, "pets", 1, audience=ENUMERATOR).state
     assert engine.record(json.loads(json.dumps(removed)))["pets"] == [{"pet": "Belang"}]
     assert engine.back(state, ENUMERATOR).state["history"][-1] == "pet[2]"  # "no" undone: asked again
+
+
+def test_the_default_forms_roster_asks_each_member_in_both_languages(clock) -> None:
+    from forms import Form
+    from forms.default import DEFAULT_FORM
+
+    engine = Questionnaire(Form.load(DEFAULT_FORM), clock)
+    state = answer(engine, answer(engine, engine.start(), "head_name", "Wati Lestari"), "members", "2")
+    state["values"]["member_name[1]"] = "Wati Lestari"  # as the bot starts the head's row: shown, still asked
+    step = engine.next_question(state, ENUMERATOR, "en")
+    assert (step.name, step.value, step.groups) == ("member_name[1]", "Wati Lestari", ("Family member 1",))
+    state = answer(engine, state, "member_name[1]", "Wati Lestari")
+    assert engine.next_question(state, ENUMERATOR, "id").label == "NIK Wati Lestari"
+    refused = engine.answer(state, "member_nik[1]", "12345", audience=ENUMERATOR, language="id")
+    assert refused.error.text == "NIK terdiri dari 16 angka."
+    assert engine.answer(state, "member_nik[1]", "", audience=ENUMERATOR).ok  # no NIK yet: skipped
+    assert engine.answer(state, "relation[1]", "Anak", audience=ENUMERATOR, language="en").error.text == (
+        "The first member is the head of the family, and only the first.")
+    names = {f.name for f in engine.form.repeats["roster"]}
+    assert {"member_name", "member_nik", "relation", "sex", "birth_date", "marital", "education", "works",
+            "disability"} <= names
