@@ -185,7 +185,7 @@ def _question_text(ctx: Context, draft: Draft, step: Step, notice: str | None) -
         how += " " + ctx.t("qn-optional")
     label = _esc(step.label)
     if step.kind == REPEAT_ADD:
-        label = ctx.t("qn-repeat-add", count=step.position or 0, label=label)
+        label = ctx.t("qn-repeat-add", count=step.position or 0, label=step.label)
     text = ctx.t.raw("qn-question", progress=progress, group=group, label=label, hint=hint,
                      current=current, how=how)
     return f"{notice}\n\n{text}" if notice else text
@@ -221,23 +221,37 @@ def _question_keyboard(ctx: Context, draft: Draft, step: Step, ticked: list[str]
     return keyboard(rows)
 
 
+def _review_lines(ctx: Context, items: list[Any]) -> list[str]:
+    """A line per answer under its group's heading; a roster member's answers on one line of their own
+    ("Anggota keluarga 2: Joko · Istri/suami · …"), so the review of 10 members still fits one message."""
+    lines: list[str] = []
+    group: tuple[str, ...] = ()
+    member: list[str] = []
+    for number, item in enumerate(items):
+        value = ctx.t("qn-photo-kept") if item.kind == "image" and item.value \
+            else (item.display or ctx.t("qn-review-skipped"))
+        heading = item.groups[:-1] if item.repeat else item.groups
+        if heading and heading != group:
+            lines.append(f"\n<b>{_esc(' › '.join(heading))}</b>")
+        group = heading or group
+        if not item.repeat:
+            lines.append(ctx.t("qn-review-line", label=item.label, value=value))
+            continue
+        member.append(value)
+        following = items[number + 1] if number + 1 < len(items) else None
+        if following is None or (following.repeat, following.position) != (item.repeat, item.position):
+            label = item.groups[-1] if item.groups else str(item.position)
+            lines.append(ctx.t("qn-review-line", label=label, value=" · ".join(member)))
+            member = []
+    return lines
+
+
 def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = None, *, edit: bool = True) -> None:
     """Everything answered so far, and what can be done now: submit, hand over, or go on."""
     language = ctx.t.language
     engine = draft.engine
     items = engine.review(draft.state, language)
-    lines: list[str] = []
-    group: tuple[str, ...] = ()
-    for item in items:
-        if item.groups and item.groups != group:
-            group = item.groups
-            lines.append(f"\n<b>{_esc(' › '.join(group))}</b>")
-        if item.kind == "image" and item.value:
-            value = ctx.t("qn-photo-kept")
-        else:
-            value = item.display or ctx.t("qn-review-skipped")
-        lines.append(ctx.t("qn-review-line", label=item.label, value=value))
-    body = "\n".join(lines).strip() or ctx.t("qn-review-empty")
+    body = "\n".join(_review_lines(ctx, items)).strip() or ctx.t("qn-review-empty")
     if len(body) > MAX_REVIEW_CHARS:
         cut = body[:MAX_REVIEW_CHARS].rsplit("\n", 1)[0]
         body = cut + "\n" + ctx.t("qn-review-truncated", count=body[len(cut):].count("\n"))
@@ -595,7 +609,7 @@ def show_remove_list(ctx: Context, draft: Draft, audience: str, token: str) -> N
     rows.append([Button(ctx.t("btn-qn-to-review"), "qn:review")])
     label = form.text(form.field(repeat).labels, ctx.t.language) or repeat
     ctx.stay(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
-    ctx.show(ctx.t("qn-remove-pick", name=_esc(draft.family.head_name), label=_esc(label)), keyboard(rows))
+    ctx.show(ctx.t("qn-remove-pick", name=draft.family.head_name, label=label), keyboard(rows))
 
 
 def _remove_member(ctx: Context, draft: Draft, audience: str, value: str, *, confirmed: bool) -> None:
@@ -608,7 +622,7 @@ def _remove_member(ctx: Context, draft: Draft, audience: str, value: str, *, con
         ctx.answer(ctx.t("stale-button"), alert=True)
         show_review(ctx, draft, audience)
         return
-    member = _esc(_member(ctx, draft, repeat, number))
+    member = _member(ctx, draft, repeat, number)
     if not confirmed:
         ctx.answer()
         ctx.show(ctx.t("qn-remove-confirm", member=member), keyboard([
@@ -640,7 +654,7 @@ def _add_member(ctx: Context, draft: Draft, audience: str, token: str) -> None:
     form = draft.engine.form
     label = form.text(form.field(repeat).labels, ctx.t.language) or repeat
     number = draft.engine.counts(draft.state)[repeat]
-    show_current(ctx, draft, audience, notice=ctx.t("qn-member-added", label=_esc(label), number=number))
+    show_current(ctx, draft, audience, notice=ctx.t("qn-member-added", label=label, number=number))
 
 
 def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None:
