@@ -147,8 +147,9 @@ class PayloadBuilder:
                                 path=self.media_dir / p.path) for p in photos)
         answers = record.answers or {}
         document = {
-            # a record with a repeat (lists in its answers) needs version 2; others stay byte-identical
-            # to what version 1 sent, so a resend of a record queued before version 2 is the same body
+            # A record with a repeat (lists in its answers) goes as version 2; others stay byte-identical
+            # to version 1, so a resend is the same body. The chat engine refused repeats before version 2,
+            # so no record queued before it changes version (a changed body would meet a 409).
             "schema": SCHEMA_V2_NAME if any(isinstance(v, list) for v in answers.values()) else SCHEMA_NAME,
             "record_id": record.id,
             "version": record.version,

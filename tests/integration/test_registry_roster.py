@@ -36,7 +36,7 @@ async def test_the_registry_accepts_version_1_and_a_roster_in_version_2(server) 
     roster = {"members": "2", "roster": [{"member_name": "Wati", "relation": "head"},
                                          {"member_name": "Joko", "relation": "spouse"}]}
     v1, v2 = document("pintu.record/1", {"members": "2"}), document("pintu.record/2", roster)
-    wrong = document("pintu.record/2", {"roster": [{"age": 40}]})
+    wrong = document("pintu.record/2", {"roster": [{"age": {"years": 40}}]})
 
     async def post(http: httpx.AsyncClient, doc: dict) -> httpx.Response:
         return await http.post(server.url + "/v1/records", content=json.dumps(doc), headers={

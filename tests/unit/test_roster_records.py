@@ -131,9 +131,10 @@ def test_a_record_without_a_repeat_stays_pintu_record_1() -> None:
     assert payload.document["schema"] == "pintu.record/1" and validation_errors(payload.document) == []
 
 
-@pytest.mark.parametrize("answers", [{"roster": [{"age": 4}]}, {"roster": [[]]}, {"members": 3},
-                                     {"roster": [{"member": {"name": "x"}}]}])
-def test_version_2_refuses_answers_that_are_not_strings_or_lists_of_objects_of_strings(completed, answers) -> None:
+@pytest.mark.parametrize("answers", [{"roster": [{"age": None}]}, {"roster": [[]]}, {"members": None},
+                                     {"roster": [{"member": {"name": "x"}}]}, {"roster": [{"jobs": [{"a": "b"}]}]},
+                                     {"1st": "x"}])
+def test_version_2_refuses_answers_that_are_not_values_or_lists_of_flat_objects(completed, answers) -> None:
     engine, state = completed
     document = dict(_payload(engine.record(state)).document, answers=answers)
     errors = validation_errors(document)
