@@ -525,3 +525,54 @@ def test_from_the_review_any_answer_can_be_changed_with_skip_logic_applied(uow_f
         assert wati.answers[-1].show_alert and wati.answers[-1].text == ID("stale-button"), old
         assert "Terima kasih" in wati.screen, old
     assert record_of(uow_factory, family_id).answers["values"]["floor_area"] == "40"
+
+
+def test_a_repeat_without_a_count_asks_add_another_and_a_member_can_be_removed(uow_factory, fake_clock, tmp_path):
+    from tests.unit.forms.form_sheets import q, write_xlsform
+
+    path = write_xlsform(tmp_path / "pets.xlsx", [
+        q("begin repeat", "pets", "Hewan peliharaan", "Pet"),
+        q("text", "pet", "Nama hewan", "Pet's name", required="yes"),
+        {"type": "end repeat"},
+        q("text", "remarks", "Catatan", "Remarks"),
+    ], settings={"form_id": "pets", "version": "1", "default_language": "Indonesian (id)"})
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, enumerators=1, families=1)
+    family_id = place.family_ids[0]
+    chat = Chat(handlers_for(uow_factory, fake_clock, tmp_path, form_path=str(path)),
+                telegram_id_of(uow_factory, resident_of(uow_factory, place, family_id, now)))
+    chat.say("/isi")
+    assert "Hewan peliharaan 1" in chat.screen and "Nama hewan" in chat.screen
+    chat.say("Mimi")
+    assert "Sudah tercatat 1 × <b>Hewan peliharaan</b>. Tambah satu lagi?" in chat.screen
+    add = next(d for d in chat.buttons(chat.question()) if d.endswith(".+:y"))
+    chat.press(add, chat.question())
+    assert "Hewan peliharaan 2" in chat.screen
+    chat.say("Belang")
+    chat.say("mungkin")  # neither yes nor no: the same question again, nothing lost
+    assert "Tambah satu lagi?" in chat.screen and "Sudah tercatat 2" in chat.screen
+    chat.press(add.replace(":y", ":n"), chat.question())
+    assert "Catatan" in chat.screen
+    chat.press(f"qn:back:{_index_in(path, 'remarks')}", chat.question())
+    assert "Tambah satu lagi?" in chat.screen  # "no" undone: asked again
+    chat.say("tidak")
+    chat.say("rumah dekat sungai")
+    assert "Hewan peliharaan 1: <b>Mimi</b>" in chat.screen and "Hewan peliharaan 2: <b>Belang</b>" in chat.screen
+
+    # Remove Mimi: a stale confirmation (after another change) is refused; a fresh one removes her.
+    chat.press(f"qn:rm:{_index_in(path, 'pets')}")
+    delete = next(d for d in chat.buttons() if d.startswith("qn:del:") and ".1." in d)
+    chat.press(delete)
+    assert "Hapus <b>Hewan peliharaan 1 (Mimi)</b> beserta semua jawabannya?" in chat.screen
+    confirm = next(d for d in chat.buttons() if d.startswith("qn:delok:"))
+    stale = confirm.rsplit(".", 1)[0] + ".999"
+    chat.press(stale)
+    assert chat.answers[-1].show_alert and "Mimi" in chat.screen
+    chat.press(confirm)
+    assert "Hewan peliharaan 1 (Mimi) dihapus" in chat.screen and "Hewan peliharaan 1: <b>Belang</b>" in chat.screen
+    values = record_of(uow_factory, family_id).answers
+    assert values["values"]["pet[1]"] == "Belang" and values["repeats"] == {"pets": 1}
+
+
+def _index_in(path, name: str) -> str:
+    return str(next(i for i, f in enumerate(Form.load(path).fields) if f.name == name))
