@@ -357,7 +357,7 @@ class _Builder:
             repeat = name
         item = self.field(element, kind, name, path, row, ancestors, audience)
         if repeat is not None:
-            item = _replace(item, repeat=repeat, count=self.expression(self.counts.get(path), row, "repeat_count")
+            item = replace(item, repeat=repeat, count=self.expression(self.counts.get(path), row, "repeat_count")
                             if kind == "repeat" else None)
         self.fields.append(item)
         if kind in ("group", "repeat"):
@@ -408,10 +408,6 @@ class _Builder:
 
     def error(self, row: int | None, message: str) -> None:
         self.problems.append(Problem(message, "survey", row, ERROR))
-
-
-def _replace(item: Field, **changes: Any) -> Field:
-    return replace(item, **changes)
 
 
 def _row_type(element: dict[str, Any]) -> str:
