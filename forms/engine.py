@@ -217,6 +217,7 @@ class _Round:
     def context(self, key: str) -> OdkContext:
         context = copy.copy(self.base)
         context.item = self.nodes[key]
+        context.current_item = self.nodes[key]  # type: ignore[attr-defined] - current(), also in predicates
         return context
 
     def settle(self) -> None:

@@ -81,3 +81,17 @@ if "min" not in OdkParser.symbol_table:
     def evaluate__min(self: Any, context: Any = None) -> float:
         numbers = _numbers(self, context)
         return math.nan if not numbers or any(math.isnan(x) for x in numbers) else min(numbers)
+
+
+if "current" not in OdkParser.symbol_table:
+    @method(function("current", nargs=0))
+    def evaluate__current(self: Any, context: Any = None) -> list[Any]:
+        """The node whose expression this is (the engine sets ``current_item``), also inside a predicate:
+        ``current()/../age`` is the age of the member being asked."""
+        if context is None:
+            raise self.missing_context()
+        item = getattr(context, "current_item", None)  # not "or": an empty element node is falsy
+        return [context.item if item is None else item]
+
+    # current() may start a path (current()/../age), as a step does in XPath 1.0's FilterExpr '/' path.
+    OdkParser.PATH_STEP_SYMBOLS = {*OdkParser.PATH_STEP_SYMBOLS, "current"}

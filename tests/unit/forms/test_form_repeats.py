@@ -21,6 +21,7 @@ ROSTER = [
     q("integer", "age", "Umur", "Age", required="yes", constraint=". >= 0 and . <= 120"),
     q("select_one yn", "works", "Bekerja?", "Works?", required="yes", relevant="${age} >= 10"),
     q("calculate", "number", calculation="position(..)"),
+    q("calculate", "older", calculation="count(${roster}[age > current()/../age])"),
     {"type": "end repeat"},
     q("calculate", "people", calculation="count(${roster})"),
     q("calculate", "total_age", calculation="sum(${age})"),
@@ -101,11 +102,12 @@ def test_calculations_over_the_roster(roster) -> None:
     assert record["people"] == "3" and record["total_age"] == "89"
     assert (record["oldest"], record["youngest"], record["second_name"], record["workers"]) == ("42", "7", "Budi", "2")
     assert [m["number"] for m in record["roster"]] == ["1", "2", "3"]
+    assert [m["older"] for m in record["roster"]] == ["1", "0", "2"]  # current(): the member's own age
 
 
 def test_the_record_carries_the_roster_as_a_list_of_members(roster) -> None:
     record = roster.record(filled(roster))
-    assert record["roster"][2] == {"member_name": "Ani", "relation": "child", "age": "7", "number": "3"}
+    assert record["roster"][2] == {"member_name": "Ani", "relation": "child", "age": "7", "number": "3", "older": "2"}
     assert record["members"] == "3" and "member_name" not in record
 
 
