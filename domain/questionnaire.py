@@ -20,7 +20,10 @@ new draft (a correction is domain.records.correct_record).
 Known values come in without being asked again: hidden fields named like a family column
 (``needs_photo``) are refreshed from the family at every step, and questions named ``head_name``
 or ``members`` start with the family's registered values (shown as "keep" when asked); an answer
-to those two updates the family row (the RT head's list, the enumerator's day show it).
+to those two updates the family row (the RT head's list, the enumerator's day show it). The roster's
+first row (``member_name[1]``, the head) starts with the head's name until someone answers it, and
+adding or removing a member from the review (:func:`add_member`, :func:`remove_member`) changes
+``members``, and so the family's count, with it.
 
 Services flush, never commit.
 """
@@ -230,6 +233,8 @@ def remove_member(uow: UnitOfWork, draft: Draft, repeat: str, position: int, now
 
 
 def _save_count(uow: UnitOfWork, draft: Draft, result: Result, now: dt.datetime) -> Result:
+    """Save a change of a repeat's size; a roster counted by ``members`` changed that answer, which the
+    family's member count follows (as when ``members`` is answered)."""
     if result.ok:
         _save(draft, dict(result.state), now)
         _update_family(draft.family, "members", result.state["values"].get("members", ""))
@@ -290,7 +295,7 @@ def needs_consent(uow: UnitOfWork, record: Record) -> bool:
 
 
 __all__ = [
-    "AlreadyCompleted", "Draft", "add_member", "remove_member", "ENUMERATOR", "RESIDENT", "RT_HEAD", "RecordIncomplete", "StillMissing",
-    "audience_for", "engine_for", "go_back", "hand_over", "load_draft", "needs_consent", "open_draft",
-    "save_answer", "submit",
+    "AlreadyCompleted", "Draft", "ENUMERATOR", "RESIDENT", "RT_HEAD", "RecordIncomplete", "StillMissing",
+    "add_member", "audience_for", "engine_for", "go_back", "hand_over", "load_draft", "needs_consent", "open_draft",
+    "remove_member", "save_answer", "submit",
 ]
