@@ -79,7 +79,7 @@ class Step:
     display: str | None                    # that value as a person reads it
     groups: tuple[str, ...]                # labels of the enclosing groups, outermost first
     progress: tuple[int, int]              # (steps done, relevant steps) for this audience
-    position: int | None = None            # the repeat instance (1-based); None outside repeats
+    position: int | None = None            # the repeat instance (1-based); for "add another?", how many so far
     repeat: str | None = None              # the enclosing repeat's name
 
     @property
