@@ -20,7 +20,10 @@ new draft (a correction is domain.records.correct_record).
 Known values come in without being asked again: hidden fields named like a family column
 (``needs_photo``) are refreshed from the family at every step, and questions named ``head_name``
 or ``members`` start with the family's registered values (shown as "keep" when asked); an answer
-to those two updates the family row (the RT head's list, the enumerator's day show it).
+to those two updates the family row (the RT head's list, the enumerator's day show it). The roster's
+first row (``member_name[1]``, the head) starts with the head's name until someone answers it, and
+adding or removing a member from the review (:func:`add_member`, :func:`remove_member`) changes
+``members``, and so the family's count, with it.
 
 Services flush, never commit.
 """
@@ -48,6 +51,11 @@ FAMILY_VALUES: dict[str, Callable[[Family], Any]] = {
     "head_name": lambda f: f.head_name,
     "members": lambda f: f.members,
     "needs_photo": lambda f: "1" if getattr(f, "needs_photo", False) else "0",
+}
+# Family columns that start a roster's first row (the head's), by the question's name in the repeat:
+# shown as the current answer ("keep"), still asked.
+HEAD_ROW_VALUES: dict[str, Callable[[Family], Any]] = {
+    "member_name": lambda f: f.head_name,
 }
 
 
@@ -174,6 +182,12 @@ def _draft(uow: UnitOfWork, record: Record, form: Form, family: Family, now: dt.
             state["by"][name] = PRELOAD
         elif item.is_question and name not in state["values"] and read(family) not in (None, ""):
             state["values"][name] = str(read(family))  # shown as the current answer; still asked
+    for name, read in HEAD_ROW_VALUES.items():
+        item = form.by_name.get(name)
+        key = f"{name}[1]"  # follows the head's name (as answered, or registered) until someone answers it
+        if item is not None and item.repeat and item.is_question and key not in state["history"] \
+                and read(family) not in (None, ""):
+            state["values"][key] = str(read(family))
     return Draft(record, state, engine_for(form, now), family)
 
 
@@ -203,6 +217,30 @@ def _update_family(family: Family, name: str, value: str) -> None:
         family.head_name = value.strip()[:120]
     elif name == "members" and value.isdigit() and int(value) > 0:
         family.members = int(value)
+
+
+def add_member(uow: UnitOfWork, draft: Draft, repeat: str, now: dt.datetime, *, audience: str,
+               language: str) -> Result:
+    """One more instance of a repeat (a family member added from the review); its questions come next."""
+    result = draft.engine.add_instance(draft.state, repeat, audience=audience, language=language)
+    return _save_count(uow, draft, result, now)
+
+
+def remove_member(uow: UnitOfWork, draft: Draft, repeat: str, position: int, now: dt.datetime, *,
+                  audience: str, language: str) -> Result:
+    """Remove instance ``position`` of a repeat with its answers; later members move up one number."""
+    result = draft.engine.remove_instance(draft.state, repeat, position, audience=audience, language=language)
+    return _save_count(uow, draft, result, now)
+
+
+def _save_count(uow: UnitOfWork, draft: Draft, result: Result, now: dt.datetime) -> Result:
+    """Save a change of a repeat's size; a roster counted by ``members`` changed that answer, which the
+    family's member count follows (as when ``members`` is answered)."""
+    if result.ok:
+        _save(draft, dict(result.state), now)
+        _update_family(draft.family, "members", result.state["values"].get("members", ""))
+        uow.flush()
+    return result
 
 
 def go_back(uow: UnitOfWork, draft: Draft, now: dt.datetime, *, audience: str) -> Result:
@@ -259,6 +297,6 @@ def needs_consent(uow: UnitOfWork, record: Record) -> bool:
 
 __all__ = [
     "AlreadyCompleted", "Draft", "ENUMERATOR", "RESIDENT", "RT_HEAD", "RecordIncomplete", "StillMissing",
-    "audience_for", "engine_for", "go_back", "hand_over", "load_draft", "needs_consent", "open_draft",
-    "save_answer", "submit",
+    "add_member", "audience_for", "engine_for", "go_back", "hand_over", "load_draft", "needs_consent", "open_draft",
+    "remove_member", "save_answer", "submit",
 ]

@@ -8,6 +8,9 @@
     result = engine.answer(state, step.name, "4", audience="resident") # result.state is the new state
     engine.back(state, "resident"); engine.review(state); engine.is_complete(state); engine.record(state)
 
+Repeats (a household roster) are asked instance by instance; inside one a step's name is its key,
+``member_name[2]`` (forms.engine.key_of / split_key), and the record holds a repeat as a list of objects.
+
 Modules: form (pyxform -> compiled Form), xpath (elementpath + ODK functions), parsing (typed text ->
 stored value), engine (steps, answers, record), check (check_form), messages (catalog keys).
 """

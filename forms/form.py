@@ -20,7 +20,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ from forms.problems import ERROR, WARNING, FormError, Problem, from_pyxform
 from forms.xpath import Expression, ExpressionError, compile_expression
 
 XFORMS = "http://www.w3.org/2002/xforms"
+JR = "http://openrosa.org/javarosa"
+MAX_REPEATS = 60  # instances of one repeat: a roster of 30 members with room to spare, never unbounded
 AUDIENCE_COLUMN = "pintu_audience"
 ANY = "any"
 AUDIENCES = ("resident", "rt_head", "enumerator")
@@ -44,12 +46,12 @@ KINDS = {
     "text": "text", "integer": "integer", "decimal": "decimal", "date": "date",
     "select one": "select_one", "select all that apply": "select_multiple",
     "note": "note", "geopoint": "geopoint", "photo": "image",
-    "calculate": "calculate", "hidden": "hidden", "group": "group",
+    "calculate": "calculate", "hidden": "hidden", "group": "group", "repeat": "repeat",
 }
 QUESTION_KINDS = frozenset({"text", "integer", "decimal", "date", "select_one", "select_multiple",
                             "geopoint", "image"})
 SUPPORTED_TYPES = ("text, integer, decimal, date, select_one, select_multiple, note, geopoint, image, "
-                   "calculate, hidden, begin group/end group")
+                   "calculate, hidden, begin group/end group, begin repeat/end repeat (not nested)")
 
 _LANGUAGE_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)\s*$")
 _LANGUAGE_NAMES = {"indonesian": "id", "bahasa indonesia": "id", "bahasa": "id", "english": "en"}
@@ -82,6 +84,8 @@ class Field:
     required: Expression | None = None
     constraint_messages: Mapping[str, str] = field(default_factory=dict)
     required_messages: Mapping[str, str] = field(default_factory=dict)
+    repeat: str | None = None      # the enclosing repeat (for a repeat: itself); its values are per instance
+    count: Expression | None = None  # a repeat's jr:count (repeat_count); None: "add another?" instead
 
     @property
     def is_question(self) -> bool:
@@ -115,10 +119,14 @@ class Form:
     by_path: Mapping[str, Field] = field(init=False, repr=False)
     order: tuple[Field, ...] = field(init=False, repr=False)
     one_pass: bool = field(init=False, repr=False)
+    repeats: Mapping[str, tuple[Field, ...]] = field(init=False, repr=False)  # repeat -> fields inside
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "by_path", {f.path: f for f in self.fields})
+        object.__setattr__(self, "repeats", {r.name: tuple(f for f in self.fields if f.repeat == r.name
+                                                            and f is not r)
+                                             for r in self.fields if r.kind == "repeat"})
         order = evaluation_order(self.fields, self.by_path)
         object.__setattr__(self, "order", order or self.fields)
         object.__setattr__(self, "one_pass", order is not None)
@@ -141,6 +149,10 @@ class Form:
 
 _PATH = re.compile(r"/[A-Za-z_][\w.\-]*(?:/[A-Za-z_][\w.\-]*)*")
 _UNTRACEABLE = re.compile(r"\.\.|//|/\*|\bcurrent\s*\(|\binstance\s*\(")
+# pyxform writes ${sibling} inside a repeat as "../sibling" (or current()/../sibling): a sibling in
+# the same instance, traceable like an absolute path; position(..) reads no answer at all.
+_SIBLING = re.compile(r"(?:\bcurrent\s*\(\s*\)\s*/\s*)?\.\./([A-Za-z_][\w.\-]*)")
+_POSITION = re.compile(r"\bposition\s*\(\s*\.\.\s*\)")
 
 
 def evaluation_order(fields: tuple[Field, ...], by_path: Mapping[str, Field]) -> tuple[Field, ...] | None:
@@ -153,11 +165,17 @@ def evaluation_order(fields: tuple[Field, ...], by_path: Mapping[str, Field]) ->
     """
     needs: dict[str, set[str]] = {}
     for item in fields:
-        sources = [e.source for e in (item.relevant, item.calculation) if e is not None]
+        sources = [e.source for e in (item.relevant, item.calculation, item.count) if e is not None]
+        parent = item.path.rpartition("/")[0]
+        siblings = {f"{parent}/{name}" for source in sources for name in _SIBLING.findall(source)}
+        sources = [_POSITION.sub("1", _SIBLING.sub("0", source)) for source in sources]
         if any(_UNTRACEABLE.search(source) for source in sources):
             return None
-        paths = {p for source in sources for p in _PATH.findall(source)}
+        paths = {p for source in sources for p in _PATH.findall(source)} | siblings
         needs[item.name] = {by_path[p].name for p in paths if p in by_path} | set(item.ancestors)
+        # count(/data/roster[works = 'yes']) reads the repeat's fields through a predicate
+        repeats = {by_path[p].name for p in paths if p in by_path and by_path[p].kind == "repeat"}
+        needs[item.name] |= {f.name for f in fields if f.repeat in repeats and f.repeat != item.repeat}
         needs[item.name].discard(item.name)
     return _topological(fields, needs)
 
@@ -249,7 +267,8 @@ def _build(data: dict[str, Any], xform: str, rows: Mapping[str, list[int]],
     binds = {b.get("nodeset", ""): dict(b.attrib) for b in model.iter(f"{{{XFORMS}}}bind")}
     template = _primary_instance(model)
     default = language_code(str(data.get("default_language") or "default"), "id")
-    builder = _Builder(binds, rows, default)
+    counts = {r.get("nodeset", ""): r.get(f"{{{JR}}}count", "") for r in ET.fromstring(xform).iter(f"{{{XFORMS}}}repeat")}
+    builder = _Builder(binds, rows, default, counts)
     root = str(data.get("name") or "data")
     builder.walk(data.get("children", []), f"/{root}", (), frozenset({ANY}))
     form = Form(
@@ -295,8 +314,9 @@ class _Builder:
     """Walks pyxform's JSON children into Fields, collecting problems with their rows."""
 
     def __init__(self, binds: Mapping[str, Mapping[str, str]], rows: Mapping[str, list[int]],
-                 default_language: str) -> None:
+                 default_language: str, counts: Mapping[str, str] | None = None) -> None:
         self.binds, self.default = binds, default_language
+        self.counts = counts or {}
         self.rows = {name: list(numbers) for name, numbers in rows.items()}  # consumed in sheet order
         self.fields: list[Field] = []
         self.problems: list[Problem] = []
@@ -304,14 +324,14 @@ class _Builder:
         self.seen: set[str] = set()
 
     def walk(self, children: list[dict[str, Any]], parent_path: str, ancestors: tuple[str, ...],
-             audience: frozenset[str]) -> None:
+             audience: frozenset[str], repeat: str | None = None) -> None:
         for element in children:
             if element.get("control", {}).get("bodyless"):
                 continue  # pyxform's meta group (instanceID): filled by the engine, never asked
-            self.add(element, parent_path, ancestors, audience)
+            self.add(element, parent_path, ancestors, audience, repeat)
 
     def add(self, element: dict[str, Any], parent_path: str, ancestors: tuple[str, ...],
-            inherited: frozenset[str]) -> None:
+            inherited: frozenset[str], repeat: str | None = None) -> None:
         name = str(element.get("name", ""))
         numbers = self.rows.get(name)
         row = numbers.pop(0) if numbers else None  # pyxform keeps sheet order: the n-th "x" is row n
@@ -329,9 +349,19 @@ class _Builder:
         self.seen.add(name)
         path = f"{parent_path}/{name}"
         audience = self.audience(element, row, inherited)
-        self.fields.append(self.field(element, kind, name, path, row, ancestors, audience))
-        if kind == "group":
-            self.walk(element.get("children", []), path, (*ancestors, name), audience)
+        if kind == "repeat" and repeat is not None:
+            self.error(row, f"The repeat '{name}' is inside the repeat '{repeat}'; the chat questionnaire "
+                            "asks one level of repeats (a roster), not a repeat within a repeat.")
+            return
+        if kind == "repeat":
+            repeat = name
+        item = self.field(element, kind, name, path, row, ancestors, audience)
+        if repeat is not None:
+            item = replace(item, repeat=repeat, count=self.expression(self.counts.get(path), row, "repeat_count")
+                            if kind == "repeat" else None)
+        self.fields.append(item)
+        if kind in ("group", "repeat"):
+            self.walk(element.get("children", []), path, (*ancestors, name), audience, repeat)
 
     def field(self, element: dict[str, Any], kind: str, name: str, path: str, row: int | None,
               ancestors: tuple[str, ...], audience: frozenset[str]) -> Field:

@@ -380,6 +380,8 @@ class Expression:
         return to_string(self.value(context))
 
 
+from forms import repeat_functions as _repeat_functions  # noqa: E402,F401 - position(..), indexed-repeat, max, min
+
 _PARSER = OdkParser()
 
 

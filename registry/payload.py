@@ -1,4 +1,5 @@
-"""A completed record as the JSON document of the registry contract (registry/schema/record-v1.json).
+"""A completed record as the JSON document of the registry contract (registry/schema/record-v1.json,
+and record-v2.json for a record with a repeat: the household roster as an array of members).
 
 The document is built from the database alone and is the same on every attempt (no send time in
 it), so a resend after a crash is byte-identical and the registry can dedupe it by key.
@@ -18,44 +19,55 @@ from domain.model import Area, Enumerator, Family, Record, RecordPhoto
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "record-v1.json"
 SCHEMA_NAME = "pintu.record/1"
+SCHEMA_V2_PATH = Path(__file__).parent / "schema" / "record-v2.json"
+SCHEMA_V2_NAME = "pintu.record/2"
+SCHEMAS = {SCHEMA_NAME: SCHEMA_PATH, SCHEMA_V2_NAME: SCHEMA_V2_PATH}
 AREA_LEVELS = ("province", "regency", "district", "village", "sls")
 
 
 @functools.cache
-def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+def schema(name: str = SCHEMA_NAME) -> dict[str, Any]:
+    return json.loads(SCHEMAS[name].read_text(encoding="utf-8"))
 
 
 @functools.cache
-def validator() -> Any:
+def validator(name: str = SCHEMA_NAME) -> Any:
     import jsonschema
 
-    cls = jsonschema.validators.validator_for(schema())
-    return cls(schema(), format_checker=cls.FORMAT_CHECKER)
+    cls = jsonschema.validators.validator_for(schema(name))
+    return cls(schema(name), format_checker=cls.FORMAT_CHECKER)
 
 
 @functools.cache
-def fast_validator() -> Any:
+def fast_validator(name: str = SCHEMA_NAME) -> Any:
     """The same schema compiled to Python code by fastjsonschema: ~15x faster than jsonschema on a valid
     document, which is nearly every document (the reference registry validates each one it receives)."""
     import fastjsonschema
 
-    return fastjsonschema.compile(schema())
+    return fastjsonschema.compile(schema(name))
+
+
+def schema_of(document: Any) -> str:
+    """The contract version a document claims; anything unknown is judged (and refused) as version 1."""
+    claimed = document.get("schema") if isinstance(document, dict) else None
+    return claimed if claimed in SCHEMAS else SCHEMA_NAME
 
 
 def validation_errors(document: Any) -> list[str]:
     """Schema violations as short messages naming the field, never its value (values may be personal).
 
-    A document fastjsonschema accepts is valid; anything else is checked again by jsonschema (the
-    reference implementation), whose errors name every field at fault."""
+    The document is judged by the version it claims (pintu.record/1 or /2). A document fastjsonschema
+    accepts is valid; anything else is checked again by jsonschema (the reference implementation),
+    whose errors name every field at fault."""
     import fastjsonschema
 
+    name = schema_of(document)
     try:
-        fast_validator()(document)
+        fast_validator(name)(document)
         return []
     except fastjsonschema.JsonSchemaException as error:
         fast = error
-    errors = sorted(validator().iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))
     if not errors:  # jsonschema skips "date-time" without its optional checker; fastjsonschema does not
         path = "/".join(str(fast.name or "data").split(".")[1:])
         return [f"/{path}: {fast.rule} {json.dumps(fast.rule_definition)[:80]}"]
@@ -133,8 +145,12 @@ class PayloadBuilder:
                       "captured_at": iso(record.geo_captured_at)}
         files = tuple(PhotoFile(name=Path(p.path).name, sha256=p.sha256, size=p.size, mime=p.mime,
                                 path=self.media_dir / p.path) for p in photos)
+        answers = record.answers or {}
         document = {
-            "schema": SCHEMA_NAME,
+            # A record with a repeat (lists in its answers) goes as version 2; others stay byte-identical
+            # to version 1, so a resend is the same body. The chat engine refused repeats before version 2,
+            # so no record queued before it changes version (a changed body would meet a 409).
+            "schema": SCHEMA_V2_NAME if any(isinstance(v, list) for v in answers.values()) else SCHEMA_NAME,
             "record_id": record.id,
             "version": record.version,
             "replaces": record.replaces_id,
@@ -146,7 +162,7 @@ class PayloadBuilder:
             "photos": [{"name": f.name, "sha256": p.sha256, "size": p.size, "mime": p.mime, "width": p.width,
                         "height": p.height, "taken_at": iso(p.taken_at), "sender": p.sender}
                        for f, p in zip(files, photos)],
-            "answers": record.answers or {},
+            "answers": answers,
             "visit": {"appointment_id": record.appointment_id, "enumerator_id": record.enumerator_id,
                       "enumerator_name": self._enumerators.get(record.enumerator_id) if record.enumerator_id else None},
             "consent": {"version": record.consent_version, "at": iso(record.consent_at)},

@@ -148,3 +148,16 @@ def race(attempts: Sequence[Callable[[], Any]], *, timeout: float = 60.0) -> lis
     if stuck:
         raise AssertionError(f"{len(stuck)} of {len(threads)} attempts still running after {timeout}s")
     return outcomes
+
+
+def roster_answers(names: Sequence[str]) -> dict[str, str]:
+    """Answers to the default form's member roster (forms/default), by key, the first member the head:
+    adults who work, no NIK check beyond its 16 digits, no disability."""
+    answers: dict[str, str] = {}
+    for position, name in enumerate(names, start=1):
+        member = {"member_name": name, "member_nik": f"640201{position:010d}",
+                  "relation": "head" if position == 1 else "child", "sex": "female",
+                  "birth_date": f"{1980 + position}-01-15", "marital": "married" if position == 1 else "single",
+                  "education": "sma", "works": "yes", "disability": "no"}
+        answers.update({f"{key}[{position}]": value for key, value in member.items()})
+    return answers

@@ -6,7 +6,9 @@ The form is kept here as data so that a change is a reviewable diff; the .xlsx i
 open in a spreadsheet and what the engine reads. Edit this file, run it, commit both.
 
 The items follow the key questions of REGSOSEK22-K (BPS, Pendataan Awal Registrasi Sosial Ekonomi
-2022): family members, housing (tenure, floor area, floor/wall/roof material, drinking water,
+2022): family members, the member roster (a repeat, one block per member as ``members`` says: name,
+NIK, relationship to the head, sex, date of birth, marital status, education, work, disability),
+housing (tenure, floor area, floor/wall/roof material, drinking water,
 lighting and installed power, cooking fuel, toilet), social assistance of the last year, assets,
 and the enumerator's geotag and house photo. Who answers what is in ``pintu_audience``: the RT
 head or the resident gives the family details, the resident may self-report housing, assistance
@@ -31,13 +33,13 @@ SURVEY_COLUMNS = [
     "type", "name", f"label::{ID}", f"label::{EN}", f"hint::{ID}", f"hint::{EN}",
     "required", f"required_message::{ID}", f"required_message::{EN}", "relevant",
     "constraint", f"constraint_message::{ID}", f"constraint_message::{EN}",
-    "calculation", "default", "parameters", "pintu_audience",
+    "calculation", "default", "parameters", "pintu_audience", "repeat_count",
 ]
 CHOICE_COLUMNS = ["list_name", "name", f"label::{ID}", f"label::{EN}"]
 SETTINGS = {
     "form_title": "Regsosek - kunjungan pertama",
     "form_id": "pintu_regsosek_first_visit",
-    "version": "2026112201",
+    "version": "2026120201",
     "default_language": ID,
 }
 ASSETS = [  # (name, Indonesian, English): the yes/no asset list
@@ -55,16 +57,16 @@ ASSETS = [  # (name, Indonesian, English): the yes/no asset list
 def row(kind: str, name: str = "", label: tuple[str, str] = ("", ""), *, hint: tuple[str, str] = ("", ""),
         required: bool = False, required_message: tuple[str, str] = ("", ""), relevant: str = "",
         constraint: str = "", constraint_message: tuple[str, str] = ("", ""), calculation: str = "",
-        default: str = "", parameters: str = "", audience: str = "") -> list[str]:
+        default: str = "", parameters: str = "", audience: str = "", repeat_count: str = "") -> list[str]:
     """One survey row, in SURVEY_COLUMNS order."""
     return [kind, name, *label, *hint, "yes" if required else "", *required_message, relevant,
-            constraint, *constraint_message, calculation, default, parameters, audience]
+            constraint, *constraint_message, calculation, default, parameters, audience, repeat_count]
 
 
 def survey() -> list[list[str]]:
     return [
         row("hidden", "needs_photo", default="0"),
-        *family(), *housing(), *assistance(), *assets(), *visit(),
+        *family(), *roster(), *housing(), *assistance(), *assets(), *visit(),
     ]
 
 
@@ -85,6 +87,56 @@ def family() -> list[list[str]]:
             constraint_message=("Jumlah anggota keluarga antara 1 dan 30.",
                                 "The number of family members is between 1 and 30.")),
         row("end group"),
+    ]
+
+
+def roster() -> list[list[str]]:
+    """Keterangan anggota keluarga: one block per member, as many as ``members`` says; the head first."""
+    return [
+        row("begin repeat", "roster", ("Anggota keluarga", "Family member"), audience="enumerator",
+            repeat_count="${members}"),
+        row("text", "member_name", ("Nama anggota keluarga", "Name of the family member"),
+            hint=("Nama lengkap sesuai KTP/KK.", "Full name as on the ID card or family card."), required=True,
+            constraint="string-length(.) >= 2",
+            constraint_message=("Tulis nama lengkap (minimal 2 huruf).", "Write the full name (at least 2 letters).")),
+        row("text", "member_nik", ("NIK ${member_name}", "NIK of ${member_name}"),
+            hint=("16 angka, lihat KTP atau KK. Lewati jika belum punya NIK.",
+                  "16 digits, see the ID card or family card. Skip if there is none yet."),
+            constraint="regex(., '^[0-9]{16}$')",
+            constraint_message=("NIK terdiri dari 16 angka.", "A NIK has 16 digits.")),
+        row("select_one relation", "relation", ("Hubungan ${member_name} dengan kepala keluarga",
+                                                "Relationship of ${member_name} to the head of the family"),
+            required=True, constraint="if(position(..) = 1, . = 'head', . != 'head')",
+            constraint_message=("Anggota pertama adalah kepala keluarga, dan hanya dia.",
+                                "The first member is the head of the family, and only the first.")),
+        row("select_one sex", "sex", ("Jenis kelamin ${member_name}", "Sex of ${member_name}"), required=True),
+        row("date", "birth_date", ("Tanggal lahir ${member_name}", "Date of birth of ${member_name}"),
+            hint=("Contoh: 17-08-1985.", "For example: 17-08-1985."), required=True,
+            constraint=". <= today() and . >= '1900-01-01'",
+            constraint_message=("Tanggal lahir tidak boleh setelah hari ini.", "The date of birth cannot be after today.")),
+        row("calculate", "age", calculation="int((decimal-date-time(today()) - decimal-date-time(${birth_date})) div 365.25)"),
+        row("select_one marital", "marital", ("Status perkawinan ${member_name}", "Marital status of ${member_name}"),
+            required=True, relevant="${age} >= 10"),
+        row("select_one education", "education", ("Pendidikan tertinggi yang ditamatkan ${member_name}",
+                                                  "Highest education completed by ${member_name}"),
+            required=True, relevant="${age} >= 5"),
+        row("select_one yes_no", "works", ("Apakah ${member_name} bekerja dalam seminggu terakhir?",
+                                           "Did ${member_name} work in the last week?"),
+            hint=("Bekerja paling sedikit 1 jam untuk mendapat penghasilan.",
+                  "Worked at least one hour to earn an income."),
+            required=True, relevant="${age} >= 10"),
+        row("select_one yes_no", "disability", ("Apakah ${member_name} memiliki disabilitas?",
+                                                "Does ${member_name} have a disability?"),
+            hint=("Kesulitan melihat, mendengar, berjalan, mengingat, atau mengurus diri.",
+                  "Difficulty seeing, hearing, walking, remembering or self-care."), required=True),
+        row("end repeat"),
+        row("calculate", "roster_count", calculation="count(${roster})"),
+        row("calculate", "workers", calculation="count(${roster}[works = 'yes'])"),
+        row("calculate", "children_under_5", calculation="count(${roster}[age < 5])"),
+        row("note", "roster_summary", (
+            "Tercatat ${roster_count} anggota keluarga; ${workers} bekerja, ${children_under_5} balita.",
+            "${roster_count} family members recorded; ${workers} working, ${children_under_5} under five."),
+            relevant="${roster_count} > 0", audience="enumerator"),
     ]
 
 
@@ -218,6 +270,18 @@ CHOICES: dict[str, list[tuple[str, str, str]]] = {
              "PBI-JK (health insurance paid by the government)"),
             ("none", "Tidak ada", "None")],
     "yes_no": [("yes", "Ya", "Yes"), ("no", "Tidak", "No")],
+    "relation": [("head", "Kepala keluarga", "Head of the family"), ("spouse", "Istri/suami", "Wife/husband"),
+                 ("child", "Anak", "Child"), ("child_in_law", "Menantu", "Son/daughter-in-law"),
+                 ("grandchild", "Cucu", "Grandchild"), ("parent", "Orang tua/mertua", "Parent/parent-in-law"),
+                 ("servant", "Pembantu/sopir", "Domestic worker/driver"), ("other", "Lainnya", "Other")],
+    "sex": [("male", "Laki-laki", "Male"), ("female", "Perempuan", "Female")],
+    "marital": [("single", "Belum kawin", "Never married"), ("married", "Kawin", "Married"),
+                ("divorced", "Cerai hidup", "Divorced"), ("widowed", "Cerai mati", "Widowed")],
+    "education": [("none", "Tidak/belum sekolah", "No schooling"), ("not_finished_sd", "Tidak tamat SD/sederajat",
+                                                                    "Primary school not completed"),
+                  ("sd", "SD/sederajat", "Primary school"), ("smp", "SMP/sederajat", "Junior secondary"),
+                  ("sma", "SMA/SMK/sederajat", "Senior secondary"), ("diploma", "Diploma I-III", "Diploma I-III"),
+                  ("s1", "D4/S1", "Bachelor (D4/S1)"), ("s2_s3", "S2/S3", "Master or doctorate")],
 }
 
 

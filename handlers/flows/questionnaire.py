@@ -27,6 +27,12 @@ or of an older version of the form, never answers the current one: it is stale):
     qn:next:<i>  a note was read                        qn:go:<family>  open (or resume) a family's
     qn:pause  qn:review  qn:resume  qn:submit  qn:consent                questionnaire
     qn:pick:<page>  the answered questions, to change one   qn:edit:<i>  ask question i again (from the review)
+    qa:<i>:y / qa:<i>:n  "add another?" of a repeat without a count: yes / no, that is all
+    qn:add:<r>  one more member of repeat r (field index)    qn:rm:<r>  pick a member of r to remove
+    qn:del:<r>.<n>.<rev>  asks "remove member n?"            qn:delok:<r>.<n>.<rev>  removes it
+
+Inside a repeat (the household roster) ``i`` is ``<field>.<member>`` ("14.3": member 3's question
+14; "11.+": the repeat's "add another?"), and ``q`` holds the engine's key (``member_name[3]``).
 
 Message economy: a button edits its message in place; a typed answer gets the next question as one
 new message. Bad input (letters for a number, out of range, a photo where text is expected, a
@@ -43,6 +49,7 @@ from domain import questionnaire as service
 from domain.errors import NotAllowed, RecordIncomplete
 from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
 from forms import Attachment, Form, FormError, Location, Message, Step
+from forms.engine import ADD, REPEAT_ADD, key_of, may_answer, split_key
 from forms.source import form_source
 from handlers import capture
 from handlers.context import Context
@@ -63,7 +70,7 @@ ENGINE_KEYS = (
 )
 HOW = {"text": "qn-how-text", "integer": "qn-how-integer", "decimal": "qn-how-decimal", "date": "qn-how-date",
        "select_one": "qn-how-select-one", "select_multiple": "qn-how-select-multiple", "note": "qn-how-note",
-       "geopoint": "qn-how-geopoint", "image": "qn-how-image"}
+       "geopoint": "qn-how-geopoint", "image": "qn-how-image", REPEAT_ADD: "qn-how-repeat-add"}
 CAPTURE_KINDS = ("geopoint", "image")
 # Conversation data while a question reopened from the review is answered: the question that was next
 # before the change ("" when none was); reaching it (or the end) shows the review again.
@@ -177,15 +184,20 @@ def _question_text(ctx: Context, draft: Draft, step: Step, notice: str | None) -
     how = ctx.t(HOW[step.kind])
     if not step.required and step.kind != "note":
         how += " " + ctx.t("qn-optional")
-    text = ctx.t.raw("qn-question", progress=progress, group=group, label=_esc(step.label), hint=hint,
+    label = _esc(step.label)
+    if step.kind == REPEAT_ADD:
+        label = ctx.t("qn-repeat-add", count=step.position or 0, label=step.label)
+    text = ctx.t.raw("qn-question", progress=progress, group=group, label=label, hint=hint,
                      current=current, how=how)
     return f"{notice}\n\n{text}" if notice else text
 
 
 def _question_keyboard(ctx: Context, draft: Draft, step: Step, ticked: list[str] | None) -> Keyboard:
-    index = _index(draft.engine.form, step.name)
+    index = _token(draft.engine.form, step.name)
     rows: list[Part] = []
-    if step.kind == "select_one":
+    if step.kind == REPEAT_ADD:
+        rows.append([Button(ctx.t("btn-qn-add-yes"), f"qa:{index}:y"), Button(ctx.t("btn-qn-add-no"), f"qa:{index}:n")])
+    elif step.kind == "select_one":
         buttons = [Button(("✔ " if name == step.value else "") + label, f"qa:{index}:{n}")
                    for n, (name, label) in enumerate(step.choices, start=1)]
         rows.append(choices(buttons))
@@ -203,11 +215,36 @@ def _question_keyboard(ctx: Context, draft: Draft, step: Step, ticked: list[str]
     navigation = []
     if step.progress[0] > 0:
         navigation.append(Button(ctx.t("btn-qn-back"), f"qn:back:{index}"))
-    if not step.required and step.kind not in ("note", "select_multiple"):
+    if not step.required and step.kind not in ("note", "select_multiple", REPEAT_ADD):
         navigation.append(Button(ctx.t("btn-qn-skip"), f"qn:skip:{index}"))
     rows.append(navigation)
     rows.append([Button(ctx.t("btn-qn-review"), "qn:review"), Button(ctx.t("btn-qn-pause"), "qn:pause")])
     return keyboard(rows)
+
+
+def _review_lines(ctx: Context, items: list[Any]) -> list[str]:
+    """A line per answer under its group's heading; a roster member's answers on one line of their own
+    ("Anggota keluarga 2: Joko · Istri/suami · …"), so the review of 10 members still fits one message."""
+    lines: list[str] = []
+    group: tuple[str, ...] = ()
+    member: list[str] = []
+    for number, item in enumerate(items):
+        value = ctx.t("qn-photo-kept") if item.kind == "image" and item.value \
+            else (item.display or ctx.t("qn-review-skipped"))
+        heading = item.groups[:-1] if item.repeat else item.groups
+        if heading and heading != group:
+            lines.append(f"\n<b>{_esc(' › '.join(heading))}</b>")
+        group = heading or group
+        if not item.repeat:
+            lines.append(ctx.t("qn-review-line", label=item.label, value=value))
+            continue
+        member.append(value)
+        following = items[number + 1] if number + 1 < len(items) else None
+        if following is None or (following.repeat, following.position) != (item.repeat, item.position):
+            label = item.groups[-1] if item.groups else str(item.position)
+            lines.append(ctx.t("qn-review-line", label=label, value=" · ".join(member)))
+            member = []
+    return lines
 
 
 def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = None, *, edit: bool = True) -> None:
@@ -215,18 +252,7 @@ def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = 
     language = ctx.t.language
     engine = draft.engine
     items = engine.review(draft.state, language)
-    lines: list[str] = []
-    group: tuple[str, ...] = ()
-    for item in items:
-        if item.groups and item.groups != group:
-            group = item.groups
-            lines.append(f"\n<b>{_esc(' › '.join(group))}</b>")
-        if item.kind == "image" and item.value:
-            value = ctx.t("qn-photo-kept")
-        else:
-            value = item.display or ctx.t("qn-review-skipped")
-        lines.append(ctx.t("qn-review-line", label=item.label, value=value))
-    body = "\n".join(lines).strip() or ctx.t("qn-review-empty")
+    body = "\n".join(_review_lines(ctx, items)).strip() or ctx.t("qn-review-empty")
     if len(body) > MAX_REVIEW_CHARS:
         cut = body[:MAX_REVIEW_CHARS].rsplit("\n", 1)[0]
         body = cut + "\n" + ctx.t("qn-review-truncated", count=body[len(cut):].count("\n"))
@@ -249,6 +275,7 @@ def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = 
         rows.append([Button(ctx.t("btn-qn-back"), "qn:back:last")])
     if engine.editable(draft.state, audience):
         rows.append([Button(ctx.t("btn-qn-edit"), "qn:pick:0")])
+    rows += _roster_buttons(ctx, draft, audience)
     rows.append([Button(ctx.t("btn-qn-pause"), "qn:pause")])
     ctx.stay(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
     if edit:
@@ -285,7 +312,7 @@ def on_typed(ctx: Context) -> None:
         return
     draft, audience = opened
     name = ctx.data.get("q")
-    item = draft.engine.form.by_name.get(name) if name else None
+    item = draft.engine.field_of(name) if isinstance(name, str) else None
     if item is None:  # the review is open (or the form changed under the question): show where we are
         show_current(ctx, draft, audience, notice=ctx.t("qn-use-buttons") if not name else None, edit=False)
         return
@@ -295,7 +322,7 @@ def on_typed(ctx: Context) -> None:
     if item.kind == "note":
         show_current(ctx, draft, audience, notice=ctx.t("qn-how-note"), edit=False)
         return
-    _answer(ctx, draft, audience, item.name, ctx.event.text, edit=False)
+    _answer(ctx, draft, audience, name, ctx.event.text, edit=False)
 
 
 def on_event(ctx: Context) -> None:
@@ -305,7 +332,7 @@ def on_event(ctx: Context) -> None:
         return
     draft, audience = opened
     name = ctx.data.get("q")
-    item = draft.engine.form.by_name.get(name) if name else None
+    item = draft.engine.field_of(name) if isinstance(name, str) else None
     if item is not None and item.kind in CAPTURE_KINDS:
         _capture(ctx, draft, audience, item.kind)
         return
@@ -334,7 +361,7 @@ def _capture(ctx: Context, draft: Draft, audience: str, kind: str) -> None:
         photos = ctx.uow.records.photos(record.id)
         raw = Attachment(Path(photos[-1].path).name)
     ctx.data.pop(capture.DATA_KEY, None)
-    _answer(ctx, draft, audience, str(ctx.data.get("q")), raw, edit=False)
+    _answer(ctx, draft, audience, str(ctx.data.get("q")), raw, edit=False)  # the key: name or name[n]
 
 
 def _answer(ctx: Context, draft: Draft, audience: str, name: str, raw: Any, *, edit: bool) -> None:
@@ -364,11 +391,14 @@ def on_answer_button(ctx: Context) -> None:
     if checked is None:
         return
     draft, audience, item, argument = checked
+    key = str(ctx.data.get("q"))
     choices = item.choices
-    if argument == "k":
-        stored = draft.state.get("values", {}).get(item.name, "")
+    if split_key(key)[1] == ADD and argument in ("y", "n"):
+        _answer(ctx, draft, audience, key, "yes" if argument == "y" else "no", edit=True)
+    elif argument == "k" and item.is_question:
+        stored = draft.state.get("values", {}).get(key, "")
         value = Attachment(stored) if item.kind == "image" and stored else stored
-        _answer(ctx, draft, audience, item.name, value, edit=True)
+        _answer(ctx, draft, audience, key, value, edit=True)
     elif item.kind == "select_multiple" and argument.startswith("t") and _choice(choices, argument[1:]):
         choice = _choice(choices, argument[1:])
         ticked = [n for n in ctx.data.get("multi") or [] if isinstance(n, str)]
@@ -377,7 +407,7 @@ def on_answer_button(ctx: Context) -> None:
         ctx.answer()
         show_current(ctx, draft, audience)
     elif item.kind == "select_one" and _choice(choices, argument):
-        _answer(ctx, draft, audience, item.name, _choice(choices, argument).name, edit=True)
+        _answer(ctx, draft, audience, key, _choice(choices, argument).name, edit=True)
     else:
         _stale(ctx, draft, audience)
 
@@ -401,10 +431,9 @@ def _checked(ctx: Context) -> tuple[Draft, str, Any, str] | None:
     if opened is None:
         return None
     draft, audience = opened
-    form = draft.engine.form
-    index = parse_id(position)
-    item = form.fields[index] if index is not None and index < len(form.fields) else None
-    if ctx.state != STATE or item is None or item.name != ctx.data.get("q"):
+    key = _key(draft.engine.form, position)
+    item = draft.engine.field_of(key) if key else None
+    if ctx.state != STATE or item is None or key != ctx.data.get("q"):
         _stale(ctx, draft, audience)
         return None
     return draft, audience, item, rest
@@ -458,6 +487,13 @@ def on_navigation_button(ctx: Context) -> None:
         show_edit_list(ctx, draft, audience, parse_id(value) or 0)
     elif action == "edit":
         _reopen(ctx, draft, audience, value)
+    elif action == "add":
+        _add_member(ctx, draft, audience, value)
+    elif action == "rm":
+        ctx.answer()
+        show_remove_list(ctx, draft, audience, value)
+    elif action in ("del", "delok"):
+        _remove_member(ctx, draft, audience, value, confirmed=action == "delok")
     elif action == "submit":
         _submit(ctx, draft, audience, consent=False)
     elif action == "consent" and audience == ENUMERATOR:
@@ -467,15 +503,16 @@ def on_navigation_button(ctx: Context) -> None:
 
 
 def _on_step_action(ctx: Context, action: str, draft: Draft, audience: str, item: Any) -> None:
+    key = str(ctx.data.get("q"))  # the step shown, checked by _checked: name, or name[n] in a roster
     if action == "back":
         _back(ctx, draft, audience)
     elif action == "skip":
-        _answer(ctx, draft, audience, item.name, "", edit=True)
+        _answer(ctx, draft, audience, key, "", edit=True)
     elif action == "done" and item.kind == "select_multiple":
         ticked = [n for n in ctx.data.get("multi") or [] if isinstance(n, str)]
-        _answer(ctx, draft, audience, item.name, ticked, edit=True)
+        _answer(ctx, draft, audience, key, ticked, edit=True)
     elif action == "next" and item.kind == "note":
-        _answer(ctx, draft, audience, item.name, "", edit=True)
+        _answer(ctx, draft, audience, key, "", edit=True)
     else:
         _stale(ctx, draft, audience)
 
@@ -500,8 +537,8 @@ def show_edit_list(ctx: Context, draft: Draft, audience: str, page: int) -> None
     pages = max(1, -(-len(items) // EDIT_PAGE))
     page = min(max(page, 0), pages - 1)
     form = draft.engine.form
-    rows = [[Button(_short(f"✏️ {page * EDIT_PAGE + n}. {html.unescape(item.label)}", 60),
-                    f"qn:edit:{_index(form, item.name)}")]
+    rows = [[Button(_short(f"✏️ {page * EDIT_PAGE + n}. {html.unescape(_item_label(item))}", 60),
+                    f"qn:edit:{_token(form, item.name)}")]
             for n, item in enumerate(items[page * EDIT_PAGE:(page + 1) * EDIT_PAGE], start=1)]
     rows.append(pager(Button("‹", f"qn:pick:{page - 1}") if page > 0 else None,
                       Button("›", f"qn:pick:{page + 1}") if page + 1 < pages else None))
@@ -514,9 +551,7 @@ def show_edit_list(ctx: Context, draft: Draft, audience: str, page: int) -> None
 def _reopen(ctx: Context, draft: Draft, audience: str, position: str) -> None:
     """``qn:edit:<i>``: ask question i again; the others keep their answers. A button of an older
     review (the question no longer relevant or answered) is stale: the review is shown as it is now."""
-    index = parse_id(position)
-    fields = draft.engine.form.fields
-    name = fields[index].name if index is not None and index < len(fields) else None
+    name = _key(draft.engine.form, position)
     pending = draft.next_question(audience, ctx.t.language)  # where the person was before the change
     result = service.reopen(ctx.uow, draft, name, ctx.now, audience=audience) if name else None
     if result is None or not result.ok:
@@ -526,6 +561,101 @@ def _reopen(ctx: Context, draft: Draft, audience: str, position: str) -> None:
     ctx.answer()
     ctx.data[REVIEW_AT] = pending.name if pending is not None else ""
     show_current(ctx, draft, audience)
+
+
+# --- the roster: members added or removed from the review ------------------------------------------
+
+def _roster_buttons(ctx: Context, draft: Draft, audience: str) -> list[list[Button]]:
+    """For each repeat this person fills: add one (e.g. a family member), and remove one when there is any."""
+    form = draft.engine.form
+    counts = draft.engine.counts(draft.state) if form.repeats else {}
+    rows = []
+    for name, count in counts.items():
+        item = form.field(name)
+        if not may_answer(item, audience) or (count == 0 and item.count is not None):
+            continue
+        label = _short(form.text(item.labels, ctx.t.language) or name, 30)
+        row = [Button(ctx.t("btn-qn-add-member", label=label), f"qn:add:{_index(form, name)}")]
+        if count:
+            row.append(Button(ctx.t("btn-qn-remove-member", label=label), f"qn:rm:{_index(form, name)}"))
+        rows.append(row)
+    return rows
+
+
+def _repeat_of(form: Form, token: str) -> str | None:
+    index = parse_id(token)
+    item = form.fields[index] if index is not None and index < len(form.fields) else None
+    return item.name if item is not None and item.kind == "repeat" else None
+
+
+def _member(ctx: Context, draft: Draft, repeat: str, position: int) -> str:
+    """How a person recognises an instance: its number, and its first text answer (the member's name)."""
+    form = draft.engine.form
+    label = form.text(form.field(repeat).labels, ctx.t.language) or repeat
+    first = next((f for f in form.repeats[repeat] if f.kind == "text"), None)
+    named = draft.state.get("values", {}).get(key_of(first.name, position), "") if first else ""
+    return f"{label} {position}" + (f" ({named})" if named else "")
+
+
+def show_remove_list(ctx: Context, draft: Draft, audience: str, token: str) -> None:
+    """``qn:rm:<repeat>``: the instances as buttons; the one pressed is asked about before it goes."""
+    form = draft.engine.form
+    repeat = _repeat_of(form, token)
+    if repeat is None:
+        show_review(ctx, draft, audience)
+        return
+    count = draft.engine.counts(draft.state)[repeat]
+    rows = [[Button(_short("🗑 " + _member(ctx, draft, repeat, p), 60), f"qn:del:{token}.{p}.{draft.rev}")]
+            for p in range(1, count + 1)]
+    rows.append([Button(ctx.t("btn-qn-to-review"), "qn:review")])
+    label = form.text(form.field(repeat).labels, ctx.t.language) or repeat
+    ctx.stay(STATE, rid=draft.record.id, fid=draft.family.id, aud=audience, q=None)
+    ctx.show(ctx.t("qn-remove-pick", name=draft.family.head_name, label=label), keyboard(rows))
+
+
+def _remove_member(ctx: Context, draft: Draft, audience: str, value: str, *, confirmed: bool) -> None:
+    """``qn:del:<repeat>.<n>.<rev>`` asks, ``qn:delok:…`` removes. A press made before any other change
+    (``rev``) is the only one honoured: positions move when a member goes, so an older button is stale."""
+    token, position, rev = (value.split(".") + ["", "", ""])[:3]
+    repeat = _repeat_of(draft.engine.form, token)
+    number = parse_id(position)
+    if repeat is None or number is None or parse_id(rev) != draft.rev:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        show_review(ctx, draft, audience)
+        return
+    member = _member(ctx, draft, repeat, number)
+    if not confirmed:
+        ctx.answer()
+        ctx.show(ctx.t("qn-remove-confirm", member=member), keyboard([
+            [Button(ctx.t("btn-qn-remove-yes"), f"qn:delok:{value}"), Button(ctx.t("btn-qn-remove-no"), "qn:review")]]))
+        return
+    result = service.remove_member(ctx.uow, draft, repeat, number, ctx.now, audience=audience,
+                                   language=ctx.t.language)
+    if not result.ok:
+        ctx.answer(_short(html.unescape(_message(ctx, result.error)), 190), alert=True)
+        show_review(ctx, draft, audience)
+        return
+    ctx.answer()
+    show_review(ctx, draft, audience, notice=ctx.t("qn-member-removed", member=member))
+
+
+def _add_member(ctx: Context, draft: Draft, audience: str, token: str) -> None:
+    """``qn:add:<repeat>``: one more instance, its questions asked now, then back to the review."""
+    repeat = _repeat_of(draft.engine.form, token)
+    pending = draft.next_question(audience, ctx.t.language)  # where the person was before the change
+    result = service.add_member(ctx.uow, draft, repeat, ctx.now, audience=audience,
+                                language=ctx.t.language) if repeat else None
+    if result is None or not result.ok:
+        error = _message(ctx, result.error) if result is not None else ctx.t("stale-button")
+        ctx.answer(_short(html.unescape(error), 190), alert=True)
+        show_review(ctx, draft, audience)
+        return
+    ctx.answer()
+    ctx.data[REVIEW_AT] = pending.name if pending is not None else ""
+    form = draft.engine.form
+    label = form.text(form.field(repeat).labels, ctx.t.language) or repeat
+    number = draft.engine.counts(draft.state)[repeat]
+    show_current(ctx, draft, audience, notice=ctx.t("qn-member-added", label=label, number=number))
 
 
 def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None:
@@ -566,6 +696,36 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
 
 def _index(form: Form, name: str) -> int:
     return next(i for i, item in enumerate(form.fields) if item.name == name)
+
+
+def _token(form: Form, key: str) -> str:
+    """A step's key in callback data: the field's position in the form, then the instance in a repeat
+    ("12", "14.3", "11.+"), so a button of member 2's question never answers member 3's."""
+    name, position = split_key(key)
+    index = _index(form, name)
+    return str(index) if position is None else f"{index}.{position}"
+
+
+def _key(form: Form, token: str) -> str | None:
+    """The key a callback token names; None when it names nothing in this form."""
+    number, _, position = token.partition(".")
+    index = parse_id(number)
+    if index is None or index >= len(form.fields):
+        return None
+    item = form.fields[index]
+    if not position:
+        return item.name if item.repeat is None else None
+    if item.repeat is None:
+        return None
+    if position == ADD:
+        return key_of(item.name, ADD) if item.kind == "repeat" else None
+    at = parse_id(position)
+    return key_of(item.name, at) if at is not None and at >= 1 else None
+
+
+def _item_label(item: Any) -> str:
+    """A review line's question, with the member it belongs to inside a roster ("Anggota keluarga 2: NIK")."""
+    return f"{item.groups[-1]}: {item.label}" if item.repeat and item.groups else item.label
 
 
 def _esc(value: str) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from registry.payload import validation_errors
+from registry.payload import schema_of, validation_errors
 from registry.service.models import RegistryBase, StoredPhoto, StoredRecord, StoredSubmission
 from storage.db import make_engine, make_session_factory
 
@@ -127,7 +127,7 @@ async def post_record(request: web.Request) -> web.Response:
         return _error(400, "body is not JSON")
     errors = validation_errors(document)
     if errors:
-        return _error(422, "document does not match pintu.record/1", errors)
+        return _error(422, f"document does not match {schema_of(document)}", errors)
     if document["record_id"] != key:
         return _error(422, "Idempotency-Key differs from record_id")
     problems = _check_photos(document["photos"], photos)

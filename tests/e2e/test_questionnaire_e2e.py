@@ -21,6 +21,7 @@ from simulator.testing import make_png, running_simulator
 from storage.db import create_schema
 from storage.seed import DEMO_CENTRE, seed_demo
 from test_story import KK_WATI, no_crash, register_and_book
+from tests.factories import roster_answers
 
 FORM = Form.load(DEFAULT_FORM)
 INDEX = {f.name: i for i, f in enumerate(FORM.fields)}
@@ -144,8 +145,9 @@ def test_enumerator_geotags_photographs_and_submits_at_the_door(qenv: Env) -> No
     no_crash(ppl)
 
 
-def _self_report_done(env: Env, family_id: int) -> None:
-    """Every resident question answered (as /isi would), and the family flagged for a house photo."""
+def _self_report_done(env: Env, family_id: int, *, roster: bool = True) -> None:
+    """Every resident question answered (as /isi would), and the family flagged for a house photo; with
+    ``roster``, the member roster taken at the door already (the roster test fills it in the chat)."""
     answers = {"head_name": "Wati Lestari", "members": "4", "tenure": "own", "floor_area": "36", "floor": "ceramic",
                "wall": "masonry", "roof": "clay_tile", "water": "piped", "lighting": "pln_meter", "power": "900",
                "cooking": "lpg_3", "toilet": "own", "aid": "pkh", "assets_intro": "",
@@ -157,5 +159,111 @@ def _self_report_done(env: Env, family_id: int) -> None:
         draft = open_draft(uow, FORM, family_id, now, audience="resident")
         for name, value in answers.items():
             assert save_answer(uow, draft, name, value, now, audience="resident", language="id").ok, name
-        assert draft.next_question("resident", "id") is None and draft.next_question(ENUMERATOR, "id").name == "visit_date"
+        assert draft.next_question("resident", "id") is None
+        if roster:
+            names = ["Wati Lestari", "Joko Susilo", "Rina", "Dimas"]
+            for key, value in {**roster_answers(names), "roster_summary": ""}.items():
+                assert save_answer(uow, draft, key, value, now, audience=ENUMERATOR, language="id").ok, key
+            assert draft.next_question(ENUMERATOR, "id").name == "visit_date"
         uow.commit()
+
+
+# --- the household roster at the door ------------------------------------------------------------------
+
+ROSTER = [("Wati Lestari", "head", "female", "12-03-1984"), ("Joko Susilo", "spouse", "male", "02-07-1980"),
+          ("Rina", "child", "female", "20-05-2010"), ("Dimas", "child", "male", "01-09-2022")]
+
+
+def _choose(person, screen: dict, name: str, position: int, choice: str, expect: str) -> dict:
+    number = [c.name for c in FORM.field(name).choices].index(choice) + 1
+    screen, _ = person.press(screen, f"qa:{INDEX[name]}.{position}:{number}", expect)
+    return screen
+
+
+def _member_from_relation(person, screen: dict, position: int, following: str) -> dict:
+    """Relationship … disability of a member whose name and NIK are given; ``following``: the next screen."""
+    name, relation, sex, born = ROSTER[position - 1]
+    screen = _choose(person, screen, "relation", position, relation, f"Jenis kelamin {name}")
+    screen = _choose(person, screen, "sex", position, sex, f"Tanggal lahir {name}")
+    if position == 4:  # Dimas is 4: neither marital status, education nor work is asked
+        screen = person.say(born, f"Apakah {name} memiliki disabilitas")
+    else:
+        screen = person.say(born, f"Status perkawinan {name}")
+        screen = _choose(person, screen, "marital", position, "married" if position < 3 else "single",
+                         f"Pendidikan tertinggi yang ditamatkan {name}")
+        screen = _choose(person, screen, "education", position, "sma", f"Apakah {name} bekerja")
+        screen = _choose(person, screen, "works", position, "yes" if position < 3 else "no",
+                         f"Apakah {name} memiliki disabilitas")
+    return _choose(person, screen, "disability", position, "no", following)
+
+
+def _name_and_nik(person, screen: dict, position: int) -> dict:
+    name = ROSTER[position - 1][0]
+    assert f"Anggota keluarga {position}" in screen["text"]
+    if position == 1:  # the head's row starts from the family's registered name
+        assert "Wati Lestari" in screen["text"]
+        screen, _ = person.press(screen, f"qa:{INDEX['member_name']}.1:k", f"NIK {name}")
+    else:
+        screen = person.say(name, f"NIK {name}")
+    if position == 3:
+        person.say("1234", "NIK terdiri dari 16 angka")  # the constraint, in the member's question
+    return person.say(f"64720101{position:08d}", f"Hubungan {name}")
+
+
+def test_enumerator_fills_the_household_roster_changes_it_from_the_review_and_resumes_mid_roster(qenv: Env) -> None:
+    env = qenv
+    wati = env.person(1001, "Wati")
+    booked = register_and_book(env, wati, "Wati Lestari", KK_WATI)
+    _self_report_done(env, booked.family_id, roster=False)  # members: 4, from the self-report
+
+    enumerator_id = env.query(lambda uow: uow.appointments.active_for_family(booked.family_id).enumerator_id)
+    ppl = env.person(3001, "Petugas")
+    token = env.invite(InviteKind.ENUMERATOR, enumerator_id)
+    consent = ppl.say(f"/start {token}", "Selamat datang di Pintu")
+    ppl.press(consent, f"cs:y:{token}", "terdaftar sebagai petugas pendataan")
+    schedule = ppl.say("/jadwal", "Jadwal")
+    screen, _ = ppl.press(schedule, button(schedule, "qn:go:")[1], "Nama anggota keluarga")
+
+    screen = _name_and_nik(ppl, screen, 1)
+    screen = _member_from_relation(ppl, screen, 1, "Anggota keluarga 2")
+    screen = _name_and_nik(ppl, screen, 2)
+    screen = _member_from_relation(ppl, screen, 2, "Anggota keluarga 3")
+    screen = _name_and_nik(ppl, screen, 3)
+    screen = _member_from_relation(ppl, screen, 3, "Anggota keluarga 4")
+    screen = _name_and_nik(ppl, screen, 4)
+
+    # The bot goes away in the middle of member 4; a new process resumes at member 4's next question.
+    restart(env)
+    screen = ppl.say(f"/kunjungan {booked.family_id}", "Melanjutkan")
+    assert "Anggota keluarga 4" in screen["text"] and "Hubungan Dimas" in screen["text"]
+    screen = _member_from_relation(ppl, screen, 4, "Tercatat 4 anggota keluarga; 2 bekerja, 1 balita.")
+
+    # The review shows the roster member by member, one line each.
+    review, _ = ppl.press(screen, "qn:review", "Jawaban untuk keluarga Wati Lestari")
+    text = review["text"]
+    assert "Anggota keluarga 2: Joko Susilo · 6472010100000002 · Istri/suami · Laki-laki" in text
+    assert "Anggota keluarga 4: Dimas" in text and text.index("Joko Susilo") < text.index("Rina")
+
+    # Change member 2's name from the review: asked again, then straight back to the review.
+    picker, _ = ppl.press(review, "qn:pick:0", "pertanyaan mana yang ingin diubah")
+    edit = f"qn:edit:{INDEX['member_name']}.2"
+    page = 1
+    while edit not in {data for _, data in buttons(picker)}:  # member 2's name is on a later page
+        forward = next(data for label, data in buttons(picker) if label == "›")
+        page += 1
+        picker, _ = ppl.press(picker, forward, f"({page}/")
+    asked, _ = ppl.press(picker, edit, "Nama anggota keluarga")
+    assert "Joko Susilo" in asked["text"]
+    review = ppl.say("Joko Santoso", "Jawaban untuk keluarga Wati Lestari")
+    assert "Anggota keluarga 2: Joko Santoso" in review["text"]
+
+    # Remove Rina (member 3): asked first, then Dimas moves up and the family has 3 members.
+    chooser, _ = ppl.press(review, f"qn:rm:{INDEX['roster']}", "mana yang dihapus")
+    rina = next(data for label, data in buttons(chooser) if "Rina" in label)
+    confirm, _ = ppl.press(chooser, rina, "beserta semua jawabannya")
+    review, _ = ppl.press(confirm, button(confirm, "qn:delok:")[1], "dihapus")
+    assert "Anggota keluarga 3: Dimas" in review["text"] and "Rina" not in review["text"].split("dihapus")[1]
+    values = env.query(lambda uow: uow.questionnaires.draft_of(booked.family_id)).answers["values"]
+    assert (values["members"], values["member_name[2]"], values["member_name[3]"]) == ("3", "Joko Santoso", "Dimas")
+    assert env.query(lambda uow: uow.families.get(booked.family_id).members) == 3
+    no_crash(ppl)

@@ -20,7 +20,7 @@ from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Locat
 from chat.keyboard import Keyboard, ReplyKeyboard
 from chat.i18n import Translator
 from simulator.testing import make_png
-from tests.factories import MONDAY, at, make_place, race, resident_of
+from tests.factories import MONDAY, at, make_place, race, resident_of, roster_answers
 
 ID = Translator("id")
 CRASH = {ID("error-unexpected"), Translator("en")("error-unexpected")}
@@ -141,6 +141,39 @@ def answer_aid_and_assets(chat: Chat) -> None:
         chat.choose("yes" if number in (1, 6) else "no", CHOICES["asset_fridge"])  # motorcycle, smartphone
     assert "2 dari 8 aset" in chat.screen
     chat.press("qn:next:" + _index("assets_summary"), chat.question())
+
+
+def answer_roster(chat: Chat, names: list[str]) -> None:
+    """The member roster at the door, member by member: the head's name kept as prefilled, the others typed."""
+    for position, name in enumerate(names, start=1):
+        assert f"Anggota keluarga {position}" in chat.screen
+        if position == 1:
+            assert f"Jawaban tersimpan: <b>{name}</b>" in chat.screen
+            chat.press(f"qa:{_index('member_name')}.1:k", chat.question())
+        else:
+            chat.say(name)
+        chat.say(f"640201{position:010d}")
+        chat.choose("head" if position == 1 else "spouse", CHOICES["relation"])
+        chat.choose("female" if position == 1 else "male", CHOICES["sex"])
+        chat.say(f"15-01-{1950 + position}")
+        chat.choose("married", CHOICES["marital"])
+        chat.choose("sd", CHOICES["education"])
+        chat.choose("no", CHOICES["works"])
+        chat.choose("no", CHOICES["disability"])
+    assert f"Tercatat {len(names)} anggota keluarga" in chat.screen
+    chat.press("qn:next:" + _index("roster_summary"), chat.question())
+
+
+def roster_done(uow_factory, clock, family_id: int, names: list[str]) -> None:
+    """The enumerator filled the member roster already (as answer_roster would, through the service)."""
+    from domain.questionnaire import ENUMERATOR, open_draft, save_answer
+
+    with uow_factory() as uow:
+        now = clock.now()
+        draft = open_draft(uow, FORM, family_id, now, audience=ENUMERATOR)
+        for key, value in {**roster_answers(names), "roster_summary": ""}.items():
+            assert save_answer(uow, draft, key, value, now, audience=ENUMERATOR, language="id").ok, key
+        uow.commit()
 
 
 def _index(name: str) -> str:
@@ -309,14 +342,16 @@ def test_rt_head_identifies_a_family_the_enumerator_completes_it_with_geotag_and
     ppl.say("/jadwal")
     assert f"qn:go:{family_id}" in ppl.buttons()
     ppl.press(f"qn:go:{family_id}")
-    assert "Melanjutkan" in ppl.screen and "Status kepemilikan" in ppl.screen
+    assert "Melanjutkan" in ppl.screen and "Nama anggota keluarga" in ppl.screen
+    answer_roster(ppl, ["Mbah Sarinah", "Mbah Karto"])
+    assert "Status kepemilikan" in ppl.screen
     answer_housing(ppl)
     answer_aid_and_assets(ppl)
     assert "Tanggal kunjungan" in ppl.screen
     ppl.say("24-11-2026")  # tomorrow: the form's constraint
     assert "tidak boleh setelah hari ini" in ppl.screen
     ppl.say("23-11-2026")
-    assert "Lokasi rumah" in ppl.recent(2) and "Pertanyaan 25 dari 26" in ppl.recent(2)
+    assert "Lokasi rumah" in ppl.recent(2) and "Pertanyaan 44 dari 45" in ppl.recent(2)
     assert isinstance(ppl.messages[ppl.last_id][1], ReplyKeyboard), "capture asks with a share-location button"
     ppl.say("di depan masjid")  # text where a location is expected
     assert ppl.sent and "lokasi" in ppl.screen.lower()
@@ -337,6 +372,8 @@ def test_rt_head_identifies_a_family_the_enumerator_completes_it_with_geotag_and
     assert record.answers["head_name"] == "Mbah Sarinah" and record.answers["members"] == "2"
     assert record.answers["geotag"].startswith("-0.5877 117.1925") and record.answers["house_photo"].endswith(".png")
     assert "values" not in record.answers, "the registry gets the flat answers"
+    assert [m["member_name"] for m in record.answers["roster"]] == ["Mbah Sarinah", "Mbah Karto"]
+    assert record.answers["roster"][1]["relation"] == "spouse" and record.answers["roster_count"] == "2"
     assert (record.latitude, record.geo_by) == (-0.5877, "enumerator")
     with uow_factory() as uow:
         assert [d.status for d in uow.session.scalars(select(RecordDelivery))] == ["pending"]
@@ -410,8 +447,9 @@ def test_the_resident_and_the_enumerator_answering_at_once_lose_nothing(uow_fact
     wati.say("Wati Lestari")
     wati.say("4")
     tenure = wati.question()
+    roster_done(uow_factory, fake_clock, family_id, ["Wati Lestari", "Budi", "Ani", "Dewi"])
     ppl.say(f"/kunjungan {family_id}")
-    assert "Status kepemilikan" in ppl.screen and "Pertanyaan 3 dari" in ppl.screen
+    assert "Status kepemilikan" in ppl.screen and "Pertanyaan 40 dari" in ppl.screen
     ppl.choose("official", CHOICES["tenure"])
     assert "Luas lantai" in ppl.screen
 
@@ -487,3 +525,54 @@ def test_from_the_review_any_answer_can_be_changed_with_skip_logic_applied(uow_f
         assert wati.answers[-1].show_alert and wati.answers[-1].text == ID("stale-button"), old
         assert "Terima kasih" in wati.screen, old
     assert record_of(uow_factory, family_id).answers["values"]["floor_area"] == "40"
+
+
+def test_a_repeat_without_a_count_asks_add_another_and_a_member_can_be_removed(uow_factory, fake_clock, tmp_path):
+    from tests.unit.forms.form_sheets import q, write_xlsform
+
+    path = write_xlsform(tmp_path / "pets.xlsx", [
+        q("begin repeat", "pets", "Hewan peliharaan", "Pet"),
+        q("text", "pet", "Nama hewan", "Pet's name", required="yes"),
+        {"type": "end repeat"},
+        q("text", "remarks", "Catatan", "Remarks"),
+    ], settings={"form_id": "pets", "version": "1", "default_language": "Indonesian (id)"})
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, enumerators=1, families=1)
+    family_id = place.family_ids[0]
+    chat = Chat(handlers_for(uow_factory, fake_clock, tmp_path, form_path=str(path)),
+                telegram_id_of(uow_factory, resident_of(uow_factory, place, family_id, now)))
+    chat.say("/isi")
+    assert "Hewan peliharaan 1" in chat.screen and "Nama hewan" in chat.screen
+    chat.say("Mimi")
+    assert "Sudah tercatat 1 × <b>Hewan peliharaan</b>. Tambah satu lagi?" in chat.screen
+    add = next(d for d in chat.buttons(chat.question()) if d.endswith(".+:y"))
+    chat.press(add, chat.question())
+    assert "Hewan peliharaan 2" in chat.screen
+    chat.say("Belang")
+    chat.say("mungkin")  # neither yes nor no: the same question again, nothing lost
+    assert "Tambah satu lagi?" in chat.screen and "Sudah tercatat 2" in chat.screen
+    chat.press(add.replace(":y", ":n"), chat.question())
+    assert "Catatan" in chat.screen
+    chat.press(f"qn:back:{_index_in(path, 'remarks')}", chat.question())
+    assert "Tambah satu lagi?" in chat.screen  # "no" undone: asked again
+    chat.say("tidak")
+    chat.say("rumah dekat sungai")
+    assert "Hewan peliharaan 1: <b>Mimi</b>" in chat.screen and "Hewan peliharaan 2: <b>Belang</b>" in chat.screen
+
+    # Remove Mimi: a stale confirmation (after another change) is refused; a fresh one removes her.
+    chat.press(f"qn:rm:{_index_in(path, 'pets')}")
+    delete = next(d for d in chat.buttons() if d.startswith("qn:del:") and ".1." in d)
+    chat.press(delete)
+    assert "Hapus <b>Hewan peliharaan 1 (Mimi)</b> beserta semua jawabannya?" in chat.screen
+    confirm = next(d for d in chat.buttons() if d.startswith("qn:delok:"))
+    stale = confirm.rsplit(".", 1)[0] + ".999"
+    chat.press(stale)
+    assert chat.answers[-1].show_alert and "Mimi" in chat.screen
+    chat.press(confirm)
+    assert "Hewan peliharaan 1 (Mimi) dihapus" in chat.screen and "Hewan peliharaan 1: <b>Belang</b>" in chat.screen
+    values = record_of(uow_factory, family_id).answers
+    assert values["values"]["pet[1]"] == "Belang" and values["repeats"] == {"pets": 1}
+
+
+def _index_in(path, name: str) -> str:
+    return str(next(i for i, f in enumerate(Form.load(path).fields) if f.name == name))

@@ -146,7 +146,7 @@ def test_openrosa_instance_from_the_xlsform():
     {"photos": [{"name": "a.jpg", "sha256": "xyz", "size": 1, "mime": "image/jpeg", "width": 1, "height": 1,
                  "taken_at": None, "sender": None}]},
     {"consent": {"version": "1", "at": "yesterday"}}, {"timestamps": {"created_at": "x", "completed_at": "y"}},
-    {"visit": {"appointment_id": "3", "enumerator_id": 2, "enumerator_name": None}}, {"extra": 1}, {"schema": "pintu.record/2"},
+    {"visit": {"appointment_id": "3", "enumerator_id": 2, "enumerator_name": None}}, {"extra": 1}, {"schema": "pintu.record/3"},
 ])
 def test_the_fast_validator_refuses_whatever_jsonschema_refuses(change):
     """The reference service validates with fastjsonschema first; it must never accept what the schema forbids."""

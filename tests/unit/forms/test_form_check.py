@@ -13,6 +13,7 @@ from domain.clock import FakeClock
 from forms import Attachment, Form, FormError, Location, Problem, Questionnaire, check_form
 from forms.default import DEFAULT_FORM
 from forms.default.build_default import main as build_default
+from tests.factories import roster_answers
 
 GOOD = [q("integer", "members", "Jumlah anggota", "Members", required="yes")]
 
@@ -69,7 +70,8 @@ def test_the_default_form_from_self_report_to_visit() -> None:
     assert engine.answer(state, "aid", "pkh, tidak ada", audience="resident").error.text == (
         "'Tidak ada' tidak bisa dipilih bersama bantuan lain.")
     assert engine.record(state)["asset_count"] == "0"
-    visit = {"visit_date": "23-11-2026", "geotag": Location(-0.5021, 117.1536), "house_photo": Attachment("f")}
+    visit = {"visit_date": "23-11-2026", "geotag": Location(-0.5021, 117.1536), "house_photo": Attachment("f"),
+             **roster_answers(["Siti Aminah", "Budi", "Ani", "Dewi"]), "roster_summary": ""}
     while (step := engine.next_question(state, "enumerator")) is not None:
         state = engine.answer(state, step.name, visit[step.name], audience="enumerator").state
     assert engine.is_complete(state)
@@ -106,8 +108,8 @@ def test_a_reference_to_a_missing_question_is_pyxforms_error_with_its_row(xlsfor
 
 @pytest.mark.parametrize("rows, row, words", [
     ([*GOOD, q("time", "at", "Jam", "Time")], 3, "'time'"),
-    ([*GOOD, q("begin repeat", "people", "Anggota", "Members"), q("text", "who", "Nama", "Name"),
-      {"type": "end repeat"}], 3, "'repeat'"),
+    ([*GOOD, q("begin repeat", "people", "Anggota", "Members"), q("begin repeat", "jobs", "Kerja", "Jobs"),
+      q("text", "who", "Nama", "Name"), {"type": "end repeat"}, {"type": "end repeat"}], 4, "inside the repeat"),
     ([*GOOD, q("select_one_from_file places.csv", "place", "Tempat", "Place")], 3, "file"),
 ])
 def test_types_the_chat_cannot_ask_are_refused_by_row(xlsform, rows, row: int, words: str) -> None:
