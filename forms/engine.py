@@ -32,7 +32,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from forms import messages as m
@@ -204,7 +204,8 @@ class Questionnaire:
         if item.kind == "hidden":
             value = ("1" if raw else "0") if isinstance(raw, bool) else str(raw)
         else:
-            value = parse_answer(item.kind, raw, item.choices)
+            now = self.clock.now().astimezone(ZoneInfo(state.get("zone") or DEFAULT_ZONE))
+            value = parse_answer(item.kind, raw, item.choices, parameters=item.parameters, now=now)
             if isinstance(value, Message):
                 raise ValueError(f"preloaded '{item.name}': {value.key} {dict(value.args)}")
             state["history"].append(item.name)
@@ -278,7 +279,8 @@ class Questionnaire:
             if evaluation.check(item, "required"):
                 return self._message(item.required_messages, language, m.REQUIRED)
             return ""
-        value = parse_answer(item.kind, raw, item.choices)
+        value = parse_answer(item.kind, raw, item.choices, parameters=item.parameters,
+                             now=evaluation.base.current_dt)
         if isinstance(value, Message) or item.constraint is None:
             return value
         after = _Round(self.form, {**evaluation.given, item.name: value}, evaluation.base.current_dt)
@@ -386,7 +388,7 @@ class Questionnaire:
             return format_decimal(Decimal(value), format="#,##0.##########", locale=_locale(language))
         if item.kind == "geopoint":
             return ", ".join(value.split()[:2])
-        return value
+        return _display_more(item, value, language, self._choice_label) or value
 
     def _choice_label(self, item: Field, name: str, language: str) -> str:
         choice = item.choice(name)
@@ -400,6 +402,29 @@ def _stored(state: Mapping[str, Any], name: str, value: str, audience: str) -> d
     new["history"] = [n for n in new["history"] if n != name] + [name]
     new["by"][name] = audience
     return new
+
+
+def _display_more(item: Field, value: str, language: str, label: Any) -> str | None:
+    """The other question types as a person reads them (None: the stored value itself reads well)."""
+    locale = _locale(language)
+    try:
+        if item.kind == "time":
+            return format_time(dt.time.fromisoformat(value), format="short", locale=locale)
+        if item.kind == "datetime":
+            moment = dt.datetime.fromisoformat(value)
+            return (f"{format_date(moment.date(), format='long', locale=locale)} "
+                    f"{format_time(moment.timetz(), format='short', locale=locale)}")
+    except ValueError:
+        return None
+    if item.kind == "range":
+        return format_decimal(Decimal(value), format="#,##0.##########", locale=locale)
+    if item.kind == "rank":
+        return ", ".join(f"{n}. {label(item, name, language)}" for n, name in enumerate(value.split(), start=1))
+    if item.kind in ("geotrace", "geoshape"):
+        points = value.split(";")
+        first, last = (", ".join(p.split()[:2]) for p in (points[0], points[-1]))
+        return f"{len(points)} × ({first} … {last})"
+    return None
 
 
 def _locale(language: str) -> str:

@@ -30,6 +30,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
+from forms.parameters import findings as parameter_findings
 from forms.problems import ERROR, WARNING, FormError, Problem, from_pyxform
 from forms.xpath import Expression, ExpressionError, compile_expression
 
@@ -45,11 +46,18 @@ KINDS = {
     "select one": "select_one", "select all that apply": "select_multiple",
     "note": "note", "geopoint": "geopoint", "photo": "image",
     "calculate": "calculate", "hidden": "hidden", "group": "group",
+    # the question types real forms use besides (see forms/parsing.py for what each stores)
+    "time": "time", "dateTime": "datetime", "range": "range", "rank": "rank",
+    "acknowledge": "acknowledge", "trigger": "acknowledge", "barcode": "barcode",
+    "audio": "audio", "video": "video", "file": "file", "geotrace": "geotrace", "geoshape": "geoshape",
 }
 QUESTION_KINDS = frozenset({"text", "integer", "decimal", "date", "select_one", "select_multiple",
-                            "geopoint", "image"})
-SUPPORTED_TYPES = ("text, integer, decimal, date, select_one, select_multiple, note, geopoint, image, "
-                   "calculate, hidden, begin group/end group")
+                            "geopoint", "image", "time", "datetime", "range", "rank", "acknowledge",
+                            "barcode", "audio", "video", "file", "geotrace", "geoshape"})
+MEDIA_KINDS = frozenset({"image", "audio", "video", "file"})  # answered with a file the chat receives
+SUPPORTED_TYPES = ("text, integer, decimal, date, time, dateTime, range, select_one, select_multiple, rank, "
+                   "note, acknowledge, trigger, barcode, geopoint, geotrace, geoshape, image, audio, video, "
+                   "file, calculate, hidden, begin group/end group")
 
 _LANGUAGE_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)\s*$")
 _LANGUAGE_NAMES = {"indonesian": "id", "bahasa indonesia": "id", "bahasa": "id", "english": "en"}
@@ -82,6 +90,7 @@ class Field:
     required: Expression | None = None
     constraint_messages: Mapping[str, str] = field(default_factory=dict)
     required_messages: Mapping[str, str] = field(default_factory=dict)
+    parameters: Mapping[str, str] = field(default_factory=dict)  # the "parameters" column, e.g. a range's
 
     @property
     def is_question(self) -> bool:
@@ -327,6 +336,7 @@ class _Builder:
             self.error(row, f"The name '{name}' is used twice; answers are kept by name, so every "
                             "question, group and calculate needs its own name in the whole form.")
         self.seen.add(name)
+        self.check_parameters(element, kind, row)
         path = f"{parent_path}/{name}"
         audience = self.audience(element, row, inherited)
         self.fields.append(self.field(element, kind, name, path, row, ancestors, audience))
@@ -350,7 +360,13 @@ class _Builder:
             constraint=expressions["constraint"], calculation=expressions["calculate"],
             required=expressions["required"],
             constraint_messages=self.texts(element_bind.get("jr:constraintMsg", "")),
-            required_messages=self.texts(element_bind.get("jr:requiredMsg", "")))
+            required_messages=self.texts(element_bind.get("jr:requiredMsg", "")),
+            parameters=_parameters(element))
+
+    def check_parameters(self, element: dict[str, Any], kind: str, row: int | None) -> None:
+        """Parameters the chat does not apply are named (a warning); a range that cannot work is an error."""
+        for is_error, message in parameter_findings(kind, _parameters(element)):
+            self.problems.append(Problem(message, "survey", row, ERROR if is_error else WARNING))
 
     def texts(self, value: Any) -> dict[str, str]:
         texts = _texts(value, self.default)
@@ -378,6 +394,11 @@ class _Builder:
 
     def error(self, row: int | None, message: str) -> None:
         self.problems.append(Problem(message, "survey", row, ERROR))
+
+
+def _parameters(element: dict[str, Any]) -> dict[str, str]:
+    parameters = element.get("parameters") or {}
+    return {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, Mapping) else {}
 
 
 def _row_type(element: dict[str, Any]) -> str:
