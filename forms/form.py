@@ -397,7 +397,11 @@ class _Builder:
 
 
 def _parameters(element: dict[str, Any]) -> dict[str, str]:
+    """The parameters cell: pyxform gives some types a dict, others the text as written ("a=1 b=2")."""
     parameters = element.get("parameters") or {}
+    if isinstance(parameters, str):
+        pairs = (part.split("=", 1) for part in re.split(r"[\s,;]+", parameters.strip()) if "=" in part)
+        return {key.strip(): value.strip() for key, value in pairs}
     return {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, Mapping) else {}
 
 

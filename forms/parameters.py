@@ -29,6 +29,7 @@ _ADVICE = {
     "tick_interval": "the chat shows every value of the range as a button; remove it",
     "placeholder": "the chat shows every value of the range as a button; remove it",
     "tick_labelset": "the chat shows the numbers themselves; remove it",
+    "reference-geometry": "the chat shows no map to trace over; remove it",
     "randomize": "the chat shows choices in the sheet's order; remove it",
     "seed": "the chat shows choices in the sheet's order; remove it",
     "value": "the chat takes choice names from the choices sheet's 'name' column; remove it",
@@ -39,9 +40,10 @@ _ADVICE = {
 def findings(kind: str, parameters: Mapping[str, str]) -> Iterator[tuple[bool, str]]:
     """(is_error, message) for each parameter of a question of ``kind`` the chat cannot honour."""
     used = USED.get(kind, frozenset())
-    for name in parameters:
-        if name in used:
+    for written in parameters:
+        if written in used:
             continue
+        name = _as_written(written)
         close = difflib.get_close_matches(name, sorted(used), n=1)
         if close:
             advice = f"did you mean '{close[0]}'?"
@@ -51,6 +53,13 @@ def findings(kind: str, parameters: Mapping[str, str]) -> Iterator[tuple[bool, s
         yield False, f"The parameter '{name}' of a {kind} question is not used by the chat questionnaire: {advice}."
     if kind == "range":
         yield from _range_findings(parameters)
+
+
+def _as_written(name: str) -> str:
+    """pyxform renames a few parameters for the XForm ("tick_interval" -> "odk:tick-interval"): the
+    author's spelling, to be found in the sheet."""
+    bare = name.removeprefix("odk:")
+    return bare.replace("-", "_") if bare in ("tick-interval", "tick-labelset") else bare
 
 
 def range_numbers(parameters: Mapping[str, str]) -> tuple[Decimal, Decimal, Decimal]:
