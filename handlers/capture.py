@@ -335,9 +335,15 @@ def add_trace_point(ctx: Context) -> bool:
     """A shared location (or a live location's new point) adds a point to the trace; True if it did.
 
     Successive live points closer than a few metres are dropped (Telegram sends one every few seconds,
-    also when the phone stands still)."""
+    also when the phone stands still), and so is a point less accurate than the area's geotag policy
+    allows (a shared one is asked again, with the reason)."""
     location = ctx.event.location
     if location is None:
+        return False
+    accuracy = location.horizontal_accuracy
+    if accuracy is not None and accuracy > ctx.config.geo_policy.max_accuracy_m:
+        if not ctx.event.is_live_update:
+            ctx.send(ctx.t("capture-location-poor", accuracy=round(accuracy)), location_keyboard(ctx.t))
         return False
     points = trace_points(ctx)
     point = [location.latitude, location.longitude, float(location.horizontal_accuracy or 0.0)]

@@ -14,7 +14,9 @@ State table:
 | QUESTION   | rid (record), fid (family), aud (audience), q (the question | a typed answer, "qa"/"qn" buttons,      |
 |            | shown; None on the review), multi (ticked choices of a      | a location or photo (handlers/capture)  |
 |            | select_multiple), capture (capture's own sub-state), rv     |                                         |
-|            | (answering a question reopened from the review: REVIEW_AT)  |                                         |
+|            | (answering a question reopened from the review: REVIEW_AT), |                                         |
+|            | rank (choices ranked so far), trace (a geotrace's or        |                                         |
+|            | geoshape's points so far: [lat, lon, accuracy])             |                                         |
 | PAUSED     | rid, fid, aud                                               | "qn:resume", /isi, /kunjungan           |
 | idle       |                                                             | commands                                |
 
@@ -23,7 +25,10 @@ or of an older version of the form, never answers the current one: it is stale):
 
     qa:<i>:<n>   the n-th choice of select_one i        qn:back:<i>  one step back from question i
     qa:<i>:t<n>  tick/untick a select_multiple choice   qn:skip:<i>  leave optional question i blank
-    qa:<i>:k     keep the answer shown                  qn:done:<i>  the ticked choices answer i
+    qa:<i>:k     keep the answer shown                  qn:done:<i>  the ticked choices (or the points
+    qa:<i>:now   "now" for a time / dateTime                             of a geotrace/geoshape) answer i
+    qa:<i>:ok    acknowledge / trigger                  qa:<i>:r<n>  the n-th value of a range
+    qa:<i>:o<n>  rank choice n next (o0: start again)   qa:<i>:u     remove a trace's last point
     qn:next:<i>  a note was read                        qn:go:<family>  open (or resume) a family's
     qn:pause  qn:review  qn:resume  qn:submit  qn:consent                questionnaire
     qn:pick:<page>  the answered questions, to change one   qn:edit:<i>  ask question i again (from the review)
@@ -711,10 +716,10 @@ def _trace_point(ctx: Context, draft: Draft, audience: str) -> None:
             show_current(ctx, draft, audience, notice=ctx.t("qn-trace-wrong-input"), edit=False)
         return
     added = capture.add_trace_point(ctx)
-    if event.is_live_update:
-        return  # a new point every few seconds: the "done" button is on the message already shown
+    if event.is_live_update or not added:
+        return  # live: a new point every few seconds, "done" is on the message shown; else capture said why
     notice = ctx.t("qn-trace-live" if event.location.live_period else "qn-trace-added",
-                   count=len(capture.trace_points(ctx))) if added else None
+                   count=len(capture.trace_points(ctx)))
     show_current(ctx, draft, audience, notice=notice, edit=False)
 
 

@@ -89,6 +89,8 @@ def test_each_type_is_answered_in_the_chat_and_stored_as_odk_does(uow_factory, f
     send(chat, attachment=Attachment("video", "v-ok", file_size=len(MP4), mime_type="video/mp4", content=MP4))
 
     assert "Batas lahan" in chat.recent(3) and ID("qn-trace-ask") in chat.screen
+    send(chat, location=Location(-0.5, 117.1, 400.0))
+    assert "kurang tepat" in chat.screen and "Titik" not in chat.screen  # too inaccurate: asked again, not added
     for latitude, longitude in ((-0.5, 117.1), (-0.501, 117.101), (-0.5, 117.101), (-0.501, 117.1)):  # a bow tie
         send(chat, location=Location(latitude, longitude, 5.0))
     assert "Titik 4 tercatat" in chat.screen
