@@ -322,6 +322,10 @@ def on_typed(ctx: Context) -> None:
     if item.kind == "note":
         show_current(ctx, draft, audience, notice=ctx.t("qn-how-note"), edit=False)
         return
+    if item.kind in TRACE_KINDS and capture.trace_points(ctx) and \
+            (ctx.event.text or "").strip().casefold() in (ctx.t("qn-trace-done-word").casefold(), "done", "selesai"):
+        _answer_trace(ctx, draft, audience, item.name)  # "selesai" typed instead of pressed
+        return
     _answer(ctx, draft, audience, item.name, ctx.event.text, edit=False)
 
 

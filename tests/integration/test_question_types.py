@@ -99,7 +99,7 @@ def test_each_type_is_answered_in_the_chat_and_stored_as_odk_does(uow_factory, f
     chat.press(f"qa:{index['plot']}:u", chat.question())
     chat.press(f"qa:{index['plot']}:u", chat.question())
     send(chat, location=Location(-0.501, 117.1, 5.0))  # a triangle now
-    chat.press(f"qn:done:{index['plot']}", chat.question())
+    chat.say("Selesai")  # typed instead of pressed
 
     review = chat.screen
     assert "Jawaban untuk keluarga" in review
