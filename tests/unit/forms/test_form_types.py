@@ -151,6 +151,24 @@ def test_every_type_is_asked_stored_as_odk_does_and_shown_readably(engine_for) -
     assert {item.name: item.display for item in engine.review(state, "id")}["start_time"] == "09.15"
     xml = ET.fromstring(engine.submission_xml(state))
     assert xml.findtext("start_time") == "09:15:00.000+08:00" and xml.findtext("letter") == "f1.pdf"
+    _values_have_their_xforms_types(engine.form, xml)
+
+
+def _values_have_their_xforms_types(form, instance: ET.Element) -> None:
+    """Each value of the submission read as the type its bind gives it (XML Schema's time, dateTime,
+    int; ODK's geotrace/geoshape as geopoints separated by ";"), as a server validating it would."""
+    from elementpath.datatypes import DateTime, Time
+
+    readers = {"time": Time.fromstring, "datetime": DateTime.fromstring, "range": int,
+               "geotrace": lambda v: ODK_TRACE.fullmatch(v) or _fail(v),
+               "geoshape": lambda v: (ODK_TRACE.fullmatch(v) and v.split(";")[0] == v.split(";")[-1]) or _fail(v)}
+    for item in form.fields:
+        if item.kind in readers:
+            readers[item.kind](instance.findtext(item.name))
+
+
+def _fail(value: str):
+    raise AssertionError(f"not an ODK value: {value!r}")
 
 
 def test_a_range_answer_is_refused_with_its_limits(engine_for) -> None:
