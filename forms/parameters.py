@@ -26,8 +26,8 @@ _ADVICE = {
     "warning-accuracy": "the chat judges accuracy with the area's geotag policy; remove it",
     "allow-mock-accuracy": "the chat judges accuracy with the area's geotag policy; remove it",
     "incremental": "the chat always collects the points one by one until \"done\"; remove it",
-    "tick_interval": "the chat shows every value of the range as a button; remove it",
-    "placeholder": "the chat shows every value of the range as a button; remove it",
+    "tick_interval": "the chat offers each value as a button (up to 12 values) or asks for the number; remove it",
+    "placeholder": "the chat offers each value as a button (up to 12 values) or asks for the number; remove it",
     "tick_labelset": "the chat shows the numbers themselves; remove it",
     "reference-geometry": "the chat shows no map to trace over; remove it",
     "randomize": "the chat shows choices in the sheet's order; remove it",
@@ -50,7 +50,7 @@ def findings(kind: str, parameters: Mapping[str, str]) -> Iterator[tuple[bool, s
         else:
             advice = _ADVICE.get(name, "remove it" + (f" (this type uses: {', '.join(sorted(used))})"
                                                       if used else " (this type takes no parameters in the chat)"))
-        yield False, f"The parameter '{name}' of a {kind} question is not used by the chat questionnaire: {advice}."
+        yield False, f"The parameter '{name}' ({kind} question) is not used by the chat questionnaire: {advice}."
     if kind == "range":
         yield from _range_findings(parameters)
 
