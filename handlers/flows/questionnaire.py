@@ -44,12 +44,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from domain import questionnaire as service
-from domain.errors import NotAllowed, RecordIncomplete
-from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
 from babel.numbers import format_decimal
 
 from domain import media
+from domain import questionnaire as service
+from domain.errors import NotAllowed, RecordIncomplete
+from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
 from forms import Attachment, Form, FormError, Location, Message, Step
 from forms.parameters import range_numbers, range_values
 from forms.parsing import measure_points
