@@ -33,12 +33,12 @@ def plain(key: str, **args) -> str:
     return re.sub(r"<[^>]+>", "", ID(key, **args))
 
 
-def write_form(path: Path) -> Path:
+def write_form(path: Path, rows=SURVEY) -> Path:
     book = Workbook()
     survey = book.active
     survey.title = "survey"
     survey.append(["type", "name", "label::Indonesian (id)", "label::English (en)", "required"])
-    for row in SURVEY:
+    for row in rows:
         survey.append([*row, "yes"])
     settings = book.create_sheet("settings")
     settings.append(["form_id", "version", "default_language"])
@@ -47,9 +47,9 @@ def write_form(path: Path) -> Path:
     return path
 
 
-def resident_with_the_form(env: Env, person: Person, tmp_path: Path) -> int:
+def resident_with_the_form(env: Env, person: Person, tmp_path: Path, rows=SURVEY) -> int:
     """``person`` is a resident of RT 001's first family; the questionnaire runs the form above."""
-    form_path = write_form(tmp_path / "types.xlsx")
+    form_path = write_form(tmp_path / "types.xlsx", rows)
     env.pintu.handlers.config = dataclasses.replace(env.pintu.handlers.config, media_dir=str(tmp_path / "media"),
                                                     form_path=str(form_path))
     with env.pintu.uow() as uow:
@@ -130,3 +130,22 @@ def test_voice_note_document_and_geotrace_answer_the_form(env: Env, tmp_path: Pa
     assert parse_geotrace(road) == road, "stored as ODK stores a geotrace"
     assert "4 titik" in review["text"] and "rekaman tersimpan" in review["text"] and "berkas tersimpan" in review["text"]
     wati.wait(plain("qn-trace-saved", count=4))
+
+
+def test_an_audio_file_and_a_video_answer_and_oversized_ones_are_never_downloaded(env: Env, tmp_path: Path) -> None:
+    sim, wati = env.sim, env.person(3102, "Wati")
+    family_id = resident_with_the_form(env, wati, tmp_path, [
+        ("audio", "statement", "Rekam pernyataan kepala keluarga", "Record the head's statement"),
+        ("video", "tour", "Video keliling rumah", "A video around the house")])
+    wati.say("/isi", "Rekam pernyataan kepala keluarga")
+    sent = sim.send_audio(BOT_ID, wati.user_id, b"ID3" + bytes(11 * 1024 * 1024), "panjang.mp3")
+    wati.wait(plain("capture-media-too-large", mb=10), newer_than=sent["message_id"])
+    assert downloads(env) == 0, "refused by the size Telegram announces, before any download"
+    sent = sim.send_audio(BOT_ID, wati.user_id, b"ID3\x04\x00" + bytes(500), "pernyataan.mp3", duration=20)
+    wati.wait("Video keliling rumah", newer_than=sent["message_id"])
+    sent = sim.send_video(BOT_ID, wati.user_id, b"\x00\x00\x00\x18ftypmp42" + bytes(800), duration=9)
+    review = wati.wait("Jawaban untuk keluarga", newer_than=sent["message_id"])
+    assert "rekaman tersimpan" in review["text"] and "video tersimpan" in review["text"]
+    assert downloads(env) == 2
+    values = values_of(env, family_id)
+    assert values["statement"].endswith(".mp3") and values["tour"].endswith(".mp4")
