@@ -1,7 +1,8 @@
 """The other XLSForm question types end to end through python-telegram-bot and aiogram on the simulator:
 a voice note answering an audio question, a document answering a file question (each downloaded only
 at its question, stored privately with its hash), and a geotrace from successive shared locations and
-a live location's later points (edited_message), closed with "done"."""
+a live location's later points (edited_message), closed with "done"; an audio file and a video, and a
+recording over the question's limit refused without a download."""
 from __future__ import annotations
 
 import dataclasses
