@@ -46,7 +46,7 @@ from aiogram.types import (
     Update,
 )
 
-from bot.transport import ALLOWED_UPDATES, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_attachment, retry_seconds
+from bot.transport import ALLOWED_UPDATES, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, downloadable, retry_seconds
 from bot.inbox import DurablePolling, InboxStore
 from bot.replies import Replies
 from chat.client import ApiClient, Sent, TelegramRefused
@@ -347,11 +347,11 @@ class AiogramTransport:
             return await handler(event, data)
 
     async def _on_message(self, message: Message, event_update: Update) -> None:
-        """Any new message: convert, fetch a photo's or document's bytes, handle in a worker thread,
+        """Any new message: convert (a file is downloaded only if its step asks), handle in a worker thread,
         send the replies."""
         event = incoming_from_update(event_update)
         if event is not None:
-            event = await fetch_attachment(event, self._download)
+            event = downloadable(event, self._download)
             await self.replies.serve(event)
 
     async def _download(self, file_id: str) -> bytes:

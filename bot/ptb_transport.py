@@ -49,7 +49,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.transport import ALLOWED_UPDATES, CONNECT_TIMEOUT, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_attachment, retry_seconds
+from bot.transport import ALLOWED_UPDATES, CONNECT_TIMEOUT, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, downloadable, retry_seconds
 from bot.inbox import DurablePolling, InboxStore
 from bot.replies import Replies
 from chat.client import ApiClient, Sent, TelegramRefused
@@ -397,11 +397,11 @@ class PtbTransport:
                 log.warning("could not set the %s command menu: %s", language, refused)
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Any new message: convert, fetch a photo's or document's bytes, handle in a worker thread,
+        """Any new message: convert (a file is downloaded only if its step asks), handle in a worker thread,
         send the replies."""
         event = incoming_from_update(update)
         if event is not None:
-            event = await fetch_attachment(event, self._download)
+            event = downloadable(event, self._download)
             await self.replies.serve(event)
 
     async def _download(self, file_id: str) -> bytes:

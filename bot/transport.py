@@ -61,6 +61,7 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 
 DOWNLOAD_TIMEOUT = 60.0  # seconds for getFile plus the download of one file (20 MB at most)
+DOWNLOADABLE = ("photo", "document", "voice", "audio", "video")  # a sticker is never an answer
 
 
 # --- attachments: what came with a message, and its bytes when the handlers may need them ----------
@@ -91,7 +92,7 @@ async def fetch_attachment(event: Incoming, download: Callable[[str], Awaitable[
     what arrived) becomes ``error="too-large"``; a refusal, a network error or the ``timeout``
     becomes ``error="download-failed"``. Other attachments are left as they are."""
     attachment = event.attachment
-    if attachment is None or attachment.kind not in ("photo", "document") or attachment.content is not None:
+    if attachment is None or attachment.kind not in DOWNLOADABLE or attachment.content is not None:
         return event
     if attachment.file_size is not None and attachment.file_size > MAX_DOWNLOAD_BYTES:
         return dataclasses.replace(event, attachment=dataclasses.replace(attachment, error=TOO_LARGE))
@@ -108,6 +109,33 @@ async def fetch_attachment(event: Incoming, download: Callable[[str], Awaitable[
     if content is not None and len(content) > MAX_DOWNLOAD_BYTES:
         content, error = None, TOO_LARGE
     return dataclasses.replace(event, attachment=dataclasses.replace(attachment, content=content, error=error))
+
+
+def downloadable(event: Incoming, download: Callable[[str], Awaitable[bytes]],
+                 timeout: float = DOWNLOAD_TIMEOUT) -> Incoming:
+    """The event with a ``fetch`` on its file: the download (:func:`fetch_attachment`) happens only when
+    a step asks for the bytes (chat.events.fetched), from the handler's worker thread, on this event
+    loop. A file sent where the conversation expects none is never downloaded."""
+    attachment = event.attachment
+    if attachment is None or attachment.kind not in DOWNLOADABLE or attachment.content is not None:
+        return event
+    loop = asyncio.get_running_loop()
+    plain = dataclasses.replace(event, attachment=dataclasses.replace(attachment, fetch=None))
+
+    def fetch() -> Attachment:
+        try:
+            if asyncio.get_running_loop() is loop:  # called on the loop itself: waiting would deadlock
+                return dataclasses.replace(plain.attachment, error=DOWNLOAD_FAILED)
+        except RuntimeError:
+            pass  # no loop in this thread: the handler's worker thread, as expected
+        future = asyncio.run_coroutine_threadsafe(fetch_attachment(plain, download, timeout), loop)
+        try:
+            return future.result(timeout + 5).attachment
+        except Exception:  # noqa: BLE001 - the loop stopped, or the wait ran out: ask the user to resend
+            future.cancel()
+            return dataclasses.replace(plain.attachment, error=DOWNLOAD_FAILED)
+
+    return dataclasses.replace(event, attachment=dataclasses.replace(attachment, fetch=fetch))
 
 
 def is_plain_text(message: Any) -> bool:

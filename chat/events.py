@@ -6,6 +6,7 @@ a Telegram object.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chat.keyboard import Keyboard, Markup
@@ -36,10 +37,11 @@ ATTACHMENT_KINDS = ("photo", "document", "sticker", "voice", "video", "audio", "
 class Attachment:
     """A file (or sticker, voice note…) that came with a message, reduced to plain values.
 
-    ``kind`` is one of :data:`ATTACHMENT_KINDS`. For a photo (its largest size) and a document of at
-    most :data:`MAX_DOWNLOAD_BYTES` the transport downloads the bytes into ``content``; when it could
+    ``kind`` is one of :data:`ATTACHMENT_KINDS`. For a photo (its largest size), a document, a voice
+    note, an audio file or a video of at most :data:`MAX_DOWNLOAD_BYTES` the transport gives a
+    ``fetch`` that downloads the bytes into ``content`` when a step asks (:func:`fetched`); when it could
     not, ``content`` is None and ``error`` says why: "too-large" (over 20 MB, or Telegram's "file is
-    too big"), "download-failed" (network, timeout, any refusal). Other kinds are never downloaded
+    too big"), "download-failed" (network, timeout, any refusal). Stickers are never downloaded
     (``content`` and ``error`` both None). Nothing here is trusted: names and MIME types are what the
     sender's app claims; domain/photos.py decodes the bytes to know what they are.
     """
@@ -52,6 +54,17 @@ class Attachment:
     file_size: int | None = None
     content: bytes | None = field(default=None, repr=False)
     error: str | None = None
+    # Set by the transport: downloads the file when a step asks for it (see :func:`fetched`), so a file
+    # sent where none is expected is never downloaded. Returns this attachment with content or error.
+    fetch: Callable[[], Attachment] | None = field(default=None, repr=False, compare=False)
+
+
+def fetched(attachment: Attachment) -> Attachment:
+    """The attachment with its bytes in ``content`` (or ``error`` saying why not), downloaded now if the
+    transport left that for later. Call it only in a step that asks for a file (from a handler thread)."""
+    if attachment.content is not None or attachment.error is not None or attachment.fetch is None:
+        return attachment
+    return attachment.fetch()
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 pyxform finds what makes the file an invalid XLSForm (its messages carry the row); the compiler in
 forms.form adds what the chat questionnaire cannot do (unsupported types, choice filters, unknown
-audiences, duplicate names, expressions elementpath cannot parse) and warns about labels missing in
-one of the form's languages. A form is usable when no problem is an error.
+audiences, duplicate names, expressions elementpath cannot parse, a range that cannot work) and warns
+about labels missing in one of the form's languages and about parameters the chat does not apply
+(forms/parameters.py: each named with its row and what to do instead). A form is usable when no problem is an error.
 """
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from forms import messages as m
@@ -337,7 +337,8 @@ class Questionnaire:
         if item.kind == "hidden":
             value = ("1" if raw else "0") if isinstance(raw, bool) else str(raw)
         else:
-            value = parse_answer(item.kind, raw, item.choices)
+            now = self.clock.now().astimezone(ZoneInfo(state.get("zone") or DEFAULT_ZONE))
+            value = parse_answer(item.kind, raw, item.choices, parameters=item.parameters, now=now)
             if isinstance(value, Message):
                 raise ValueError(f"preloaded '{key}': {value.key} {dict(value.args)}")
             state["history"].append(key)
@@ -480,7 +481,8 @@ class Questionnaire:
             if evaluation.check(item, "required", key):
                 return self._message(item.required_messages, language, m.REQUIRED)
             return ""
-        value = parse_answer(item.kind, raw, item.choices)
+        value = parse_answer(item.kind, raw, item.choices, parameters=item.parameters,
+                             now=evaluation.base.current_dt)
         if isinstance(value, Message) or item.constraint is None:
             return value
         after = _Round(self.form, {**evaluation.given, key: value}, evaluation.base.current_dt, evaluation.counts)
@@ -676,7 +678,7 @@ class Questionnaire:
             return format_decimal(Decimal(value), format="#,##0.##########", locale=_locale(language))
         if item.kind == "geopoint":
             return ", ".join(value.split()[:2])
-        return value
+        return _display_more(item, value, language, self._choice_label) or value
 
     def _choice_label(self, item: Field, name: str, language: str) -> str:
         choice = item.choice(name)
@@ -706,6 +708,27 @@ def _without_instance(state: dict[str, Any], names: set[str], position: int) -> 
         new[part] = {moved(k): v for k, v in new[part].items() if moved(k) is not None}
     new["history"] = [moved(k) for k in new["history"] if moved(k) is not None]
     return new
+def _display_more(item: Field, value: str, language: str, label: Any) -> str | None:
+    """The other question types as a person reads them (None: the stored value itself reads well)."""
+    locale = _locale(language)
+    try:
+        if item.kind == "time":
+            return format_time(dt.time.fromisoformat(value), format="short", locale=locale)
+        if item.kind == "datetime":
+            moment = dt.datetime.fromisoformat(value)
+            return (f"{format_date(moment.date(), format='long', locale=locale)} "
+                    f"{format_time(moment.timetz(), format='short', locale=locale)}")
+    except ValueError:
+        return None
+    if item.kind == "range":
+        return format_decimal(Decimal(value), format="#,##0.##########", locale=locale)
+    if item.kind == "rank":
+        return ", ".join(f"{n}. {label(item, name, language)}" for n, name in enumerate(value.split(), start=1))
+    if item.kind in ("geotrace", "geoshape"):
+        points = value.split(";")
+        first, last = (", ".join(p.split()[:2]) for p in (points[0], points[-1]))
+        return f"{len(points)} × ({first} … {last})"
+    return None
 
 
 def _locale(language: str) -> str:

@@ -30,6 +30,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
+from forms.parameters import findings as parameter_findings
 from forms.problems import ERROR, WARNING, FormError, Problem, from_pyxform
 from forms.xpath import Expression, ExpressionError, compile_expression
 
@@ -47,11 +48,18 @@ KINDS = {
     "select one": "select_one", "select all that apply": "select_multiple",
     "note": "note", "geopoint": "geopoint", "photo": "image",
     "calculate": "calculate", "hidden": "hidden", "group": "group", "repeat": "repeat",
+    # the question types real forms use besides (see forms/parsing.py for what each stores)
+    "time": "time", "dateTime": "datetime", "range": "range", "rank": "rank",
+    "acknowledge": "acknowledge", "trigger": "acknowledge", "barcode": "barcode",
+    "audio": "audio", "video": "video", "file": "file", "geotrace": "geotrace", "geoshape": "geoshape",
 }
 QUESTION_KINDS = frozenset({"text", "integer", "decimal", "date", "select_one", "select_multiple",
-                            "geopoint", "image"})
-SUPPORTED_TYPES = ("text, integer, decimal, date, select_one, select_multiple, note, geopoint, image, "
-                   "calculate, hidden, begin group/end group, begin repeat/end repeat (not nested)")
+                            "geopoint", "image", "time", "datetime", "range", "rank", "acknowledge",
+                            "barcode", "audio", "video", "file", "geotrace", "geoshape"})
+MEDIA_KINDS = frozenset({"image", "audio", "video", "file"})  # answered with a file the chat receives
+SUPPORTED_TYPES = ("text, integer, decimal, date, time, dateTime, range, select_one, select_multiple, rank, "
+                   "note, acknowledge, trigger, barcode, geopoint, geotrace, geoshape, image, audio, video, "
+                   "file, calculate, hidden, begin group/end group, begin repeat/end repeat (not nested)")
 
 _LANGUAGE_CODE = re.compile(r"\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)*)\)\s*$")
 _LANGUAGE_NAMES = {"indonesian": "id", "bahasa indonesia": "id", "bahasa": "id", "english": "en"}
@@ -86,6 +94,7 @@ class Field:
     required_messages: Mapping[str, str] = field(default_factory=dict)
     repeat: str | None = None      # the enclosing repeat (for a repeat: itself); its values are per instance
     count: Expression | None = None  # a repeat's jr:count (repeat_count); None: "add another?" instead
+    parameters: Mapping[str, str] = field(default_factory=dict)  # the "parameters" column, e.g. a range's
 
     @property
     def is_question(self) -> bool:
@@ -347,6 +356,7 @@ class _Builder:
             self.error(row, f"The name '{name}' is used twice; answers are kept by name, so every "
                             "question, group and calculate needs its own name in the whole form.")
         self.seen.add(name)
+        self.check_parameters(element, kind, row)
         path = f"{parent_path}/{name}"
         audience = self.audience(element, row, inherited)
         if kind == "repeat" and repeat is not None:
@@ -380,7 +390,13 @@ class _Builder:
             constraint=expressions["constraint"], calculation=expressions["calculate"],
             required=expressions["required"],
             constraint_messages=self.texts(element_bind.get("jr:constraintMsg", "")),
-            required_messages=self.texts(element_bind.get("jr:requiredMsg", "")))
+            required_messages=self.texts(element_bind.get("jr:requiredMsg", "")),
+            parameters=_parameters(element))
+
+    def check_parameters(self, element: dict[str, Any], kind: str, row: int | None) -> None:
+        """Parameters the chat does not apply are named (a warning); a range that cannot work is an error."""
+        for is_error, message in parameter_findings(kind, _parameters(element)):
+            self.problems.append(Problem(message, "survey", row, ERROR if is_error else WARNING))
 
     def texts(self, value: Any) -> dict[str, str]:
         texts = _texts(value, self.default)
@@ -408,6 +424,15 @@ class _Builder:
 
     def error(self, row: int | None, message: str) -> None:
         self.problems.append(Problem(message, "survey", row, ERROR))
+
+
+def _parameters(element: dict[str, Any]) -> dict[str, str]:
+    """The parameters cell: pyxform gives some types a dict, others the text as written ("a=1 b=2")."""
+    parameters = element.get("parameters") or {}
+    if isinstance(parameters, str):
+        pairs = (part.split("=", 1) for part in re.split(r"[\s,;]+", parameters.strip()) if "=" in part)
+        return {key.strip(): value.strip() for key, value in pairs}
+    return {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, Mapping) else {}
 
 
 def _row_type(element: dict[str, Any]) -> str:

@@ -23,13 +23,26 @@ SEND_A_PHOTO = "form-send-a-photo"
 NOT_RELEVANT = "form-not-relevant"
 NOT_ALLOWED = "form-not-allowed"
 NOTHING_TO_GO_BACK = "form-nothing-to-go-back"
+NOT_A_TIME = "form-not-a-time"
+NOT_A_DATETIME = "form-not-a-datetime"
+NOT_IN_RANGE = "form-not-in-range"
+NOT_ON_STEP = "form-not-on-step"
+NOT_A_RANKING = "form-not-a-ranking"
+PRESS_OK = "form-press-ok"
+SEND_AUDIO = "form-send-audio"
+SEND_VIDEO = "form-send-video"
+SEND_FILE = "form-send-file"
+TRACE_TOO_SHORT = "form-trace-too-short"
+SHAPE_TOO_SMALL = "form-shape-too-small"
+SHAPE_CROSSES = "form-shape-crosses"
 
 # Why a NIK is refused (forms/nik.py NikProblem values).
 NIK_PROBLEMS = {problem: f"nik-{problem}" for problem in ("format", "district", "birth-date", "serial")}
 
 KEYS = (REQUIRED, CONSTRAINT_FAILED, NOT_A_NUMBER, NOT_AN_INTEGER, NUMBER_TOO_LARGE, NOT_A_DATE,
         NOT_A_CHOICE, NOT_A_LOCATION, SEND_A_PHOTO, NOT_RELEVANT, NOT_ALLOWED, NOTHING_TO_GO_BACK,
-        *NIK_PROBLEMS.values())
+        NOT_A_TIME, NOT_A_DATETIME, NOT_IN_RANGE, NOT_ON_STEP, NOT_A_RANKING, PRESS_OK, SEND_AUDIO,
+        SEND_VIDEO, SEND_FILE, TRACE_TOO_SHORT, SHAPE_TOO_SMALL, SHAPE_CROSSES, *NIK_PROBLEMS.values())
 
 
 @dataclass(frozen=True, slots=True)

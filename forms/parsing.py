@@ -237,16 +237,228 @@ def parse_text(raw: Any) -> Parsed:
     return _NOT_IN_XML.sub("", str(raw)).strip()
 
 
+# --- the other question types real forms use ------------------------------------------------------
+
+_TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?")
+_DATETIME = re.compile(r"(.+?)(?:\s+|T|,\s*)(?:(?:jam|pukul|pkl\.?|at)\s+)?(\d{1,2}[:.]\d{2}(?:[:.]\d{2})?)",
+                       re.IGNORECASE)
+_ODK_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
+_OK_WORDS = frozenset({"ok", "oke", "okay", "ya", "yes", "siap", "sudah"})
+
+
+def parse_time(raw: Any, now: dt.datetime | None = None) -> Parsed:
+    """14:30, 14.30 or 14:30:05 (or a time/datetime), stored as ODK does: ``14:30:00.000+08:00``, the
+    offset of the area's zone (``now``'s; Indonesia has no daylight saving time)."""
+    if isinstance(raw, dt.datetime):
+        moment = raw.astimezone(now.tzinfo) if now is not None and raw.tzinfo else raw
+        return _odk_time(moment.time(), moment.utcoffset() or (now.utcoffset() if now else None))
+    if isinstance(raw, dt.time):
+        return _odk_time(raw, now.utcoffset() if now else None)
+    text = str(raw).strip()
+    typed = _typed_time(text)
+    if typed is None:
+        return Message(m.NOT_A_TIME, {"value": text})
+    return _odk_time(typed, now.utcoffset() if now else None)
+
+
+def _typed_time(text: str) -> dt.time | None:
+    match = _TIME.fullmatch(text)
+    if not match:
+        return None
+    try:
+        return dt.time(int(match[1]), int(match[2]), int(match[3] or 0))
+    except ValueError:
+        return None
+
+
+def _odk_time(value: dt.time, offset: dt.timedelta | None) -> str:
+    return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}" + _offset(offset)
+
+
+def _offset(offset: dt.timedelta | None) -> str:
+    if offset is None:
+        return "Z"
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def parse_datetime(raw: Any, now: dt.datetime | None = None) -> Parsed:
+    """A date and a time ("17-08-2026 14:30", "2026-08-17 14.30", "17/08/2026 jam 14:30"), read in the
+    area's zone (``now``'s), stored as ODK does: ``2026-08-17T14:30:00.000+08:00``."""
+    zone = now.tzinfo if now is not None else None
+    if isinstance(raw, dt.datetime):
+        moment = raw.astimezone(zone) if zone is not None and raw.tzinfo else raw.replace(tzinfo=raw.tzinfo or zone)
+        return _odk_datetime(moment)
+    text = " ".join(str(raw).split())
+    if _ODK_DATETIME.fullmatch(text):
+        return _odk_datetime(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+    match = _DATETIME.fullmatch(text)
+    day = parse_date(match[1].strip()) if match else None
+    clock = _typed_time(match[2]) if match else None
+    if not isinstance(day, str) or clock is None:
+        return Message(m.NOT_A_DATETIME, {"value": text})
+    return _odk_datetime(dt.datetime.combine(dt.date.fromisoformat(day), clock, tzinfo=zone))
+
+
+def _odk_datetime(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT") + _odk_time(moment.time(), moment.utcoffset())
+
+
+def parse_range(raw: Any, parameters: Mapping[str, str]) -> Parsed:
+    """A number from start to end on a step (ODK's defaults 1, 10, 1), stored as an int unless a
+    parameter has a decimal point (as pyxform binds it)."""
+    from forms.parameters import range_is_integer, range_numbers
+
+    start, end, step = range_numbers(parameters)
+    number = parse_decimal(raw)
+    if isinstance(number, Message):
+        return number
+    value = Decimal(number)
+    low, high = min(start, end), max(start, end)
+    limits = {"value": str(raw).strip(), "low": _plain(low), "high": _plain(high), "step": _plain(step)}
+    if not low <= value <= high:
+        return Message(m.NOT_IN_RANGE, limits)
+    if (value - start) % step != 0:
+        return Message(m.NOT_ON_STEP, limits)
+    if range_is_integer(parameters):
+        return str(int(value))
+    return _plain(value)
+
+
+def parse_rank(raw: Any, choices: tuple[Choice, ...]) -> Parsed:
+    """Every choice once, most important first: a list of names, or typed "2 1 3" / "b, a, c".
+    Stored as ODK's rank widget stores it: the names space-separated in the ranked order."""
+    parts = [str(p) for p in raw] if isinstance(raw, (list, tuple)) else re.split(r"[,;\s]+", str(raw).strip())
+    ranked: list[str] = []
+    for part in (p for p in parts if p.strip()):
+        choice = resolve_choice(part, choices)
+        if choice is None or choice.name in ranked:
+            return Message(m.NOT_A_RANKING, {"value": str(raw).strip(), "count": len(choices)})
+        ranked.append(choice.name)
+    if len(ranked) != len(choices):
+        return Message(m.NOT_A_RANKING, {"value": str(raw).strip(), "count": len(choices)})
+    return " ".join(ranked)
+
+
+def parse_acknowledge(raw: Any) -> Parsed:
+    """The OK button (True), or a typed "OK"/"ya": stored as ODK stores an acknowledged trigger, "OK"."""
+    if raw is True or str(raw).strip().casefold().rstrip(".!") in _OK_WORDS:
+        return "OK"
+    return Message(m.PRESS_OK)
+
+
+def parse_barcode(raw: Any) -> Parsed:
+    """The code as typed (a chat has no scanner): the text, kept exactly but for outer spaces."""
+    return parse_text(raw)
+
+
+def _file_parser(message: str) -> Callable[[Any], Parsed]:
+    def parse(raw: Any) -> Parsed:
+        parsed = parse_image(raw)
+        return Message(message) if isinstance(parsed, Message) else parsed
+    return parse
+
+
+parse_audio = _file_parser(m.SEND_AUDIO)
+parse_video = _file_parser(m.SEND_VIDEO)
+parse_file = _file_parser(m.SEND_FILE)
+
+
+def parse_geotrace(raw: Any) -> Parsed:
+    """Two or more points (Locations, or typed "lat lon; lat lon"), stored as ODK does: geopoints
+    ("lat lon alt acc") separated by ";"."""
+    points = _points(raw)
+    if isinstance(points, Message):
+        return points
+    from shapely.geometry import LineString
+
+    if len(points) < 2 or LineString([_xy(p) for p in points]).length == 0:
+        return Message(m.TRACE_TOO_SHORT, {"count": len(points)})
+    return ";".join(points)
+
+
+def parse_geoshape(raw: Any) -> Parsed:
+    """Three or more points around an area; the ring is closed (the first point repeated last, as ODK
+    stores it) and must not cross itself."""
+    points = _points(raw)
+    if isinstance(points, Message):
+        return points
+    if len(points) > 1 and _xy(points[0]) == _xy(points[-1]):
+        points = points[:-1]
+    from shapely.geometry import Polygon
+
+    polygon = Polygon([_xy(p) for p in points]) if len(points) >= 3 else None
+    if polygon is None or len({_xy(p) for p in points}) < 3 or polygon.convex_hull.area == 0:
+        return Message(m.SHAPE_TOO_SMALL, {"count": len(points)})  # fewer than 3 corners, or all on a line
+    if not polygon.is_valid:
+        return Message(m.SHAPE_CROSSES)  # the edges cross (a bow tie): not the outline of an area
+    return ";".join([*points, points[0]])
+
+
+def _points(raw: Any) -> list[str] | Message:
+    """Each point of a trace or shape as a stored geopoint."""
+    items = list(raw) if isinstance(raw, (list, tuple)) and raw and not isinstance(raw[0], (int, float)) \
+        else [p for p in str(raw).split(";") if p.strip()]
+    points = []
+    for item in items:
+        point = parse_geopoint(item)
+        if isinstance(point, Message):
+            return point
+        points.append(point)
+    return points
+
+
+def _xy(point: str) -> tuple[float, float]:
+    """A stored geopoint as (x, y) = (longitude, latitude), as shapely reads coordinates."""
+    latitude, longitude = point.split()[:2]
+    return float(longitude), float(latitude)
+
+
 PARSERS: dict[str, Callable[[Any], Parsed]] = {
     "text": parse_text, "integer": parse_integer, "decimal": parse_decimal, "date": parse_date,
-    "geopoint": parse_geopoint, "image": parse_image,
+    "geopoint": parse_geopoint, "image": parse_image, "acknowledge": parse_acknowledge,
+    "barcode": parse_barcode, "audio": parse_audio, "video": parse_video, "file": parse_file,
+    "geotrace": parse_geotrace, "geoshape": parse_geoshape,
 }
 
 
-def parse_answer(kind: str, raw: Any, choices: Iterable[Choice] = ()) -> Parsed:
-    """The stored string for a non-blank answer of a question of ``kind``, or what is wrong with it."""
+def parse_answer(kind: str, raw: Any, choices: Iterable[Choice] = (), *,
+                 parameters: Mapping[str, str] | None = None, now: dt.datetime | None = None) -> Parsed:
+    """The stored string for a non-blank answer of a question of ``kind``, or what is wrong with it.
+
+    ``parameters`` are the question's (a range's start, end, step); ``now`` is the current time in the
+    area's zone, whose offset a time or dateTime is stored with."""
     if kind == "select_one":
         return parse_select_one(raw, tuple(choices))
     if kind == "select_multiple":
         return parse_select_multiple(raw, tuple(choices))
+    if kind == "rank":
+        return parse_rank(raw, tuple(choices))
+    if kind == "range":
+        return parse_range(raw, parameters or {})
+    if kind == "time":
+        return parse_time(raw, now)
+    if kind == "datetime":
+        return parse_datetime(raw, now)
     return PARSERS[kind](raw)
+
+
+def measure_points(value: str) -> tuple[int, float, float]:
+    """(points, length in metres, area in square metres) of a stored geotrace or geoshape, for a person
+    to check it at a glance (a shape's length is its perimeter; a trace has no area)."""
+    from geopy.distance import geodesic
+    from shapely.geometry import Polygon
+
+    points = [(float(p.split()[0]), float(p.split()[1])) for p in value.split(";") if p.strip()]
+    length = sum(geodesic(a, b).meters for a, b in zip(points, points[1:]))
+    closed = len(points) > 3 and points[0] == points[-1]
+    area = 0.0
+    if closed:
+        # Metres on a plane around the shape: fine for a house plot or a field, not for a province.
+        import math
+
+        lat0 = sum(lat for lat, _ in points) / len(points)
+        scale = 111_320 * math.cos(math.radians(lat0))
+        area = Polygon([(lon * scale, lat * 110_574) for lat, lon in points]).area
+    return (len(points) - 1 if closed else len(points)), length, area

@@ -25,11 +25,12 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from domain import geotag, photos
+from domain import geotag, media, photos
 from domain.geotag import GeoVerdict
-from domain.model import Record
+from domain.model import Record, RecordPhoto
 from handlers.context import Context
 from chat.keyboard import Button, RemoveKeyboard, ReplyButton, ReplyKeyboard
+from chat.events import fetched
 from chat.i18n import Translator
 from chat.keyboard import keyboard, parse
 
@@ -220,6 +221,7 @@ def on_photo_for_record(ctx: Context, record: Record) -> bool:
     if attachment.kind not in ("photo", "document"):
         ctx.send(ctx.t("capture-photo-wrong-kind"))
         return False
+    attachment = fetched(attachment)  # downloaded only now: this step asks for a file
     if attachment.error == photos.TOO_LARGE:
         ctx.send(ctx.t("capture-photo-too-large"))
         return False
@@ -269,3 +271,93 @@ def _set_pending(ctx: Context, pending: dict[str, Any]) -> None:
 def _clear_pending(ctx: Context) -> None:
     if ctx.data.get(DATA_KEY):
         ctx.data[DATA_KEY] = {}
+
+
+# --- recordings, videos, files (audio / video / file questions) -----------------------------------
+
+WRONG_KIND = {"audio": "capture-audio-wrong-kind", "video": "capture-video-wrong-kind", "file": "capture-file-wrong-kind"}
+
+
+def on_media_for_record(ctx: Context, record: Record, kind: str) -> RecordPhoto | None:
+    """Handle one event of an audio, video or file step for ``record``; the stored row once kept.
+
+    An audio question takes a voice note, an audio file or a document that is a recording; a video
+    question a video (or a video sent as a file); a file question a document. The file is downloaded
+    only here, and only when its announced size is within the question's limit (domain/media.py).
+    Anything else gets a clear answer and the question stays.
+    """
+    event = ctx.event
+    if event.is_callback:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return None
+    attachment = event.attachment
+    if attachment is None:
+        if not event.is_live_update:
+            ctx.send(ctx.t(WRONG_KIND[kind]))
+        return None
+    if attachment.kind not in media.ACCEPTED[kind]:
+        ctx.send(ctx.t(WRONG_KIND[kind]))
+        return None
+    if media.too_large(kind, attachment.file_size):
+        ctx.send(ctx.t("capture-media-too-large", mb=media.max_megabytes(kind)))
+        return None
+    attachment = fetched(attachment)  # downloaded only now: this step asks for a file
+    if attachment.error == photos.TOO_LARGE:
+        ctx.send(ctx.t("capture-media-too-large", mb=media.max_megabytes(kind)))
+        return None
+    if attachment.content is None:
+        ctx.send(ctx.t("capture-media-download-failed"))
+        return None
+    try:
+        stored = media.store_media(ctx.uow, ctx.config.media_dir, record, kind, attachment.content,
+                                   claimed_mime=attachment.mime_type, file_name=attachment.file_name,
+                                   sender_telegram_id=event.sender.telegram_id, now=ctx.now)
+    except media.MediaRejected as rejected:
+        key = {photos.TOO_LARGE: "capture-media-too-large", photos.EMPTY: "capture-media-empty"}.get(
+            rejected.reason, WRONG_KIND[kind])
+        ctx.send(ctx.t(key, mb=media.max_megabytes(kind)))
+        return None
+    return stored
+
+
+# --- traces and shapes (geotrace / geoshape questions) --------------------------------------------
+
+TRACE_KEY = "trace"  # ctx.data: the points so far, [[latitude, longitude, accuracy], ...]
+TRACE_MIN_STEP_M = 3.0  # a live location's point closer than this to the last one adds nothing
+
+
+def trace_points(ctx: Context) -> list[list[float]]:
+    points = ctx.data.get(TRACE_KEY)
+    return [list(p) for p in points if isinstance(p, list) and len(p) == 3] if isinstance(points, list) else []
+
+
+def add_trace_point(ctx: Context) -> bool:
+    """A shared location (or a live location's new point) adds a point to the trace; True if it did.
+
+    Successive live points closer than a few metres are dropped (Telegram sends one every few seconds,
+    also when the phone stands still), and so is a point less accurate than the area's geotag policy
+    allows (a shared one is asked again, with the reason)."""
+    location = ctx.event.location
+    if location is None:
+        return False
+    accuracy = location.horizontal_accuracy
+    if accuracy is not None and accuracy > ctx.config.geo_policy.max_accuracy_m:
+        if not ctx.event.is_live_update:
+            ctx.send(ctx.t("capture-location-poor", accuracy=round(accuracy)), location_keyboard(ctx.t))
+        return False
+    points = trace_points(ctx)
+    point = [location.latitude, location.longitude, float(location.horizontal_accuracy or 0.0)]
+    if ctx.event.is_live_update and points and _metres(points[-1], point) < TRACE_MIN_STEP_M:
+        return False
+    ctx.data[TRACE_KEY] = [*points, point]  # a new list: the conversation's JSON is compared when saved
+    return True
+
+
+def drop_trace_point(ctx: Context) -> None:
+    ctx.data[TRACE_KEY] = trace_points(ctx)[:-1]
+
+
+def _metres(a: list[float], b: list[float]) -> float:
+    from geopy.distance import geodesic
+
+    return float(geodesic((a[0], a[1]), (b[0], b[1])).meters)

@@ -22,7 +22,7 @@ class StoredFile:
 
     file_id: str
     file_unique_id: str
-    kind: str  # "photo" or "document"
+    kind: str  # "photo", "document", "audio" or "video"
     data: bytes
     file_name: str | None = None
     mime_type: str | None = None
@@ -87,10 +87,17 @@ class FileStore:
         self._by_id[stored.file_id] = stored
         return stored
 
+    def add_media(self, data: bytes, kind: str, file_name: str | None, mime_type: str | None) -> StoredFile:
+        """Store an uploaded voice note, audio file or video (``kind``), as getFile will serve it."""
+        stored = self.add_document(data, file_name, mime_type)
+        stored.kind = kind
+        return stored
+
     def assign_path(self, stored: StoredFile) -> str:
         """Give the file a download path (getFile), keeping an earlier one."""
         if stored.file_path is None:
-            folder = "photos" if stored.kind == "photo" else "documents"
+            # Telegram's own folders in a file_path (voice notes are in "documents" here, as before)
+            folder = {"photo": "photos", "audio": "music", "video": "videos"}.get(stored.kind, "documents")
             suffix = PurePosixPath(stored.file_name or "").suffix or _suffix_for(stored)
             stored.file_path = f"{folder}/file_{len(self._by_path)}{suffix}"
             self._by_path[stored.file_path] = stored

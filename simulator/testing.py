@@ -183,6 +183,20 @@ class _UserCalls:
         path = f"/sim/{bot_id}/users/{user_id}/voice"
         return self._request("POST", path, files={"file": ("voice.ogg", data, "audio/ogg")}, data=_as_form(fields))
 
+    def send_audio(self, bot_id: int, user_id: int, data: bytes, filename: str = "rekaman.mp3", duration: int = 1,
+                   *, mime_type: str = "audio/mpeg", title: str | None = None, chat_id: int | None = None) -> Any:
+        """The user sends an audio file (Telegram's music player kind); returns the Message with its audio."""
+        fields = _compact({"duration": duration, "title": title, "chat_id": chat_id})
+        path = f"/sim/{bot_id}/users/{user_id}/audio"
+        return self._request("POST", path, files={"file": (filename, data, mime_type)}, data=_as_form(fields))
+
+    def send_video(self, bot_id: int, user_id: int, data: bytes, filename: str = "video.mp4", duration: int = 1,
+                   *, width: int = 640, height: int = 360, chat_id: int | None = None) -> Any:
+        """The user sends a video; returns the Message with its video."""
+        fields = _compact({"duration": duration, "width": width, "height": height, "chat_id": chat_id})
+        path = f"/sim/{bot_id}/users/{user_id}/video"
+        return self._request("POST", path, files={"file": (filename, data, "video/mp4")}, data=_as_form(fields))
+
     def share_contact(
         self,
         bot_id: int,

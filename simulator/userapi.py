@@ -59,6 +59,8 @@ class UserApi:
             ("POST", f"{user}/live_location", self.move_live_location),
             ("POST", f"{user}/sticker", self.send_sticker),
             ("POST", f"{user}/voice", self.send_voice),
+            ("POST", f"{user}/audio", self.send_audio),
+            ("POST", f"{user}/video", self.send_video),
             ("POST", f"{user}/contact", self.share_contact),
             ("POST", f"{user}/photo", self.send_photo),
             ("POST", f"{user}/document", self.send_document),
@@ -250,6 +252,31 @@ class UserApi:
                  "duration": _int(form.get("duration", 1), "duration"), "mime_type": "audio/ogg",
                  "file_size": len(stored.data)}
         return self._post(request, {"voice": voice}, form)
+
+    async def send_audio(self, request: web.Request) -> dict:
+        """Multipart ``file`` (a music/audio file), ``duration``?, ``performer``?, ``title``?, ``caption``?:
+        an Audio (the Bot API's: file_id, file_unique_id, duration, performer, title, file_name,
+        mime_type, file_size)."""
+        bot = self._bot(request)
+        data, form = await _upload(request)
+        stored = bot.files.add_media(data.file.read(), "audio", data.filename, data.content_type)
+        audio = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                 "duration": _int(form.get("duration", 1), "duration"), "file_size": len(stored.data)}
+        audio.update({k: form[k] for k in ("performer", "title") if form.get(k)})
+        audio.update({k: v for k, v in (("file_name", stored.file_name), ("mime_type", stored.mime_type)) if v})
+        return self._post(request, {"audio": audio, **_caption(form)}, form)
+
+    async def send_video(self, request: web.Request) -> dict:
+        """Multipart ``file`` (the video), ``width``?, ``height``?, ``duration``?, ``caption``?: a Video (the
+        Bot API's: file_id, file_unique_id, width, height, duration, file_name, mime_type, file_size)."""
+        bot = self._bot(request)
+        data, form = await _upload(request)
+        stored = bot.files.add_media(data.file.read(), "video", data.filename, data.content_type or "video/mp4")
+        video = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                 "width": _int(form.get("width", 640), "width"), "height": _int(form.get("height", 360), "height"),
+                 "duration": _int(form.get("duration", 1), "duration"), "file_size": len(stored.data)}
+        video.update({k: v for k, v in (("file_name", stored.file_name), ("mime_type", stored.mime_type)) if v})
+        return self._post(request, {"video": video, **_caption(form)}, form)
 
     async def share_contact(self, request: web.Request) -> dict:
         """``{"phone_number", "first_name"?, "last_name"?}``: the user's own contact (request_contact)."""

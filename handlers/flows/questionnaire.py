@@ -14,7 +14,9 @@ State table:
 | QUESTION   | rid (record), fid (family), aud (audience), q (the question | a typed answer, "qa"/"qn" buttons,      |
 |            | shown; None on the review), multi (ticked choices of a      | a location or photo (handlers/capture)  |
 |            | select_multiple), capture (capture's own sub-state), rv     |                                         |
-|            | (answering a question reopened from the review: REVIEW_AT)  |                                         |
+|            | (answering a question reopened from the review: REVIEW_AT), |                                         |
+|            | rank (choices ranked so far), trace (a geotrace's or        |                                         |
+|            | geoshape's points so far: [lat, lon, accuracy])             |                                         |
 | PAUSED     | rid, fid, aud                                               | "qn:resume", /isi, /kunjungan           |
 | idle       |                                                             | commands                                |
 
@@ -23,7 +25,10 @@ or of an older version of the form, never answers the current one: it is stale):
 
     qa:<i>:<n>   the n-th choice of select_one i        qn:back:<i>  one step back from question i
     qa:<i>:t<n>  tick/untick a select_multiple choice   qn:skip:<i>  leave optional question i blank
-    qa:<i>:k     keep the answer shown                  qn:done:<i>  the ticked choices answer i
+    qa:<i>:k     keep the answer shown                  qn:done:<i>  the ticked choices (or the points
+    qa:<i>:now   "now" for a time / dateTime                             of a geotrace/geoshape) answer i
+    qa:<i>:ok    acknowledge / trigger                  qa:<i>:r<n>  the n-th value of a range
+    qa:<i>:o<n>  rank choice n next (o0: start again)   qa:<i>:u     remove a trace's last point
     qn:next:<i>  a note was read                        qn:go:<family>  open (or resume) a family's
     qn:pause  qn:review  qn:resume  qn:submit  qn:consent                questionnaire
     qn:pick:<page>  the answered questions, to change one   qn:edit:<i>  ask question i again (from the review)
@@ -45,17 +50,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
+
+from domain import media
 from domain import questionnaire as service
 from domain.errors import NotAllowed, RecordIncomplete
 from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
 from forms import Attachment, Form, FormError, Location, Message, Step
 from forms.engine import ADD, REPEAT_ADD, key_of, may_answer, split_key
+from forms.parameters import range_numbers, range_values
+from forms.parsing import measure_points
 from forms.source import form_source
 from handlers import capture
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec
 from handlers.states import State
-from chat.keyboard import Button, Keyboard, Part, choices, keyboard, pager, parse, parse_id
+from chat.keyboard import Button, Keyboard, Part, RemoveKeyboard, choices, keyboard, pager, parse, parse_id
 
 STATE = State.QUESTION
 PAUSED = State.PAUSED
@@ -66,12 +76,24 @@ ENGINE_KEYS = (
     "form-required", "form-constraint-failed", "form-not-a-number", "form-not-an-integer",
     "form-number-too-large", "form-not-a-date", "form-not-a-choice", "form-not-a-location",
     "form-send-a-photo", "form-not-relevant", "form-not-allowed", "form-nothing-to-go-back",
+    "form-not-a-time", "form-not-a-datetime", "form-not-in-range", "form-not-on-step", "form-not-a-ranking",
+    "form-press-ok", "form-send-audio", "form-send-video", "form-send-file", "form-trace-too-short",
+    "form-shape-too-small", "form-shape-crosses",
     "nik-format", "nik-district", "nik-birth-date", "nik-serial",
 )
 HOW = {"text": "qn-how-text", "integer": "qn-how-integer", "decimal": "qn-how-decimal", "date": "qn-how-date",
        "select_one": "qn-how-select-one", "select_multiple": "qn-how-select-multiple", "note": "qn-how-note",
-       "geopoint": "qn-how-geopoint", "image": "qn-how-image", REPEAT_ADD: "qn-how-repeat-add"}
-CAPTURE_KINDS = ("geopoint", "image")
+       "geopoint": "qn-how-geopoint", "image": "qn-how-image",
+       "time": "qn-how-time", "datetime": "qn-how-datetime", "range": "qn-how-range", "rank": "qn-how-rank",
+       "acknowledge": "qn-how-acknowledge", "barcode": "qn-how-barcode", "audio": "qn-how-audio",
+       "video": "qn-how-video", "file": "qn-how-file", "geotrace": "qn-how-geotrace", "geoshape": "qn-how-geoshape",
+       REPEAT_ADD: "qn-how-repeat-add"}
+MEDIA_KINDS = ("audio", "video", "file")  # answered with a file, stored like a photo (domain/media.py)
+TRACE_KINDS = ("geotrace", "geoshape")    # successive locations, then "done"
+CAPTURE_KINDS = ("geopoint", "image", *MEDIA_KINDS)
+KEPT = {"image": "qn-photo-kept", "audio": "qn-audio-kept", "video": "qn-video-kept", "file": "qn-file-kept"}
+RANGE_BUTTONS = 12  # a range of at most this many values is offered as buttons; a longer one is typed
+RANK_KEY = "rank"   # conversation data: the choices ranked so far, in order
 # Conversation data while a question reopened from the review is answered: the question that was next
 # before the change ("" when none was); reaching it (or the end) shows the review again.
 REVIEW_AT = "rv"
@@ -159,6 +181,9 @@ def show_current(ctx: Context, draft: Draft, audience: str, notice: str | None =
         data["multi"] = list(kept) if isinstance(kept, list) else (step.value or "").split()
     if same and capture.DATA_KEY in ctx.data:
         data[capture.DATA_KEY] = ctx.data[capture.DATA_KEY]
+    for key in (RANK_KEY, capture.TRACE_KEY):
+        if same and isinstance(ctx.data.get(key), list):
+            data[key] = ctx.data[key]
     ctx.stay(STATE, **data)
     text = _question_text(ctx, draft, step, notice)
     markup = _question_keyboard(ctx, draft, step, data.get("multi"))
@@ -170,6 +195,8 @@ def show_current(ctx: Context, draft: Draft, audience: str, notice: str | None =
         capture.ask_location(ctx)
     elif step.kind == "image":
         capture.ask_photo(ctx)
+    elif step.kind in TRACE_KINDS and not data.get(capture.TRACE_KEY):
+        capture.ask_location(ctx, ctx.t("qn-trace-ask"))
 
 
 def _question_text(ctx: Context, draft: Draft, step: Step, notice: str | None) -> str:
@@ -179,9 +206,9 @@ def _question_text(ctx: Context, draft: Draft, step: Step, notice: str | None) -
     hint = f"\n<i>{_esc(step.hint)}</i>" if step.hint else ""
     current = ""
     if step.display and step.kind not in ("select_one", "select_multiple"):
-        shown = ctx.t("qn-photo-kept") if step.kind == "image" else step.display
+        shown = _shown(ctx, step.kind, step.value or "", step.display)
         current = "\n" + ctx.t("qn-current", value=shown)
-    how = ctx.t(HOW[step.kind])
+    how = _how(ctx, draft, step)
     if not step.required and step.kind != "note":
         how += " " + ctx.t("qn-optional")
     label = _esc(step.label)
@@ -209,9 +236,11 @@ def _question_keyboard(ctx: Context, draft: Draft, step: Step, ticked: list[str]
         rows.append([Button(ctx.t("btn-qn-done-multi"), f"qn:done:{index}")])
     elif step.kind == "note":
         rows.append([Button(ctx.t("btn-qn-next"), f"qn:next:{index}")])
-    elif step.value:
-        shown = ctx.t("qn-photo-kept") if step.kind == "image" else (step.display or step.value)
-        rows.append([Button(ctx.t("btn-qn-keep", value=_short(shown)), f"qa:{index}:k")])
+    else:
+        rows.extend(_kind_buttons(ctx, draft, step, index))
+        if step.value:
+            shown = _shown(ctx, step.kind, step.value, step.display)
+            rows.append([Button(ctx.t("btn-qn-keep", value=_short(shown)), f"qa:{index}:k")])
     navigation = []
     if step.progress[0] > 0:
         navigation.append(Button(ctx.t("btn-qn-back"), f"qn:back:{index}"))
@@ -229,8 +258,7 @@ def _review_lines(ctx: Context, items: list[Any]) -> list[str]:
     group: tuple[str, ...] = ()
     member: list[str] = []
     for number, item in enumerate(items):
-        value = ctx.t("qn-photo-kept") if item.kind == "image" and item.value \
-            else (item.display or ctx.t("qn-review-skipped"))
+        value = _shown(ctx, item.kind, item.value, item.display) if item.value else ctx.t("qn-review-skipped")
         heading = item.groups[:-1] if item.repeat else item.groups
         if heading and heading != group:
             lines.append(f"\n<b>{_esc(' › '.join(heading))}</b>")
@@ -322,6 +350,10 @@ def on_typed(ctx: Context) -> None:
     if item.kind == "note":
         show_current(ctx, draft, audience, notice=ctx.t("qn-how-note"), edit=False)
         return
+    if item.kind in TRACE_KINDS and capture.trace_points(ctx) and \
+            (ctx.event.text or "").strip().casefold() in (ctx.t("qn-trace-done-word").casefold(), "done", "selesai"):
+        _answer_trace(ctx, draft, audience, name)  # "selesai" typed instead of pressed
+        return
     _answer(ctx, draft, audience, name, ctx.event.text, edit=False)
 
 
@@ -335,6 +367,9 @@ def on_event(ctx: Context) -> None:
     item = draft.engine.field_of(name) if isinstance(name, str) else None
     if item is not None and item.kind in CAPTURE_KINDS:
         _capture(ctx, draft, audience, item.kind)
+        return
+    if item is not None and item.kind in TRACE_KINDS:
+        _trace_point(ctx, draft, audience)
         return
     if ctx.event.is_live_update:
         capture.on_live_update(ctx)
@@ -355,6 +390,11 @@ def _capture(ctx: Context, draft: Draft, audience: str, kind: str) -> None:
         if not capture.on_location_for_record(ctx, record):
             return
         raw: Any = Location(record.latitude, record.longitude, 0.0, record.geo_accuracy_m or 0.0)
+    elif kind in MEDIA_KINDS:
+        stored = capture.on_media_for_record(ctx, record, kind)
+        if stored is None:
+            return
+        raw = Attachment(Path(stored.path).name)
     else:
         if not capture.on_photo_for_record(ctx, record):
             return
@@ -397,8 +437,10 @@ def on_answer_button(ctx: Context) -> None:
         _answer(ctx, draft, audience, key, "yes" if argument == "y" else "no", edit=True)
     elif argument == "k" and item.is_question:
         stored = draft.state.get("values", {}).get(key, "")
-        value = Attachment(stored) if item.kind == "image" and stored else stored
+        value = Attachment(stored) if item.kind in KEPT and stored else stored
         _answer(ctx, draft, audience, key, value, edit=True)
+    elif _kind_press(ctx, draft, audience, item, argument):
+        pass
     elif item.kind == "select_multiple" and argument.startswith("t") and _choice(choices, argument[1:]):
         choice = _choice(choices, argument[1:])
         ticked = [n for n in ctx.data.get("multi") or [] if isinstance(n, str)]
@@ -513,6 +555,8 @@ def _on_step_action(ctx: Context, action: str, draft: Draft, audience: str, item
         _answer(ctx, draft, audience, key, ticked, edit=True)
     elif action == "next" and item.kind == "note":
         _answer(ctx, draft, audience, key, "", edit=True)
+    elif action == "done" and item.kind in TRACE_KINDS:
+        _answer_trace(ctx, draft, audience, key)
     else:
         _stale(ctx, draft, audience)
 
@@ -523,7 +567,8 @@ def _back(ctx: Context, draft: Draft, audience: str) -> None:
         ctx.answer(_short(html.unescape(_message(ctx, result.error)), 190), alert=True)
         return
     ctx.answer()
-    ctx.data = {k: v for k, v in ctx.data.items() if k not in ("q", "multi", capture.DATA_KEY)}
+    ctx.data = {k: v for k, v in ctx.data.items() if k not in ("q", "multi", capture.DATA_KEY, RANK_KEY,
+                                                               capture.TRACE_KEY)}
     show_current(ctx, draft, audience)
 
 
@@ -690,6 +735,160 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
     ctx.stay(State.IDLE)
     ctx.show(ctx.t("qn-submitted", name=family.head_name),
              keyboard([[Button(ctx.t("btn-qn-schedule"), "en:today")]]))
+
+
+# --- the other question types: prompts, buttons, presses ----------------------------------------
+
+def _how(ctx: Context, draft: Draft, step: Step) -> str:
+    """How to answer ``step``: the catalog's line for its type, with what it needs to say."""
+    if step.kind == "range":
+        low, high, step_size = _range_limits(draft, step.name)
+        return ctx.t("qn-how-range", low=low, high=high, step=step_size)
+    if step.kind in MEDIA_KINDS:
+        return ctx.t(HOW[step.kind], mb=media.max_megabytes(step.kind))
+    if step.kind == "rank":
+        ranked = _ranked(ctx, step)
+        how = ctx.t("qn-how-rank", count=len(step.choices))
+        if ranked:
+            labels = dict(step.choices)
+            order = ", ".join(f"{n}. {_esc(labels.get(name, name))}" for n, name in enumerate(ranked, start=1))
+            how += "\n" + ctx.t("qn-rank-so-far", order=order)
+        return how
+    if step.kind in TRACE_KINDS:
+        count = len(capture.trace_points(ctx))
+        how = ctx.t(HOW[step.kind])
+        return how + ("\n" + ctx.t("qn-trace-count", count=count) if count else "")
+    return ctx.t(HOW[step.kind])
+
+
+def _range_limits(draft: Draft, name: str) -> tuple[str, str, str]:
+    start, end, step = range_numbers(draft.engine.form.field(name).parameters)
+    return tuple(format(n.normalize(), "f") for n in (min(start, end), max(start, end), step))  # type: ignore[return-value]
+
+
+def _range_values(draft: Draft, name: str) -> list[str]:
+    values = range_values(draft.engine.form.field(name).parameters, RANGE_BUTTONS) or []
+    return [format(v.normalize(), "f") for v in values]
+
+
+def _ranked(ctx: Context, step: Step) -> list[str]:
+    names = {name for name, _ in step.choices}
+    ranked = ctx.data.get(RANK_KEY) if ctx.data.get("q") == step.name else None
+    return [n for n in ranked if n in names] if isinstance(ranked, list) else []
+
+
+def _kind_buttons(ctx: Context, draft: Draft, step: Step, index: int) -> list[Part]:
+    """The buttons a question of the other types answers with (none: it is typed or sent)."""
+    if step.kind in ("time", "datetime"):
+        return [[Button(ctx.t("btn-qn-now"), f"qa:{index}:now")]]
+    if step.kind == "acknowledge":
+        return [[Button(("✔ " if step.value else "") + ctx.t("btn-qn-ok"), f"qa:{index}:ok")]]
+    if step.kind == "range":
+        values = _range_values(draft, step.name)
+        return [choices([Button(("✔ " if value == step.value else "") + value, f"qa:{index}:r{n}")
+                         for n, value in enumerate(values, start=1)])] if values else []
+    if step.kind == "rank":
+        ranked = _ranked(ctx, step)
+        rows: list[Part] = [choices([Button(label, f"qa:{index}:o{n}")
+                                     for n, (name, label) in enumerate(step.choices, start=1) if name not in ranked])]
+        if ranked:
+            rows.append([Button(ctx.t("btn-qn-rank-again"), f"qa:{index}:o0")])
+        return rows
+    if step.kind in TRACE_KINDS:
+        count = len(capture.trace_points(ctx))
+        if not count:
+            return []
+        return [[Button(ctx.t("btn-qn-trace-done", count=count), f"qn:done:{index}")],
+                [Button(ctx.t("btn-qn-trace-undo"), f"qa:{index}:u")]]
+    return []
+
+
+def _kind_press(ctx: Context, draft: Draft, audience: str, item: Any, argument: str) -> bool:
+    """A "qa" press of the other types' buttons; False if it is none of them (then it is stale)."""
+    key = str(ctx.data.get("q") or item.name)  # name[n] inside a roster
+    if item.kind in ("time", "datetime") and argument == "now":
+        _answer(ctx, draft, audience, key, ctx.now, edit=True)
+    elif item.kind == "acknowledge" and argument == "ok":
+        _answer(ctx, draft, audience, key, True, edit=True)
+    elif item.kind == "range" and argument.startswith("r") and _choice(tuple(_range_values(draft, item.name)), argument[1:]):
+        _answer(ctx, draft, audience, key, _choice(tuple(_range_values(draft, item.name)), argument[1:]), edit=True)
+    elif item.kind == "rank" and argument == "o0":
+        ctx.data = {**ctx.data, RANK_KEY: []}
+        ctx.answer()
+        show_current(ctx, draft, audience)
+    elif item.kind == "rank" and argument.startswith("o") and _choice(item.choices, argument[1:]):
+        _rank_press(ctx, draft, audience, item, _choice(item.choices, argument[1:]).name)
+    elif item.kind in TRACE_KINDS and argument == "u":
+        capture.drop_trace_point(ctx)
+        ctx.answer()
+        show_current(ctx, draft, audience)
+    else:
+        return False
+    return True
+
+
+def _rank_press(ctx: Context, draft: Draft, audience: str, item: Any, name: str) -> None:
+    """The next most important choice; once all but one are placed, the last one follows and the
+    ranking is the answer."""
+    ranked = [n for n in ctx.data.get(RANK_KEY) or [] if isinstance(n, str) and n != name] + [name]
+    left = [c.name for c in item.choices if c.name not in ranked]
+    if len(left) <= 1:
+        _answer(ctx, draft, audience, str(ctx.data.get("q") or item.name), ranked + left, edit=True)
+        return
+    ctx.data = {**ctx.data, RANK_KEY: ranked}
+    ctx.answer()
+    show_current(ctx, draft, audience)
+
+
+def _trace_point(ctx: Context, draft: Draft, audience: str) -> None:
+    """A location for a geotrace or geoshape: one more point (the question shown again with the count);
+    a live location's later points are added without a word. Anything else: what is wanted."""
+    event = ctx.event
+    if event.is_callback:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return
+    if event.location is None:
+        if not event.is_live_update:
+            show_current(ctx, draft, audience, notice=ctx.t("qn-trace-wrong-input"), edit=False)
+        return
+    added = capture.add_trace_point(ctx)
+    if event.is_live_update or not added:
+        return  # live: a new point every few seconds, "done" is on the message shown; else capture said why
+    notice = ctx.t("qn-trace-live" if event.location.live_period else "qn-trace-added",
+                   count=len(capture.trace_points(ctx)))
+    show_current(ctx, draft, audience, notice=notice, edit=False)
+
+
+def _answer_trace(ctx: Context, draft: Draft, audience: str, name: str) -> None:
+    """ "Done": the points collected answer the geotrace or geoshape; if they cannot (too few, a shape
+    crossing itself), the reason is shown and the points are kept."""
+    points = [Location(lat, lon, 0.0, accuracy) for lat, lon, accuracy in capture.trace_points(ctx)]
+    result = service.save_answer(ctx.uow, draft, name, points, ctx.now, audience=audience, language=ctx.t.language)
+    if not result.ok:
+        error = _message(ctx, result.error)
+        ctx.answer(_short(html.unescape(error), 190), alert=True)
+        show_current(ctx, draft, audience, notice="⚠️ " + error, edit=False)
+        return
+    ctx.answer()
+    ctx.send(ctx.t("qn-trace-saved", count=len(points)), RemoveKeyboard())  # the share-location keyboard goes
+    ctx.data = {k: v for k, v in ctx.data.items() if k != capture.TRACE_KEY}
+    show_current(ctx, draft, audience, edit=False)
+
+
+def _shown(ctx: Context, kind: str, value: str, display: str | None) -> str:
+    """A stored answer as the chat shows it: files by what they are, traces by their size."""
+    if kind in KEPT:
+        return ctx.t(KEPT[kind])
+    if kind in TRACE_KINDS and value:
+        count, metres, area = measure_points(value)
+        if kind == "geoshape":
+            return ctx.t("qn-shape-display", count=count, metres=_number(ctx, metres), area=_number(ctx, area))
+        return ctx.t("qn-trace-display", count=count, metres=_number(ctx, metres))
+    return display or value
+
+
+def _number(ctx: Context, value: float) -> str:
+    return format_decimal(round(value), format="#,##0", locale=ctx.t.language if ctx.t.language in ("id", "en") else "id")
 
 
 # --- helpers --------------------------------------------------------------------------------------

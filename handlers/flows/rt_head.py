@@ -27,6 +27,7 @@ from handlers import keyboards
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec
 from handlers.states import State
+from chat.events import fetched
 from chat.keyboard import Button, Keyboard, keyboard, pager, parse, parse_id
 from chat.render import day_label, visit_when
 
@@ -339,6 +340,7 @@ def on_import_input(ctx: Context) -> None:
     if attachment is None or attachment.kind != "document":
         ctx.send(ctx.t("rh-import-send-file"))
         return
+    attachment = fetched(attachment)  # downloaded only now: this step asks for a file
     if attachment.error is not None or attachment.content is None:
         ctx.send(ctx.t("rh-import-too-large" if attachment.error == TOO_LARGE else "rh-import-send-again"))
         return

@@ -73,3 +73,19 @@ def test_stickers_and_voice_notes(sim):
 def test_an_image_sent_as_a_file_is_a_document_not_a_photo(sim):
     document = sim.send_document(BOT_ID, USER_ID, make_png(30, 20), "rumah.png")
     assert "photo" not in document and document["document"]["mime_type"] == "image/png"
+
+
+def test_audio_files_and_videos_are_the_bot_apis_audio_and_video(sim):
+    """Bot API Audio (duration, title, file_name, mime_type, file_size) and Video (width, height, duration…),
+    each fetched with getFile from Telegram's own folders."""
+    audio = sim.send_audio(BOT_ID, USER_ID, b"ID3" + b"\x00" * 50, "wawancara.mp3", duration=12, title="Wawancara")
+    assert (audio["audio"]["duration"], audio["audio"]["title"], audio["audio"]["file_name"],
+            audio["audio"]["mime_type"], audio["audio"]["file_size"]) == (12, "Wawancara", "wawancara.mp3", "audio/mpeg", 53)
+    video = sim.send_video(BOT_ID, USER_ID, b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 20, duration=4, width=720, height=1280)
+    assert (video["video"]["width"], video["video"]["height"], video["video"]["duration"],
+            video["video"]["mime_type"]) == (720, 1280, 4, "video/mp4")
+    for item, folder in ((audio["audio"], "music/"), (video["video"], "videos/")):
+        path = ok(sim, "getFile", file_id=item["file_id"])["file_path"]
+        assert path.startswith(folder) and httpx.get(f"{sim.url}/file/bot{TOKEN}/{path}").content[:3] in (b"ID3", b"\x00\x00\x00")
+    kinds = [next(k for k in ("audio", "video") if k in u["message"]) for u in drain(sim)]
+    assert kinds == ["audio", "video"]

@@ -192,13 +192,36 @@ def test_a_download_that_hangs_is_given_up():
     assert (got.content, got.error) == (None, photos.DOWNLOAD_FAILED)
 
 
-def test_stickers_voice_and_plain_messages_are_not_downloaded():
+def test_stickers_and_plain_messages_are_not_downloaded():
     async def download(file_id: str) -> bytes:
         raise AssertionError("nothing to download")
 
-    for attachment in (Attachment("sticker", "s"), Attachment("voice", "v", file_size=100), None):
+    for attachment in (Attachment("sticker", "s"), None):
         event = event_with(attachment)
         assert fetch(event, download) == event
+
+
+def test_a_file_is_downloaded_only_when_a_step_asks_for_it():
+    """The transport gives the attachment a fetch; nothing is downloaded until a handler calls it
+    (from its worker thread), and then once, through the event loop."""
+    from bot.transport import downloadable
+    from chat.events import fetched
+
+    calls: list[str] = []
+
+    async def download(file_id: str) -> bytes:
+        calls.append(file_id)
+        return b"OggS voice"
+
+    async def scenario() -> tuple[Attachment, list[str]]:
+        event = downloadable(event_with(Attachment("voice", "v1", file_size=10)), download)
+        before = list(calls)
+        got = await asyncio.to_thread(fetched, event.attachment)
+        return got, before
+
+    got, before = asyncio.run(scenario())
+    assert before == [] and calls == ["v1"]
+    assert got.content == b"OggS voice" and got.error is None
 
 
 # --- metadata is not kept ---------------------------------------------------------------------------

@@ -162,3 +162,11 @@ def test_the_fast_validator_refuses_whatever_jsonschema_refuses(change):
     assert not any(v in " ".join(errors) for v in ("not-a-uuid", "yesterday", "guess", "xyz", "Budi"))
     if "consent" not in change and "timestamps" not in change:  # jsonschema checks date-time only with an extra
         assert list(validator().iter_errors(doc))
+
+
+def test_recordings_videos_and_files_answering_a_question_travel_with_the_photos():
+    media = [{"name": f"a.{suffix}", "sha256": "b" * 64, "size": 10, "mime": mime, "width": None, "height": None,
+              "taken_at": None, "sender": 42}
+             for suffix, mime in (("ogg", "audio/ogg"), ("mp4", "video/mp4"), ("pdf", "application/pdf"))]
+    assert validation_errors(document(photos=media)) == []
+    assert validation_errors(document(photos=[{**media[0], "mime": "nonsense"}]))
