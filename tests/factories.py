@@ -152,10 +152,12 @@ def race(attempts: Sequence[Callable[[], Any]], *, timeout: float = 60.0) -> lis
 
 def roster_answers(names: Sequence[str]) -> dict[str, str]:
     """Answers to the default form's member roster (forms/default), by key, the first member the head:
-    adults who work, no NIK check beyond its 16 digits, no disability."""
+    adult women who work, no disability; each NIK as Dukcapil issues it (Palaran, Samarinda; the birth
+    date with 40 added to the day), so the form's NIK checks hold."""
     answers: dict[str, str] = {}
     for position, name in enumerate(names, start=1):
-        member = {"member_name": name, "member_nik": f"640201{position:010d}",
+        year = 1980 + position
+        member = {"member_name": name, "member_nik": f"6472015501{year % 100:02d}{position:04d}",
                   "relation": "head" if position == 1 else "child", "sex": "female",
                   "birth_date": f"{1980 + position}-01-15", "marital": "married" if position == 1 else "single",
                   "education": "sma", "works": "yes", "disability": "no"}

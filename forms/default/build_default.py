@@ -39,7 +39,7 @@ CHOICE_COLUMNS = ["list_name", "name", f"label::{ID}", f"label::{EN}"]
 SETTINGS = {
     "form_title": "Regsosek - kunjungan pertama",
     "form_id": "pintu_regsosek_first_visit",
-    "version": "2026120201",
+    "version": "2026120202",
     "default_language": ID,
 }
 ASSETS = [  # (name, Indonesian, English): the yes/no asset list
@@ -102,18 +102,29 @@ def roster() -> list[list[str]]:
         row("text", "member_nik", ("NIK ${member_name}", "NIK of ${member_name}"),
             hint=("16 angka, lihat KTP atau KK. Lewati jika belum punya NIK.",
                   "16 digits, see the ID card or family card. Skip if there is none yet."),
-            constraint="regex(., '^[0-9]{16}$')",
-            constraint_message=("NIK terdiri dari 16 angka.", "A NIK has 16 digits.")),
+            # nik-valid: 16 digits, a real kecamatan, a birth date (forms/nik.py; the reason is told);
+            # then no second member of the family with the same NIK.
+            constraint="nik-valid(.) and count(../../roster[member_nik = current()]) <= 1",
+            constraint_message=("NIK ini sudah dipakai anggota lain keluarga ini.",
+                                "Another member of this family already has this NIK.")),
         row("select_one relation", "relation", ("Hubungan ${member_name} dengan kepala keluarga",
                                                 "Relationship of ${member_name} to the head of the family"),
             required=True, constraint="if(position(..) = 1, . = 'head', . != 'head')",
             constraint_message=("Anggota pertama adalah kepala keluarga, dan hanya dia.",
                                 "The first member is the head of the family, and only the first.")),
-        row("select_one sex", "sex", ("Jenis kelamin ${member_name}", "Sex of ${member_name}"), required=True),
+        row("select_one sex", "sex", ("Jenis kelamin ${member_name}", "Sex of ${member_name}"), required=True,
+            constraint="nik-sex-matches(${member_nik}, . = 'female')",
+            constraint_message=("Jenis kelamin ini tidak cocok dengan NIK (untuk perempuan, tanggal di NIK "
+                                "ditambah 40). Periksa lagi jenis kelamin atau NIK-nya.",
+                                "This sex does not match the NIK (for women, 40 is added to the day in the "
+                                "NIK). Check the sex or the NIK again.")),
         row("date", "birth_date", ("Tanggal lahir ${member_name}", "Date of birth of ${member_name}"),
             hint=("Contoh: 17-08-1985.", "For example: 17-08-1985."), required=True,
-            constraint=". <= today() and . >= '1900-01-01'",
-            constraint_message=("Tanggal lahir tidak boleh setelah hari ini.", "The date of birth cannot be after today.")),
+            constraint=". <= today() and . >= '1900-01-01' and nik-birth-matches(${member_nik}, .)",
+            constraint_message=("Tanggal lahir harus sama dengan angka ke-7 sampai ke-12 NIK (TTBBTT) dan tidak "
+                                "setelah hari ini.",
+                                "The date of birth must match digits 7 to 12 of the NIK (DDMMYY) and not be "
+                                "after today.")),
         row("calculate", "age", calculation="int((decimal-date-time(today()) - decimal-date-time(${birth_date})) div 365.25)"),
         row("select_one marital", "marital", ("Status perkawinan ${member_name}", "Marital status of ${member_name}"),
             required=True, relevant="${age} >= 10"),

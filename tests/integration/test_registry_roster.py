@@ -21,7 +21,7 @@ def server(tmp_path):
 def document(schema: str, answers: dict) -> dict:
     return {
         "schema": schema, "record_id": str(uuid.uuid4()), "version": 1, "replaces": None,
-        "form": {"id": "pintu_regsosek_first_visit", "version": "2026120201"},
+        "form": {"id": "pintu_regsosek_first_visit", "version": "2026120202"},
         "area": {"province": "64", "regency": "64.72", "district": "64.72.01", "village": "64.72.01.1001",
                  "sls": "64.72.01.1001.0001"},
         "family": {"id": 1, "kk_number": None, "head_name": "Wati", "members": 2, "address": None},

@@ -91,3 +91,23 @@ def test_sex_and_birth_that_contradict_the_nik_are_asked_again_with_the_reason(e
         Message(text="Tanggal lahir tidak cocok dengan NIK.")
     done = engine.answer(state, "dob", "05-06-1985", audience="enumerator")
     assert done.ok and engine.next_question(done.state, "enumerator") is None
+
+
+# -- the built-in form's roster --------------------------------------------------------------------------
+
+def test_the_built_in_roster_checks_each_member_s_nik(clock) -> None:
+    from forms import Form
+    from forms.default import DEFAULT_FORM
+
+    engine = Questionnaire(Form.load(DEFAULT_FORM), clock)
+    state = engine.answer(engine.start(), "members", "2", audience="enumerator").state
+    assert engine.answer(state, "member_nik[1]", "6472994506850003", audience="enumerator").error == \
+        Message("nik-district")
+    state = engine.answer(state, "member_nik[1]", SITI, audience="enumerator").state
+    twice = engine.answer(state, "member_nik[2]", SITI, audience="enumerator")
+    assert twice.error.text == "NIK ini sudah dipakai anggota lain keluarga ini."
+    assert engine.answer(state, "member_nik[2]", BUDI, audience="enumerator").ok
+    assert "tidak cocok dengan NIK" in engine.answer(state, "sex[1]", "male", audience="enumerator").error.text
+    assert engine.answer(state, "sex[1]", "female", audience="enumerator").ok
+    assert "NIK" in engine.answer(state, "birth_date[1]", "06-06-1985", audience="enumerator").error.text
+    assert engine.answer(state, "birth_date[1]", "05-06-1985", audience="enumerator").ok
