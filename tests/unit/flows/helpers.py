@@ -92,6 +92,14 @@ class World:
                 uow.session.add(appointment)
             uow.commit()
 
+    def list_family(self, name: str, kk: str, rt: int = 0, members: int = 4) -> None:
+        """The family on RT ``rt``'s list, as the RT head's import puts it (no-one linked yet)."""
+        with self.uow_factory() as uow:
+            if uow.families.by_kk(kk) is None:
+                uow.families.add(Family(sls_id=self.sls_ids[rt], head_name=name, kk_number=kk, members=members,
+                                        created_at=self.clock.now()))
+                uow.commit()
+
     def families_in(self, sls_index: int) -> list[Family]:
         return self.scalars(select(Family).where(Family.sls_id == self.sls_ids[sls_index]).order_by(Family.id))
 
@@ -231,8 +239,16 @@ class Person:
         self.press(f"ar:{self.world.village_id}")
         self.press(f"ar:{self.world.sls_ids[rt]}")
 
+    def agree_by_invite(self, rt: int = 0) -> None:
+        """Open RT ``rt``'s resident invite link and agree to the privacy notice."""
+        token = self.world.invite(InviteKind.RESIDENT, self.world.sls_ids[rt])
+        self.say(f"/start {token}")
+        self.press(f"cs:y:{token}")
+
     def register(self, name: str, kk: str, rt: int = 0, members: int = 4) -> None:
-        self.agree_and_choose_rt(rt)
+        """Link to the family by the RT's invite, the family being on the RT's list: booking follows at once."""
+        self.world.list_family(name, kk, rt, members)
+        self.agree_by_invite(rt)
         self.say(name)
         self.say(kk)
         self.press(f"mb:{members}")
