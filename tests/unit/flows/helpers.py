@@ -25,7 +25,7 @@ from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Send
 from chat.keyboard import Keyboard
 from chat.i18n import Translator
 from storage.db import create_schema, make_engine, make_session_factory
-from domain.model import Appointment, Conversation, Family, User
+from domain.model import Appointment, Conversation, Family, OutboxMessage, User
 from storage.seed import seed_demo
 from storage.uow import SqlUnitOfWork
 
@@ -206,6 +206,27 @@ class Person:
             if data in self.buttons(message_id):
                 return message_id
         return None
+
+    def receive(self) -> list[str]:
+        """The messages the outbox holds for this chat, delivered now as the dispatcher would (rendered
+        at send time); their texts."""
+        from handlers.notifications import Notification, render_outbox
+
+        texts = []
+        with self.world.uow_factory() as uow:
+            rows = uow.session.scalars(select(OutboxMessage).where(
+                OutboxMessage.chat_id == self.telegram_id, OutboxMessage.status == "pending", OutboxMessage.kind != "reply")
+                .order_by(OutboxMessage.id)).all()
+            for row in rows:
+                rendered = render_outbox(uow, row, self.world.clock.now())
+                row.status = "sent" if isinstance(rendered, Notification) else "skipped"
+                if isinstance(rendered, Notification):
+                    self._ids += 1
+                    self.messages[self._ids] = [rendered.text, rendered.markup]
+                    self.last_id, self.sent = self._ids, self.sent + 1
+                    texts.append(rendered.text)
+            uow.commit()
+        return texts
 
     def buttons(self, message_id: int | None = None) -> list[str]:
         markup = self.messages[message_id or self.last_id][1] if self.messages else None
