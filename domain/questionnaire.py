@@ -197,15 +197,20 @@ def save_answer(uow: UnitOfWork, draft: Draft, name: str, raw: Any, now: dt.date
                 language: str) -> Result:
     """Check and store one answer; on a refusal (Result.error) nothing changes."""
     result = draft.engine.answer(draft.state, name, raw, audience=audience, language=language)
-    if result.ok and name == "head_name" and check_name(str(result.state["values"].get(name, ""))) is None:
-        # The family's name in the list, the registry and the RT head's screens: checked as at
-        # registration, whoever answers (the form's own constraint may be looser).
+    if result.ok and name == "head_name" and _bad_new_name(draft, str(result.state["values"].get(name, ""))):
         return Result(False, dict(draft.state), Message(key="bad-family-name"))
     if result.ok:
         _save(draft, dict(result.state), now)
         _update_family(draft.family, name, result.state["values"].get(name, ""))
         uow.flush()
     return result
+
+
+def _bad_new_name(draft: Draft, value: str) -> bool:
+    """The family's name in the list, the registry and the RT head's screens is checked as at
+    registration, whoever answers (the form's own constraint may be looser); keeping the name the
+    family already has is no change."""
+    return " ".join(value.split()) != draft.family.head_name and check_name(value) is None
 
 
 def _update_family(family: Family, name: str, value: str) -> None:
