@@ -33,13 +33,12 @@ def press(person: Person, message: dict, data: str, expect: str) -> dict:
 
 
 def register(person: Person, index: int) -> dict:
-    """/start → agree → kecamatan → kelurahan → RT → name → KK → members: the days to book."""
-    consent = say(person, "/start", "Selamat datang di Pintu")
-    screen = press(person, consent, button(consent, "cs:y")[1], "kecamatan")
-    screen = press(person, screen, button(screen, "ar:")[1], "kelurahan")
-    screen = press(person, screen, button(screen, "ar:")[1], "Di RT berapa")
-    screen = press(person, screen, button(screen, "ar:")[1], "nama kepala keluarga")
-    say(person, f"Warga {chr(65 + index % 26)}{chr(65 + index // 26)}", "nomor KK")
+    """The family on RT 001's list; the RT's invite → agree → name → KK → members: the days to book."""
+    name = f"Warga {chr(65 + index % 26)}{chr(65 + index // 26)}"
+    person.env.list_family(name, synthetic_kk(500 + index))
+    consent = say(person, f"/start {person.env.resident_invite()}", "Selamat datang di Pintu")
+    press(person, consent, button(consent, "cs:y")[1], "nama kepala keluarga")
+    say(person, name, "nomor KK")
     members = say(person, synthetic_kk(500 + index), "jumlah anggota keluarga")
     return press(person, members, "mb:4", "Pilih hari")
 
