@@ -24,6 +24,7 @@ from bot.wiring import build
 from domain.admin import issue_invite
 from domain.clock import Clock
 from domain.invites import InviteKind
+from domain.model import Family
 from simulator.config import SimulatorConfig
 from simulator.server import create_app, make_runner
 from storage.db import create_schema
@@ -96,6 +97,7 @@ def _prepare_data(pintu) -> list[dict]:  # type: ignore[no-untyped-def]
     now = pintu.clock.now()
     with pintu.uow() as uow:
         area = seed_demo(uow, now)
+        _list_demo_family(uow, area.sls_ids[0], now)
         uow.commit()
         rt_001 = uow.areas.get(area.sls_ids[0]).code
         secret = pintu.settings.invite_secret
@@ -107,6 +109,17 @@ def _prepare_data(pintu) -> list[dict]:  # type: ignore[no-untyped-def]
         {"user_id": RT_HEAD, "first_name": "Slamet", "title": "Ketua RT 001 — Pak Slamet", "start": head.token},
         {"user_id": ENUMERATOR, "first_name": "Rina", "title": "Petugas — Rina", "start": officer.token},
     ]
+
+
+# Wati's family, on RT 001's list as if the RT head had imported it: through the RT's invite her KK and
+# name link her at once (domain/claims.py); any other family waits for the RT head's approval.
+DEMO_FAMILY = ("Wati Susanti", "6472011509230007", 4)
+
+
+def _list_demo_family(uow, sls_id: int, now) -> None:  # type: ignore[no-untyped-def]
+    name, kk, members = DEMO_FAMILY
+    if uow.families.by_kk(kk) is None:
+        uow.families.add(Family(sls_id=sls_id, head_name=name, kk_number=kk, members=members, created_at=now))
 
 
 async def _introduce(root: str, personas: list[dict]) -> None:
