@@ -154,7 +154,7 @@ def decide_claim(uow: UnitOfWork, rt_head: User, claim_id: int, approve: bool, n
     resident = uow.users.get(claim.user_id)
     claim.decided_at, claim.decided_by_user_id = now, rt_head.id
     if not approve or resident is None or resident.family_id is not None:
-        claim.status = REJECTED
+        claim.status, claim.kk_number = REJECTED, None  # the number typed is not kept once refused
     else:
         family = _family_of(uow, claim, now)
         claim.family_id, claim.kk_number, claim.status = family.id, None, LINKED

@@ -161,3 +161,29 @@ def test_the_head_name_in_the_questionnaire_is_checked_as_at_registration(uow_fa
         assert listed(uow_factory, place).head_name == before
     chat.say("Siti  Nur'aini")
     assert listed(uow_factory, place).head_name == "Siti Nur'aini"
+
+
+def test_a_resident_unlinked_mid_questionnaire_can_answer_no_more(uow_factory, fake_clock, tmp_path):
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, enumerators=1, families=1, enumerator_users=True)
+    family_id = place.family_ids[0]
+    resident = resident_of(uow_factory, place, family_id, now)
+    chat = Chat(handlers_for(uow_factory, fake_clock, tmp_path), telegram_id_of(uow_factory, resident))
+    chat.say("/isi")
+    with uow_factory() as uow:
+        claims.remove_link(uow, uow.users.get(place.rt_head_id), family_id, resident, now)
+        uow.commit()
+    before = listed(uow_factory, place).head_name
+    chat.say("Orang Asing")
+    assert "tidak" in chat.screen.lower() and listed(uow_factory, place).head_name == before
+
+
+def test_a_rejected_claim_keeps_no_kk_number(uow_factory, fake_clock):
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, families=1)
+    pending = claim(uow_factory, newcomer(uow_factory, place, now), place, "Orang Asing", KK_NEW, now)
+    with uow_factory() as uow:
+        claims.decide_claim(uow, uow.users.get(place.rt_head_id), pending.claim.id, False, now)
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.claims.get(pending.claim.id).kk_number is None
