@@ -35,6 +35,8 @@ ATTEMPT_WINDOW = dt.timedelta(hours=24)
 ATTEMPTS_PER_USER = 5
 ATTEMPTS_PER_KK = 5
 
+APOSTROPHES = frozenset("'’ʼ`")
+
 # Outbox kinds (handlers/notifications.py renders them).
 CLAIM_NEW = "claim-new"  # to the RT heads: approve or reject
 CLAIM_LINKED, CLAIM_REJECTED, CLAIM_REMOVED = "claim-linked", "claim-rejected", "claim-removed"  # to the resident
@@ -87,7 +89,9 @@ def same_name(typed: str, listed: str) -> bool:
 
 def _name_key(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.casefold())
-    letters = "".join(c if c.isalpha() else " " for c in decomposed if not unicodedata.combining(c))
+    # An apostrophe joins ("Nur'aini" = "Nuraini"); a dot, hyphen or space separates ("M.Yusuf" = "M Yusuf").
+    letters = "".join(c if c.isalpha() else " " for c in decomposed
+                      if not unicodedata.combining(c) and c not in APOSTROPHES)
     return " ".join(letters.split())
 
 

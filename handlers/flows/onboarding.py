@@ -6,10 +6,14 @@
 | CHOOSE_AREA    | kecamatan → kelurahan → RT    | FAMILY_NAME                   |
 | FAMILY_NAME    | the family head's name        | FAMILY_KK                     |
 | FAMILY_KK      | the 16-digit KK number        | FAMILY_MEMBERS                |
-| FAMILY_MEMBERS | a number button (or typed)    | booking's PICK_DAY            |
+| FAMILY_MEMBERS | a number button (or typed)    | booking's PICK_DAY, or waiting|
 
-An RT head registering a family without Telegram enters FAMILY_NAME with ``for_self=False``. The
-home of a resident without a registered family ("newcomer") is here: the step they are in.
+A resident's own family is a claim (domain/claims.py): by the RT's invite (``invited`` in the data) a
+family on the RT's list with that KK and head's name links at once and booking follows; anything else
+waits for the RT head, and the resident hears the same whether or not the KK exists. KK numbers typed
+are rate-limited. An RT head registering a family without Telegram enters FAMILY_NAME with
+``for_self=False``. The home of a resident without a registered family ("newcomer") is here: the step
+they are in, or that their claim is waiting.
 """
 from __future__ import annotations
 

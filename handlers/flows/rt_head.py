@@ -7,7 +7,8 @@ Telegram (and booking for it), nudges, corrections, importing the list, and the 
 | IMPORT_LIST  |                    | the family list as a CSV/XLSX document             |
 
 Buttons: ``rt`` (menu, list pages, a family, add, invite), ``rh`` (photo mark, import), ``nu`` (nudges),
-``fe`` (corrections).
+``fe`` (corrections), ``kl`` (residents' claims on families: approve, reject, the waiting list, unlink;
+domain/claims.py).
 """
 from __future__ import annotations
 
@@ -425,7 +426,8 @@ def show_claims(ctx: Context) -> None:
     if not waiting:
         ctx.show(ctx.t("claims-none"), keyboards.back_to_rt_menu(ctx.t))
         return
-    text = "\n\n".join([ctx.t("claims-list"), *(claim_text(ctx.uow, c, ctx.t) for c in waiting)])
+    text = "\n\n".join([ctx.t("claims-list"), *(f"{n}. {claim_text(ctx.uow, c, ctx.t)}"
+                                                 for n, c in enumerate(waiting, start=1))])
     rows = [keyboards.claim_decision(ctx.t, c.id).groups[0].buttons for c in waiting]
     rows = [[Button(f"{n}. {b.text}", b.data) for b in row] for n, row in enumerate(rows, start=1)]
     ctx.show(text, keyboard([*rows, [Button(ctx.t("btn-back"), "rt:menu")]]))
