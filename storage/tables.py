@@ -359,7 +359,8 @@ inbox = Table(
 family_claims = Table(
     "family_claims", metadata,
     _id(),
-    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    # Erasing a person (UU 27/2022) erases their claims and attempts with them.
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("sls_id", ForeignKey("areas.id"), nullable=False),
     Column("family_id", ForeignKey("families.id"), nullable=True, index=True),
     Column("head_name", String(120), nullable=False),
@@ -369,7 +370,7 @@ family_claims = Table(
     Column("status", String(16), nullable=False, default="pending"),  # pending | linked | rejected | removed
     _instant("created_at"),
     _instant("decided_at", nullable=True),
-    Column("decided_by_user_id", ForeignKey("users.id"), nullable=True),
+    Column("decided_by_user_id", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     Index("ix_family_claims_sls_status", "sls_id", "status"),
 )
 
@@ -378,7 +379,7 @@ family_claims = Table(
 kk_attempts = Table(
     "kk_attempts", metadata,
     _id(),
-    Column("user_id", ForeignKey("users.id"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("kk_digest", String(64), nullable=False),
     _instant("attempted_at"),
     Index("ix_kk_attempts_user_at", "user_id", "attempted_at"),

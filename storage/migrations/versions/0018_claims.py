@@ -29,10 +29,10 @@ def upgrade() -> None:
     sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('decided_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decided_by_user_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['decided_by_user_id'], ['users.id'], name=op.f('fk_family_claims_decided_by_user_id_users')),
+    sa.ForeignKeyConstraint(['decided_by_user_id'], ['users.id'], name=op.f('fk_family_claims_decided_by_user_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['family_id'], ['families.id'], name=op.f('fk_family_claims_family_id_families')),
     sa.ForeignKeyConstraint(['sls_id'], ['areas.id'], name=op.f('fk_family_claims_sls_id_areas')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_family_claims_user_id_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_family_claims_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_family_claims'))
     )
     op.create_index(op.f('ix_family_claims_family_id'), 'family_claims', ['family_id'], unique=False)
@@ -43,7 +43,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('kk_digest', sa.String(length=64), nullable=False),
     sa.Column('attempted_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_kk_attempts_user_id_users')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_kk_attempts_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_kk_attempts'))
     )
     op.create_index('ix_kk_attempts_user_at', 'kk_attempts', ['user_id', 'attempted_at'], unique=False)
