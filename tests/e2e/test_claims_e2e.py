@@ -126,3 +126,26 @@ def test_the_rt_head_unlinks_a_wrong_claim_and_the_family_stays(env: Env) -> Non
     assert family_of(env, wati) is None
     assert env.query(lambda uow: uow.families.get(family.id).kk_number) == LISTED_KK
     no_crash(slamet)
+
+
+def test_by_invite_a_family_not_on_the_list_and_a_second_member_wait_and_are_approved(env: Env) -> None:
+    slamet = rt_head(env)
+    wati, budi, ani = env.person(1001, "Wati"), env.person(1002, "Budi"), env.person(1003, "Ani")
+    start(wati, env, invited=True)
+    send_family(wati, LISTED_NAME, LISTED_KK, expect="Pilih hari")  # linked at once
+    start(budi, env, invited=True)
+    send_family(budi, LISTED_NAME, LISTED_KK)  # the same family, already claimed: waits
+    start(ani, env, invited=True)
+    send_family(ani, "Ani Rahayu", KK_WATI)  # not on the list: waits
+    dispatch(env)
+    second = slamet.wait("Sudah terhubung di Telegram: 1 orang")
+    new = slamet.wait("Ani Rahayu")
+    assert "Belum ada di daftar RT" in new["text"]
+    slamet.press(second, button(second, "kl:ok:")[1], "Disetujui")
+    slamet.press(new, button(new, "kl:ok:")[1], "Disetujui")
+    dispatch(env)
+    budi.wait("terhubung dengan keluarga")
+    ani.wait("terhubung dengan keluarga")
+    assert family_of(env, budi).id == family_of(env, wati).id
+    assert family_of(env, ani).kk_number == KK_WATI and family_of(env, ani).members == 3
+    no_crash(slamet)
