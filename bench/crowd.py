@@ -16,6 +16,7 @@ pressed message are not paced. Nothing is asserted on time.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -27,6 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from domain.clock import SystemClock  # noqa: E402
+from domain.invites import InviteKind, make_invite  # noqa: E402
+from domain.model import Family  # noqa: E402
 from simulator.testing import SimulatorHandle, running_simulator  # noqa: E402
 from storage.db import create_schema, make_engine, make_session_factory  # noqa: E402
 from storage.seed import seed_demo, synthetic_kk  # noqa: E402
@@ -64,13 +67,18 @@ class Person:
         self.screen = latest(self.sim, self.user, expect, self.screen["message_id"] - 1)
 
 
+def family_name(index: int) -> str:
+    return f"Warga {chr(65 + index % 26)}{chr(65 + index // 26 % 26)}"
+
+
+SECRET = "c" * 43  # the bot's invite secret (PINTU_INVITE_SECRET)
+INVITE: dict[str, str] = {}  # RT 001's resident invite, made by crowd() once the area is seeded
+
+# Everyone opens RT 001's invite link and types a family on its list (linked at once: domain/claims.py).
 STEPS = [
-    ("/start", lambda p: p.say("/start", "Selamat datang di Pintu")),
-    ("agree", lambda p: p.press("cs:y", "kecamatan")),
-    ("kecamatan", lambda p: p.press("ar:", "kelurahan")),
-    ("kelurahan", lambda p: p.press("ar:", "Di RT berapa")),
-    ("RT", lambda p: p.press("ar:", "nama kepala keluarga")),
-    ("name (typed)", lambda p: p.say(f"Warga {chr(65 + p.index % 26)}{chr(65 + p.index // 26 % 26)}", "nomor KK")),
+    ("/start invite", lambda p: p.say(f"/start {INVITE['token']}", "Selamat datang di Pintu")),
+    ("agree", lambda p: p.press("cs:y", "nama kepala keluarga")),
+    ("name (typed)", lambda p: p.say(family_name(p.index), "nomor KK")),
     ("KK (typed)", lambda p: p.say(synthetic_kk(100 + p.index), "jumlah anggota keluarga")),
     ("members", lambda p: p.press("mb:4", "Pilih hari")),
 ]
@@ -81,10 +89,15 @@ def crowd(people: int, framework: str, start_at: int) -> None:
     url = f"sqlite:///{folder / 'pintu.db'}"
     engine = make_engine(url)
     create_schema(engine)
+    now = SystemClock().now()
     with SqlUnitOfWork(make_session_factory(engine)) as uow:
-        seed_demo(uow, SystemClock().now())
+        demo = seed_demo(uow, now)
+        for i in range(people):
+            uow.families.add(Family(sls_id=demo.sls_ids[0], head_name=family_name(i), kk_number=synthetic_kk(100 + i),
+                                    members=4, created_at=now))
         uow.commit()
     engine.dispose()
+    INVITE["token"] = make_invite(SECRET, InviteKind.RESIDENT, demo.sls_ids[0], now + dt.timedelta(days=7))
     with running_simulator(rate_limits=True) as sim:
         sim.register_bot(TOKEN, "crowd_bench_bot", "Pintu")
         # One HTTP client per person: a shared one's pool (100 connections) would make the harness, not
@@ -93,7 +106,7 @@ def crowd(people: int, framework: str, start_at: int) -> None:
         for person in crowd_:
             sim.create_user(person.user, "Warga", language_code="id")
         env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=sim.url, PINTU_FRAMEWORK=framework,
-                   DATABASE_URL=url, PINTU_INVITE_SECRET="c" * 43, PINTU_LOG_LEVEL="WARNING")
+                   DATABASE_URL=url, PINTU_INVITE_SECRET=SECRET, PINTU_LOG_LEVEL="WARNING")
         bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
                                stdout=(folder / "bot.log").open("w"), stderr=subprocess.STDOUT)
         try:

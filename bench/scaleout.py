@@ -42,6 +42,8 @@ import psycopg
 from sqlalchemy import make_url
 
 from domain.clock import FakeClock
+from domain.invites import InviteKind, make_invite
+from domain.model import Family
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import EditMessage, Incoming, SendMessage, Sender
@@ -81,15 +83,21 @@ class Chat:
         raise RuntimeError(f"no button {prefix}")
 
 
-def register(worker: PintuHandlers, chat: Chat, index: int) -> None:
-    chat.run(worker, "/start")
-    chat.run(worker, data=chat.button("cs:y"))
-    chat.run(worker, data=chat.button("ar:"))
-    chat.run(worker, data=chat.button("ar:"))
-    chat.run(worker, data=chat.button("ar:", "RT 001"))
+def family_name(index: int) -> str:
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    chat.run(worker, f"Keluarga {letters[index // 26 % 26]}{letters[index % 26]}")
-    chat.run(worker, f"647201010120{5000 + index:04d}")
+    return f"Keluarga {letters[index // 26 % 26]}{letters[index % 26]}"
+
+
+def family_kk(index: int) -> str:
+    return f"647201010120{5000 + index:04d}"
+
+
+def register(worker: PintuHandlers, chat: Chat, index: int, invite: str) -> None:
+    """The RT's invite → agree → the family's details: it is on the RT's list, so it links at once."""
+    chat.run(worker, f"/start {invite}")
+    chat.run(worker, data=chat.button("cs:y"))
+    chat.run(worker, family_name(index))
+    chat.run(worker, family_kk(index))
     chat.run(worker, data="mb:4")
 
 
@@ -187,11 +195,15 @@ def main() -> int:
             factory = make_session_factory(engine)
             clock = FakeClock(MONDAY_8_WITA)
             with SqlUnitOfWork(factory) as uow:
-                seed_demo(uow, clock.now())
+                demo = seed_demo(uow, clock.now())
+                for i in range(args.users):  # the users' families, on RT 001's list (domain/claims.py)
+                    uow.families.add(Family(sls_id=demo.sls_ids[0], head_name=family_name(i), kk_number=family_kk(i),
+                                            members=4, created_at=clock.now()))
                 uow.commit()
+            invite = make_invite(SECRET, InviteKind.RESIDENT, demo.sls_ids[0], clock.now() + dt.timedelta(days=7))
             setup = PintuHandlers(lambda: SqlUnitOfWork(factory), clock, HandlerConfig(invite_secret=SECRET))
             for i in range(args.users):
-                register(setup, Chat(900_000 + i), i)
+                register(setup, Chat(900_000 + i), i, invite)
             engine.dispose()
             result = run(url, args.users, args.updates, args.threads, workers)
             failed |= result["errors"] > 0

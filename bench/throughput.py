@@ -128,6 +128,12 @@ def seed(database_url: str, rts: int, enumerators_per_rt: int, families_per_rt: 
                     uow.families.add(Family(sls_id=sls_id, head_name=head_name(family), kk_number=kk_number(family),
                                             members=2 + family % 5, created_at=now))
                     family += 1
+                # The families the person using this RT's invite will book for, on the RT's list: through
+                # the invite they link at once (domain/claims.py), as a resident whose RT head imported
+                # the list does.
+                uow.families.add_many(
+                    Family(sls_id=sls_id, head_name=head_name(i), kk_number=kk_number(i), members=4, created_at=now)
+                    for i in (conversation_index(r, c) for c in range(LISTED_PER_PERSON)))
             uow.commit()
     finally:
         engine.dispose()
@@ -493,12 +499,22 @@ async def echo_story(chat: Chat, invite: str, name: str, kk: str) -> None:
 STORIES = {"pintu": pintu_story, "echo": echo_story}
 
 
+# Conversations per person whose family is on the RT's list (seed); more in one run would wait for the
+# RT head and count as failed. A person manages some tens in a default run.
+LISTED_PER_PERSON = 300
+
+
+def conversation_index(number: int, conversation: int) -> int:
+    """Person ``number``'s ``conversation``-th: distinct users, KK numbers and names."""
+    return 1_000_000 + number * 10_000 + conversation
+
+
 async def person(number: int, sim, bot_id: int, phase: Phase, gate: Gate, invite: str, timeout: float) -> None:  # noqa: ANN001
     """One simulated person: conversations back to back, each as a new Telegram user, until the run ends."""
     story = STORIES[phase.kind]
     async with sim.async_client() as client:
         for conversation in itertools.count():
-            index = 1_000_000 + number * 10_000 + conversation  # distinct users, KK numbers and names
+            index = conversation_index(number, conversation)
             chat = Chat(client, bot_id, 100_000_000 + index, phase, gate, timeout)
             try:
                 await story(chat, invite, head_name(index), kk_number(index))

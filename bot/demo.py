@@ -26,7 +26,7 @@ from bot.wiring import build
 from domain.admin import issue_invite
 from domain.clock import Clock
 from domain.invites import InviteKind
-from domain.model import User
+from domain.model import Family, User
 from simulator.config import SimulatorConfig
 from simulator.server import create_app, make_runner
 from storage.db import create_schema
@@ -104,6 +104,7 @@ def _prepare_data(pintu) -> list[dict]:  # type: ignore[no-untyped-def]
     with pintu.uow() as uow:
         area = seed_demo(uow, now)
         _officer_account(uow, area.enumerator_ids[0], now, pintu.handlers.config.consent_version)
+        _list_demo_family(uow, area.sls_ids[0], now)
         uow.commit()
         rt_001 = uow.areas.get(area.sls_ids[0])
         village = uow.areas.get(area.village_id)
@@ -129,6 +130,16 @@ def _officer_account(uow, enumerator_id: int, now, consent_version: str) -> None
     user = uow.users.add(User(telegram_id=ENUMERATOR, first_name="Rina", language="id", role="enumerator",
                               consent_version=consent_version, consent_at=now, created_at=now))
     uow.enumerators.get(enumerator_id).user_id = user.id
+
+# Wati's family, on RT 001's list as if the RT head had imported it: through the RT's invite her KK and
+# name link her at once (domain/claims.py); any other family waits for the RT head's approval.
+DEMO_FAMILY = ("Wati Susanti", "6472011509230007", 4)
+
+
+def _list_demo_family(uow, sls_id: int, now) -> None:  # type: ignore[no-untyped-def]
+    name, kk, members = DEMO_FAMILY
+    if uow.families.by_kk(kk) is None:
+        uow.families.add(Family(sls_id=sls_id, head_name=name, kk_number=kk, members=members, created_at=now))
 
 
 async def _introduce(root: str, personas: list[dict]) -> None:

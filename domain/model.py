@@ -337,3 +337,33 @@ class CampaignWindow:
     starts_on: dt.date = unset()
     ends_on: dt.date = unset()
     updated_at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
+class FamilyClaim:
+    """A resident asking to be linked to a family (domain/claims.py). ``family_id`` names the family when
+    one is known (listed, or already claimed); a claim of a family nobody listed carries its details and
+    the family is created when the RT head approves."""
+
+    id: int = unset()
+    user_id: int = unset()
+    sls_id: int = unset()
+    family_id: int | None = None
+    head_name: str = unset()
+    kk_number: str | None = None
+    members: int = unset()
+    via_invite: bool = False
+    status: str = "pending"  # pending | linked | rejected | removed
+    created_at: dt.datetime = unset()
+    decided_at: dt.datetime | None = None
+    decided_by_user_id: int | None = None
+
+
+@dataclass(kw_only=True, eq=False)
+class KkAttempt:
+    """One KK number typed by a resident: a keyed digest of it, for the rate limits."""
+
+    id: int = unset()
+    user_id: int = unset()
+    kk_digest: str = unset()
+    attempted_at: dt.datetime = unset()

@@ -37,11 +37,13 @@ from typing import Any
 
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed, PintuError, RecordIncomplete, RecordStateError
+from domain.family_import import check_name
 from domain.model import Family, Record, User
 from domain.ports import UnitOfWork
 from domain.records import complete_record, set_consent, start_record
 from forms import Form, Questionnaire, Result, Step
 from forms.engine import PRELOAD
+from forms.messages import Message
 
 RESIDENT, RT_HEAD, ENUMERATOR = "resident", "rt_head", "enumerator"
 SUBMITTER = ENUMERATOR  # only the enumerator completes a record; the others hand their part over
@@ -115,12 +117,18 @@ def audience_for(uow: UnitOfWork, user: User, family: Family) -> str:
         if enumerator is not None and family.sls_id in {a.id for a in uow.enumerators.assigned_sls(enumerator.id)}:
             return ENUMERATOR
     elif user.role == "rt_head":
-        if user.sls_id is not None and user.sls_id == family.sls_id:
+        # The RT head identifies a family without Telegram; a family with a consenting resident of its
+        # own answers for itself (the RT head's screen offers the button only then, and so does this).
+        if user.sls_id is not None and user.sls_id == family.sls_id and not _has_own_resident(uow, family):
             return RT_HEAD
     elif user.role == "resident":
         if user.family_id == family.id:
             return RESIDENT
     raise NotAllowed("questionnaire")
+
+
+def _has_own_resident(uow: UnitOfWork, family: Family) -> bool:
+    return any(u.consent_at for u in uow.users.residents_of_family(family.id))
 
 
 # --- opening --------------------------------------------------------------------------------------
@@ -204,6 +212,8 @@ def save_answer(uow: UnitOfWork, draft: Draft, name: str, raw: Any, now: dt.date
                 language: str) -> Result:
     """Check and store one answer; on a refusal (Result.error) nothing changes."""
     result = draft.engine.answer(draft.state, name, raw, audience=audience, language=language)
+    if result.ok and name == "head_name" and _bad_new_name(draft, str(result.state["values"].get(name, ""))):
+        return Result(False, dict(draft.state), Message(key="bad-family-name"))
     if result.ok:
         _save(draft, dict(result.state), now)
         _update_family(draft.family, name, result.state["values"].get(name, ""))
@@ -211,10 +221,17 @@ def save_answer(uow: UnitOfWork, draft: Draft, name: str, raw: Any, now: dt.date
     return result
 
 
+def _bad_new_name(draft: Draft, value: str) -> bool:
+    """The family's name in the list, the registry and the RT head's screens is checked as at
+    registration, whoever answers (the form's own constraint may be looser); keeping the name the
+    family already has is no change."""
+    return " ".join(value.split()) != draft.family.head_name and check_name(value) is None
+
+
 def _update_family(family: Family, name: str, value: str) -> None:
     """The identification answered in the questionnaire is the family's too (its list, its visits)."""
-    if name == "head_name" and value.strip():
-        family.head_name = value.strip()[:120]
+    if name == "head_name" and check_name(value) is not None:
+        family.head_name = check_name(value)
     elif name == "members" and value.isdigit() and int(value) > 0:
         family.members = int(value)
 

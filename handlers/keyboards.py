@@ -145,3 +145,9 @@ def visit_rows(t: Translator, visits: Sequence[tuple[int, int, str, dt.datetime]
 
 def book_family(t: Translator, family_id: int) -> Button:
     return Button(t("btn-book"), f"ap:book:{family_id}")
+
+
+def claim_decision(t: Translator, claim_id: int) -> Keyboard:
+    """Under a family claim sent to the RT head (rt_head flow, "kl"): approve or reject."""
+    return keyboard([[Button(t("btn-claim-approve"), f"kl:ok:{claim_id}"),
+                      Button(t("btn-claim-reject"), f"kl:no:{claim_id}")]])

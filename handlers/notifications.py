@@ -30,6 +30,8 @@ UNDELIVERABLE_KEY = "notify-reminder-undeliverable"  # to the RT head: a family 
 DAILY_KEYS = frozenset({"notify-daily-schedule", "notify-rt-summary"})
 # Coordination (issue 6): a nudge, a new time after "not home", an RT group's progress line.
 COORDINATION_KEYS = frozenset({"notify-nudge", "notify-offer-new-time", "notify-rt-group-progress"})
+# Family claims (domain/claims.py): to the RT heads with buttons, and the decision to the resident.
+CLAIM_KEYS = frozenset({"notify-claim-new", "notify-claim-linked", "notify-claim-rejected", "notify-claim-removed"})
 
 
 # A step's reply written ahead with the step (bot/replies.py): the action itself, already rendered.
@@ -85,6 +87,8 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
         return Notification(row.chat_id, rendered) if rendered is not None else NotRendered(f"bad {row.kind} payload")
     if key in COORDINATION_KEYS:
         return _render_coordination(uow, row, key, now)
+    if key in CLAIM_KEYS:
+        return _render_claim(uow, row, key)
     if key not in NOTIFICATION_KEYS:
         return NotRendered(f"unknown outbox kind {row.kind!r}")
     payload = row.payload if isinstance(row.payload, dict) else {}
@@ -238,3 +242,45 @@ def render_nudge(uow: UnitOfWork, family_id: Any, t: Translator) -> tuple[str, K
     rt = uow.areas.get(family.sls_id)
     return (t("notify-nudge", name=family.head_name, rt=rt.name),
             keyboard([[keyboards.book_family(t, family.id)]]))
+
+
+# --- family claims ----------------------------------------------------------------------------------
+
+def _render_claim(uow: UnitOfWork, row: OutboxRow, key: str) -> Notification | NotRendered:
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    t = Translator(recipient_language(uow, row.chat_id))
+    if key == "notify-claim-removed":
+        family = uow.families.get(payload.get("family_id")) if isinstance(payload.get("family_id"), int) else None
+        if family is None:
+            return NotRendered("family gone")
+        return Notification(row.chat_id, t(key, name=family.head_name))
+    claim = uow.claims.get(payload.get("claim_id")) if isinstance(payload.get("claim_id"), int) else None
+    if claim is None:
+        return NotRendered("claim gone")
+    if key == "notify-claim-new":
+        if claim.status != "pending":
+            return NotRendered(f"claim {claim.status}")  # decided before the message went out
+        return Notification(row.chat_id, claim_text(uow, claim, t), keyboards.claim_decision(t, claim.id))
+    family = uow.families.get(claim.family_id) if claim.family_id is not None else None
+    return Notification(row.chat_id, t(key, name=family.head_name if family is not None else claim.head_name))
+
+
+def claim_text(uow: UnitOfWork, claim: Any, t: Translator) -> str:
+    """A pending claim as the RT head reads it: who, what they typed, and how it compares to the list.
+    The KK number is masked like in the family list (the message may be read over a shoulder)."""
+    family = uow.families.get(claim.family_id) if claim.family_id is not None else None
+    kk = family.kk_number if family is not None else claim.kk_number
+    if family is None:
+        details = [t("claim-detail-new")]
+    else:
+        details = [t("claim-detail-listed", listed=family.head_name)]
+        linked = len(uow.users.residents_of_family(family.id))
+        if linked:
+            details.append(t("claim-detail-linked", count=linked))
+    if not claim.via_invite:
+        details.append(t("claim-detail-no-invite"))
+    person = uow.users.get(claim.user_id)
+    esc = lambda value: html.escape(str(value), quote=False)  # noqa: E731
+    return t.raw("notify-claim-new", rt=esc(uow.areas.get(claim.sls_id).name),
+                 person=esc(person.first_name if person is not None else "-"), name=esc(claim.head_name),
+                 kk=f"····{kk[-4:]}" if kk else "-", members=claim.members, detail="\n".join(details))

@@ -48,4 +48,6 @@ def start_mappers() -> None:
         imperative(model.RtGroup, tables.rt_groups)
         imperative(model.BotEntry, tables.bots)
         imperative(model.CampaignWindow, tables.campaign_windows)
+        imperative(model.FamilyClaim, tables.family_claims)
+        imperative(model.KkAttempt, tables.kk_attempts)
         _started = True

@@ -360,3 +360,37 @@ deployment_facts = Table(
     Column("value", String(200), nullable=False),
     _instant("created_at"),
 )
+
+# Claims on a family (domain/claims.py): a resident asking to be linked to a family; pending until the
+# RT head decides, unless the resident came by the RT's invite and the KK and name match a listed family.
+# ``kk_number`` is the number the resident typed, needed to create the family on approval when no family
+# has it yet; it is read and written only through storage/repositories/claims.py.
+family_claims = Table(
+    "family_claims", metadata,
+    _id(),
+    # Erasing a person (UU 27/2022) erases their claims and attempts with them.
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("sls_id", ForeignKey("areas.id"), nullable=False),
+    Column("family_id", ForeignKey("families.id"), nullable=True, index=True),
+    Column("head_name", String(120), nullable=False),
+    Column("kk_number", String(16), nullable=True),
+    Column("members", Integer, nullable=False),
+    Column("via_invite", Boolean, nullable=False, default=False, server_default=false()),
+    Column("status", String(16), nullable=False, default="pending"),  # pending | linked | rejected | removed
+    _instant("created_at"),
+    _instant("decided_at", nullable=True),
+    Column("decided_by_user_id", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Index("ix_family_claims_sls_status", "sls_id", "status"),
+)
+
+# KK numbers typed by residents, for the rate limits (domain/claims.py): the number itself is not kept,
+# only a keyed digest, so the table says nothing about which cards exist.
+kk_attempts = Table(
+    "kk_attempts", metadata,
+    _id(),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kk_digest", String(64), nullable=False),
+    _instant("attempted_at"),
+    Index("ix_kk_attempts_user_at", "user_id", "attempted_at"),
+    Index("ix_kk_attempts_digest_at", "kk_digest", "attempted_at"),
+)

@@ -13,6 +13,7 @@ from storage.repositories.appointments import AppointmentRepository
 from storage.repositories.areas import AreaRepository
 from storage.repositories.bots import BotRepository
 from storage.repositories.capture import CaptureRepository
+from storage.repositories.claims import ClaimRepository
 from storage.repositories.conversations import ConversationRepository
 from storage.repositories.coordination import CoordinationRepository
 from storage.repositories.enumerators import EnumeratorRepository
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.bots = BotRepository(session)
         self.retention = RetentionRepository(session)
         self.inbox = InboxRepository(session)
+        self.claims = ClaimRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -6,16 +6,21 @@
 | CHOOSE_AREA    | kecamatan → kelurahan → RT    | FAMILY_NAME                   |
 | FAMILY_NAME    | the family head's name        | FAMILY_KK                     |
 | FAMILY_KK      | the 16-digit KK number        | FAMILY_MEMBERS                |
-| FAMILY_MEMBERS | a number button (or typed)    | booking's PICK_DAY            |
+| FAMILY_MEMBERS | a number button (or typed)    | booking's PICK_DAY, or waiting|
 
-An RT head registering a family without Telegram enters FAMILY_NAME with ``for_self=False``. The
-home of a resident without a registered family ("newcomer") is here: the step they are in.
+A resident's own family is a claim (domain/claims.py): by the RT's invite (``invited`` in the data) a
+family on the RT's list with that KK and head's name links at once and booking follows; anything else
+waits for the RT head, and the resident hears the same whether or not the KK exists. KK numbers typed
+are rate-limited. An RT head registering a family without Telegram enters FAMILY_NAME with
+``for_self=False``. The home of a resident without a registered family ("newcomer") is here: the step
+they are in, or that their claim is waiting.
 """
 from __future__ import annotations
 
 import re
 
 from domain.bots import bot_serving, invite_area
+from domain.claims import claim_family, note_kk_attempt
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
 from domain.invites import InviteKind, read_invite
 from domain.kk import check_kk
@@ -100,7 +105,7 @@ def _accept_invite(ctx: Context, token: str) -> None:
         _invite_refused(ctx, "invite-invalid")
         return
     if invite.kind is InviteKind.RESIDENT:
-        ask_family_name(ctx, for_self=True)
+        ask_family_name(ctx, for_self=True, invited=True)
     else:
         welcome = {InviteKind.RT_HEAD: "welcome-rt-head", InviteKind.SUPERVISOR: "welcome-supervisor",
                    InviteKind.COORDINATOR: "welcome-coordinator"}.get(invite.kind, "welcome-enumerator")
@@ -154,8 +159,9 @@ def on_area_button(ctx: Context) -> None:
         show_area_choice(ctx, parent_id=area.id)
 
 
-def ask_family_name(ctx: Context, for_self: bool) -> None:
-    ctx.stay(State.FAMILY_NAME, for_self=for_self)
+def ask_family_name(ctx: Context, for_self: bool, invited: bool = False) -> None:
+    """``invited``: the resident came by their RT's invite link (a listed family can link at once)."""
+    ctx.stay(State.FAMILY_NAME, for_self=for_self, **({"invited": True} if invited else {}))
     enter_family_name(ctx)
 
 
@@ -190,6 +196,9 @@ def newcomer_home(ctx: Context) -> None:
         enter_kk(ctx)
     elif ctx.state is State.FAMILY_MEMBERS:
         enter_members(ctx)
+    elif ctx.uow.claims.pending_of_user(ctx.user.id) is not None:
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("claim-waiting"))
     elif ctx.user.sls_id is not None:
         ask_family_name(ctx, for_self=True)
     else:
@@ -211,9 +220,15 @@ def on_family_kk(ctx: Context) -> None:
     if not check.ok:
         ctx.send(ctx.t(check.problem))
         return
-    if ctx.uow.families.by_kk(check.number) is not None:
-        ctx.send(ctx.t("kk-duplicate"))
+    if not ctx.data.get("for_self", True):
+        # The RT head registers for their list and is told of a number already there.
+        if ctx.uow.families.by_kk(check.number) is not None:
+            ctx.send(ctx.t("kk-duplicate"))
+            return
+    elif not note_kk_attempt(ctx.uow, ctx.user, check.number, ctx.config.invite_secret, ctx.now):
+        ctx.send(ctx.t("kk-too-many-attempts"))
         return
+    # A resident is never told whether a family has this number: the next step is the same either way.
     ctx.keep(kk=check.number)
     ctx.state = State.FAMILY_MEMBERS
     ctx.send(ctx.t("ask-members"), keyboards.members(ctx.t))
@@ -246,6 +261,9 @@ def _register(ctx: Context, members: int) -> None:
     if "head_name" not in ctx.data or "kk" not in ctx.data or sls_id is None:
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
+    if for_self:
+        _claim(ctx, sls_id, members)
+        return
     try:
         family = register_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now, for_self)
     except DuplicateKK:
@@ -257,6 +275,25 @@ def _register(ctx: Context, members: int) -> None:
         return
     ctx.answer(ctx.t("family-registered"))
     ctx.go(State.PICK_DAY, family_id=family.id, mode="book")
+
+
+def _claim(ctx: Context, sls_id: int, members: int) -> None:
+    """A resident's own family: linked at once (then days are offered), or a claim the RT head decides."""
+    try:
+        outcome = claim_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now,
+                               via_invite=bool(ctx.data.get("invited")))
+    except NotAllowed:
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("not-allowed"))
+        return
+    if outcome.linked:
+        ctx.answer(ctx.t("family-registered"))
+        ctx.go(State.PICK_DAY, family_id=outcome.family.id, mode="book")
+        return
+    # The same words whether or not a family has this KK number.
+    ctx.answer()
+    ctx.stay(State.IDLE)
+    ctx.show(ctx.t("claim-sent"))
 
 
 FLOW = Flow(

@@ -330,7 +330,22 @@ def _open_draft(ctx: Context) -> tuple[Draft, str] | None:
         else:
             ctx.send(ctx.t("qn-closed"))
         return None
-    return draft, str(ctx.data.get("aud") or RESIDENT)
+    audience = str(ctx.data.get("aud") or RESIDENT)
+    if not _still_allowed(ctx, draft.family, audience):
+        ctx.stay(State.IDLE)
+        ctx.answer()
+        ctx.send(ctx.t("qn-not-allowed"))
+        return None
+    return draft, audience
+
+
+def _still_allowed(ctx: Context, family, audience: str) -> bool:  # type: ignore[no-untyped-def]
+    """Who may fill what is asked again at every answer: a resident unlinked by the RT head, or an RT
+    head whose family now has a resident of its own, stops here."""
+    try:
+        return service.audience_for(ctx.uow, ctx.user, family) == audience
+    except NotAllowed:
+        return False
 
 
 def on_typed(ctx: Context) -> None:

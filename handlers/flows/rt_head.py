@@ -7,13 +7,14 @@ Telegram (and booking for it), nudges, corrections, importing the list, and the 
 | IMPORT_LIST  |                    | the family list as a CSV/XLSX document             |
 
 Buttons: ``rt`` (menu, list pages, a family, add, invite), ``rh`` (photo mark, import), ``nu`` (nudges),
-``fe`` (corrections).
+``fe`` (corrections), ``kl`` (residents' claims on families: approve, reject, the waiting list, unlink;
+domain/claims.py).
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from domain import nudges
+from domain import claims, nudges
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed
 from domain.family_import import MAX_MEMBERS, UnreadableFile, check_address, check_members, check_name, import_families
@@ -23,6 +24,7 @@ from domain.photos import TOO_LARGE
 from domain.rt_groups import progress
 from registry.status import delivery_status_for_families
 from handlers.registry_status import delivery_label
+from handlers.notifications import claim_text
 from handlers import keyboards
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec
@@ -57,6 +59,7 @@ def rt_menu(ctx: Context) -> Keyboard:
         [Button(ctx.t("btn-nudge-all"), "nu:all")],
         [Button(ctx.t("btn-rh-import"), "rh:import")],
         [Button(ctx.t("btn-rt-invite"), "rt:invite")],
+        [Button(ctx.t("btn-rt-claims", count=len(claims.pending_claims(ctx.uow, ctx.user))), "kl:list")],
     ])
 
 
@@ -111,6 +114,9 @@ def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None
         status = f"{status} · {delivered}"  # a completed record: has it reached the central registry?
     text = ctx.t("family-detail", name=family.head_name, kk=_masked(family.kk_number), members=family.members, status=status)
     text += "\n" + ctx.t("rh-address", address=family.address or "-")
+    linked = ctx.uow.users.residents_of_family(family.id)
+    if linked:
+        text += "\n" + ctx.t("claim-linked-people", people=", ".join(p.first_name for p in linked))
     if notice:
         text = f"{notice}\n\n{text}"
     visited = appointment is None and ctx.uow.appointments.last_visited_for_family(family.id) is not None
@@ -128,6 +134,8 @@ def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None
         actions.append((Button(ctx.t(key), f"rh:photo:{family.id}"),))
     if family.status in nudges.NUDGEABLE and appointment is None:
         actions.append((Button(ctx.t("btn-nudge"), f"nu:fam:{family.id}"),))
+    for person in linked:  # a wrong claim is undone here; the family keeps its data
+        actions.append((Button(ctx.t("btn-claim-remove", person=person.first_name), f"kl:rm:{family.id}:{person.id}"),))
     ctx.stay(State.IDLE)
     ctx.show(text, keyboard([*actions, [Button(ctx.t("btn-back"), f"rt:list:{int(ctx.data.get('page', 0))}")]]))
 
@@ -362,11 +370,80 @@ def on_import_input(ctx: Context) -> None:
         ctx.send(import_report(ctx.t, result, area.name, most=PROBLEMS_IN_CHAT))
 
 
+# --- family claims ("kl"): approve or reject a resident's claim, unlink a wrong one -------------------
+
+def on_claim_button(ctx: Context) -> None:
+    """kl:ok|no:<claim> decide a claim (from its message or the list); kl:list the pending claims;
+    kl:rm:<family>:<user> asks before unlinking, kl:rmy:<family>:<user> unlinks."""
+    if not _rt_head(ctx):
+        return
+    _, argument = parse(ctx.event.callback_data)
+    action, _, value = argument.partition(":")
+    if action in ("ok", "no") and parse_id(value) is not None:
+        _decide(ctx, parse_id(value), approve=action == "ok")
+    elif action == "list":
+        show_claims(ctx)
+    elif action in ("rm", "rmy"):
+        family_part, _, user_part = value.partition(":")
+        family, person_id = _own_family(ctx, family_part), parse_id(user_part)
+        if family is None:
+            return
+        person = ctx.uow.users.get(person_id) if person_id is not None else None
+        if person is None or person.family_id != family.id:
+            ctx.answer(ctx.t("stale-button"), alert=True)
+        elif action == "rm":
+            ctx.stay(State.IDLE)
+            ctx.show(ctx.t("claim-remove-confirm", person=person.first_name, name=family.head_name), keyboard([
+                [Button(ctx.t("btn-claim-remove-yes"), f"kl:rmy:{family.id}:{person.id}")],
+                [Button(ctx.t("btn-back"), f"rt:fam:{family.id}")]]))
+        else:
+            claims.remove_link(ctx.uow, ctx.user, family.id, person.id, ctx.now)
+            notice = ctx.t("claim-removed-rt", person=person.first_name)
+            ctx.answer(notice)
+            show_family(ctx, family.id, notice=notice)
+    else:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def _decide(ctx: Context, claim_id: int, approve: bool) -> None:
+    try:
+        claim = claims.decide_claim(ctx.uow, ctx.user, claim_id, approve, ctx.now)
+    except claims.ClaimDecided:
+        ctx.answer(ctx.t("claim-decided-already"), alert=True)
+        ctx.show(ctx.t("claim-decided-already"), keyboards.back_to_rt_menu(ctx.t))
+        return
+    except NotAllowed:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return
+    person = ctx.uow.users.get(claim.user_id)
+    family = ctx.uow.families.get(claim.family_id) if claim.family_id is not None else None
+    key = "claim-approved-rt" if claim.status == claims.LINKED else "claim-rejected-rt"
+    text = ctx.t(key, person=person.first_name if person else "-", name=family.head_name if family else claim.head_name)
+    ctx.answer(text)
+    ctx.stay(State.IDLE)
+    ctx.show(text, keyboards.back_to_rt_menu(ctx.t))
+
+
+def show_claims(ctx: Context) -> None:
+    """The claims waiting for this RT head, each with its buttons (the message may have been lost)."""
+    waiting = claims.pending_claims(ctx.uow, ctx.user)[:ctx.config.page_size]
+    ctx.stay(State.IDLE)
+    if not waiting:
+        ctx.show(ctx.t("claims-none"), keyboards.back_to_rt_menu(ctx.t))
+        return
+    text = "\n\n".join([ctx.t("claims-list"), *(f"{n}. {claim_text(ctx.uow, c, ctx.t)}"
+                                                 for n, c in enumerate(waiting, start=1))])
+    rows = [keyboards.claim_decision(ctx.t, c.id).groups[0].buttons for c in waiting]
+    rows = [[Button(f"{n}. {b.text}", b.data) for b in row] for n, row in enumerate(rows, start=1)]
+    ctx.show(text, keyboard([*rows, [Button(ctx.t("btn-back"), "rt:menu")]]))
+
+
 FLOW = Flow(
     name="rt_head",
     doc="the RT head's tools: the families of the RT, adding, nudging, correcting, importing, inviting",
     commands={"keluarga": on_families, "families": on_families},
-    buttons={"rt": on_rt_button, "rh": on_rh_button, "nu": on_nudge_button, "fe": on_edit_button},
+    buttons={"rt": on_rt_button, "rh": on_rh_button, "nu": on_nudge_button, "fe": on_edit_button,
+             "kl": on_claim_button},
     states=(
         StateSpec(State.EDIT_VALUE, Accepts.TEXT, enter=enter_edit_value, on_text=on_edit_typed, doc="the new value of a field"),
         StateSpec(State.IMPORT_LIST, Accepts.TEXT | Accepts.MEDIA, enter=enter_import, on_text=on_import_input, on_input=on_import_input,

@@ -20,6 +20,7 @@ from typing import Any
 from bot.wiring import Pintu
 from domain.clock import FakeClock
 from domain.invites import InviteKind, make_invite
+from domain.model import Family
 from chat.events import Incoming
 from simulator.testing import SimulatorHandle
 from storage.seed import DemoArea
@@ -72,6 +73,17 @@ class Env:
 
     def invite(self, kind: InviteKind, target_id: int, days: int = 7) -> str:
         return make_invite(SECRET, kind, target_id, self.clock.now() + dt.timedelta(days=days))
+
+    def list_family(self, name: str, kk: str, rt: int = 0, members: int = 4) -> None:
+        """The family on RT ``rt``'s list, as the RT head's import puts it: its resident links at once
+        through the RT's invite (domain/claims.py)."""
+        with self.pintu.uow() as uow:
+            uow.families.add(Family(sls_id=self.area.sls_ids[rt], head_name=name, kk_number=kk, members=members,
+                                    created_at=self.clock.now()))
+            uow.commit()
+
+    def resident_invite(self, rt: int = 0) -> str:
+        return self.invite(InviteKind.RESIDENT, self.area.sls_ids[rt])
 
     def query(self, read: Callable[[Any], Any]) -> Any:
         """Read the database in a fresh unit of work (as the bot would see it now)."""

@@ -35,14 +35,12 @@ class Booked:
 
 def register_and_book(env: Env, person: Person, name: str, kk: str, *, bad_kk: str | None = None,
                       time_index: int = 1) -> Booked:
-    """/start → consent → kecamatan → kelurahan → RT → name → KK → members → day (today) → time → confirm."""
-    consent = person.say("/start", "Selamat datang di Pintu")
-    screen, _ = person.press(consent, button(consent, "cs:y")[1], "kecamatan")
-    screen, _ = person.press(screen, button(screen, "ar:")[1], "kelurahan")
-    screen, _ = person.press(screen, button(screen, "ar:")[1], "Di RT berapa")
-    rt_001 = next(data for text, data in buttons(screen) if text == "RT 001")
-    screen, _ = person.press(screen, rt_001, "nama kepala keluarga")
-    assert screen["message_id"] == consent["message_id"], "the area steps edit the privacy notice in place"
+    """The family on RT 001's list; the RT's invite link → consent → name → KK → members → day (today) →
+    time → confirm."""
+    env.list_family(name, kk)
+    consent = person.say(f"/start {env.resident_invite()}", "Selamat datang di Pintu")
+    screen, _ = person.press(consent, button(consent, "cs:y")[1], "nama kepala keluarga")
+    assert screen["message_id"] == consent["message_id"], "the next step edits the privacy notice in place"
 
     person.say(name, "nomor KK")
     if bad_kk is not None:

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.logging_setup import configure_logging
 from bot.wiring import build
 from domain.clock import FakeClock
+from domain.invites import InviteKind, make_invite
 from chat.events import Incoming, Sender
 from chat.keyboard import Keyboard
 from domain.model import Appointment, Family
@@ -66,10 +67,12 @@ def book_a_visit(pintu) -> None:
         data = next(b for b in last["buttons"] if b.startswith(prefix))
         act(callback_id=f"cb{data}", callback_data=data, message_id=last.get("message") or 1)
 
-    act(text="/start")
+    with pintu.uow() as uow:  # the family is on the RT's list, and the resident opens the RT's invite
+        sls = uow.areas.by_code("64.72.01.1001.0001")
+        uow.families.add(Family(sls_id=sls.id, head_name=NAME, kk_number=KK, members=4, created_at=MONDAY_8_WITA))
+        uow.commit()
+    act(text="/start " + make_invite("s", InviteKind.RESIDENT, sls.id, MONDAY_8_WITA + dt.timedelta(days=7)))
     press("cs:y")
-    for _ in range(3):  # kecamatan, kelurahan, RT
-        press("ar:")
     act(text=NAME)
     act(text=KK)
     press("mb:4")

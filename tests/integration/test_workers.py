@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import func, select
 
 from domain.clock import FakeClock
-from domain.model import Appointment, BusyBlock
+from domain.invites import InviteKind, make_invite
+from domain.model import Appointment, BusyBlock, Family
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Sender
@@ -83,15 +84,24 @@ class Chat:
         return actions
 
 
+def family_name(index: int) -> str:
+    return "Keluarga " + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index]
+
+
+def family_kk(index: int) -> str:
+    return f"647201010120{7000 + index:04d}"  # not a seeded family (those are 9000+)
+
+
+# RT 001's resident invite (the workers fixture makes it): with it, a family on the list links at once.
+RT_INVITE: dict[str, str] = {}
+
+
 def to_confirm_screen(worker: PintuHandlers, chat: Chat, index: int) -> None:
-    """/start → consent → area → RT → name → KK → members → today → the first time → "Benar?"."""
-    chat.say(worker, "/start")
+    """/start invite → consent → name → KK → members → today → the first time → "Benar?"."""
+    chat.say(worker, f"/start {RT_INVITE['token']}")
     chat.press(worker, chat.button("cs:y"))
-    chat.press(worker, chat.button("ar:"))
-    chat.press(worker, chat.button("ar:"))
-    chat.press(worker, chat.button("ar:", "RT 001"))
-    chat.say(worker, "Keluarga " + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[index])
-    chat.say(worker, f"647201010120{7000 + index:04d}")  # not a seeded family (those are 9000+)
+    chat.say(worker, family_name(index))
+    chat.say(worker, family_kk(index))
     chat.press(worker, "mb:4")
     chat.press(worker, chat.button("dy:"))
     chat.press(worker, chat.button("tm:"))  # everyone wants the same, first time of the day
@@ -103,8 +113,12 @@ def workers(pg_engine, pg_url):
     """Two workers with their own engines on the test's PostgreSQL database, seeded with the demo area."""
     clock = FakeClock(MONDAY_8_WITA)
     with SqlUnitOfWork(make_session_factory(pg_engine)) as uow:
-        seed_demo(uow, clock.now())
+        demo = seed_demo(uow, clock.now())
+        for index in range(USERS):  # the users' families, on RT 001's list
+            uow.families.add(Family(sls_id=demo.sls_ids[0], head_name=family_name(index), kk_number=family_kk(index),
+                                    members=4, created_at=clock.now()))
         uow.commit()
+    RT_INVITE["token"] = make_invite(SECRET, InviteKind.RESIDENT, demo.sls_ids[0], clock.now() + dt.timedelta(days=7))
     engines = [make_engine(pg_url, pool_size=8) for _ in range(2)]
     handlers = []
     for engine in engines:

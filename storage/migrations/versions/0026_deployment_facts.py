@@ -1,7 +1,7 @@
 """deployment_facts: what every process of a deployment must agree on (the shared media store's id)
 
 Revision ID: 0026
-Revises: 0017
+Revises: 0018_claims
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -10,7 +10,7 @@ import storage.tables
 
 
 revision = '0026'
-down_revision = '0017'
+down_revision = '0018_claims'
 branch_labels = None
 depends_on = None
 

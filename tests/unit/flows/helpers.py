@@ -25,7 +25,7 @@ from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Send
 from chat.keyboard import Keyboard
 from chat.i18n import Translator
 from storage.db import create_schema, make_engine, make_session_factory
-from domain.model import Appointment, Conversation, Family, User
+from domain.model import Appointment, Conversation, Family, OutboxMessage, User
 from storage.seed import seed_demo
 from storage.uow import SqlUnitOfWork
 
@@ -91,6 +91,14 @@ class World:
             else:
                 uow.session.add(appointment)
             uow.commit()
+
+    def list_family(self, name: str, kk: str, rt: int = 0, members: int = 4) -> None:
+        """The family on RT ``rt``'s list, as the RT head's import puts it (no-one linked yet)."""
+        with self.uow_factory() as uow:
+            if uow.families.by_kk(kk) is None:
+                uow.families.add(Family(sls_id=self.sls_ids[rt], head_name=name, kk_number=kk, members=members,
+                                        created_at=self.clock.now()))
+                uow.commit()
 
     def families_in(self, sls_index: int) -> list[Family]:
         return self.scalars(select(Family).where(Family.sls_id == self.sls_ids[sls_index]).order_by(Family.id))
@@ -199,6 +207,27 @@ class Person:
                 return message_id
         return None
 
+    def receive(self) -> list[str]:
+        """The messages the outbox holds for this chat, delivered now as the dispatcher would (rendered
+        at send time); their texts."""
+        from handlers.notifications import Notification, render_outbox
+
+        texts = []
+        with self.world.uow_factory() as uow:
+            rows = uow.session.scalars(select(OutboxMessage).where(
+                OutboxMessage.chat_id == self.telegram_id, OutboxMessage.status == "pending", OutboxMessage.kind != "reply")
+                .order_by(OutboxMessage.id)).all()
+            for row in rows:
+                rendered = render_outbox(uow, row, self.world.clock.now())
+                row.status = "sent" if isinstance(rendered, Notification) else "skipped"
+                if isinstance(rendered, Notification):
+                    self._ids += 1
+                    self.messages[self._ids] = [rendered.text, rendered.markup]
+                    self.last_id, self.sent = self._ids, self.sent + 1
+                    texts.append(rendered.text)
+            uow.commit()
+        return texts
+
     def buttons(self, message_id: int | None = None) -> list[str]:
         markup = self.messages[message_id or self.last_id][1] if self.messages else None
         if not isinstance(markup, Keyboard):
@@ -231,8 +260,16 @@ class Person:
         self.press(f"ar:{self.world.village_id}")
         self.press(f"ar:{self.world.sls_ids[rt]}")
 
+    def agree_by_invite(self, rt: int = 0) -> None:
+        """Open RT ``rt``'s resident invite link and agree to the privacy notice."""
+        token = self.world.invite(InviteKind.RESIDENT, self.world.sls_ids[rt])
+        self.say(f"/start {token}")
+        self.press(f"cs:y:{token}")
+
     def register(self, name: str, kk: str, rt: int = 0, members: int = 4) -> None:
-        self.agree_and_choose_rt(rt)
+        """Link to the family by the RT's invite, the family being on the RT's list: booking follows at once."""
+        self.world.list_family(name, kk, rt, members)
+        self.agree_by_invite(rt)
         self.say(name)
         self.say(kk)
         self.press(f"mb:{members}")

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from domain.bots import BotScope
 from domain.invites import InviteKind
 from chat.events import AnswerCallback, Incoming, SetChatMenu
-from domain.model import Family, OutboxMessage, User
+from domain.model import Family, FamilyClaim, OutboxMessage, User
 from storage.uow import SqlUnitOfWork
 from handlers.states import State
 from tests.unit.flows.helpers import (
@@ -171,7 +171,7 @@ def test_a_restart_in_the_middle_of_registration_keeps_what_was_typed(world):
     assert "nomor KK" in wati.screen and "Wati Susanti" in wati.screen
     wati.say(KK_WATI)
     wati.press("mb:4")
-    assert world.scalar(select(Family.head_name).where(Family.kk_number == KK_WATI)) == "Wati Susanti"
+    assert world.scalar(select(FamilyClaim.head_name).where(FamilyClaim.kk_number == KK_WATI)) == "Wati Susanti"
 
 
 # --- the database away: the user is told, nothing is half-written ---------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from domain.invites import InviteKind
 from domain.model import Appointment, Family
 from handlers.states import State
 from tests.unit.flows.helpers import ID, KK_BUDI, KK_WATI, WITA, Person, appointments, make_world
@@ -15,15 +16,12 @@ from tests.unit.flows.helpers import ID, KK_BUDI, KK_WATI, WITA, Person, appoint
 
 def test_a_resident_books_a_visit_from_start_to_confirmation(world):
     wati = Person(world, 1001)
-    wati.say("/start")
+    world.list_family("Wati Susanti", KK_WATI)  # the RT head's list has her family
+    token = world.invite(InviteKind.RESIDENT, world.sls_ids[0])
+    wati.say(f"/start {token}")  # the RT's resident link
     assert "Selamat datang di Pintu" in wati.screen
-    assert wati.buttons() == ["cs:y", "cs:n"]
-    wati.press("cs:y")
-    assert "kecamatan" in wati.screen and wati.buttons() == [f"ar:{world.district_id}"]
-    wati.press(f"ar:{world.district_id}")
-    wati.press(f"ar:{world.village_id}")
-    assert "RT" in wati.screen and wati.labels()[:3] == ["RT 001", "RT 002", "RT 003"]
-    wati.press(f"ar:{world.sls_ids[0]}")
+    assert wati.buttons() == [f"cs:y:{token}", "cs:n"]
+    wati.press(f"cs:y:{token}")
     assert "nama kepala keluarga" in wati.screen
     wati.say("Wati Susanti")
     assert "nomor KK" in wati.screen and "Wati Susanti" in wati.screen

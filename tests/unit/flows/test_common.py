@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from chat.events import Location
-from domain.model import Family, User
+from domain.invites import InviteKind
+from domain.model import FamilyClaim, User
 from handlers.states import State
 from tests.unit.flows.helpers import EN, ID, KK_WATI, Person
 
@@ -24,13 +25,12 @@ def test_help_works_before_consent_and_by_role(world):
 
 def test_english_for_an_english_telegram_and_switching_language(world):
     ann = Person(world, 1002, "Ann", "en")
-    ann.say("/start")
+    world.list_family("Ann Wijaya", KK_WATI, members=2)
+    token = world.invite(InviteKind.RESIDENT, world.sls_ids[0])
+    ann.say(f"/start {token}")
     assert "Welcome to Pintu" in ann.screen
-    ann.press("cs:y")
-    assert "district" in ann.screen
-    ann.press(f"ar:{world.district_id}")
-    ann.press(f"ar:{world.village_id}")
-    ann.press(f"ar:{world.sls_ids[0]}")
+    ann.press(f"cs:y:{token}")
+    assert "family head's name" in ann.screen
     ann.say("Ann Wijaya")
     ann.say(KK_WATI)
     ann.press("mb:2")
@@ -87,9 +87,8 @@ def test_text_where_a_button_is_expected(world):
     wati.press("cs:y")
     wati.say("Palaran")
     assert wati.screen == ID("use-buttons")
-    wati.press(f"ar:{world.district_id}")
-    wati.press(f"ar:{world.village_id}")
-    wati.press(f"ar:{world.sls_ids[0]}")
+    world.list_family("Wati Susanti", KK_WATI)
+    wati.say(f"/start {world.invite(InviteKind.RESIDENT, world.sls_ids[0])}")  # the RT's link after all
     wati.say("Wati Susanti")
     wati.say(KK_WATI)
     wati.press("mb:4")
@@ -127,4 +126,4 @@ def test_a_photo_while_we_wait_for_typed_details_asks_again(world):
     assert wati.conversation().state == State.FAMILY_KK
     wati.say(KK_WATI)
     wati.press("mb:2")
-    assert world.scalar(select(Family.head_name).where(Family.kk_number == KK_WATI)) == "Wati Susanti"
+    assert world.scalar(select(FamilyClaim.head_name).where(FamilyClaim.kk_number == KK_WATI)) == "Wati Susanti"

@@ -138,6 +138,7 @@ def test_an_rt_heads_resident_link_brings_a_neighbour_straight_to_their_rt(world
     pak_rt.press("rt:invite")
     link = next(part for part in pak_rt.screen.split() if part.startswith("https://t.me/"))
     token = link.split("start=", 1)[1]
+    world.list_family("Dewi Anggraini", KK_WATI, rt=2, members=3)  # on the RT's list: linked at once
     neighbour = Person(world, 3001, "Dewi")
     neighbour.say(f"/start {token}")
     neighbour.press(f"cs:y:{token}")
