@@ -32,8 +32,9 @@ from bot.logging_setup import configure_logging
 from bot.wiring import build
 from domain.admin import issue_invite, parse_days, set_reminder_times, set_working_hours
 from domain.errors import NotAllowed
-from domain.invites import InviteKind
+from domain.invites import InviteKind, new_secret, secret_problem
 from domain.slots import WorkWeek
+from storage.crypto import keyring_of
 from storage.db import create_schema
 from storage.seed import seed_demo
 
@@ -190,7 +191,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import serve
 
     settings.require_bot()
-    asyncio.run(serve(build(settings)))
+    pintu = build(settings)
+    keyring_of(pintu.engine.dialect)  # no data key for PostgreSQL: refuse now, not at the first KK number
+    asyncio.run(serve(pintu))
     return 0
 
 
@@ -229,8 +232,9 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _invite(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.invite_secret:
-        raise ValueError("PINTU_INVITE_SECRET is not set; invites would not verify in the bot")
+    problem = secret_problem(settings.invite_secret)
+    if problem is not None:
+        raise ValueError(f"PINTU_INVITE_SECRET is {problem}; make one with `pintu secret new`")
     args.kind, args.target = args.role or args.kind, args.area or args.target
     if not args.kind or not args.target:
         raise ValueError("name the invite's kind and target: pintu invite KIND TARGET or --role KIND --area CODE")

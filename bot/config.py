@@ -6,6 +6,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from domain.invites import secret_problem
+
 DEFAULT_API_URL = "https://api.telegram.org"
 
 
@@ -89,8 +91,10 @@ class Settings:
         """Fail early, with a sentence an operator understands, when the bot cannot start."""
         if not self.bot_token:
             raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README, Configuration).")
-        if not self.invite_secret:
-            raise SystemExit("PINTU_INVITE_SECRET is not set: invites could not be verified (see README).")
+        problem = secret_problem(self.invite_secret)
+        if problem is not None:
+            raise SystemExit(f"PINTU_INVITE_SECRET is {problem}: invites could not be trusted. "
+                             "Make one with `pintu secret new` (see README, Configuration).")
         if self.mode == "webhook" and self.role != "dispatcher":
             if not self.webhook_url:
                 raise SystemExit("PINTU_MODE=webhook needs PINTU_WEBHOOK_URL, the public HTTPS URL (see README, Deploy).")

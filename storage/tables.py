@@ -33,6 +33,8 @@ from sqlalchemy import (
     text,
 )
 
+from storage.crypto import KK_FIELD, EncryptedString
+
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -114,7 +116,9 @@ families = Table(
     _id(),
     Column("sls_id", ForeignKey("areas.id"), nullable=False, index=True),
     Column("head_name", String(120), nullable=False),
-    Column("kk_number", String(16), nullable=True, unique=True),
+    # Encrypted (storage/crypto.py); kk_index, its blind index, is what is unique and looked up.
+    Column("kk_number", EncryptedString(KK_FIELD, index="kk_index"), nullable=True),
+    Column("kk_index", String(64), nullable=True, unique=True),
     Column("members", Integer, nullable=False),
     Column("address", String(200), nullable=True),
     Column("latitude", Double(), nullable=True),

@@ -17,7 +17,7 @@ from domain.slots import WorkWeek
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("PINTU_INVITE_SECRET", "cli-secret")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI")
     monkeypatch.setenv("PINTU_BOT_USERNAME", "PintuSamarindaBot")
     assert main(["db", "upgrade"]) == 0
     assert main(["seed", "demo"]) == 0
@@ -34,7 +34,7 @@ def test_rt_head_invite_prints_a_deep_link_and_the_demo_page_link(env, capsys):
     token = _token(out)
     assert len(token) <= 64
     assert f"start={token}" in out.split("demo page:")[1]
-    invite = read_invite("cli-secret", token, dt.datetime.now(dt.timezone.utc))
+    invite = read_invite("4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI", token, dt.datetime.now(dt.timezone.utc))
     assert invite.kind is InviteKind.RT_HEAD
     assert "RT 002" in out
 
@@ -42,7 +42,7 @@ def test_rt_head_invite_prints_a_deep_link_and_the_demo_page_link(env, capsys):
 def test_enumerator_invite_by_name(env, capsys):
     assert main(["invite", "enumerator", "agus"]) == 0
     token = _token(capsys.readouterr().out)
-    invite = read_invite("cli-secret", token, dt.datetime.now(dt.timezone.utc))
+    invite = read_invite("4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI", token, dt.datetime.now(dt.timezone.utc))
     assert invite.kind is InviteKind.ENUMERATOR
 
 
