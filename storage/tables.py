@@ -345,6 +345,14 @@ campaign_windows = Table(
     _instant("updated_at"),
 )
 
+# Invites withdrawn before use (`pintu invite revoke`): refused when they are opened.
+revoked_invites = Table(
+    "revoked_invites", metadata,
+    Column("kind", Integer, primary_key=True),
+    Column("nonce", BigInteger, primary_key=True),
+    _instant("revoked_at"),
+)
+
 # Updates received by long polling (bot/inbox.py): written before getUpdates acknowledges them, marked
 # handled in the step's own transaction, deleted once Telegram will not send them again.
 inbox = Table(
