@@ -121,5 +121,8 @@ def _secret_bytes(secret: str) -> bytes:
     if len(secret) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in secret):
         return bytes.fromhex(secret)
     if all(c.isascii() and (c.isalnum() or c in "-_") for c in secret.rstrip("=")):
-        return _unb64(secret.rstrip("="))
+        try:
+            return _unb64(secret.rstrip("="))
+        except ValueError:  # binascii.Error: a length no base64 has
+            return b""
     return b""  # other characters: a passphrase, not random bytes

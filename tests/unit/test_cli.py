@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 
 import pytest
@@ -99,3 +100,40 @@ def test_reminder_times_per_area_are_inherited_below(env, capsys):
 def test_reminder_times_reject_nonsense(env, capsys, args):
     assert main(["reminders", "set", "64.72", *args]) == 1
     assert "error:" in capsys.readouterr().err
+
+
+def test_secret_new_makes_a_secret_the_bot_accepts(capsys):
+    from domain.invites import secret_problem
+
+    assert main(["secret", "new"]) == 0
+    assert secret_problem(capsys.readouterr().out.strip()) is None
+
+
+def test_a_weak_secret_is_refused_with_the_command_that_makes_a_good_one(env, monkeypatch, capsys):
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "x")
+    assert main(["invite", "--role", "supervisor", "--area", "64.72.01.1001"]) == 1
+    assert "pintu secret new" in capsys.readouterr().err
+
+
+def test_keys_new_prints_a_key_the_keyring_reads(capsys):
+    from storage.crypto import Keyring
+
+    assert main(["keys", "new", "--id", "k2"]) == 0
+    assert Keyring.parse(capsys.readouterr().out.strip()).current.key_id == "k2"
+
+
+def test_keys_rotate_moves_the_families_to_the_first_key(env, monkeypatch, capsys):
+    from storage.crypto import Keyring
+
+    old = os.environ["PINTU_DATA_KEY"]
+    monkeypatch.setenv("PINTU_DATA_KEY", Keyring.generate("k2").spec() + "," + old)
+    assert main(["keys", "rotate"]) == 0
+    assert "30 values re-encrypted under key k2" in capsys.readouterr().out
+    assert main(["keys", "rotate"]) == 0
+    assert "0 values re-encrypted under key k2 (found before, by key: k2: 30)" in capsys.readouterr().out
+
+
+def test_revoking_someone_without_a_role_is_refused(env, capsys):
+    assert main(["role", "revoke", "424242"]) == 1
+    assert "no user with Telegram id 424242" in capsys.readouterr().err
+    assert main(["role", "revoke"]) == 1
