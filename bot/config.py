@@ -18,6 +18,7 @@ class Settings:
     database_url: str = "sqlite:///pintu.db"
     framework: str = "ptb"  # ptb | aiogram
     invite_secret: str = ""
+    data_key: str = ""  # PINTU_DATA_KEY (storage/crypto.py); "": the environment's, or SQLite's key file
     bot_username: str = ""  # learnt from getMe when empty
     send_rate: float = 30.0  # messages per second for the whole bot
     per_chat_interval: float = 1.0  # seconds between two messages to one chat, once its burst is used
@@ -72,6 +73,7 @@ class Settings:
             database_url=env.get("DATABASE_URL", "sqlite:///pintu.db"),
             framework=framework,
             invite_secret=env.get("PINTU_INVITE_SECRET", ""),
+            data_key=env.get("PINTU_DATA_KEY", "").strip(),
             bot_username=env.get("PINTU_BOT_USERNAME", ""),
             send_rate=float(env.get("PINTU_SEND_RATE", "30")),
             per_chat_interval=float(env.get("PINTU_PER_CHAT_INTERVAL", "1.0")),
