@@ -190,3 +190,16 @@ def test_rows_written_without_the_orm_are_encrypted_too(sqlite_engine: Engine) -
         connection.execute(insert(families).values(sls_id=1, head_name="Bulk", kk_number=SEEDED_KKS[9], members=1,
                                                    created_at=NOW, status="not_contacted", needs_photo=False))
     assert SEEDED_KKS[9] not in dump(sqlite_engine)
+
+
+def test_the_registry_document_carries_the_number_in_clear(engine: Engine, tmp_path: Path) -> None:
+    from registry.payload import PayloadBuilder
+    from registry_support import make_completed
+
+    kk = "6472010101201234"
+    factory = make_session_factory(engine)
+    [record_id] = make_completed(lambda: SqlUnitOfWork(factory), NOW, 1, kk=kk)
+    assert kk not in dump(engine)
+    with factory() as session:
+        payload = PayloadBuilder(tmp_path).build_many(session, [record_id])[record_id]
+    assert payload.document["family"]["kk_number"] == kk
