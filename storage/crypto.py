@@ -247,6 +247,11 @@ class EncryptedString(TypeDecorator[str]):
                 return self.expr.is_(None)
             return self._index_column() == bindparam(None, other, type_=BlindIndexValue(self.type.field))
 
+        def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+            if other is None:
+                return self.expr.is_not(None)
+            return self._index_column() != bindparam(None, other, type_=BlindIndexValue(self.type.field))
+
         def in_(self, other: Any) -> Any:
             field = self.type.field
             return self._index_column().in_([bindparam(None, v, type_=BlindIndexValue(field)) for v in other])

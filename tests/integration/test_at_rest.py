@@ -203,3 +203,13 @@ def test_the_registry_document_carries_the_number_in_clear(engine: Engine, tmp_p
     with factory() as session:
         payload = PayloadBuilder(tmp_path).build_many(session, [record_id])[record_id]
     assert payload.document["family"]["kk_number"] == kk
+
+
+def test_queries_comparing_the_number_use_the_blind_index(sqlite_engine: Engine) -> None:
+    seed(sqlite_engine)
+    with uow_on(sqlite_engine) as uow:
+        session = uow.session
+        assert session.scalar(select(Family.id).where(Family.kk_number == SEEDED_KKS[3])) == 4
+        assert sorted(session.scalars(select(Family.id).where(Family.kk_number.in_(SEEDED_KKS[:2])))) == [1, 2]
+        assert len(session.scalars(select(Family.id).where(Family.kk_number != SEEDED_KKS[3])).all()) == 29
+        assert session.scalar(select(Family.id).where(Family.kk_number == None)) is None  # noqa: E711

@@ -137,3 +137,21 @@ def test_revoking_someone_without_a_role_is_refused(env, capsys):
     assert main(["role", "revoke", "424242"]) == 1
     assert "no user with Telegram id 424242" in capsys.readouterr().err
     assert main(["role", "revoke"]) == 1
+
+
+def test_run_on_postgresql_without_a_data_key_refuses_to_start(monkeypatch, capsys):
+    from domain.invites import new_secret
+
+    monkeypatch.delenv("PINTU_DATA_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://pintu@127.0.0.1:1/pintu")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", new_secret())
+    assert main(["run"]) == 1
+    assert "PINTU_DATA_KEY is not set" in capsys.readouterr().err
+
+
+def test_run_with_a_weak_invite_secret_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "x")
+    with pytest.raises(SystemExit, match="pintu secret new"):
+        main(["run"])
