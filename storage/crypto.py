@@ -29,6 +29,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,10 +65,14 @@ class DataKey:
     key_id: str
     secret: bytes
 
-    @property
+    @cached_property
     def index_key(self) -> bytes:
         # A key of its own for the blind index: the encryption key never meets HMAC.
         return hmac.new(self.secret, b"pintu-blind-index-v1", hashlib.sha256).digest()
+
+    @cached_property
+    def aead(self) -> AESGCM:
+        return AESGCM(self.secret)
 
 
 class Keyring:
@@ -112,7 +117,7 @@ class Keyring:
 
     def encrypt(self, field: str, plain: str) -> str:
         nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = AESGCM(self.current.secret).encrypt(nonce, plain.encode(), field.encode())
+        sealed = self.current.aead.encrypt(nonce, plain.encode(), field.encode())
         return f"{self.current.key_id}:{_b64(nonce + sealed)}"
 
     def decrypt(self, field: str, stored: str) -> str:
@@ -122,7 +127,7 @@ class Keyring:
             raise UndecryptableField(f"{field}: key {key_id!r} is not in PINTU_DATA_KEY")
         try:
             raw = _unb64(encoded)
-            return AESGCM(key.secret).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], field.encode()).decode()
+            return key.aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], field.encode()).decode()
         except (InvalidTag, ValueError) as error:
             raise UndecryptableField(f"{field}: the stored value does not verify") from error
 
