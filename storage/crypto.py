@@ -35,7 +35,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import String, TypeDecorator, bindparam
+from sqlalchemy import JSON, String, TypeDecorator, bindparam
 
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 KEY_BYTES = 32
@@ -271,6 +271,32 @@ class EncryptedString(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else keyring_of(dialect).decrypt(self.field, value)
+
+
+class SealedJSON(TypeDecorator[dict]):
+    """A JSON object whose identifier entries (``kk``, ``nik``) are stored encrypted.
+
+    A conversation keeps what was typed between two steps (the KK number before the member count): in
+    the database that value is ``{"sealed": "key_id:..."}``, in Python the number again.
+    """
+
+    impl = JSON
+    cache_ok = True
+    SEALED_KEYS = ("kk", "nik")
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if not isinstance(value, dict) or not any(isinstance(value.get(k), str) for k in self.SEALED_KEYS):
+            return value
+        keyring = keyring_of(dialect)
+        return {k: ({"sealed": keyring.encrypt(f"data.{k}", v)} if k in self.SEALED_KEYS and isinstance(v, str) else v)
+                for k, v in value.items()}
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if not isinstance(value, dict) or not any(isinstance(value.get(k), dict) for k in self.SEALED_KEYS):
+            return value
+        keyring = keyring_of(dialect)
+        return {k: (keyring.decrypt(f"data.{k}", v["sealed"]) if k in self.SEALED_KEYS and isinstance(v, dict)
+                    and "sealed" in v else v) for k, v in value.items()}
 
 
 KK_FIELD = "families.kk_number"

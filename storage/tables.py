@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 
-from storage.crypto import KK_FIELD, EncryptedString
+from storage.crypto import KK_FIELD, EncryptedString, SealedJSON
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -193,7 +193,7 @@ conversations = Table(
     "conversations", metadata,
     Column("telegram_id", BigInteger, primary_key=True),
     Column("state", String(40), nullable=False),
-    Column("data", JSON, nullable=False, default=dict),
+    Column("data", SealedJSON(), nullable=False, default=dict),  # a typed KK number is kept encrypted
     _instant("updated_at"),
     Column("last_update_id", BigInteger, nullable=True),
     Column("last_update_bot", String(32), nullable=True),

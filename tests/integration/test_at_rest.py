@@ -129,13 +129,21 @@ def test_migration_encrypts_the_rows_already_there(blank_engine: Engine) -> None
             connection.execute(text("INSERT INTO families (sls_id, head_name, kk_number, members, created_at, status, "
                                     "needs_photo) VALUES (1, :name, :kk, 3, :now, 'not_contacted', false)"),
                                {"name": f"Kepala {index}", "kk": kk, "now": NOW.replace(tzinfo=None)})
+        connection.execute(text("INSERT INTO conversations (telegram_id, state, data, updated_at) "
+                                "VALUES (7, 'onboarding.ask_members', :data, :now)"),
+                           {"data": '{"head_name": "Wati", "kk": "%s"}' % SEEDED_KKS[5], "now": NOW.replace(tzinfo=None)})
     upgrade(blank_engine)
     assert not [kk for kk in SEEDED_KKS[:3] if kk in dump_of_families(blank_engine)]
+    with blank_engine.connect() as connection:
+        assert SEEDED_KKS[5] not in str(connection.scalar(text("SELECT data FROM conversations")))
+    with uow_on(blank_engine) as uow:
+        assert uow.conversations.get(7).data["kk"] == SEEDED_KKS[5]
     with uow_on(blank_engine) as uow:
         assert [uow.families.by_kk(kk).head_name for kk in SEEDED_KKS[:3]] == ["Kepala 0", "Kepala 1", "Kepala 2"]
     downgrade(blank_engine, "0017")  # and back: the numbers in clear again
     with blank_engine.connect() as connection:
         assert list(connection.scalars(text("SELECT kk_number FROM families ORDER BY id"))) == SEEDED_KKS[:3]
+        assert SEEDED_KKS[5] in str(connection.scalar(text("SELECT data FROM conversations")))
 
 
 def dump_of_families(engine: Engine) -> str:
@@ -213,3 +221,12 @@ def test_queries_comparing_the_number_use_the_blind_index(sqlite_engine: Engine)
         assert sorted(session.scalars(select(Family.id).where(Family.kk_number.in_(SEEDED_KKS[:2])))) == [1, 2]
         assert len(session.scalars(select(Family.id).where(Family.kk_number != SEEDED_KKS[3])).all()) == 29
         assert session.scalar(select(Family.id).where(Family.kk_number == None)) is None  # noqa: E711
+
+
+def test_a_number_typed_between_two_steps_is_kept_encrypted(engine: Engine) -> None:
+    with uow_on(engine) as uow:
+        uow.conversations.save(1001, "onboarding.ask_members", {"head_name": "Wati", "kk": SEEDED_KKS[5]}, NOW)
+        uow.commit()
+    assert SEEDED_KKS[5] not in dump(engine) and "Wati" in dump(engine)
+    with uow_on(engine) as uow:
+        assert uow.conversations.get(1001).data == {"head_name": "Wati", "kk": SEEDED_KKS[5]}
