@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, String, Table, select, type_coerce, update
+from sqlalchemy import JSON, Connection, Engine, String, Table, select, type_coerce, update
 
-from storage.crypto import EncryptedString, keyring_of
-from storage.tables import metadata
+from storage.crypto import EncryptedString, Keyring, SealedJSON, keyring_of
+from storage.tables import conversations, metadata
 
 BATCH = 500
 
@@ -20,7 +20,7 @@ BATCH = 500
 @dataclass(frozen=True)
 class Rotation:
     current: str  # the key id everything is under now
-    rewritten: int  # values re-encrypted
+    rewritten: int  # values (KK numbers, conversations holding one) re-encrypted
     before: dict[str, int]  # key id → values found under it before the rotation
 
 
@@ -54,4 +54,21 @@ def rotate(engine: Engine) -> Rotation:
                     values[kind.index] = keyring.blind_index(kind.field, plain)
                 connection.execute(update(table).where(key == row_id).values(**values))
                 rewritten += 1
+        rewritten += _reseal_conversations(connection, keyring, before)
     return Rotation(current, rewritten, dict(before))
+
+
+def _reseal_conversations(connection: Connection, keyring: Keyring, before: Counter[str]) -> int:
+    """A number kept in a conversation between two steps (SealedJSON): sealed again under the current key."""
+    raw = type_coerce(conversations.c.data, JSON())
+    stale = []
+    for telegram_id, data in connection.execute(select(conversations.c.telegram_id, raw)).all():
+        ids = [keyring.key_id_of(v["sealed"]) for k, v in (data or {}).items()
+               if k in SealedJSON.SEALED_KEYS and isinstance(v, dict) and "sealed" in v]
+        before.update(ids)
+        if any(key_id != keyring.current.key_id for key_id in ids):
+            stale.append(telegram_id)
+    for telegram_id in stale:
+        data = connection.scalar(select(conversations.c.data).where(conversations.c.telegram_id == telegram_id))
+        connection.execute(update(conversations).where(conversations.c.telegram_id == telegram_id).values(data=data))
+    return len(stale)

@@ -94,13 +94,16 @@ def test_rotation_re_encrypts_every_row_under_the_new_key(tmp_path: Path) -> Non
     engine = make_engine(url, keyring=old)
     create_schema(engine)
     seed(engine)
+    with uow_on(engine) as uow:  # someone half-way through registering: the number typed is sealed too
+        uow.conversations.save(1001, "onboarding.ask_members", {"kk": SEEDED_KKS[20]}, NOW)
+        uow.commit()
     engine.dispose()
 
     engine = make_engine(url, keyring=both)  # the new key put first, the old one kept after it
     with uow_on(engine) as uow:
         assert uow.families.by_kk(SEEDED_KKS[7]) is not None, "rows of the old key are found before rotating"
     done = rotate(engine)
-    assert (done.current, done.rewritten, done.before) == ("new", 30, {"old": 30})
+    assert (done.current, done.rewritten, done.before) == ("new", 31, {"old": 31})
     assert all(value.startswith("new:") for value in stored_kk(engine))
     assert rotate(engine).rewritten == 0  # nothing left to do
     engine.dispose()
@@ -109,6 +112,7 @@ def test_rotation_re_encrypts_every_row_under_the_new_key(tmp_path: Path) -> Non
     with uow_on(engine) as uow:
         family = uow.families.by_kk(SEEDED_KKS[7])
         assert family is not None and family.kk_number == SEEDED_KKS[7]
+        assert uow.conversations.get(1001).data == {"kk": SEEDED_KKS[20]}
         with pytest.raises(DuplicateKK):
             uow.families.register(Family(sls_id=family.sls_id, head_name="X", kk_number=SEEDED_KKS[7],
                                          members=1, created_at=NOW))
