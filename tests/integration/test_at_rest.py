@@ -234,3 +234,17 @@ def test_a_number_typed_between_two_steps_is_kept_encrypted(engine: Engine) -> N
     assert SEEDED_KKS[5] not in dump(engine) and "Wati" in dump(engine)
     with uow_on(engine) as uow:
         assert uow.conversations.get(1001).data == {"head_name": "Wati", "kk": SEEDED_KKS[5]}
+
+
+def test_a_conversation_sealed_under_a_dropped_key_loses_the_number_not_the_chat(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'dropped.db'}"
+    engine = make_engine(url, keyring=Keyring.generate("old"))
+    create_schema(engine)
+    with uow_on(engine) as uow:
+        uow.conversations.save(1001, "onboarding.ask_members", {"head_name": "Wati", "kk": SEEDED_KKS[2]}, NOW)
+        uow.commit()
+    engine.dispose()
+    engine = make_engine(url, keyring=Keyring.generate("new"))
+    with uow_on(engine) as uow:
+        assert uow.conversations.get(1001).data == {"head_name": "Wati"}
+    engine.dispose()
