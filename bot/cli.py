@@ -16,6 +16,10 @@
     pintu export --area CODE --format csv|xlsx|geojson --out FILE
     pintu campaign set CODE --from YYYY-MM-DD --to YYYY-MM-DD   the field-work window (behind schedule)
     pintu media check | adopt      the shared media folder (PINTU_MEDIA_DIR) every bot and dispatcher uses
+    pintu secret new                       a good PINTU_INVITE_SECRET (32 random bytes)
+    pintu keys new | rotate                a PINTU_DATA_KEY; re-encrypt every KK under the first key
+    pintu staff list                       who holds a role beyond resident
+    pintu role revoke TELEGRAM_ID | --invite TOKEN   take a role back, or withdraw an unused invite
 """
 from __future__ import annotations
 
@@ -34,10 +38,11 @@ from bot.logging_setup import configure_logging
 from bot.media_store import MediaStoreRefused
 from bot.wiring import build
 from domain.admin import issue_invite, parse_days, set_reminder_times, set_working_hours
-from domain.errors import NotAllowed
 from domain.bots import answering_bot, invite_area
-from domain.invites import Invite, InviteKind
+from domain.errors import InvalidInvite, NotAllowed
+from domain.invites import Invite, InviteKind, new_secret, secret_problem
 from domain.slots import WorkWeek
+from storage.crypto import KEY_ID, Keyring, keyring_of
 from storage.db import create_schema
 from storage.seed import seed_demo
 
@@ -89,6 +94,24 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--bot", action="append", default=[], metavar="TOKEN:USERNAME",
                      help="register a bot, e.g. 123:abc:PintuBot (repeatable)")
     sim.set_defaults(func=_simulator)
+
+    secret = sub.add_parser("secret", help="the invite secret").add_subparsers()
+    secret.add_parser("new", help="print a new PINTU_INVITE_SECRET").set_defaults(func=_secret_new)
+
+    keys = sub.add_parser("keys", help="the data key of personal identifiers at rest").add_subparsers()
+    new_key = keys.add_parser("new", help="print a PINTU_DATA_KEY (add the current one after a comma to rotate)")
+    new_key.add_argument("--id", default="", help="the key id (default: k + today's date)")
+    new_key.set_defaults(func=_keys_new)
+    keys.add_parser("rotate", help="re-encrypt every field under the first key of PINTU_DATA_KEY").set_defaults(func=_keys_rotate)
+
+    staff = sub.add_parser("staff", help="officers, RT heads and supervisors").add_subparsers()
+    staff.add_parser("list", help="everyone with a role beyond resident").set_defaults(func=_staff_list)
+
+    role = sub.add_parser("role", help="roles given by invites").add_subparsers()
+    revoke = role.add_parser("revoke", help="make a user a resident again, or withdraw an unused invite")
+    revoke.add_argument("user", nargs="?", help="the user's Telegram id (see pintu staff list)")
+    revoke.add_argument("--invite", help="an invite token (the start= part of the link) to withdraw")
+    revoke.set_defaults(func=_role_revoke)
 
     db = sub.add_parser("db", help="database administration").add_subparsers()
     db.add_parser("upgrade", help="apply all migrations").set_defaults(func=_db_upgrade)
@@ -208,7 +231,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.service import serve
 
     settings.require_bot()
-    asyncio.run(serve(build(settings)))
+    pintu = build(settings)
+    keyring_of(pintu.engine.dialect)  # no data key for PostgreSQL: refuse now, not at the first KK number
+    asyncio.run(serve(pintu))
     return 0
 
 
@@ -246,6 +271,65 @@ def _flows(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _secret_new(args: argparse.Namespace, settings: Settings) -> int:
+    print(new_secret())
+    return 0
+
+
+def _keys_new(args: argparse.Namespace, settings: Settings) -> int:
+    key_id = args.id or f"k{dt.date.today():%Y%m%d}"
+    if not KEY_ID.match(key_id):
+        raise ValueError("a key id is 1-16 of A-Z a-z 0-9 _ -")
+    print(Keyring.generate(key_id).spec())
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.keys import rotate
+
+    pintu = build(settings)
+    create_schema(pintu.engine)
+    done = rotate(pintu.engine)
+    found = ", ".join(f"{key}: {count}" for key, count in sorted(done.before.items())) or "none"
+    print(f"{done.rewritten} values re-encrypted under key {done.current} (found before, by key: {found})")
+    return 0
+
+
+def _staff_list(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.staff import staff_list
+
+    with build(settings).uow() as uow:
+        members = staff_list(uow)
+    for member in members:
+        print(f"{member.telegram_id}\t{member.role}\t{member.first_name}\t{member.place}")
+    if not members:
+        print("no staff yet (invite them: pintu invite ...)")
+    return 0
+
+
+def _role_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.staff import revoke_invite, revoke_role
+
+    if bool(args.user) == bool(args.invite):
+        raise ValueError("name either a user (their Telegram id) or --invite TOKEN")
+    if args.user and not args.user.lstrip("-").isdigit():
+        raise ValueError(f"a user is named by their Telegram id (see pintu staff list), not {args.user!r}")
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        if args.invite:
+            try:
+                invite, new = revoke_invite(uow, settings.invite_secret, args.invite.strip(), pintu.clock.now())
+            except InvalidInvite as error:
+                raise ValueError(f"not an open invite of this deployment ({error})") from None
+            uow.commit()
+            print(f"{invite.kind.name.lower()} invite {'withdrawn' if new else 'was already withdrawn'}")
+            return 0
+        user, old = revoke_role(uow, int(args.user))
+        uow.commit()
+    print(f"{user.telegram_id} ({user.first_name}) is no longer {old}; their menu changes at their next message")
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     create_schema(build(settings).engine)
     print("database is up to date")
@@ -262,8 +346,9 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _invite(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.invite_secret:
-        raise ValueError("PINTU_INVITE_SECRET is not set; invites would not verify in the bot")
+    problem = secret_problem(settings.invite_secret)
+    if problem is not None:
+        raise ValueError(f"PINTU_INVITE_SECRET is {problem}; make one with `pintu secret new`")
     args.kind, args.target = args.role or args.kind, args.area or args.target
     if not args.kind or not args.target:
         raise ValueError("name the invite's kind and target: pintu invite KIND TARGET or --role KIND --area CODE")

@@ -6,6 +6,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from domain.invites import secret_problem
+
 DEFAULT_API_URL = "https://api.telegram.org"
 
 
@@ -16,6 +18,7 @@ class Settings:
     database_url: str = "sqlite:///pintu.db"
     framework: str = "ptb"  # ptb | aiogram
     invite_secret: str = ""
+    data_key: str = ""  # PINTU_DATA_KEY (storage/crypto.py); "": the environment's, or SQLite's key file
     bot_username: str = ""  # learnt from getMe when empty
     send_rate: float = 30.0  # messages per second for the whole bot
     per_chat_interval: float = 1.0  # seconds between two messages to one chat, once its burst is used
@@ -70,6 +73,7 @@ class Settings:
             database_url=env.get("DATABASE_URL", "sqlite:///pintu.db"),
             framework=framework,
             invite_secret=env.get("PINTU_INVITE_SECRET", ""),
+            data_key=env.get("PINTU_DATA_KEY", "").strip(),
             bot_username=env.get("PINTU_BOT_USERNAME", ""),
             send_rate=float(env.get("PINTU_SEND_RATE", "30")),
             per_chat_interval=float(env.get("PINTU_PER_CHAT_INTERVAL", "1.0")),
@@ -89,8 +93,10 @@ class Settings:
         """Fail early, with a sentence an operator understands, when the bot cannot start."""
         if not self.bot_token:
             raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README, Configuration).")
-        if not self.invite_secret:
-            raise SystemExit("PINTU_INVITE_SECRET is not set: invites could not be verified (see README).")
+        problem = secret_problem(self.invite_secret)
+        if problem is not None:
+            raise SystemExit(f"PINTU_INVITE_SECRET is {problem}: invites could not be trusted. "
+                             "Make one with `pintu secret new` (see README, Configuration).")
         if self.mode == "webhook" and self.role != "dispatcher":
             if not self.webhook_url:
                 raise SystemExit("PINTU_MODE=webhook needs PINTU_WEBHOOK_URL, the public HTTPS URL (see README, Deploy).")

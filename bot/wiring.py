@@ -18,6 +18,7 @@ from domain.clock import Clock, SystemClock
 from handlers.app import PintuHandlers
 from domain.geotag import GeoPolicy
 from handlers.context import HandlerConfig
+from storage.crypto import Keyring
 from storage.db import make_engine, make_session_factory
 from storage.uow import SqlUnitOfWork
 
@@ -76,7 +77,8 @@ class Pintu:
 
 def build(settings: Settings, clock: Clock | None = None, rules: BookingRules | None = None) -> Pintu:
     clock = clock or SystemClock()
-    engine = make_engine(settings.database_url)
+    keyring = Keyring.parse(settings.data_key) if settings.data_key else None
+    engine = make_engine(settings.database_url, keyring=keyring)
     session_factory = make_session_factory(engine)
     config = HandlerConfig(invite_secret=settings.invite_secret, bot_username=settings.bot_username or "PintuBot",
                            media_dir=settings.media_dir, form_path=settings.form_path,

@@ -37,6 +37,10 @@ class UsedInvite(InvalidInvite):
     """A single-use invite was already redeemed."""
 
 
+class RevokedInvite(InvalidInvite):
+    """The invite was withdrawn by an administrator before it was used."""
+
+
 class AlreadyAnotherOfficer(PintuError):
     """The account already stands for another enumerator; one account is one officer."""
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from domain.errors import AlreadyAnotherOfficer, DuplicateKK, NotAllowed, UsedInvite
+from domain.errors import AlreadyAnotherOfficer, DuplicateKK, NotAllowed, RevokedInvite, UsedInvite
 from domain.invites import Invite, InviteKind
 from domain.model import Family, User
 from domain.ports import UnitOfWork
@@ -26,6 +26,8 @@ def redeem_invite(uow: UnitOfWork, user: User, invite: Invite, now: dt.datetime)
 
     Checked before the invite is used up, so a refused invite can still be given to the right person.
     """
+    if uow.invites.is_revoked(int(invite.kind), invite.nonce):
+        raise RevokedInvite()
     if invite.kind is InviteKind.ENUMERATOR:
         linked = uow.enumerators.by_user(user.id)
         if linked is not None and linked.id != invite.target_id:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import event
 from sqlalchemy.orm import registry, relationship
 
 from domain import model
 from storage import tables
+from storage.crypto import CLAIM_KK_FIELD, KK_FIELD, keyring_of
 
 mapper_registry = registry(metadata=tables.metadata)
 _lock = threading.Lock()
@@ -31,6 +33,10 @@ def start_mappers() -> None:
         })
         imperative(model.User, tables.users)
         imperative(model.Family, tables.families)
+        event.listen(model.Family, "before_insert", _index_kk)
+        event.listen(model.Family, "before_update", _index_kk)
+        event.listen(model.FamilyClaim, "before_insert", _index_claim_kk)
+        event.listen(model.FamilyClaim, "before_update", _index_claim_kk)
         imperative(model.Enumerator, tables.enumerators)
         imperative(model.EnumeratorAssignment, tables.enumerator_assignments)
         imperative(model.Appointment, tables.appointments)
@@ -51,3 +57,14 @@ def start_mappers() -> None:
         imperative(model.FamilyClaim, tables.family_claims)
         imperative(model.KkAttempt, tables.kk_attempts)
         _started = True
+
+
+def _index_claim_kk(_mapper, connection, claim: model.FamilyClaim) -> None:  # type: ignore[no-untyped-def]
+    kk = claim.kk_number
+    claim.kk_index = None if kk is None else keyring_of(connection.dialect).blind_index(CLAIM_KK_FIELD, kk)  # type: ignore[attr-defined]
+
+
+def _index_kk(_mapper, connection, family: model.Family) -> None:  # type: ignore[no-untyped-def]
+    """Keep the KK number's blind index (what is unique and looked up) in step with the number."""
+    kk = family.kk_number
+    family.kk_index = None if kk is None else keyring_of(connection.dialect).blind_index(KK_FIELD, kk)  # type: ignore[attr-defined]

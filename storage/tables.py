@@ -33,6 +33,8 @@ from sqlalchemy import (
     text,
 )
 
+from storage.crypto import CLAIM_KK_FIELD, KK_FIELD, EncryptedString, SealedJSON
+
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -114,7 +116,9 @@ families = Table(
     _id(),
     Column("sls_id", ForeignKey("areas.id"), nullable=False, index=True),
     Column("head_name", String(120), nullable=False),
-    Column("kk_number", String(16), nullable=True, unique=True),
+    # Encrypted (storage/crypto.py); kk_index, its blind index, is what is unique and looked up.
+    Column("kk_number", EncryptedString(KK_FIELD, index="kk_index"), nullable=True),
+    Column("kk_index", String(64), nullable=True, unique=True),
     Column("members", Integer, nullable=False),
     Column("address", String(200), nullable=True),
     Column("latitude", Double(), nullable=True),
@@ -189,7 +193,7 @@ conversations = Table(
     "conversations", metadata,
     Column("telegram_id", BigInteger, primary_key=True),
     Column("state", String(40), nullable=False),
-    Column("data", JSON, nullable=False, default=dict),
+    Column("data", SealedJSON(), nullable=False, default=dict),  # a typed KK number is kept encrypted
     _instant("updated_at"),
     Column("last_update_id", BigInteger, nullable=True),
     Column("last_update_bot", String(32), nullable=True),
@@ -341,6 +345,14 @@ campaign_windows = Table(
     _instant("updated_at"),
 )
 
+# Invites withdrawn before use (`pintu invite revoke`): refused when they are opened.
+revoked_invites = Table(
+    "revoked_invites", metadata,
+    Column("kind", Integer, primary_key=True),
+    Column("nonce", BigInteger, primary_key=True),
+    _instant("revoked_at"),
+)
+
 # Updates received by long polling (bot/inbox.py): written before getUpdates acknowledges them, marked
 # handled in the step's own transaction, deleted once Telegram will not send them again.
 inbox = Table(
@@ -364,7 +376,8 @@ deployment_facts = Table(
 # Claims on a family (domain/claims.py): a resident asking to be linked to a family; pending until the
 # RT head decides, unless the resident came by the RT's invite and the KK and name match a listed family.
 # ``kk_number`` is the number the resident typed, needed to create the family on approval when no family
-# has it yet; it is read and written only through storage/repositories/claims.py.
+# has it yet; it is read and written only through storage/repositories/claims.py, encrypted like the
+# families' (storage/crypto.py).
 family_claims = Table(
     "family_claims", metadata,
     _id(),
@@ -373,7 +386,8 @@ family_claims = Table(
     Column("sls_id", ForeignKey("areas.id"), nullable=False),
     Column("family_id", ForeignKey("families.id"), nullable=True, index=True),
     Column("head_name", String(120), nullable=False),
-    Column("kk_number", String(16), nullable=True),
+    Column("kk_number", EncryptedString(CLAIM_KK_FIELD, index="kk_index"), nullable=True),
+    Column("kk_index", String(64), nullable=True),
     Column("members", Integer, nullable=False),
     Column("via_invite", Boolean, nullable=False, default=False, server_default=false()),
     Column("status", String(16), nullable=False, default="pending"),  # pending | linked | rejected | removed

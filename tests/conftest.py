@@ -29,6 +29,10 @@ from storage.tables import metadata
 from storage.uow import SqlUnitOfWork
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# The tests' data key (storage/crypto.py): PostgreSQL refuses to work without one, and one key for every
+# engine lets a test open a second engine (or process) on the same database and read what the first wrote.
+TEST_DATA_KEY = "test:dGhlLXRlc3RzLWRhdGEta2V5LW5vdC1hLXNlY3JldCE"
+os.environ.setdefault("PINTU_DATA_KEY", TEST_DATA_KEY)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 

@@ -9,6 +9,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.model import Appointment, Family, FamilyNudge, RtGroup, User, VisitOutcome
+from storage.crypto import KK_FIELD, keyring_of
+from storage.tables import families
 
 
 class CoordinationRepository:
@@ -64,10 +66,14 @@ class CoordinationRepository:
         return self.session.scalar(query) or 0
 
     def kk_taken(self, kk_numbers: Sequence[str]) -> set[str]:
+        """Those of the numbers already registered, compared by blind index (the numbers are encrypted)."""
+        keyring = keyring_of(self.session.get_bind().dialect)
+        by_index = {index: kk for kk in kk_numbers for index in keyring.blind_indexes(KK_FIELD, kk)}
+        items = list(by_index)
         found: set[str] = set()
-        items = list(kk_numbers)
         for i in range(0, len(items), 500):
-            found |= set(self.session.scalars(select(Family.kk_number).where(Family.kk_number.in_(items[i:i + 500]))))
+            hits = self.session.scalars(select(families.c.kk_index).where(families.c.kk_index.in_(items[i:i + 500])))
+            found |= {by_index[index] for index in hits}
         return found
 
     # --- nudges ------------------------------------------------------------------------------------

@@ -9,6 +9,13 @@ from sqlalchemy.orm import Session
 
 from domain.errors import DuplicateKK
 from domain.model import Appointment, Family
+from storage.crypto import KK_FIELD, keyring_of
+from storage.tables import families
+
+
+def kk_indexes(session: Session, kk_number: str) -> list[str]:
+    """The number's blind index under every key of the session's engine (older keys until rotated)."""
+    return keyring_of(session.get_bind().dialect).blind_indexes(KK_FIELD, kk_number)
 
 
 class FamilyRepository:
@@ -19,7 +26,9 @@ class FamilyRepository:
         return self.session.get(Family, family_id)
 
     def by_kk(self, kk_number: str) -> Family | None:
-        return self.session.scalar(select(Family).where(Family.kk_number == kk_number))
+        """The family of a KK number, found by its blind index (the number itself is encrypted)."""
+        indexes = kk_indexes(self.session, kk_number)
+        return self.session.scalar(select(Family).where(families.c.kk_index.in_(indexes)))
 
     def add(self, family: Family) -> Family:
         self.session.add(family)

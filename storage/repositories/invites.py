@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain.model import RedeemedInvite
+from storage.tables import revoked_invites
 
 
 class InviteRepository:
@@ -21,3 +23,15 @@ class InviteRepository:
         except IntegrityError:
             return False
         return True
+
+    def revoke(self, kind: int, nonce: int, when: dt.datetime) -> bool:
+        """Withdraw an invite; False when it had been withdrawn already."""
+        if self.is_revoked(kind, nonce):
+            return False
+        self.session.execute(insert(revoked_invites).values(kind=kind, nonce=nonce, revoked_at=when))
+        return True
+
+    def is_revoked(self, kind: int, nonce: int) -> bool:
+        found = self.session.scalar(select(revoked_invites.c.nonce).where(
+            revoked_invites.c.kind == kind, revoked_invites.c.nonce == nonce))
+        return found is not None

@@ -25,6 +25,10 @@ class UserRepository:
         self.session.flush()
         return user
 
+    def staff(self) -> Sequence[User]:
+        """Everyone with a role beyond resident, by role and Telegram id."""
+        return self.session.scalars(select(User).where(User.role != "resident").order_by(User.role, User.telegram_id)).all()
+
     def rt_heads_of(self, sls_id: int) -> Sequence[User]:
         return self.session.scalars(select(User).where(User.sls_id == sls_id, User.role == "rt_head")).all()
 

@@ -30,7 +30,7 @@ CONSENT = "Selamat datang di Pintu"
 
 def start_bot(engine, sim, framework: str) -> subprocess.Popen:
     env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=sim.url, PINTU_FRAMEWORK=framework,
-               DATABASE_URL=engine.url.render_as_string(hide_password=False), PINTU_INVITE_SECRET="k" * 43,
+               DATABASE_URL=engine.url.render_as_string(hide_password=False), PINTU_INVITE_SECRET="4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI",
                PINTU_REPLY_DEADLINE="1", PINTU_REPLY_GRACE="3", PINTU_OUTBOX_INTERVAL="0.2", PINTU_LOG_LEVEL="WARNING")
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

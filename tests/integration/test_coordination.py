@@ -402,7 +402,7 @@ def test_cli_imports_a_list_or_names_every_bad_row(tmp_path, monkeypatch, capsys
     from bot.cli import main
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("PINTU_INVITE_SECRET", "cli-secret")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI")
     assert main(["db", "upgrade"]) == 0 and main(["seed", "demo"]) == 0
     capsys.readouterr()
     bad = tmp_path / "vk1-bad.xlsx"

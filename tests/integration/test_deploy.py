@@ -242,7 +242,7 @@ def test_the_images_install_and_entry_commands_work_in_a_clean_virtualenv(tmp_pa
     token, port, metrics = "777:deploy-test", free_port(), free_port()
     with running_simulator() as sim:
         sim.register_bot(token, "deploy_test_bot", "Pintu")
-        env = {**base_env, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": sim.url, "PINTU_INVITE_SECRET": "s",
+        env = {**base_env, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": sim.url, "PINTU_INVITE_SECRET": "4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI",
                "PINTU_WEBHOOK_SECRET": "deploy-secret", "PINTU_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/x",
                "PINTU_WEBHOOK_LISTEN": f"127.0.0.1:{port}", "PINTU_METRICS_LISTEN": f"127.0.0.1:{metrics}"}
         bot = subprocess.Popen(entry + cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -359,7 +359,7 @@ def cli_env(tmp_path, monkeypatch):
     from bot.cli import main
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("PINTU_INVITE_SECRET", "cli-secret")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI")
     monkeypatch.setenv("PINTU_BOT_USERNAME", "PintuSamarindaBot")
     assert main(["db", "upgrade"]) == 0
     assert main(["seed", "demo"]) == 0
@@ -378,7 +378,7 @@ def test_cli_export_area_import_invite_and_window(cli_env, capsys):
     assert main(["invite", "--role", "supervisor", "--area", "64.72.01.1001"]) == 0
     printed = capsys.readouterr().out
     token = re.search(r"start=([A-Za-z0-9_-]+)", printed).group(1)
-    invite = read_invite("cli-secret", token, dt.datetime.now(UTC))
+    invite = read_invite("4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI", token, dt.datetime.now(UTC))
     assert invite.kind is InviteKind.SUPERVISOR and "Rawa Makmur" in printed
     assert main(["invite", "--role", "coordinator", "--area", "99.99"]) == 1
     assert "no area with code" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 
 import pytest
@@ -17,7 +18,7 @@ from domain.slots import WorkWeek
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.setenv("PINTU_INVITE_SECRET", "cli-secret")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI")
     monkeypatch.setenv("PINTU_BOT_USERNAME", "PintuSamarindaBot")
     assert main(["db", "upgrade"]) == 0
     assert main(["seed", "demo"]) == 0
@@ -34,7 +35,7 @@ def test_rt_head_invite_prints_a_deep_link_and_the_demo_page_link(env, capsys):
     token = _token(out)
     assert len(token) <= 64
     assert f"start={token}" in out.split("demo page:")[1]
-    invite = read_invite("cli-secret", token, dt.datetime.now(dt.timezone.utc))
+    invite = read_invite("4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI", token, dt.datetime.now(dt.timezone.utc))
     assert invite.kind is InviteKind.RT_HEAD
     assert "RT 002" in out
 
@@ -42,7 +43,7 @@ def test_rt_head_invite_prints_a_deep_link_and_the_demo_page_link(env, capsys):
 def test_enumerator_invite_by_name(env, capsys):
     assert main(["invite", "enumerator", "agus"]) == 0
     token = _token(capsys.readouterr().out)
-    invite = read_invite("cli-secret", token, dt.datetime.now(dt.timezone.utc))
+    invite = read_invite("4CM2Y1PkdRpYxi-1KW3D6XvfwFUM-LQgcrGX2lPw5EI", token, dt.datetime.now(dt.timezone.utc))
     assert invite.kind is InviteKind.ENUMERATOR
 
 
@@ -108,3 +109,57 @@ def test_invite_links_name_the_bot_that_answers_them(env, monkeypatch, capsys):
     build(Settings.from_env()).learn_bot_username("RegsosekSmdBot")  # the bot started: getMe's answer
     assert main(["invite", "rt-head", "64.72.01.1001.0002"]) == 0
     assert "https://t.me/RegsosekSmdBot?start=" in capsys.readouterr().out
+
+def test_secret_new_makes_a_secret_the_bot_accepts(capsys):
+    from domain.invites import secret_problem
+
+    assert main(["secret", "new"]) == 0
+    assert secret_problem(capsys.readouterr().out.strip()) is None
+
+
+def test_a_weak_secret_is_refused_with_the_command_that_makes_a_good_one(env, monkeypatch, capsys):
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "x")
+    assert main(["invite", "--role", "supervisor", "--area", "64.72.01.1001"]) == 1
+    assert "pintu secret new" in capsys.readouterr().err
+
+
+def test_keys_new_prints_a_key_the_keyring_reads(capsys):
+    from storage.crypto import Keyring
+
+    assert main(["keys", "new", "--id", "k2"]) == 0
+    assert Keyring.parse(capsys.readouterr().out.strip()).current.key_id == "k2"
+
+
+def test_keys_rotate_moves_the_families_to_the_first_key(env, monkeypatch, capsys):
+    from storage.crypto import Keyring
+
+    old = os.environ["PINTU_DATA_KEY"]
+    monkeypatch.setenv("PINTU_DATA_KEY", Keyring.generate("k2").spec() + "," + old)
+    assert main(["keys", "rotate"]) == 0
+    assert "30 values re-encrypted under key k2" in capsys.readouterr().out
+    assert main(["keys", "rotate"]) == 0
+    assert "0 values re-encrypted under key k2 (found before, by key: k2: 30)" in capsys.readouterr().out
+
+
+def test_revoking_someone_without_a_role_is_refused(env, capsys):
+    assert main(["role", "revoke", "424242"]) == 1
+    assert "no user with Telegram id 424242" in capsys.readouterr().err
+    assert main(["role", "revoke"]) == 1
+
+
+def test_run_on_postgresql_without_a_data_key_refuses_to_start(monkeypatch, capsys):
+    from domain.invites import new_secret
+
+    monkeypatch.delenv("PINTU_DATA_KEY", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://pintu@127.0.0.1:1/pintu")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", new_secret())
+    assert main(["run"]) == 1
+    assert "PINTU_DATA_KEY is not set" in capsys.readouterr().err
+
+
+def test_run_with_a_weak_invite_secret_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:abc")
+    monkeypatch.setenv("PINTU_INVITE_SECRET", "x")
+    with pytest.raises(SystemExit, match="pintu secret new"):
+        main(["run"])

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import ExpiredInvite, InvalidInvite
-from domain.invites import InviteKind, make_invite, read_invite
+from bot.config import Settings
+from domain.invites import InviteKind, make_invite, new_secret, read_invite, secret_problem
 
 SECRET = "test-secret"
 NOW = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc)
@@ -105,3 +107,35 @@ def test_property_random_strings_never_verify(text):
 def test_property_random_tokens_of_the_right_shape_never_verify(text):
     with pytest.raises(InvalidInvite):
         read_invite(SECRET, text, NOW)
+
+
+def test_the_nonce_has_64_random_bits_and_the_token_still_fits_a_deep_link():
+    nonces = [read_invite(SECRET, make_invite(SECRET, InviteKind.SUPERVISOR, 1, LATER), NOW).nonce for _ in range(2000)]
+    assert len(set(nonces)) == len(nonces)
+    # Both halves of a signed 64-bit range are used: more than 63 bits vary (31 did before).
+    assert min(nonces) < -(2**62) and max(nonces) > 2**62
+    assert all(-(2**63) <= n < 2**63 for n in nonces)  # fits the BIGINT of redeemed_invites
+    token = make_invite(SECRET, InviteKind.SUPERVISOR, 2**32 - 1, LATER)
+    assert len(token) == 39 and len(("cs:y:" + token).encode()) <= 64
+
+
+@pytest.mark.parametrize("weak", [
+    "",
+    "s",
+    "x" * 32,                      # 32 characters, but one character repeated
+    "k" * 43,                      # the length of a good one, not random
+    "correct horse battery staple and more words",  # a passphrase, not random bytes
+    "0123456789abcdef" * 3,        # 24 bytes of hex
+    "4CM2Y1PkdRpYxi-1KW3D6XvfwFUM",  # base64url of 21 bytes
+])
+def test_a_weak_invite_secret_is_refused(weak):
+    assert secret_problem(weak) is not None
+
+
+def test_a_made_secret_is_accepted_and_the_bot_refuses_to_start_with_a_weak_one():
+    assert secret_problem(new_secret()) is None
+    assert secret_problem(secrets.token_hex(32)) is None
+    settings = Settings(bot_token="1:a", invite_secret="one-character-secrets-are-out")
+    with pytest.raises(SystemExit, match="pintu secret new"):
+        settings.require_bot()
+    Settings(bot_token="1:a", invite_secret=new_secret()).require_bot()
