@@ -246,6 +246,35 @@ def test_xlsx_export_reads_back_with_openpyxl(city, uow_factory, fake_clock):
     assert [row[1] for row in summary[2:]] == ["D1", "D2"]
 
 
+FORMULAS = ["=HYPERLINK(\"http://x\",\"klik\")", "+62 811", "-1+2", "@SUM(A1)", "\tTab", "\rCR"]
+
+
+def _families_named(uow_factory, family_ids, names):
+    with uow_factory() as uow:
+        for family_id, name in zip(family_ids, names):
+            uow.families.get(family_id).head_name = name
+        uow.commit()
+
+
+def test_exports_never_hand_a_spreadsheet_a_formula(city, uow_factory, fake_clock):
+    """A head's name typed as a formula is text in the CSV (apostrophe) and in the XLSX (a string cell,
+    exactly as typed); numbers such as a negative latitude stay numbers."""
+    family_ids = city.families["S1"]
+    _families_named(uow_factory, family_ids, FORMULAS)
+    heads = COLUMNS.index("kepala_keluarga")
+    rows = list(csv.DictReader(io.StringIO(exported(uow_factory, fake_clock, city.ids["S1"], "csv").content
+                                           .decode("utf-8-sig"))))
+    by_id = {int(r["id_keluarga"]): r for r in rows}
+    assert [by_id[i]["kepala_keluarga"] for i in family_ids] == ["'" + name for name in FORMULAS]
+    assert all(by_id[i]["lintang"].startswith("-0.") for i in family_ids)  # a number, untouched
+    book = load_workbook(io.BytesIO(exported(uow_factory, fake_clock, city.ids["S1"], "xlsx").content))
+    sheet = book["keluarga"]
+    cells = {row[COLUMNS.index("id_keluarga")].value: row[heads] for row in sheet.iter_rows(min_row=2)}
+    for family_id, name in zip(family_ids, FORMULAS):
+        assert cells[family_id].data_type == "s" and cells[family_id].value == name
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+
+
 def test_geojson_export_is_a_feature_collection_of_points(city, uow_factory, fake_clock):
     file = exported(uow_factory, fake_clock, city.ids["V1"], "geojson")
     document = json.loads(file.content)
