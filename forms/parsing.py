@@ -188,6 +188,8 @@ def parse_geopoint(raw: Any) -> Parsed:
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         return Message(m.NOT_A_LOCATION, {"value": str(raw).strip()})
     altitude, accuracy = (list(rest) + [Decimal(0), Decimal(0)])[:2]
+    if accuracy < 0:  # an accuracy is a distance: a negative one is a broken or forged value
+        return Message(m.NOT_A_LOCATION, {"value": str(raw).strip()})
     return " ".join(_plain(x) for x in (latitude, longitude, altitude, accuracy))
 
 

@@ -97,6 +97,9 @@ def on_location_for_record(ctx: Context, record: Record) -> bool:
     verdict = geotag.judge_location(ctx.uow, record.family_id, location.latitude, location.longitude,
                                     location.horizontal_accuracy, ctx.config.geo_policy)
     live_until = _live_until(ctx)
+    if verdict.status == "invalid":
+        ctx.send(ctx.t("capture-location-invalid"), location_keyboard(ctx.t))
+        return False
     if verdict.status == "poor_accuracy":
         ctx.send(ctx.t("capture-location-poor", accuracy=round(verdict.accuracy_m or 0)), location_keyboard(ctx.t))
         return False
