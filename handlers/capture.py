@@ -25,7 +25,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from domain import geotag, photos
+from domain import audit, geotag, photos
 from domain.geotag import GeoVerdict
 from domain.model import Record
 from handlers.context import Context
@@ -240,6 +240,7 @@ def on_photo_for_record(ctx: Context, record: Record) -> bool:
         else:
             ctx.send(ctx.t("capture-photo-not-image"))
         return False
+    audit.record(ctx.uow, ctx.user, audit.ADD_PHOTO, ctx.now, family_id=record.family_id)
     ctx.send(ctx.t("capture-photo-saved"))
     return True
 

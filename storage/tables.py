@@ -351,3 +351,20 @@ inbox = Table(
     _instant("received_at"),
     _instant("handled_at", nullable=True),
 )
+
+# Staff access to personal data (domain/audit.py): append-only, no values, plain ids (no foreign keys:
+# an entry must outlive the erasure of the family or user it names).
+audit_log = Table(
+    "audit_log", metadata,
+    _id(),
+    _instant("at"),
+    Column("actor_user_id", Integer, nullable=True),
+    Column("actor_role", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("family_id", Integer, nullable=True),
+    Column("area_id", Integer, nullable=True),
+    Column("count", Integer, nullable=True),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor_at", "actor_user_id", "at"),
+    Index("ix_audit_log_family_at", "family_id", "at"),
+)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from storage.orm import start_mappers
 from storage.repositories.appointments import AppointmentRepository
 from storage.repositories.areas import AreaRepository
+from storage.repositories.audit import AuditRepository
 from storage.repositories.bots import BotRepository
 from storage.repositories.capture import CaptureRepository
 from storage.repositories.conversations import ConversationRepository
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.bots = BotRepository(session)
         self.retention = RetentionRepository(session)
         self.inbox = InboxRepository(session)
+        self.audit = AuditRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

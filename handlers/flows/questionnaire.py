@@ -39,6 +39,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from domain import audit
 from domain import questionnaire as service
 from domain.errors import NotAllowed, RecordIncomplete
 from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
@@ -116,6 +117,7 @@ def open_for(ctx: Context, family_id: int) -> None:
         ctx.stay(State.IDLE)
         ctx.send(ctx.t("qn-already-completed", name=family.head_name))
         return
+    audit.record(ctx.uow, ctx.user, audit.VIEW_QUESTIONNAIRE, ctx.now, family_id=family.id, area_id=family.sls_id)
     key = "qn-resuming" if draft.state.get("history") else "qn-starting"
     ctx.event = replace(ctx.event, message_id=None)  # a new message: the menu it came from stays
     show_current(ctx, draft, audience, notice=ctx.t(key, name=family.head_name))
@@ -344,6 +346,7 @@ def _answer(ctx: Context, draft: Draft, audience: str, name: str, raw: Any, *, e
         ctx.answer(_short(html.unescape(error), 190))
         show_current(ctx, draft, audience, notice="⚠️ " + error, edit=edit)
         return
+    _audit_change(ctx, draft, audit.CHANGE_QUESTIONNAIRE)
     ctx.answer()
     show_current(ctx, draft, audience, edit=edit)
 
@@ -555,6 +558,7 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
         ctx.show(ctx.t("qn-consent-ask", name=family.head_name), keyboard([
             [Button(ctx.t("btn-qn-consent"), "qn:consent")], [Button(ctx.t("btn-qn-resume"), "qn:review")]]))
         return
+    _audit_change(ctx, draft, audit.SUBMIT_QUESTIONNAIRE)
     ctx.answer()
     ctx.stay(State.IDLE)
     ctx.show(ctx.t("qn-submitted", name=family.head_name),
@@ -562,6 +566,11 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+def _audit_change(ctx: Context, draft: Draft, action: str) -> None:
+    """Staff changing a family's record is logged (never the answer); a resident's own family is not."""
+    audit.record(ctx.uow, ctx.user, action, ctx.now, family_id=draft.family.id, area_id=draft.family.sls_id)
+
 
 def _index(form: Form, name: str) -> int:
     return next(i for i, item in enumerate(form.fields) if item.name == name)

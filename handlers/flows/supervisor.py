@@ -18,6 +18,7 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from domain import access
+from domain import audit
 from domain.exports import export_area
 from domain.geotag import NO_PHOTO, OUTSIDE_SLS, TOO_FAR
 from domain.model import Area
@@ -142,6 +143,7 @@ def on_export_button(ctx: Context) -> None:
     if len(exported.content) > MAX_DOCUMENT_BYTES:
         ctx.answer(ctx.t("ex-too-large"), alert=True)
         return
+    audit.record(ctx.uow, ctx.user, audit.EXPORT, ctx.now, area_id=area.id, count=exported.rows)
     ctx.answer(ctx.t("ex-sent"))
     ctx.reply.add(SendDocument(ctx.event.chat_id, exported.filename, exported.content,
                                ctx.t("ex-caption", name=area.name, rows=exported.rows, format=ctx.t(label))))

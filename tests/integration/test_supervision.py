@@ -424,3 +424,17 @@ def test_cli_export_area_import_invite_and_window(cli_env, capsys):
 
     assert main(["campaign", "set", "64.72", "--from", "2026-10-15", "--to", "2026-11-14"]) == 0
     assert main(["campaign", "set", "64.72", "--from", "2026-11-15", "--to", "2026-10-14"]) == 1
+
+
+def test_cli_audit_lists_exports_by_the_command_line_and_filters(cli_env, capsys):
+    from bot.cli import main
+
+    out = cli_env / "palaran.csv"
+    assert main(["export", "--area", "64.72.01", "--format", "csv", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["audit"]) == 0
+    printed = capsys.readouterr()
+    [line] = printed.out.splitlines()
+    assert "  cli  export  area " in line and line.endswith("30 rows") and "1 entries" in printed.err
+    assert main(["audit", "--user", "1"]) == 0 and capsys.readouterr().out == ""
+    assert main(["audit", "--since", "2999-01-01"]) == 0 and capsys.readouterr().out == ""
