@@ -46,7 +46,7 @@ from aiogram.types import (
     Update,
 )
 
-from bot.transport import ALLOWED_UPDATES, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_attachment, retry_seconds
+from bot.transport import ALLOWED_UPDATES, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_expected, retry_seconds
 from bot.inbox import DurablePolling, InboxStore
 from bot.replies import Replies
 from chat.client import ApiClient, Sent, TelegramRefused
@@ -339,7 +339,7 @@ class AiogramTransport:
         send the replies."""
         event = incoming_from_update(event_update)
         if event is not None:
-            event = await fetch_attachment(event, self._download)
+            event = await fetch_expected(event, self.pintu.handlers.expects_file, self._download)
             await self.replies.serve(event)
 
     async def _download(self, file_id: str) -> bytes:

@@ -49,7 +49,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.transport import ALLOWED_UPDATES, CONNECT_TIMEOUT, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_attachment, retry_seconds
+from bot.transport import ALLOWED_UPDATES, CONNECT_TIMEOUT, READ_TIMEOUT, PerUserOrder, attachment_of, is_plain_text, bad_request_kind, command_menu, fetch_expected, retry_seconds
 from bot.inbox import DurablePolling, InboxStore
 from bot.replies import Replies
 from chat.client import ApiClient, Sent, TelegramRefused
@@ -389,7 +389,7 @@ class PtbTransport:
         send the replies."""
         event = incoming_from_update(update)
         if event is not None:
-            event = await fetch_attachment(event, self._download)
+            event = await fetch_expected(event, self.pintu.handlers.expects_file, self._download)
             await self.replies.serve(event)
 
     async def _download(self, file_id: str) -> bytes:

@@ -110,6 +110,19 @@ async def fetch_attachment(event: Incoming, download: Callable[[str], Awaitable[
     return dataclasses.replace(event, attachment=dataclasses.replace(attachment, content=content, error=error))
 
 
+async def fetch_expected(event: Incoming, expects_file: Callable[[Incoming], bool],
+                         download: Callable[[str], Awaitable[bytes]]) -> Incoming:
+    """The event with its file's bytes when the conversation expects a file now (the handlers decide:
+    ``PintuHandlers.expects_file``, asked in a worker thread as it reads the database), else as it came:
+    a photo or document nobody asked for is never downloaded."""
+    attachment = event.attachment
+    if attachment is None or attachment.kind not in ("photo", "document") or attachment.content is not None:
+        return event
+    if not await asyncio.to_thread(expects_file, event):
+        return event
+    return await fetch_attachment(event, download)
+
+
 def is_plain_text(message: Any) -> bool:
     """A new message of text that is no command (the kind a flood is made of; see PerUserOrder)."""
     text = getattr(message, "text", None) if message is not None else None

@@ -65,6 +65,7 @@ HOW = {"text": "qn-how-text", "integer": "qn-how-integer", "decimal": "qn-how-de
        "select_one": "qn-how-select-one", "select_multiple": "qn-how-select-multiple", "note": "qn-how-note",
        "geopoint": "qn-how-geopoint", "image": "qn-how-image"}
 CAPTURE_KINDS = ("geopoint", "image")
+FILE_KINDS = ("image",)  # question types whose answer is a file: its bytes are downloaded (wants_file)
 # Conversation data while a question reopened from the review is answered: the question that was next
 # before the change ("" when none was); reaching it (or the end) shows the review again.
 REVIEW_AT = "rv"
@@ -584,6 +585,18 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def wants_file(ctx: Context) -> bool:
+    """A file is downloaded only while the question shown takes one (a photo; later audio, video…)."""
+    name = ctx.data.get("q")
+    if not name:
+        return False
+    try:
+        item = form_source(ctx.config.form_path or None).current().by_name.get(name)
+    except FormError:
+        return False
+    return item is not None and item.kind in FILE_KINDS
+
+
 def enter_question(ctx: Context) -> None:
     """The draft named in the data, at its next question (or its review)."""
     opened = _open_draft(ctx)
@@ -605,7 +618,7 @@ FLOW = Flow(
     buttons={"qa": on_answer_button, "qn": on_navigation_button},
     states=(
         StateSpec(State.QUESTION, Accepts.TEXT | Accepts.BUTTON | Accepts.LOCATION | Accepts.MEDIA, enter=enter_question,
-                  on_text=on_typed, on_input=on_event, presses=frozenset({capture.PREFIX}),
+                  on_text=on_typed, on_input=on_event, presses=frozenset({capture.PREFIX}), wants_file=wants_file,
                   doc="an answer: typed, a choice, a location or a photo"),
         StateSpec(State.PAUSED, Accepts.BUTTON, enter=enter_paused, doc="resume"),
     ),

@@ -369,7 +369,7 @@ FLOW = Flow(
     states=(
         StateSpec(State.EDIT_VALUE, Accepts.TEXT, enter=enter_edit_value, on_text=on_edit_typed, doc="the new value of a field"),
         StateSpec(State.IMPORT_LIST, Accepts.TEXT | Accepts.MEDIA, enter=enter_import, on_text=on_import_input, on_input=on_import_input,
-                  doc="the family list as a file"),
+                  wants_file=lambda ctx: ctx.user.role == "rt_head", doc="the family list as a file"),
     ),
     homes={"rt_head": show_menu},
 )
