@@ -23,9 +23,11 @@ SEND_A_PHOTO = "form-send-a-photo"
 NOT_RELEVANT = "form-not-relevant"
 NOT_ALLOWED = "form-not-allowed"
 NOTHING_TO_GO_BACK = "form-nothing-to-go-back"
+TEXT_TOO_LONG = "form-text-too-long"
 
 KEYS = (REQUIRED, CONSTRAINT_FAILED, NOT_A_NUMBER, NOT_AN_INTEGER, NUMBER_TOO_LARGE, NOT_A_DATE,
-        NOT_A_CHOICE, NOT_A_LOCATION, SEND_A_PHOTO, NOT_RELEVANT, NOT_ALLOWED, NOTHING_TO_GO_BACK)
+        NOT_A_CHOICE, NOT_A_LOCATION, SEND_A_PHOTO, NOT_RELEVANT, NOT_ALLOWED, NOTHING_TO_GO_BACK,
+        TEXT_TOO_LONG)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,17 +49,20 @@ from handlers import capture
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec
 from handlers.states import State
+from chat.fit import shorten
 from chat.keyboard import Button, Keyboard, Part, choices, keyboard, pager, parse, parse_id
 
 STATE = State.QUESTION
 PAUSED = State.PAUSED
 MAX_REVIEW_CHARS = 3500  # Telegram's limit is 4096; the buttons' explanation must fit too
+MAX_REVIEW_VALUE = 200  # an answer in the review (cut with "…"): every line stays short, the cut falls between lines
+MAX_SHOWN_VALUE = 300  # the stored answer shown under its question again
 
 # The engine's messages (forms/messages.py): rendered from this catalog (questionnaire.po).
 ENGINE_KEYS = (
     "form-required", "form-constraint-failed", "form-not-a-number", "form-not-an-integer",
     "form-number-too-large", "form-not-a-date", "form-not-a-choice", "form-not-a-location",
-    "form-send-a-photo", "form-not-relevant", "form-not-allowed", "form-nothing-to-go-back",
+    "form-send-a-photo", "form-not-relevant", "form-not-allowed", "form-nothing-to-go-back", "form-text-too-long",
 )
 HOW = {"text": "qn-how-text", "integer": "qn-how-integer", "decimal": "qn-how-decimal", "date": "qn-how-date",
        "select_one": "qn-how-select-one", "select_multiple": "qn-how-select-multiple", "note": "qn-how-note",
@@ -174,7 +177,7 @@ def _question_text(ctx: Context, draft: Draft, step: Step, notice: str | None) -
     hint = f"\n<i>{_esc(step.hint)}</i>" if step.hint else ""
     current = ""
     if step.display and step.kind not in ("select_one", "select_multiple"):
-        shown = ctx.t("qn-photo-kept") if step.kind == "image" else step.display
+        shown = ctx.t("qn-photo-kept") if step.kind == "image" else shorten(step.display, MAX_SHOWN_VALUE)
         current = "\n" + ctx.t("qn-current", value=shown)
     how = ctx.t(HOW[step.kind])
     if not step.required and step.kind != "note":
@@ -226,8 +229,8 @@ def show_review(ctx: Context, draft: Draft, audience: str, notice: str | None = 
         if item.kind == "image" and item.value:
             value = ctx.t("qn-photo-kept")
         else:
-            value = item.display or ctx.t("qn-review-skipped")
-        lines.append(ctx.t("qn-review-line", label=item.label, value=value))
+            value = shorten(item.display, MAX_REVIEW_VALUE) if item.display else ctx.t("qn-review-skipped")
+        lines.append(ctx.t("qn-review-line", label=shorten(item.label, MAX_REVIEW_VALUE), value=value))
     body = "\n".join(lines).strip() or ctx.t("qn-review-empty")
     if len(body) > MAX_REVIEW_CHARS:
         cut = body[:MAX_REVIEW_CHARS].rsplit("\n", 1)[0]

@@ -98,7 +98,7 @@ def test_the_engines_messages_are_in_both_catalogs_with_the_engines_arguments() 
     assert set(ENGINE_KEYS) == set(MESSAGE_KEYS)
     arguments = {"form-not-a-number": {"value"}, "form-not-an-integer": {"value"}, "form-number-too-large": {"value"},
                  "form-not-a-date": {"value"}, "form-not-a-choice": {"value", "count"},
-                 "form-not-a-location": {"value"}}
+                 "form-not-a-location": {"value"}, "form-text-too-long": {"length", "max"}}
     for language in ("id", "en"):
         catalog = read_catalog(language)
         for key in MESSAGE_KEYS:
