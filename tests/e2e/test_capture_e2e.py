@@ -186,3 +186,17 @@ def test_files_nobody_asked_for_are_never_downloaded(env: Env, tmp_path) -> None
     wati.wait(plain("capture-photo-saved"), newer_than=sent["message_id"])
     assert sim.stats(BOT_ID)["methods"].get("getFile", 0) == before + 1
     assert len(env.query(lambda uow: list(uow.records.photos(record_id)))) == 1
+
+
+def test_an_impossible_accuracy_gets_a_clear_answer_not_an_error(env: Env, tmp_path) -> None:
+    """A location with a negative accuracy (a broken GPS, a forged client) is answered in the user's
+    language, nothing is stored, and a good point afterwards answers the question."""
+    wati = env.person(3012, "Wati")
+    record_id = at_the_question(env, wati, "location", tmp_path)
+    sent = env.sim.share_location(BOT_ID, wati.user_id, -0.5501, 117.2001, horizontal_accuracy=-5)
+    wati.wait(plain("capture-location-invalid"), newer_than=sent["message_id"])
+    assert record_of(env, record_id).latitude is None
+    sent = env.sim.share_location(BOT_ID, wati.user_id, -0.5501, 117.2001, horizontal_accuracy=8)
+    wati.wait(plain("capture-location-saved"), newer_than=sent["message_id"])
+    assert record_of(env, record_id).geo_accuracy_m == 8
+    assert not any(plain("error-unexpected") in (m["text"] or "") for m in wati.bot_messages())
