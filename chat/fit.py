@@ -4,7 +4,8 @@ HTML whose tags do not match, so a message that repeats what a user typed is cut
 :func:`fit_html` counts what Telegram counts — the visible text, a character reference (``&amp;``) as one
 character — in UTF-16 code units (an emoji is two; the stricter reading of the limit), and cuts only
 between characters: never inside a tag or a reference; the tags still open are closed, and an ellipsis
-marks the cut. Context.send/show (handlers/context.py) pass every message of a step through it; a screen
+marks the cut. Every SendMessage and EditMessage (chat/events.py) is fitted when it is made, whoever
+composes it (a step, a notification, the outbox); a screen
 that repeats long answers (the questionnaire's review) also shortens each value first, so the cut falls
 on its own lines rather than on its buttons' explanation.
 """

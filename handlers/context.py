@@ -11,7 +11,6 @@ from domain.bots import EVERYWHERE, BotScope
 from domain.geotag import GeoPolicy
 from chat.events import AnswerCallback, EditMessage, Incoming, Reply, SendMessage
 from chat.keyboard import Keyboard, Markup, Part, with_group
-from chat.fit import fit_html
 from chat.i18n import Translator
 from handlers.states import State
 from domain.model import User
@@ -89,10 +88,10 @@ class Context:
         self.reply.actions[-1] = replace(last, markup=with_group(last.markup, group))
 
     def _with_notice(self, text: str) -> str:
-        """The first screen after a go() carries its notice ("that time was just taken") on top; and
-        every message fits Telegram's limit, cut HTML-safely when it repeats long user text (chat/fit.py)."""
+        """The first screen after a go() carries its notice ("that time was just taken") on top (the
+        message is cut to Telegram's limit when it is made: chat/events.py, chat/fit.py)."""
         notice, self.notice = self.notice, None
-        return fit_html(f"{notice}\n\n{text}" if notice else text)
+        return f"{notice}\n\n{text}" if notice else text
 
     def answer(self, text: str | None = None, alert: bool = False) -> None:
         """Stop the button's spinner; every callback gets exactly one answer (see app.py)."""

@@ -41,3 +41,12 @@ def test_emoji_count_as_two_units():
 
 def test_shorten_plain_text():
     assert shorten("abc", 5) == "abc" and shorten("abcdefgh", 5) == "abcd" + ELLIPSIS
+
+
+def test_every_message_and_edit_is_fitted_when_it_is_made():
+    from chat.events import EditMessage, SendMessage
+
+    long = "<b>" + "&amp;" * 5000 + "</b>"
+    for action in (SendMessage(1, long), EditMessage(1, 2, long)):
+        assert len(accepted(action.text, 4096)) <= 4000
+    assert SendMessage(1, "<b>ok</b>").text == "<b>ok</b>"
