@@ -438,3 +438,26 @@ def test_cli_audit_lists_exports_by_the_command_line_and_filters(cli_env, capsys
     assert "  cli  export  area " in line and line.endswith("30 rows") and "1 entries" in printed.err
     assert main(["audit", "--user", "1"]) == 0 and capsys.readouterr().out == ""
     assert main(["audit", "--since", "2999-01-01"]) == 0 and capsys.readouterr().out == ""
+
+
+def test_the_review_list_logs_each_family_it_names(city, uow_factory, fake_clock):
+    from domain import audit
+    from domain.model import User
+    from chat.events import Incoming, Sender
+    from handlers.app import PintuHandlers
+    from handlers.context import HandlerConfig
+
+    now = fake_clock.now()
+    with uow_factory() as uow:
+        supervisor = uow.users.add(User(telegram_id=77001, first_name="Pak", language="id", role="supervisor",
+                                        scope_area_id=city.ids["R"], consent_version="2025-1", consent_at=now,
+                                        created_at=now))
+        uow.commit()
+        supervisor_id = supervisor.id
+    handlers = PintuHandlers(uow_factory, fake_clock, HandlerConfig(invite_secret="s"))
+    handlers.handle(Incoming(Sender(77001, "Pak", "id"), 77001, text="/tinjau", update_id=1))
+    with uow_factory() as uow:
+        shown = [r[3] for r in uow.supervision.review_page(city.ids["R"], 0, 10)]
+        logged = audit.entries(uow, user_id=supervisor_id)
+    assert shown and sorted(e.family_id for e in logged) == sorted(shown)
+    assert {(e.action, e.actor_role) for e in logged} == {(audit.VIEW_FAMILY, "supervisor")}
