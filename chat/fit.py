@@ -17,6 +17,8 @@ TELEGRAM_MAX_CHARS = 4096
 MAX_MESSAGE_CHARS = 4000  # room below Telegram's limit (a notice above the screen, a line added later)
 ELLIPSIS = "…"
 _TOKENS = re.compile(r"<[^<>]*>|&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);|[^<&]+|[<&]")
+_TAG = re.compile(r"<[^<>]+>")
+_REFERENCE = re.compile(r"&(?:#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);")
 _TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
 
 
@@ -27,14 +29,13 @@ def units(text: str) -> int:
 
 def visible_length(html_text: str) -> int:
     """The length Telegram sees once the tags are parsed (a reference counts as one character)."""
-    return sum(1 if token.startswith("&") and len(token) > 1 else units(token)
-               for token in _TOKENS.findall(html_text) if not _is_tag(token))
+    return units(_REFERENCE.sub("x", _TAG.sub("", html_text)))
 
 
 def fit_html(html_text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     """``html_text`` unchanged when it fits in ``limit`` visible characters; else cut to fit, with an
     ellipsis, its open tags closed, and never a tag or a character reference cut in two."""
-    if visible_length(html_text) <= limit:
+    if len(html_text) * 2 <= limit or visible_length(html_text) <= limit:  # most messages: no counting at all
         return html_text
     budget = limit - units(ELLIPSIS)
     out: list[str] = []
