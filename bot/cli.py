@@ -14,6 +14,7 @@
     pintu areas import FILE.csv | --wilayah CODE   the area master data (all or nothing)
     pintu invite --role supervisor|coordinator --area CODE
     pintu export --area CODE --format csv|xlsx|geojson --out FILE
+    pintu audit [--user ID] [--family ID] [--since YYYY-MM-DD]   staff access to personal data (no values)
     pintu campaign set CODE --from YYYY-MM-DD --to YYYY-MM-DD   the field-work window (behind schedule)
     pintu media check | adopt      the shared media folder (PINTU_MEDIA_DIR) every bot and dispatcher uses
     pintu secret new                       a good PINTU_INVITE_SECRET (32 random bytes)
@@ -37,6 +38,7 @@ from bot.demo_constants import DEMO_BOT_ID
 from bot.logging_setup import configure_logging
 from bot.media_store import MediaStoreRefused
 from bot.wiring import build
+from domain import audit
 from domain.admin import issue_invite, parse_days, set_reminder_times, set_working_hours
 from domain.bots import answering_bot, invite_area
 from domain.errors import InvalidInvite, NotAllowed
@@ -176,6 +178,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "xlsx", "geojson"], default="csv")
     export.add_argument("--out", required=True, help="the file to write")
     export.set_defaults(func=_export)
+
+    audit_log = sub.add_parser("audit", help="staff access to personal data: who, what, which family or area, when")
+    audit_log.add_argument("--user", type=int, help="only this user's accesses (users.id)")
+    audit_log.add_argument("--family", type=int, help="only accesses to this family (families.id)")
+    audit_log.add_argument("--since", help="from this day on (YYYY-MM-DD, UTC) or this instant (ISO 8601)")
+    audit_log.set_defaults(func=_audit)
 
     campaign = sub.add_parser("campaign", help="the field-work window of an area (progress: behind schedule)").add_subparsers()
     window = campaign.add_parser("set", help="set an area's window (inherited by the areas below it)")
@@ -509,7 +517,7 @@ def _families_import(args: argparse.Namespace, settings: Settings) -> int:
         try:
             result = import_families(uow, None, area.id, path.read_bytes(), path.name, pintu.clock.now())
         except UnreadableFile as error:
-            print(t(error.problem), file=sys.stderr)
+            print(t(error.problem, **error.values), file=sys.stderr)
             return 1
         if result.ok:
             uow.commit()
@@ -552,8 +560,26 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: no area with code {args.area}", file=sys.stderr)
             return 1
         exported = export_area(uow, area, args.format, pintu.clock.now())
+        audit.record(uow, None, audit.EXPORT, pintu.clock.now(), area_id=area.id, count=exported.rows)
+        uow.commit()
     Path(args.out).write_bytes(exported.content)
     print(f"{exported.rows} rows of {area.name} ({area.code}) written to {args.out} ({len(exported.content):,} bytes)")
+    return 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    """The audit log, oldest first, one line per access (UTC)."""
+    since = None
+    if args.since:
+        since = dt.datetime.fromisoformat(args.since)
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=dt.timezone.utc)
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        found = audit.entries(uow, user_id=args.user, family_id=args.family, since=since)
+    for entry in found:
+        print(audit.describe(entry))
+    print(f"{len(found)} entries", file=sys.stderr)
     return 0
 
 

@@ -52,6 +52,8 @@ class Metrics:
                                "handed_over to the outbox, undeliverable, failed, dropped; coalesced: updates "
                                "answered together with a later one)", ["outcome"], registry=r)
         self.webhook_refused = Counter("pintu_webhook_refused", "Webhook requests refused (secret, body)", registry=r)
+        self.webhook_malformed = Counter("pintu_webhook_malformed", "Webhook updates with the right secret that "
+                                         "could not be read (answered 200 and dropped)", registry=r)
         self.outbox_backlog = Gauge("pintu_outbox_backlog", "Outbox rows pending and due now", registry=r)
         self.outbox_lag = Gauge("pintu_outbox_lag_seconds", "How long the oldest due outbox row has waited", registry=r)
         self.registry_backlog = Gauge("pintu_registry_backlog", "Completed records not yet delivered to the "

@@ -3,7 +3,10 @@
 Only this much is here: check Telegram's ``X-Telegram-Bot-Api-Secret-Token`` (constant-time), parse the
 JSON, and hand the update to the transport's ``feed`` (PTB's update processor or aiogram's dispatcher,
 the same path polling takes). A missing secret is refused with 401, a wrong one with 403, and a body that
-is not a JSON object with 400 — all before anything reaches the handlers or the database.
+is not a JSON object with 400 — all before anything reaches the handlers or the database. An update
+that carries the right secret but that the framework cannot read (a field of the wrong type: Telegram
+changed something, or the secret leaked) is answered 200, logged (its update id, never its content) and
+counted (``pintu_webhook_malformed``): a 500 would only make Telegram send it again and again.
 
 The answer is sent when the update has been handled (its transaction committed or rolled back), not
 before: if a worker dies half-way, Telegram gets no 200 and delivers the update again (to this or another
@@ -40,7 +43,8 @@ class WebhookServer:
     """``await start()`` listens on ``listen`` and serves POST ``path``; ``await stop()`` closes it."""
 
     def __init__(self, path: str, secret: str, feed: Feed, listen: str,
-                 on_refused: Callable[[str], None] | None = None) -> None:
+                 on_refused: Callable[[str], None] | None = None,
+                 on_malformed: Callable[[], None] | None = None) -> None:
         if not secret:
             raise ValueError("a webhook without a secret would accept updates from anyone")
         self.path = path
@@ -48,6 +52,7 @@ class WebhookServer:
         self._feed = feed
         self._listen = listen
         self._on_refused = on_refused
+        self._on_malformed = on_malformed
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -83,7 +88,13 @@ class WebhookServer:
             update = None
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return self._refuse(400, "not an update")
-        await self._feed(update)
+        try:
+            await self._feed(update)
+        except Exception as error:  # the framework could not read it: sending it again would not help
+            log.warning("webhook update %s could not be read (%s); answered 200 and dropped",
+                        update["update_id"], type(error).__name__, extra={"update_id": update["update_id"]})
+            if self._on_malformed is not None:
+                self._on_malformed()
         return web.Response(status=200)
 
     def _refuse(self, status: int, reason: str) -> web.Response:
@@ -99,4 +110,5 @@ def make_webhook_server(pintu: Any, feed: Feed) -> WebhookServer:
     settings = pintu.settings
     metrics = getattr(pintu, "metrics", None)
     return WebhookServer(webhook_path(settings.webhook_url), settings.webhook_secret, feed, settings.webhook_listen,
-                         on_refused=(lambda _reason: metrics.webhook_refused.inc()) if metrics is not None else None)
+                         on_refused=(lambda _reason: metrics.webhook_refused.inc()) if metrics is not None else None,
+                         on_malformed=metrics.webhook_malformed.inc if metrics is not None else None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chat.fit import fit_html
 from chat.keyboard import Keyboard, Markup
 
 
@@ -122,6 +123,10 @@ class SendMessage:
     text: str  # HTML parse mode; every dynamic part is escaped by the renderer
     markup: Markup = None
 
+    def __post_init__(self) -> None:
+        # Whoever composes it (a step, a notification, the outbox), Telegram must accept it (chat/fit.py).
+        object.__setattr__(self, "text", fit_html(self.text))
+
 
 @dataclass(frozen=True)
 class EditMessage:
@@ -131,6 +136,9 @@ class EditMessage:
     message_id: int
     text: str
     markup: Keyboard | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", fit_html(self.text))
 
 
 @dataclass(frozen=True)

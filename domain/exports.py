@@ -24,6 +24,12 @@ One row per family of the area (every SLS below it), by SLS code and head's name
 GeoJSON: a FeatureCollection of Point features ``[longitude, latitude]`` (RFC 7946), one per family
 with a location, the other columns as properties. The XLSX has a second sheet, ``progres``, with the
 area's progress per unit (domain/progress.py). The caller checks access (domain/access.py).
+
+Formula injection: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+(a head's name typed as ``=HYPERLINK(...)``) would be run as a formula by a spreadsheet program. In the
+CSV such a text gets a leading apostrophe (OWASP's advice: shown as text, never evaluated); in the XLSX it
+is written as a plain string cell with Excel's own "quote prefix" mark, so the value stays exact. Numbers
+(a negative latitude) are numbers and stay as they are.
 """
 from __future__ import annotations
 
@@ -133,13 +139,41 @@ def _missing_photo_families(uow: UnitOfWork, area: Area) -> set[int]:
     return {row[3] for row in uow.supervision.review_page(area.id, flagged, missing, flagged) if row[1] == NO_PHOTO}
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(value: Any) -> bool:
+    """A text a spreadsheet program would read as a formula (see the module's docstring)."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def csv_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: formula-like text gets a leading apostrophe; None is empty."""
+    if value is None:
+        return ""
+    return "'" + value if is_formula_like(value) else value
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """``value`` for a write-only XLSX row: formula-like text as a string cell (openpyxl would otherwise
+    store any text starting with "=" as a formula), marked with a quote prefix as Excel does."""
+    if not is_formula_like(value):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
 def _csv(rows: Iterator[dict[str, Any]]) -> tuple[bytes, int]:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     count = 0
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        writer.writerow({k: csv_safe(v) for k, v in row.items()})
         count += 1
     # UTF-8 with a byte-order mark: spreadsheet programs then read names with accents correctly.
     return buffer.getvalue().encode("utf-8-sig"), count
@@ -153,14 +187,14 @@ def _xlsx(rows: Iterator[dict[str, Any]], uow: UnitOfWork, area: Area, now: dt.d
     sheet.append(list(COLUMNS))
     count = 0
     for row in rows:
-        sheet.append([row[c] for c in COLUMNS])
+        sheet.append([_xlsx_cell(sheet, row[c]) for c in COLUMNS])
         count += 1
     summary = book.create_sheet("progres")
     summary.append(list(PROGRESS_COLUMNS))
     progress = area_progress(uow, area, now)
     for unit in [progress.total, *progress.units]:
         tally = unit.tally
-        summary.append([unit.area.code, unit.area.name, tally.families, tally.booked, tally.visited, tally.completed,
+        summary.append([unit.area.code, _xlsx_cell(summary, unit.area.name), tally.families, tally.booked, tally.visited, tally.completed,
                         tally.done, round(100 * tally.share_done, 1),
                         round(100 * unit.expected, 1) if unit.expected is not None else None,
                         1 if unit.behind else 0])

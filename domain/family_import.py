@@ -9,16 +9,22 @@ KK valid by domain.kk and not already registered nor repeated in the file, membe
 most 200 characters); any problem is reported with its row number as the spreadsheet shows it, and then
 NOTHING is imported: all or nothing. The same checks serve a family added or corrected by hand
 (``check_fields``). Services flush, never commit.
+
+A list longer than :data:`MAX_ROWS` data rows (an RT has a few hundred families at most; a bigger file is
+another area's list or an attack on the bot's memory) is refused whole with ``import-too-many-rows``,
+read no further than that. Every import that adds families is written to the audit log (domain/audit.py).
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain import audit
 from domain.errors import NotAllowed
 from domain.kk import check_kk
 from domain.model import Family, User
@@ -35,6 +41,7 @@ HEADERS = {
 MAX_NAME, MAX_ADDRESS, MAX_MEMBERS = 120, 200, 30
 NAME_PATTERN = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'\-])*$")
 HEADER_SEARCH_ROWS = 10
+MAX_ROWS = 1000  # data rows of one list (blank lines included when counting how far a file is read)
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,10 @@ class FamilyFields:
 class UnreadableFile(Exception):
     """Not a CSV or XLSX list this importer can read, or no header row with the required columns."""
 
-    def __init__(self, problem: str) -> None:
+    def __init__(self, problem: str, **values: Any) -> None:
         super().__init__(problem)
         self.problem = problem  # catalog key
+        self.values = values  # the message's placeholders (import-too-many-rows: max)
 
 
 def check_name(raw: str) -> str | None:
@@ -110,7 +118,11 @@ def check_fields(name: Any, kk: Any, members: Any, address: Any) -> tuple[Family
 
 def read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
     """The data rows of a CSV or XLSX list as (row number, {name, kk, members, address})."""
-    rows = _xlsx_rows(data) if filename.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK" else _csv_rows(data)
+    limit = HEADER_SEARCH_ROWS + MAX_ROWS + 1  # one more than may be read: a longer file is refused
+    reader = _xlsx_rows if filename.lower().endswith((".xlsx", ".xlsm")) or data[:2] == b"PK" else _csv_rows
+    rows = reader(data, limit)
+    if len(rows) >= limit:
+        raise UnreadableFile("import-too-many-rows", max=MAX_ROWS)
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         columns = _columns(row)
         if columns is not None:
@@ -119,6 +131,8 @@ def read_rows(data: bytes, filename: str) -> list[tuple[int, dict[str, Any]]]:
                 if all(_text(v) == "" for v in values):
                     continue  # blank lines are not rows
                 found.append((number, {key: values[col] if col < len(values) else None for key, col in columns.items()}))
+            if len(found) > MAX_ROWS:
+                raise UnreadableFile("import-too-many-rows", max=MAX_ROWS)
             return found
     raise UnreadableFile("import-no-header")
 
@@ -155,6 +169,7 @@ def import_families(uow: UnitOfWork, user: User | None, sls_id: int, data: bytes
                address=f.address, registered_by_user_id=user.id if user is not None else None, created_at=now)
         for _, f in checked)
     result.added = len(checked)
+    audit.record(uow, user, audit.IMPORT, now, area_id=sls_id, count=result.added)
     return result
 
 
@@ -188,7 +203,7 @@ def _kk_text(value: Any) -> str:
     return _text(value)
 
 
-def _csv_rows(data: bytes) -> list[list[Any]]:
+def _csv_rows(data: bytes, limit: int) -> list[list[Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -197,10 +212,10 @@ def _csv_rows(data: bytes) -> list[list[Any]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [list(row) for row in csv.reader(io.StringIO(text), dialect)]
+    return [list(row) for row in itertools.islice(csv.reader(io.StringIO(text), dialect), limit)]
 
 
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
+def _xlsx_rows(data: bytes, limit: int) -> list[list[Any]]:
     from openpyxl import load_workbook
 
     try:
@@ -208,6 +223,6 @@ def _xlsx_rows(data: bytes) -> list[list[Any]]:
     except Exception as error:  # a broken or foreign file: say so rather than crash
         raise UnreadableFile("import-unreadable") from error
     sheet = book.worksheets[0]
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = [list(row) for row in itertools.islice(sheet.iter_rows(values_only=True), limit)]
     book.close()
     return rows

@@ -3,6 +3,9 @@
 A location comes from Telegram (a shared or live location) with an optional horizontal accuracy. It is
 judged by :func:`judge_location` against a :class:`GeoPolicy`:
 
+- a position out of range (latitude beyond ±90°, longitude beyond ±180°, not a finite number) or a
+  negative accuracy (a broken GPS or a forged update): ``invalid`` with reason ``invalid-location`` —
+  ask again with a clear answer;
 - accuracy worse than ``max_accuracy_m`` (default 100 m): ``poor_accuracy`` — ask again;
 - outside the family's SLS polygon (``areas.boundary``, imported from GeoJSON by domain/boundaries.py):
   ``outside_area`` with reason ``outside-sls``;
@@ -18,6 +21,7 @@ enumerator's (at the door) is authoritative and is never replaced by a resident'
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +33,7 @@ from domain.ports import UnitOfWork
 
 SOURCES = ("resident", "enumerator")
 POOR_ACCURACY = "poor-accuracy"
+INVALID_LOCATION = "invalid-location"
 OUTSIDE_SLS = "outside-sls"
 TOO_FAR = "too-far"
 FLAG_REASONS = (OUTSIDE_SLS, TOO_FAR)
@@ -50,7 +55,8 @@ class GeoPolicy:
 class GeoVerdict:
     """What :func:`judge_location` found.
 
-    ``status``: "ok" | "poor_accuracy" | "outside_area". ``reason``: None, "poor-accuracy",
+    ``status``: "ok" | "invalid" | "poor_accuracy" | "outside_area". ``reason``: None, "invalid-location",
+    "poor-accuracy",
     "outside-sls" or "too-far". ``distance_m``: metres from the kelurahan's centre when it is known
     (else None). ``accuracy_m``: the accuracy judged.
     """
@@ -70,9 +76,10 @@ def judge_location(uow: UnitOfWork, family_id: int, latitude: float, longitude: 
     """Judge a location shared for ``family_id``'s record; nothing is written.
 
     A missing accuracy (Telegram sends none for many devices) is not held against the point.
-    Coordinates out of range raise ValueError.
+    Coordinates out of range or a negative accuracy are ``invalid`` (see :func:`is_valid_location`).
     """
-    _check_range(latitude, longitude)
+    if not is_valid_location(latitude, longitude, accuracy_m):
+        return GeoVerdict("invalid", INVALID_LOCATION, None, accuracy_m)
     family: Family | None = uow.families.get(family_id)
     if family is None:
         raise RecordNotFound(f"family {family_id}")
@@ -114,7 +121,8 @@ def save_geotag(uow: UnitOfWork, record: Record, *, latitude: float, longitude: 
         raise ValueError(f"geotag source must be one of {SOURCES}")
     if flagged_reason is not None and flagged_reason not in FLAG_REASONS:
         raise ValueError(f"flagged_reason must be None or one of {FLAG_REASONS}")
-    _check_range(latitude, longitude)
+    if not is_valid_location(latitude, longitude, accuracy_m):
+        raise ValueError("latitude/longitude out of range or a negative accuracy")
     if record.status != "draft":
         raise RecordStateError(f"record {record.id} is {record.status}")
     if source == "resident" and record.geo_by == "enumerator" and record.latitude is not None:
@@ -136,7 +144,7 @@ def update_live(uow: UnitOfWork, sender_telegram_id: int, latitude: float, longi
     updated = 0
     for record in uow.capture.live_drafts_of(sender_telegram_id, now):
         verdict = judge_location(uow, record.family_id, latitude, longitude, accuracy_m, policy)
-        if verdict.status == "poor_accuracy":
+        if verdict.status in ("invalid", "poor_accuracy"):
             continue
         if verdict.status == "outside_area" and verdict.reason != record.geo_flag:
             continue
@@ -154,6 +162,10 @@ def flagged_records(uow: UnitOfWork, sls_ids: list[int]) -> list[tuple[Record, F
     return list(uow.capture.flagged(sls_ids))
 
 
-def _check_range(latitude: float, longitude: float) -> None:
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise ValueError("latitude/longitude out of range")
+def is_valid_location(latitude: float, longitude: float, accuracy_m: float | None = None) -> bool:
+    """A position on the earth (finite, latitude within ±90°, longitude within ±180°) with no negative
+    accuracy (None: not reported). The one check behind judging, storing and the questionnaire's answer."""
+    numbers = (latitude, longitude) if accuracy_m is None else (latitude, longitude, accuracy_m)
+    if not all(isinstance(n, (int, float)) and math.isfinite(n) for n in numbers):
+        return False
+    return -90 <= latitude <= 90 and -180 <= longitude <= 180 and (accuracy_m is None or accuracy_m >= 0)

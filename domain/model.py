@@ -367,3 +367,18 @@ class KkAttempt:
     user_id: int = unset()
     kk_digest: str = unset()
     attempted_at: dt.datetime = unset()
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One access of staff to personal data (domain/audit.py): who, what kind, which family or area,
+    when — never the values seen or changed. Ids are plain numbers (no foreign keys), so an entry
+    outlives the erasure of the family or user it names."""
+
+    id: int
+    at: dt.datetime
+    actor_user_id: int | None  # None: an operator at the command line
+    actor_role: str  # the actor's role then ("cli" for the command line)
+    action: str  # one of domain.audit.ACTIONS
+    family_id: int | None = None
+    area_id: int | None = None
+    count: int | None = None  # rows of an export or import

@@ -32,6 +32,7 @@ def redeem_invite(uow: UnitOfWork, user: User, invite: Invite, now: dt.datetime)
         linked = uow.enumerators.by_user(user.id)
         if linked is not None and linked.id != invite.target_id:
             raise AlreadyAnotherOfficer()
+    role_before = user.role
     if invite.kind.single_use and not uow.invites.redeem(int(invite.kind), invite.nonce, user.id, now):
         raise UsedInvite()
     if invite.kind is InviteKind.RT_HEAD:
@@ -49,6 +50,11 @@ def redeem_invite(uow: UnitOfWork, user: User, invite: Invite, now: dt.datetime)
     else:
         join_sls(uow, user, invite.target_id)
     uow.flush()
+    if user.role != role_before:
+        from domain import audit
+
+        audit.record(uow, user, audit.ROLE_CHANGE, now, area_id=user.sls_id or getattr(user, "scope_area_id", None),
+                     always=True)
     return user
 
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from domain.model import (
     Appointment,
+    AuditEntry,
     Area,
     BotEntry,
     CampaignWindow,
@@ -267,6 +268,14 @@ class ClaimRepository(Protocol):
     def attempts_on_kk(self, kk_digest: str, since: dt.datetime) -> int: ...
     def forget_attempts(self, before: dt.datetime) -> int: ...
 
+class AuditRepository(Protocol):
+    """The audit log of staff access to personal data (domain/audit.py): append and read, never change."""
+
+    def add(self, *, at: dt.datetime, actor_user_id: int | None, actor_role: str, action: str,
+            family_id: int | None = None, area_id: int | None = None, count: int | None = None) -> None: ...
+    def entries(self, *, user_id: int | None = None, family_id: int | None = None, since: dt.datetime | None = None,
+                limit: int | None = None) -> list[AuditEntry]: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: open with ``with uow:``; nothing is written unless ``commit()`` is called."""
@@ -290,6 +299,8 @@ class UnitOfWork(Protocol):
     retention: RetentionRepository
     inbox: InboxRepository
     claims: ClaimRepository
+
+    audit: AuditRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

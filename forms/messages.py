@@ -23,6 +23,7 @@ SEND_A_PHOTO = "form-send-a-photo"
 NOT_RELEVANT = "form-not-relevant"
 NOT_ALLOWED = "form-not-allowed"
 NOTHING_TO_GO_BACK = "form-nothing-to-go-back"
+TEXT_TOO_LONG = "form-text-too-long"
 NOT_A_TIME = "form-not-a-time"
 NOT_A_DATETIME = "form-not-a-datetime"
 NOT_IN_RANGE = "form-not-in-range"
@@ -42,7 +43,7 @@ NIK_PROBLEMS = {problem: f"nik-{problem}" for problem in ("format", "district", 
 KEYS = (REQUIRED, CONSTRAINT_FAILED, NOT_A_NUMBER, NOT_AN_INTEGER, NUMBER_TOO_LARGE, NOT_A_DATE,
         NOT_A_CHOICE, NOT_A_LOCATION, SEND_A_PHOTO, NOT_RELEVANT, NOT_ALLOWED, NOTHING_TO_GO_BACK,
         NOT_A_TIME, NOT_A_DATETIME, NOT_IN_RANGE, NOT_ON_STEP, NOT_A_RANKING, PRESS_OK, SEND_AUDIO,
-        SEND_VIDEO, SEND_FILE, TRACE_TOO_SHORT, SHAPE_TOO_SMALL, SHAPE_CROSSES, *NIK_PROBLEMS.values())
+        SEND_VIDEO, SEND_FILE, TRACE_TOO_SHORT, SHAPE_TOO_SMALL, SHAPE_CROSSES, TEXT_TOO_LONG, *NIK_PROBLEMS.values())
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,6 +188,8 @@ def parse_geopoint(raw: Any) -> Parsed:
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         return Message(m.NOT_A_LOCATION, {"value": str(raw).strip()})
     altitude, accuracy = (list(rest) + [Decimal(0), Decimal(0)])[:2]
+    if accuracy < 0:  # an accuracy is a distance: a negative one is a broken or forged value
+        return Message(m.NOT_A_LOCATION, {"value": str(raw).strip()})
     return " ".join(_plain(x) for x in (latitude, longitude, altitude, accuracy))
 
 
@@ -232,9 +234,19 @@ def parse_image(raw: Any) -> Parsed:
     return ref.strip()
 
 
+# A text answer's length limit when the form sets none: a name, an address or a note fits many times over,
+# and the question that shows the answer again (and the review) stays far below Telegram's 4,096
+# characters. A form's constraint (string-length(.) <= 50) may ask for less, never for more.
+MAX_TEXT_CHARS = 1000
+
+
 def parse_text(raw: Any) -> Parsed:
-    """The text without outer spaces, and without characters XML cannot carry (the submission is XML)."""
-    return _NOT_IN_XML.sub("", str(raw)).strip()
+    """The text without outer spaces, and without characters XML cannot carry (the submission is XML);
+    longer than :data:`MAX_TEXT_CHARS` is refused (``form-text-too-long``), never cut silently."""
+    text = _NOT_IN_XML.sub("", str(raw)).strip()
+    if len(text) > MAX_TEXT_CHARS:
+        return Message(m.TEXT_TOO_LONG, {"max": MAX_TEXT_CHARS, "length": len(text)})
+    return text
 
 
 # --- the other question types real forms use ------------------------------------------------------

@@ -202,6 +202,25 @@ class PintuHandlers:
         # The bot's metrics plug in here; the handlers know nothing about how it is measured.
         self.observe: Callable[[str, float], None] | None = None
 
+    def expects_file(self, event: Incoming) -> bool:
+        """Whether the conversation expects this update's photo or document, so the transport downloads
+        it (bot/transport.py: fetch_expected): only a state declaring ``wants_file`` that says yes for
+        its current step. Everything else (a stranger, a file sent out of the blue, a text question) is
+        answered without the bytes: nobody makes the bot pull 20 MB files it has no use for. Read-only
+        and never raises (a database hiccup: no download, and the step asks to send the file again)."""
+        attachment = event.attachment
+        if attachment is None or attachment.kind not in ("photo", "document") or event.chat_type != "private":
+            return False
+        try:
+            with self.uow_factory() as uow:
+                ctx, _ = self._context(uow, event)
+                spec = self.router.states.get(ctx.state.value) if ctx.user is not None else None
+                return bool(spec is not None and spec.wants_file is not None and spec.wants_file(ctx))
+        except Exception:
+            log.warning("could not tell whether a file is expected; not downloading it", exc_info=True,
+                        extra={"update_id": event.update_id})
+            return False
+
     def handle(self, event: Incoming) -> list[Action]:
         """Handle one update in one unit of work and return what to send."""
         return self.handle_journaled(event).actions

@@ -25,7 +25,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from domain import geotag, media, photos
+from domain import audit, geotag, media, photos
 from domain.geotag import GeoVerdict
 from domain.model import Record, RecordPhoto
 from handlers.context import Context
@@ -98,6 +98,9 @@ def on_location_for_record(ctx: Context, record: Record) -> bool:
     verdict = geotag.judge_location(ctx.uow, record.family_id, location.latitude, location.longitude,
                                     location.horizontal_accuracy, ctx.config.geo_policy)
     live_until = _live_until(ctx)
+    if verdict.status == "invalid":
+        ctx.send(ctx.t("capture-location-invalid"), location_keyboard(ctx.t))
+        return False
     if verdict.status == "poor_accuracy":
         ctx.send(ctx.t("capture-location-poor", accuracy=round(verdict.accuracy_m or 0)), location_keyboard(ctx.t))
         return False
@@ -239,6 +242,7 @@ def on_photo_for_record(ctx: Context, record: Record) -> bool:
         else:
             ctx.send(ctx.t("capture-photo-not-image"))
         return False
+    audit.record(ctx.uow, ctx.user, audit.ADD_PHOTO, ctx.now, family_id=record.family_id)
     ctx.send(ctx.t("capture-photo-saved"))
     return True
 

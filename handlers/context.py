@@ -88,7 +88,8 @@ class Context:
         self.reply.actions[-1] = replace(last, markup=with_group(last.markup, group))
 
     def _with_notice(self, text: str) -> str:
-        """The first screen after a go() carries its notice ("that time was just taken") on top."""
+        """The first screen after a go() carries its notice ("that time was just taken") on top (the
+        message is cut to Telegram's limit when it is made: chat/events.py, chat/fit.py)."""
         notice, self.notice = self.notice, None
         return f"{notice}\n\n{text}" if notice else text
 

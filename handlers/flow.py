@@ -48,6 +48,10 @@ class StateSpec:
     on_input: Step | None = None
     on_other: Step | None = None
     presses: frozenset[str] = frozenset()  # button prefixes read as input by on_input (no flow owns them)
+    # Whether a photo's or document's bytes should be downloaded for this state's step now (a photo
+    # question, the list import). None: never — a file nobody asked for is not fetched (see
+    # PintuHandlers.expects_file); the step still sees the attachment's kind, name and size.
+    wants_file: Callable[[Context], bool] | None = None
     doc: str = ""  # what the state waits for, in a few words (pintu flows prints it)
 
     def __post_init__(self) -> None:

@@ -408,3 +408,20 @@ kk_attempts = Table(
     Index("ix_kk_attempts_user_at", "user_id", "attempted_at"),
     Index("ix_kk_attempts_digest_at", "kk_digest", "attempted_at"),
 )
+
+# Staff access to personal data (domain/audit.py): append-only, no values, plain ids (no foreign keys:
+# an entry must outlive the erasure of the family or user it names).
+audit_log = Table(
+    "audit_log", metadata,
+    _id(),
+    _instant("at"),
+    Column("actor_user_id", Integer, nullable=True),
+    Column("actor_role", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("family_id", Integer, nullable=True),
+    Column("area_id", Integer, nullable=True),
+    Column("count", Integer, nullable=True),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor_at", "actor_user_id", "at"),
+    Index("ix_audit_log_family_at", "family_id", "at"),
+)

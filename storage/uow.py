@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from storage.orm import start_mappers
 from storage.repositories.appointments import AppointmentRepository
 from storage.repositories.areas import AreaRepository
+from storage.repositories.audit import AuditRepository
 from storage.repositories.bots import BotRepository
 from storage.repositories.capture import CaptureRepository
 from storage.repositories.claims import ClaimRepository
@@ -59,6 +60,8 @@ class SqlUnitOfWork:
         self.retention = RetentionRepository(session)
         self.inbox = InboxRepository(session)
         self.claims = ClaimRepository(session)
+
+        self.audit = AuditRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

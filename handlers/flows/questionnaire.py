@@ -52,7 +52,7 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from domain import media
+from domain import audit, media
 from domain import questionnaire as service
 from domain.errors import NotAllowed, RecordIncomplete
 from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
@@ -65,11 +65,14 @@ from handlers import capture
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec
 from handlers.states import State
+from chat.fit import shorten
 from chat.keyboard import Button, Keyboard, Part, RemoveKeyboard, choices, keyboard, pager, parse, parse_id
 
 STATE = State.QUESTION
 PAUSED = State.PAUSED
 MAX_REVIEW_CHARS = 3500  # Telegram's limit is 4096; the buttons' explanation must fit too
+MAX_REVIEW_VALUE = 200  # an answer in the review (cut with "…"): every line stays short, the cut falls between lines
+MAX_SHOWN_VALUE = 300  # the stored answer shown under its question again
 
 # The engine's messages (forms/messages.py): rendered from this catalog (questionnaire.po).
 ENGINE_KEYS = (
@@ -78,7 +81,7 @@ ENGINE_KEYS = (
     "form-send-a-photo", "form-not-relevant", "form-not-allowed", "form-nothing-to-go-back",
     "form-not-a-time", "form-not-a-datetime", "form-not-in-range", "form-not-on-step", "form-not-a-ranking",
     "form-press-ok", "form-send-audio", "form-send-video", "form-send-file", "form-trace-too-short",
-    "form-shape-too-small", "form-shape-crosses",
+    "form-shape-too-small", "form-shape-crosses", "form-text-too-long",
     "nik-format", "nik-district", "nik-birth-date", "nik-serial",
 )
 HOW = {"text": "qn-how-text", "integer": "qn-how-integer", "decimal": "qn-how-decimal", "date": "qn-how-date",
@@ -94,6 +97,7 @@ CAPTURE_KINDS = ("geopoint", "image", *MEDIA_KINDS)
 KEPT = {"image": "qn-photo-kept", "audio": "qn-audio-kept", "video": "qn-video-kept", "file": "qn-file-kept"}
 RANGE_BUTTONS = 12  # a range of at most this many values is offered as buttons; a longer one is typed
 RANK_KEY = "rank"   # conversation data: the choices ranked so far, in order
+FILE_KINDS = ("image", *MEDIA_KINDS)  # question types whose answer is a file: its bytes are downloaded (wants_file)
 # Conversation data while a question reopened from the review is answered: the question that was next
 # before the change ("" when none was); reaching it (or the end) shows the review again.
 REVIEW_AT = "rv"
@@ -146,6 +150,7 @@ def open_for(ctx: Context, family_id: int) -> None:
         ctx.stay(State.IDLE)
         ctx.send(ctx.t("qn-already-completed", name=family.head_name))
         return
+    audit.record(ctx.uow, ctx.user, audit.VIEW_QUESTIONNAIRE, ctx.now, family_id=family.id, area_id=family.sls_id)
     key = "qn-resuming" if draft.state.get("history") else "qn-starting"
     ctx.event = replace(ctx.event, message_id=None)  # a new message: the menu it came from stays
     show_current(ctx, draft, audience, notice=ctx.t(key, name=family.head_name))
@@ -206,7 +211,7 @@ def _question_text(ctx: Context, draft: Draft, step: Step, notice: str | None) -
     hint = f"\n<i>{_esc(step.hint)}</i>" if step.hint else ""
     current = ""
     if step.display and step.kind not in ("select_one", "select_multiple"):
-        shown = _shown(ctx, step.kind, step.value or "", step.display)
+        shown = shorten(_shown(ctx, step.kind, step.value or "", step.display), MAX_SHOWN_VALUE)
         current = "\n" + ctx.t("qn-current", value=shown)
     how = _how(ctx, draft, step)
     if not step.required and step.kind != "note":
@@ -258,7 +263,8 @@ def _review_lines(ctx: Context, items: list[Any]) -> list[str]:
     group: tuple[str, ...] = ()
     member: list[str] = []
     for number, item in enumerate(items):
-        value = _shown(ctx, item.kind, item.value, item.display) if item.value else ctx.t("qn-review-skipped")
+        value = shorten(_shown(ctx, item.kind, item.value, item.display), MAX_REVIEW_VALUE) if item.value \
+            else ctx.t("qn-review-skipped")
         heading = item.groups[:-1] if item.repeat else item.groups
         if heading and heading != group:
             lines.append(f"\n<b>{_esc(' › '.join(heading))}</b>")
@@ -427,6 +433,7 @@ def _answer(ctx: Context, draft: Draft, audience: str, name: str, raw: Any, *, e
         ctx.answer(_short(html.unescape(error), 190))
         show_current(ctx, draft, audience, notice="⚠️ " + error, edit=edit)
         return
+    _audit_change(ctx, draft, audit.CHANGE_QUESTIONNAIRE)
     ctx.answer()
     show_current(ctx, draft, audience, edit=edit)
 
@@ -746,6 +753,7 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
         ctx.show(ctx.t("qn-consent-ask", name=family.head_name), keyboard([
             [Button(ctx.t("btn-qn-consent"), "qn:consent")], [Button(ctx.t("btn-qn-resume"), "qn:review")]]))
         return
+    _audit_change(ctx, draft, audit.SUBMIT_QUESTIONNAIRE)
     ctx.answer()
     ctx.stay(State.IDLE)
     ctx.show(ctx.t("qn-submitted", name=family.head_name),
@@ -908,6 +916,11 @@ def _number(ctx: Context, value: float) -> str:
 
 # --- helpers --------------------------------------------------------------------------------------
 
+def _audit_change(ctx: Context, draft: Draft, action: str) -> None:
+    """Staff changing a family's record is logged (never the answer); a resident's own family is not."""
+    audit.record(ctx.uow, ctx.user, action, ctx.now, family_id=draft.family.id, area_id=draft.family.sls_id)
+
+
 def _index(form: Form, name: str) -> int:
     return next(i for i, item in enumerate(form.fields) if item.name == name)
 
@@ -950,6 +963,18 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def wants_file(ctx: Context) -> bool:
+    """A file is downloaded only while the question shown takes one (a photo; later audio, video…)."""
+    name = ctx.data.get("q")
+    if not name:
+        return False
+    try:
+        item = form_source(ctx.config.form_path or None).current().by_name.get(name)
+    except FormError:
+        return False
+    return item is not None and item.kind in FILE_KINDS
+
+
 def enter_question(ctx: Context) -> None:
     """The draft named in the data, at its next question (or its review)."""
     opened = _open_draft(ctx)
@@ -971,7 +996,7 @@ FLOW = Flow(
     buttons={"qa": on_answer_button, "qn": on_navigation_button},
     states=(
         StateSpec(State.QUESTION, Accepts.TEXT | Accepts.BUTTON | Accepts.LOCATION | Accepts.MEDIA, enter=enter_question,
-                  on_text=on_typed, on_input=on_event, presses=frozenset({capture.PREFIX}),
+                  on_text=on_typed, on_input=on_event, presses=frozenset({capture.PREFIX}), wants_file=wants_file,
                   doc="an answer: typed, a choice, a location or a photo"),
         StateSpec(State.PAUSED, Accepts.BUTTON, enter=enter_paused, doc="resume"),
     ),

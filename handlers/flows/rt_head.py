@@ -17,6 +17,7 @@ import datetime as dt
 from domain import claims, nudges
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed
+from domain import audit
 from domain.family_import import MAX_MEMBERS, UnreadableFile, check_address, check_members, check_name, import_families
 from domain.invites import InviteKind, make_invite
 from domain.kk import check_kk
@@ -136,6 +137,8 @@ def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None
         actions.append((Button(ctx.t("btn-nudge"), f"nu:fam:{family.id}"),))
     for person in linked:  # a wrong claim is undone here; the family keeps its data
         actions.append((Button(ctx.t("btn-claim-remove", person=person.first_name), f"kl:rm:{family.id}:{person.id}"),))
+
+    audit.record(ctx.uow, ctx.user, audit.VIEW_FAMILY, ctx.now, family_id=family.id, area_id=family.sls_id)
     ctx.stay(State.IDLE)
     ctx.show(text, keyboard([*actions, [Button(ctx.t("btn-back"), f"rt:list:{int(ctx.data.get('page', 0))}")]]))
 
@@ -206,6 +209,7 @@ def on_rh_button(ctx: Context) -> None:
             ctx.answer(ctx.t("stale-button"), alert=True)
             return
         family.needs_photo = not family.needs_photo
+        audit.record(ctx.uow, ctx.user, audit.CHANGE_FAMILY, ctx.now, family_id=family.id, area_id=family.sls_id)
         ctx.answer(ctx.t("rh-photo-marked" if family.needs_photo else "rh-photo-unmarked"))
         show_family(ctx, family.id)
     elif action == "import":
@@ -314,6 +318,7 @@ def on_edit_typed(ctx: Context) -> None:
             return
         family.address = address
     ctx.uow.flush()
+    audit.record(ctx.uow, ctx.user, audit.CHANGE_FAMILY, ctx.now, family_id=family.id, area_id=family.sls_id)
     ctx.stay(State.IDLE)
     show_family(ctx, family.id, notice=ctx.t("fe-saved"))
 
@@ -361,7 +366,7 @@ def on_import_input(ctx: Context) -> None:
         with ctx.uow.savepoint():  # all or nothing, also when something unexpected breaks half-way
             result = import_families(ctx.uow, ctx.user, area.id, attachment.content, filename, ctx.now)
     except UnreadableFile as unreadable:
-        ctx.send(ctx.t(unreadable.problem))
+        ctx.send(ctx.t(unreadable.problem, **unreadable.values))
         return
     if result.ok:
         ctx.stay(State.IDLE)
@@ -447,7 +452,7 @@ FLOW = Flow(
     states=(
         StateSpec(State.EDIT_VALUE, Accepts.TEXT, enter=enter_edit_value, on_text=on_edit_typed, doc="the new value of a field"),
         StateSpec(State.IMPORT_LIST, Accepts.TEXT | Accepts.MEDIA, enter=enter_import, on_text=on_import_input, on_input=on_import_input,
-                  doc="the family list as a file"),
+                  wants_file=lambda ctx: ctx.user.role == "rt_head", doc="the family list as a file"),
     ),
     homes={"rt_head": show_menu},
 )

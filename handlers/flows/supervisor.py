@@ -18,6 +18,7 @@ from __future__ import annotations
 from babel.dates import format_date
 
 from domain import access
+from domain import audit
 from domain.exports import export_area
 from domain.geotag import NO_PHOTO, OUTSIDE_SLS, TOO_FAR
 from domain.model import Area
@@ -142,6 +143,7 @@ def on_export_button(ctx: Context) -> None:
     if len(exported.content) > MAX_DOCUMENT_BYTES:
         ctx.answer(ctx.t("ex-too-large"), alert=True)
         return
+    audit.record(ctx.uow, ctx.user, audit.EXPORT, ctx.now, area_id=area.id, count=exported.rows)
     ctx.answer(ctx.t("ex-sent"))
     ctx.reply.add(SendDocument(ctx.event.chat_id, exported.filename, exported.content,
                                ctx.t("ex-caption", name=area.name, rows=exported.rows, format=ctx.t(label))))
@@ -193,7 +195,8 @@ def show_review(ctx: Context, area: Area, page: int) -> None:
     page = max(0, min(page, pages - 1))
     rows = ctx.uow.supervision.review_page(area.id, page * PAGE, PAGE, flagged) if total else []
     lines = [ctx.t("sv-review-title", name=area.name, flagged=flagged, photos=photos), ""]
-    for number, (_, reason, when, _family_id, head, sls_id) in enumerate(rows, start=page * PAGE + 1):
+    for number, (_, reason, when, family_id, head, sls_id) in enumerate(rows, start=page * PAGE + 1):
+        audit.record(ctx.uow, ctx.user, audit.VIEW_FAMILY, ctx.now, family_id=family_id, area_id=sls_id)  # a name shown
         sls = ctx.uow.areas.get(sls_id)
         lines.append(ctx.t("sv-review-line", number=number, name=head, rt=sls.name if sls else "-",
                            reason=ctx.t(REASON_KEYS.get(reason, "sv-reason-far")), when=_when(ctx, when, sls or area)))

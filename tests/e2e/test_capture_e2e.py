@@ -46,7 +46,7 @@ def _step(ctx) -> None:
 
 FLOW = Flow(name="capture_e2e", doc="a capture question", states=(
     StateSpec(CaptureTest.ASK, Accepts.TEXT | Accepts.LOCATION | Accepts.MEDIA | Accepts.BUTTON, on_text=_step,
-              on_input=_step, presses=frozenset({capture.PREFIX})),))
+              on_input=_step, presses=frozenset({capture.PREFIX}), wants_file=lambda ctx: ctx.data["ask"] == "photo"),))
 
 
 def plain(key: str, **args) -> str:
@@ -162,3 +162,41 @@ def test_a_sticker_outside_any_question_gets_a_clear_answer(env: Env) -> None:
         uow.commit()
     sent = env.sim.send_sticker(BOT_ID, wati.user_id)
     wati.wait(plain("capture-attachment-not-expected"), newer_than=sent["message_id"])
+
+
+def test_files_nobody_asked_for_are_never_downloaded(env: Env, tmp_path) -> None:
+    """A stranger's photos and large files, and a file sent at a location question, are answered without
+    one getFile; the photo question then downloads exactly its photo."""
+    sim = env.sim
+    before = sim.stats(BOT_ID)["methods"].get("getFile", 0)
+    stranger = env.person(3010, "Eve")
+    big = b"\xff\xd8" + b"\x00" * (19 * 1024 * 1024)
+    for _ in range(3):
+        sent = sim.send_document(BOT_ID, stranger.user_id, big, "besar.jpg", mime_type="image/jpeg")
+        stranger.wait(plain("need-start"), newer_than=sent["message_id"])
+    sent = sim.send_photo(BOT_ID, stranger.user_id, jpeg(), "rumah.jpg")
+    stranger.wait(plain("need-start"), newer_than=sent["message_id"])
+    wati = env.person(3011, "Wati")
+    at_the_question(env, wati, "location", tmp_path)
+    sent = sim.send_photo(BOT_ID, wati.user_id, jpeg(), "rumah.jpg")
+    wati.wait(plain("capture-location-wrong-input"), newer_than=sent["message_id"])
+    assert sim.stats(BOT_ID)["methods"].get("getFile", 0) == before
+    record_id = at_the_question(env, wati, "photo", tmp_path)
+    sent = sim.send_photo(BOT_ID, wati.user_id, jpeg(), "rumah.jpg")
+    wati.wait(plain("capture-photo-saved"), newer_than=sent["message_id"])
+    assert sim.stats(BOT_ID)["methods"].get("getFile", 0) == before + 1
+    assert len(env.query(lambda uow: list(uow.records.photos(record_id)))) == 1
+
+
+def test_an_impossible_accuracy_gets_a_clear_answer_not_an_error(env: Env, tmp_path) -> None:
+    """A location with a negative accuracy (a broken GPS, a forged client) is answered in the user's
+    language, nothing is stored, and a good point afterwards answers the question."""
+    wati = env.person(3012, "Wati")
+    record_id = at_the_question(env, wati, "location", tmp_path)
+    sent = env.sim.share_location(BOT_ID, wati.user_id, -0.5501, 117.2001, horizontal_accuracy=-5)
+    wati.wait(plain("capture-location-invalid"), newer_than=sent["message_id"])
+    assert record_of(env, record_id).latitude is None
+    sent = env.sim.share_location(BOT_ID, wati.user_id, -0.5501, 117.2001, horizontal_accuracy=8)
+    wati.wait(plain("capture-location-saved"), newer_than=sent["message_id"])
+    assert record_of(env, record_id).geo_accuracy_m == 8
+    assert not any(plain("error-unexpected") in (m["text"] or "") for m in wati.bot_messages())

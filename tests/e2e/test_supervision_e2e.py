@@ -37,6 +37,13 @@ def test_supervisor_opens_progress_and_receives_an_xlsx(env: Env) -> None:
     rows = list(sheet.iter_rows(values_only=True))
     assert len(rows) == 31 and rows[0][0] == "kode_sls"
     assert {row[1] for row in rows[1:]} == {"RT 001", "RT 002", "RT 003"}
+    # The export is in the audit log: who, the area, how many rows — not one value.
+    from domain import audit
+
+    supervisor_id = env.query(lambda uow: uow.users.by_telegram_id(3001).id)
+    logged = env.query(lambda uow: audit.entries(uow, user_id=supervisor_id))
+    assert [(e.action, e.actor_role, e.area_id, e.count) for e in logged if e.action == audit.EXPORT] == [
+        (audit.EXPORT, "supervisor", village, 30)]
 
     # Someone else pressing the same export for an area they do not supervise gets a refusal, no file.
     wati = env.person(3002, "Wati")

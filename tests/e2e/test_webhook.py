@@ -128,3 +128,20 @@ def test_a_wrong_or_missing_secret_is_refused_before_the_database(webhook_env: E
     consent = budi.say("/start", "Selamat datang di Pintu")
     budi.press(consent, button(consent, "cs:y")[1], "kecamatan")
     assert handled and statements
+
+
+def test_a_malformed_update_with_the_right_secret_is_answered_200_and_counted(webhook_env: Env) -> None:
+    """Telegram would resend an update answered 500 forever; one the framework cannot read is dropped
+    (200), logged and counted, and the next update is handled as usual."""
+    env = webhook_env
+    url = env.pintu.settings.webhook_url
+    broken = [{"update_id": 990, "message": "not a message"},
+              {"update_id": 991, "message": {"message_id": 1, "date": 0, "text": "/start", "chat": "nope",
+                                             "from": {"id": 5004, "is_bot": False, "first_name": "Eve"}}},
+              {"update_id": 992, "callback_query": {"id": 7}}]
+    with httpx.Client(trust_env=False) as http:
+        for update in broken:
+            assert http.post(url, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}).status_code == 200
+    assert "pintu_webhook_malformed_total 3.0" in env.pintu.metrics.render().decode()
+    budi = env.person(5005, "Budi")
+    budi.say("/start", "Selamat datang di Pintu")

@@ -224,6 +224,20 @@ def test_a_live_location_keeps_its_last_point_silently(field):
     assert field.send(STRANGER, location=Location(-0.56, 117.21, 5.0), is_live_update=True) == []
 
 
+@pytest.mark.parametrize("point", [(91.0, 117.2, 5.0), (-0.55, 181.0, 5.0), (-90.5, -180.5, None),
+                                   (-0.5501, 117.2001, -3.0), (float("nan"), 117.2, 5.0)])
+def test_an_impossible_location_gets_a_clear_answer_and_nothing_is_stored(field, point):
+    """Out-of-range coordinates or a negative accuracy (a broken GPS, a forged update) are answered in the
+    user's language, the question stays, and a good point afterwards is taken."""
+    field.ask(RESIDENT, "location")
+    actions = field.send(location=Location(*point))
+    assert texts(actions) == [ID("capture-location-invalid")]
+    assert isinstance(actions[0].markup, ReplyKeyboard) and actions[0].markup.rows[0][0].request_location
+    assert field.state() == STATE and field.record().latitude is None
+    assert texts(field.send(location=Location(-0.5501, 117.2001, 9.0))) == [ID("capture-location-saved")]
+    assert field.record().geo_accuracy_m == 9.0
+
+
 # --- photo ------------------------------------------------------------------------------------------
 
 def test_every_kind_of_wrong_input_for_a_photo_gets_its_answer(field):

@@ -576,3 +576,45 @@ def test_a_repeat_without_a_count_asks_add_another_and_a_member_can_be_removed(u
 
 def _index_in(path, name: str) -> str:
     return str(next(i for i, f in enumerate(Form.load(path).fields) if f.name == name))
+
+
+# --- long text: every answer has a limit, every screen that repeats answers is sendable -----------------
+
+def long_text_form(path):
+    from tests.unit.forms.form_sheets import q, write_xlsform
+
+    return write_xlsform(path, [q("text", f"note{n}", f"Catatan {n}", f"Note {n}", pintu_audience="resident")
+                                for n in range(1, 7)])
+
+
+def telegram_accepts(html_text: str) -> bool:
+    """What the Bot API (and the project's simulator) checks: valid HTML, at most 4,096 characters."""
+    from simulator.entities import parse_html
+
+    plain, _ = parse_html(html_text)
+    return 0 < len(plain.strip()) <= 4096
+
+
+def test_a_long_answer_is_refused_and_a_review_of_long_answers_stays_sendable(uow_factory, fake_clock, tmp_path):
+    from forms.parsing import MAX_TEXT_CHARS
+
+    now = fake_clock.now()
+    place = make_place(uow_factory, now, enumerators=1, families=1)
+    chat = Chat(handlers_for(uow_factory, fake_clock, tmp_path, form_path=str(long_text_form(tmp_path / "f.xlsx"))),
+                telegram_id_of(uow_factory, resident_of(uow_factory, place, place.family_ids[0], now)))
+    chat.say("/isi")
+    assert "Catatan 1" in chat.screen
+    chat.say("x" * 4300)  # a pasted document: refused with its length, the question stays
+    assert ID("form-text-too-long", length=4300, max=MAX_TEXT_CHARS) in chat.screen and "Catatan 1" in chat.screen
+    assert record_of(uow_factory, place.family_ids[0]).answers["values"].get("note1") is None
+    # Six answers at the limit, full of characters HTML must escape: the review is cut between lines.
+    answer = ("<b>Rumah</b> & kebun " * 60)[:MAX_TEXT_CHARS]
+    for _ in range(6):
+        chat.say(answer)
+    assert "qn:submit" in chat.buttons()  # the resident's hand-over button is there
+    assert telegram_accepts(chat.screen) and "&lt;b&gt;Rumah" in chat.screen
+    for text, _ in chat.messages.values():
+        assert telegram_accepts(text)
+    chat.press(f"qn:pick:0")
+    chat.press(chat.buttons()[0])  # change the first answer: the question shows the long answer again
+    assert telegram_accepts(chat.screen) and "Catatan 1" in chat.screen

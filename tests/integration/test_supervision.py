@@ -246,6 +246,35 @@ def test_xlsx_export_reads_back_with_openpyxl(city, uow_factory, fake_clock):
     assert [row[1] for row in summary[2:]] == ["D1", "D2"]
 
 
+FORMULAS = ["=HYPERLINK(\"http://x\",\"klik\")", "+62 811", "-1+2", "@SUM(A1)", "\tTab", "\rCR"]
+
+
+def _families_named(uow_factory, family_ids, names):
+    with uow_factory() as uow:
+        for family_id, name in zip(family_ids, names):
+            uow.families.get(family_id).head_name = name
+        uow.commit()
+
+
+def test_exports_never_hand_a_spreadsheet_a_formula(city, uow_factory, fake_clock):
+    """A head's name typed as a formula is text in the CSV (apostrophe) and in the XLSX (a string cell,
+    exactly as typed); numbers such as a negative latitude stay numbers."""
+    family_ids = city.families["S1"]
+    _families_named(uow_factory, family_ids, FORMULAS)
+    heads = COLUMNS.index("kepala_keluarga")
+    rows = list(csv.DictReader(io.StringIO(exported(uow_factory, fake_clock, city.ids["S1"], "csv").content
+                                           .decode("utf-8-sig"))))
+    by_id = {int(r["id_keluarga"]): r for r in rows}
+    assert [by_id[i]["kepala_keluarga"] for i in family_ids] == ["'" + name for name in FORMULAS]
+    assert all(by_id[i]["lintang"].startswith("-0.") for i in family_ids)  # a number, untouched
+    book = load_workbook(io.BytesIO(exported(uow_factory, fake_clock, city.ids["S1"], "xlsx").content))
+    sheet = book["keluarga"]
+    cells = {row[COLUMNS.index("id_keluarga")].value: row[heads] for row in sheet.iter_rows(min_row=2)}
+    for family_id, name in zip(family_ids, FORMULAS):
+        assert cells[family_id].data_type == "s" and cells[family_id].value == name
+    assert not any(cell.data_type == "f" for row in sheet.iter_rows() for cell in row)
+
+
 def test_geojson_export_is_a_feature_collection_of_points(city, uow_factory, fake_clock):
     file = exported(uow_factory, fake_clock, city.ids["V1"], "geojson")
     document = json.loads(file.content)
@@ -395,3 +424,40 @@ def test_cli_export_area_import_invite_and_window(cli_env, capsys):
 
     assert main(["campaign", "set", "64.72", "--from", "2026-10-15", "--to", "2026-11-14"]) == 0
     assert main(["campaign", "set", "64.72", "--from", "2026-11-15", "--to", "2026-10-14"]) == 1
+
+
+def test_cli_audit_lists_exports_by_the_command_line_and_filters(cli_env, capsys):
+    from bot.cli import main
+
+    out = cli_env / "palaran.csv"
+    assert main(["export", "--area", "64.72.01", "--format", "csv", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["audit"]) == 0
+    printed = capsys.readouterr()
+    [line] = printed.out.splitlines()
+    assert "  cli  export  area " in line and line.endswith("30 rows") and "1 entries" in printed.err
+    assert main(["audit", "--user", "1"]) == 0 and capsys.readouterr().out == ""
+    assert main(["audit", "--since", "2999-01-01"]) == 0 and capsys.readouterr().out == ""
+
+
+def test_the_review_list_logs_each_family_it_names(city, uow_factory, fake_clock):
+    from domain import audit
+    from domain.model import User
+    from chat.events import Incoming, Sender
+    from handlers.app import PintuHandlers
+    from handlers.context import HandlerConfig
+
+    now = fake_clock.now()
+    with uow_factory() as uow:
+        supervisor = uow.users.add(User(telegram_id=77001, first_name="Pak", language="id", role="supervisor",
+                                        scope_area_id=city.ids["R"], consent_version="2025-1", consent_at=now,
+                                        created_at=now))
+        uow.commit()
+        supervisor_id = supervisor.id
+    handlers = PintuHandlers(uow_factory, fake_clock, HandlerConfig(invite_secret="s"))
+    handlers.handle(Incoming(Sender(77001, "Pak", "id"), 77001, text="/tinjau", update_id=1))
+    with uow_factory() as uow:
+        shown = [r[3] for r in uow.supervision.review_page(city.ids["R"], 0, 10)]
+        logged = audit.entries(uow, user_id=supervisor_id)
+    assert shown and sorted(e.family_id for e in logged) == sorted(shown)
+    assert {(e.action, e.actor_role) for e in logged} == {(audit.VIEW_FAMILY, "supervisor")}

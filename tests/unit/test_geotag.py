@@ -146,9 +146,16 @@ def test_poor_accuracy_is_asked_again_before_anything_else_is_judged(uow):
     assert judge_location(uow, family_in(uow, 1).id, -0.55, 117.2, 30.0, GeoPolicy(max_accuracy_m=20)).status == "poor_accuracy"
 
 
-def test_coordinates_out_of_range_are_refused(uow):
+@pytest.mark.parametrize("lat, lon, accuracy", [(91.0, 117.2, None), (-0.55, -180.01, 5.0), (-0.55, 117.2, -1.0),
+                                                 (float("inf"), 117.2, None), (-0.55, 117.2, float("nan"))])
+def test_coordinates_out_of_range_or_a_negative_accuracy_are_invalid(uow, lat, lon, accuracy):
+    verdict = judge_location(uow, family_in(uow, 1).id, lat, lon, accuracy, POLICY)
+    assert (verdict.status, verdict.reason) == ("invalid", geotag.INVALID_LOCATION)
+    record = draft(uow)
     with pytest.raises(ValueError):
-        judge_location(uow, family_in(uow, 1).id, 91.0, 117.2, None, POLICY)
+        save_geotag(uow, record, latitude=lat, longitude=lon, accuracy_m=accuracy, source="resident",
+                    sender_telegram_id=1, now=NOW, flagged_reason=None)
+    assert record.latitude is None
 
 
 # --- storing -----------------------------------------------------------------------------------------

@@ -114,7 +114,8 @@ def test_geopoints(raw, stored: str) -> None:
     assert parse_answer("geopoint", raw) == stored
 
 
-@pytest.mark.parametrize("raw", ["di depan masjid", "95 117", "-0.5 190", "-0.5", "1 2 3 4 5"])
+@pytest.mark.parametrize("raw", ["di depan masjid", "95 117", "-0.5 190", "-0.5", "1 2 3 4 5",
+                                 Location(-0.5, 117.15, 12.5, -8), "-0.5 117.1 0 -3"])
 def test_geopoints_refused(raw) -> None:
     assert refused("geopoint", raw) == "form-not-a-location"
 

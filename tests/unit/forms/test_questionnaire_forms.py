@@ -101,7 +101,7 @@ def test_the_engines_messages_are_in_both_catalogs_with_the_engines_arguments() 
                  "form-not-a-location": {"value"}, "form-not-a-time": {"value"}, "form-not-a-datetime": {"value"},
                  "form-not-in-range": {"value", "low", "high"}, "form-not-on-step": {"value", "low", "high", "step"},
                  "form-not-a-ranking": {"count"}, "form-trace-too-short": {"count"},
-                 "form-shape-too-small": {"count"}}
+                 "form-shape-too-small": {"count"}, "form-text-too-long": {"length", "max"}}
     for language in ("id", "en"):
         catalog = read_catalog(language)
         for key in MESSAGE_KEYS:
