@@ -337,3 +337,20 @@ class CampaignWindow:
     starts_on: dt.date = unset()
     ends_on: dt.date = unset()
     updated_at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
+class PrivacyRequest:
+    """A resident's correction or erasure request (domain/privacy.py); outlives the account it came from."""
+
+    id: int = unset()
+    kind: str = unset()  # correction | erasure
+    status: str = "open"  # open | done
+    telegram_id: int = unset()
+    family_id: int | None = None
+    sls_id: int | None = None
+    text: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    created_at: dt.datetime = unset()
+    closed_at: dt.datetime | None = None
+    closed_by: int | None = None

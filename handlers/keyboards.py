@@ -140,3 +140,10 @@ def visit_rows(t: Translator, visits: Sequence[tuple[int, int, str, dt.datetime]
 
 def book_family(t: Translator, family_id: int) -> Button:
     return Button(t("btn-book"), f"ap:book:{family_id}")
+
+
+# --- the privacy flow's buttons (pv) shown elsewhere -----------------------------------------------
+
+def privacy_request_done(t: Translator, request_id: int) -> Keyboard:
+    """Under a correction request sent to the RT head: "done" closes it and tells the resident."""
+    return keyboard([[Button(t("btn-pv-done"), f"pv:done:{request_id}")]])

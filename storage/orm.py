@@ -48,4 +48,5 @@ def start_mappers() -> None:
         imperative(model.RtGroup, tables.rt_groups)
         imperative(model.BotEntry, tables.bots)
         imperative(model.CampaignWindow, tables.campaign_windows)
+        imperative(model.PrivacyRequest, tables.privacy_requests)
         _started = True

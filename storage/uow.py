@@ -19,6 +19,7 @@ from storage.repositories.enumerators import EnumeratorRepository
 from storage.repositories.families import FamilyRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
 from storage.queues import DeliveryRepository, OutboxRepository
 from storage.repositories.records import RecordRepository
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.bots = BotRepository(session)
         self.retention = RetentionRepository(session)
         self.inbox = InboxRepository(session)
+        self.privacy = PrivacyRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
