@@ -157,7 +157,10 @@ class Router:
             return True
         if event.is_callback:
             ctx.answer()
-        ctx.send(ctx.t("consent-new-version", version=ctx.config.consent_version), consent_keyboard(ctx.t, ""))
+        ctx.send(
+            ctx.t("consent-new-version", version=ctx.config.consent_version) + "\n\n"
+            + ctx.t("consent", version=ctx.config.consent_version),
+            consent_keyboard(ctx.t, ""))
         return True
 
     def _input(self, ctx: Context, spec: StateSpec | None) -> None:

@@ -44,7 +44,10 @@ def on_start(ctx: Context) -> None:
         ctx.send(ctx.t("consent", version=ctx.config.consent_version), keyboards.consent(ctx.t, carried))
         return
     if needs_reconsent(ctx.user.consent_version, ctx.config.consent_version):
-        ctx.send(ctx.t("consent-new-version", version=ctx.config.consent_version), keyboards.consent(ctx.t, ""))
+        ctx.send(
+            ctx.t("consent-new-version", version=ctx.config.consent_version) + "\n\n"
+            + ctx.t("consent", version=ctx.config.consent_version),
+            keyboards.consent(ctx.t, ""))
         return
     if payload:
         _accept_invite(ctx, payload)
