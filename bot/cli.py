@@ -463,7 +463,7 @@ def _requests_list(args: argparse.Namespace, settings: Settings) -> int:
         requests = uow.privacy.open_requests()
         for request in requests:
             # Counts and ids only: the correction's own words may hold personal data.
-            what = request.text and f"{len(request.text)} characters" or ", ".join(f"{k} {v}" for k, v in request.detail.items())
+            what = request.text and f"{len(request.text)} characters" or ", ".join(f"{k} {v}" for k, v in request.detail.items() if k != "records")
             print(f"{request.id:>6}  {request.kind:<10} {age_days(request, now):>4} days  sls {request.sls_id or '-'}  {what}")
         print(f"{len(requests)} open request(s)")
     return 0

@@ -185,7 +185,9 @@ def erase_person(uow: UnitOfWork, user: User, media_dir: str | Path, now: dt.dat
     for record_id in plan.forwarded_ids:
         if not any(d.target == ERASURE_TARGET for d in uow.deliveries.for_record(record_id)):
             uow.deliveries.add(record_id, ERASURE_TARGET, now)
-    detail = {"drafts": plan.drafts, "unsent": plan.unsent, "photos": len(paths), "forwarded": plan.forwarded}
+    # Record ids (random UUIDs, nothing personal) let the forwarder close the request once all are erased.
+    detail = {"drafts": plan.drafts, "unsent": plan.unsent, "photos": len(paths), "forwarded": plan.forwarded,
+              "records": plan.forwarded_ids}
     request = uow.privacy.add(PrivacyRequest(
         kind=ERASURE, telegram_id=user.telegram_id, family_id=user.family_id, sls_id=_sls_of(uow, user),
         detail=detail, created_at=now,

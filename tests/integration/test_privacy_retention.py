@@ -131,7 +131,7 @@ def test_erasure_deletes_the_account_and_unsent_records_and_forwards_the_rest(uo
     with uow_factory() as uow:
         request = erase_person(uow, uow.users.by_telegram_id(7001), media, NOW)
         uow.commit()
-        assert request.detail == {"drafts": 0, "unsent": 1, "photos": 1, "forwarded": 1}
+        assert request.detail == {"drafts": 0, "unsent": 1, "photos": 1, "forwarded": 1, "records": [delivered]}
     assert _ids(uow_factory, User, User.telegram_id) & {7001} == set()
     assert _ids(uow_factory, Conversation, Conversation.telegram_id) == set()
     assert _ids(uow_factory, Record, Record.id) == {delivered}
