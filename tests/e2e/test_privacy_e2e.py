@@ -46,3 +46,16 @@ def test_my_data_a_correction_closed_by_the_rt_head_and_erasure(env: Env) -> Non
     wati.say("/menu", "/start")
     no_crash(wati)
     no_crash(slamet)
+
+
+def test_a_new_privacy_notice_is_agreed_to_again(env: Env) -> None:
+    wati = env.person(1001, "Wati")
+    register_and_book(env, wati, "Wati Susanti", KK_WATI)
+    with env.pintu.uow() as uow:
+        uow.users.by_telegram_id(1001).consent_version = "2025-1"  # agreed before the notice changed
+        uow.commit()
+    notice = wati.say("/janji", "Pemberitahuan privasi Pintu telah diperbarui")
+    assert "lokasi GPS rumah" in notice["text"] and "registri pusat" in notice["text"]
+    wati.press(notice, button(notice, "cs:y")[1], "persetujuan Anda untuk pemberitahuan baru sudah dicatat")
+    assert env.query(lambda uow: uow.users.by_telegram_id(1001).consent_version) == "2026-1"
+    no_crash(wati)
