@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from domain.model import Appointment, Conversation, PrivacyRequest, Record, RecordDelivery, RecordPhoto, User
+from domain.model import Appointment, Conversation, OutboxMessage, PrivacyRequest, Record, RecordDelivery, RecordPhoto, User
 from storage.tables import redeemed_invites
 
 
@@ -67,6 +67,10 @@ class PrivacyRepository:
         self.session.execute(update(Appointment).where(Appointment.booked_by_user_id == user.id).values(booked_by_user_id=None))
         self.session.execute(delete(redeemed_invites).where(redeemed_invites.c.user_id == user.id))
         self.session.execute(delete(Conversation).where(Conversation.telegram_id == user.telegram_id))
+        # Reminders and notices still queued for them would reach someone who has left: skipped, not sent.
+        self.session.execute(update(OutboxMessage).where(OutboxMessage.chat_id == user.telegram_id,
+                                                         OutboxMessage.status == "pending")
+                             .values(status="skipped", last_error="recipient withdrew consent"))
         self.session.delete(user)
         self.session.flush()
 
@@ -93,3 +97,10 @@ class PrivacyRepository:
             self.session.execute(delete(Conversation).where(Conversation.telegram_id.in_(ids), Conversation.updated_at < cutoff))
         return len(ids)
 
+    def forget_closed_texts(self, cutoff: dt.datetime) -> int:
+        """Blank the words of correction requests closed before ``cutoff`` (they may name people); the
+        request itself (kind, status, dates) stays as the record that it was answered."""
+        result = self.session.execute(update(PrivacyRequest).where(
+            PrivacyRequest.status == "done", PrivacyRequest.closed_at < cutoff, PrivacyRequest.text.is_not(None))
+            .values(text=None))
+        return result.rowcount or 0

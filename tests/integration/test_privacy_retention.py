@@ -11,7 +11,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from domain.model import Conversation, Family, PrivacyRequest, Record, RecordDelivery, RecordPhoto, User
+from domain.model import Conversation, Family, OutboxMessage, PrivacyRequest, Record, RecordDelivery, RecordPhoto, User
 from domain.privacy import erase_person
 from scheduling.retention import purge_personal_data, run_personal_retention
 from storage.seed import seed_demo
@@ -71,8 +71,17 @@ def test_old_drafts_and_delivered_records_go_in_batches_and_fresh_ones_stay(uow_
         uow.conversations.save(5002, "onboarding.family_kk", {"head_name": "Budi"}, NOW - 2 * DAY)
         uow.commit()
 
+    with uow_factory() as uow:
+        for closed_days_ago in (31, 1):
+            uow.privacy.add(PrivacyRequest(kind="correction", status="done", telegram_id=5001, text="KK 6472…",
+                                           created_at=NOW - 40 * DAY, closed_at=NOW - closed_days_ago * DAY))
+        uow.commit()
+
     report = purge_personal_data(uow_factory, NOW, media, 30 * DAY, 365 * DAY, batch=2)
     assert (report.drafts, report.records, report.photos, report.conversations) == (3, 2, 5, 1)
+    assert report.request_texts == 1
+    with uow_factory() as uow:
+        assert sorted(uow.session.scalars(select(PrivacyRequest.text)), key=str) == ["KK 6472…", None]
     assert _ids(uow_factory, Record, Record.id) == {fresh_draft, recently_delivered, never_delivered}
     assert _ids(uow_factory, RecordPhoto, RecordPhoto.id) == set()
     assert list(media.iterdir()) == []  # the photo files went with their rows
@@ -127,6 +136,7 @@ def test_erasure_deletes_the_account_and_unsent_records_and_forwards_the_rest(uo
         user = uow.users.add(User(telegram_id=7001, first_name="Wati", role="resident", family_id=family,
                                   consent_version="2026-1", consent_at=NOW, created_at=NOW))
         uow.conversations.save(7001, "idle", {}, NOW)
+        uow.outbox.add(7001, "reminder-evening", {"appointment_id": 1}, due_at=NOW + DAY, now=NOW)
         uow.commit()
     with uow_factory() as uow:
         request = erase_person(uow, uow.users.by_telegram_id(7001), media, NOW)
@@ -139,3 +149,5 @@ def test_erasure_deletes_the_account_and_unsent_records_and_forwards_the_rest(uo
         targets = set(uow.session.scalars(select(RecordDelivery.target).where(RecordDelivery.record_id == delivered)))
         assert targets == {"registry", "registry-erasure"}
         assert uow.session.scalar(select(PrivacyRequest.status)) == "open"
+        reminder = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == 7001))
+        assert reminder.status == "skipped", "nothing more is sent to someone who withdrew"
