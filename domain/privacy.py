@@ -44,6 +44,7 @@ class MyData:
     family: dict[str, Any] | None
     area: str | None
     appointment: dict[str, Any] | None
+    timezone: str  # the area's IANA zone, to show times in
     records: list[dict[str, Any]]
     requests: list[dict[str, Any]]
 
@@ -78,7 +79,9 @@ def my_data(uow: UnitOfWork, user: User) -> MyData:
                                             "members": family.members, "address": family.address,
                                             "status": family.status, "registered_at": _iso(family.created_at)},
         area=area.name if area is not None else None,
-        appointment=None if appointment is None else {"start": _iso(appointment.start_at), "status": appointment.status},
+        timezone=area.timezone if area is not None else "Asia/Jakarta",
+        appointment=None if appointment is None else {"start": _iso(appointment.start_at), "status": appointment.status,
+                                                      "start_at": appointment.start_at},
         records=[_record(r, r.id in delivered, len(photos.get(r.id, []))) for r in records],
         requests=[{"id": q.id, "kind": q.kind, "status": q.status, "created_at": _iso(q.created_at),
                    "closed_at": _iso(q.closed_at)} for q in uow.privacy.of_person(user.telegram_id)],
@@ -103,7 +106,9 @@ def my_data_file(data: MyData, now: dt.datetime) -> bytes:
         "account": {"telegram_id": user.telegram_id, "first_name": user.first_name, "language": user.language,
                     "role": user.role, "consent_version": user.consent_version, "consent_at": _iso(user.consent_at),
                     "created_at": _iso(user.created_at)},
-        "rt": data.area, "family": data.family, "appointment": data.appointment, "records": data.records,
+        "rt": data.area, "family": data.family,
+        "appointment": None if data.appointment is None else {k: v for k, v in data.appointment.items() if k != "start_at"},
+        "records": data.records,
         "requests": data.requests,
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")

@@ -12,7 +12,10 @@ consent and have their data erased (the rules: domain/privacy.py).
 """
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from chat.events import SendDocument
+from chat.render import visit_when
 from chat.keyboard import Button, Keyboard, keyboard, parse, parse_id
 from domain import privacy
 from handlers.context import Context
@@ -41,7 +44,7 @@ def _summary(ctx: Context, data: privacy.MyData) -> str:
     else:
         lines.append(t("pv-no-family"))
     if data.appointment is not None:
-        lines.append(t("pv-visit", when=data.appointment["start"][:16].replace("T", " ") + " UTC"))
+        lines.append(t("pv-visit", when=visit_when(data.appointment["start_at"], ZoneInfo(data.timezone), t)))
     records = data.records
     lines.append(t("pv-records", count=len(records), delivered=sum(r["delivered_to_registry"] for r in records),
                    photos=sum(r["photos"] for r in records), geotags=sum(r["geotag"] is not None for r in records)))

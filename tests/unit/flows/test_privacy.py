@@ -17,6 +17,7 @@ from tests.unit.flows.helpers import EN, ID, KK_WATI, Person, rt_head
 def _wati(world) -> Person:
     wati = Person(world, 1001)
     wati.register("Wati Susanti", KK_WATI)
+    wati.book()
     return wati
 
 
@@ -43,6 +44,7 @@ def test_my_data_shows_a_summary_with_the_kk_masked_and_sends_everything_as_a_fi
     summary = next(a for a in actions if getattr(a, "text", None) and "Wati Susanti" in a.text).text
     assert KK_WATI not in summary and KK_WATI[-4:] in summary
     assert "1 sudah diteruskan ke registri pusat" in summary and "1 lokasi GPS" in summary
+    assert "10.00 WITA" in summary  # the visit booked by register(), in the area's time
     document = next(a for a in actions if isinstance(a, SendDocument))
     data = json.loads(document.content)
     assert data["family"]["kk_number"] == KK_WATI
