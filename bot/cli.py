@@ -21,6 +21,8 @@
     pintu keys new | rotate                a PINTU_DATA_KEY; re-encrypt every KK under the first key
     pintu staff list                       who holds a role beyond resident
     pintu role revoke TELEGRAM_ID | --invite TOKEN   take a role back, or withdraw an unused invite
+
+    pintu requests [close ID]      residents' open privacy requests (correction, erasure), with their age
 """
 from __future__ import annotations
 
@@ -214,6 +216,12 @@ def _parser() -> argparse.ArgumentParser:
     form_check = form.add_parser("check", help="a form's errors and warnings with their rows (exit 1 on errors)")
     form_check.add_argument("files", nargs="+", metavar="FILE")
     form_check.set_defaults(func=_form_check)
+    requests = sub.add_parser("requests", help="residents' open privacy requests (correction, erasure), with age")
+    requests.set_defaults(func=_requests_list)
+    requests_sub = requests.add_subparsers()
+    close = requests_sub.add_parser("close", help="mark a request done (the resident is told)")
+    close.add_argument("request_id", type=int)
+    close.set_defaults(func=_requests_close)
     flows = sub.add_parser("flows", help="the conversation's state graph, from the flows' declarations (Mermaid)",
                            epilog="example: pintu flows > docs/flows.mmd")
     flows.set_defaults(func=_flows)
@@ -592,6 +600,37 @@ def _campaign_set(args: argparse.Namespace, settings: Settings) -> int:
                           pintu.clock.now())
         uow.commit()
     print(f"field work of {area.name} ({area.code}): {args.starts_on} to {args.ends_on}")
+    return 0
+
+
+def _requests_list(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.privacy import age_days
+
+    pintu = build(settings)
+    now = pintu.clock.now()
+    with pintu.uow() as uow:
+        requests = uow.privacy.open_requests()
+        for request in requests:
+            # Counts and ids only: the correction's own words may hold personal data.
+            what = request.text and f"{len(request.text)} characters" or ", ".join(f"{k} {v}" for k, v in request.detail.items() if k != "records")
+            print(f"{request.id:>6}  {request.kind:<10} {age_days(request, now):>4} days  sls {request.sls_id or '-'}  {what}")
+        print(f"{len(requests)} open request(s)")
+    return 0
+
+
+def _requests_close(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.privacy import close_request
+
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        request = uow.privacy.get(args.request_id)
+        if request is None:
+            raise ValueError(f"no request {args.request_id}")
+        if not close_request(uow, request, pintu.clock.now()):
+            print(f"request {request.id} was already done")
+            return 0
+        uow.commit()
+    print(f"request {args.request_id} closed; the resident will be told")
     return 0
 
 

@@ -28,6 +28,11 @@ class Settings:
     reply_deadline: float = 30.0  # seconds a reply may take in the bot process before the outbox takes it over
     reply_grace: float = 60.0  # seconds after a step when the dispatcher sends a reply its process did not settle
     outbox_keep_days: int = 30  # settled outbox rows are purged after this many days; 0 keeps them for ever
+    # Retention of personal data (scheduling/retention.py, nightly): a half-finished registration or
+    # questionnaire untouched this long is deleted; a record (answers, geotag, photos) this long after
+    # the central registry received it. 0 keeps them for ever.
+    draft_keep_days: int = 30
+    record_keep_days: int = 365
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (JSON lines; the Docker image's default)
     # Deployment (README, Deploy): how updates arrive, what this process does, where ops endpoints listen.
@@ -61,6 +66,14 @@ class Settings:
     def outbox_keep(self) -> dt.timedelta | None:
         return dt.timedelta(days=self.outbox_keep_days) if self.outbox_keep_days > 0 else None
 
+    @property
+    def draft_keep(self) -> dt.timedelta | None:
+        return dt.timedelta(days=self.draft_keep_days) if self.draft_keep_days > 0 else None
+
+    @property
+    def record_keep(self) -> dt.timedelta | None:
+        return dt.timedelta(days=self.record_keep_days) if self.record_keep_days > 0 else None
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
         env = dict(os.environ if environ is None else environ)
@@ -82,6 +95,8 @@ class Settings:
             reply_deadline=float(env.get("PINTU_REPLY_DEADLINE", "30")),
             reply_grace=float(env.get("PINTU_REPLY_GRACE", "60")),
             outbox_keep_days=_non_negative_int(env, "PINTU_OUTBOX_KEEP_DAYS", 30),
+            draft_keep_days=_non_negative_int(env, "PINTU_DRAFT_KEEP_DAYS", 30),
+            record_keep_days=_non_negative_int(env, "PINTU_RECORD_KEEP_DAYS", 365),
             log_level=env.get("PINTU_LOG_LEVEL", "INFO").upper(),
             log_format=_log_format(env.get("PINTU_LOG_FORMAT", "text")),
             **_deploy_settings(env),

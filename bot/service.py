@@ -21,7 +21,7 @@ from bot.transports import make_transport
 from bot.wiring import Pintu
 from scheduling.daily_jobs import start_schedule_jobs
 from scheduling.registry_jobs import start_registry_jobs, stop_registry_jobs
-from scheduling.retention import start_retention_job
+from scheduling.retention import start_personal_data_job, start_retention_job
 from scheduling.scheduler import start_scheduler
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ async def serve(pintu: Pintu, stop: asyncio.Event | None = None) -> None:
             start_schedule_jobs(scheduler, pintu)  # enumerators' morning lists, RT heads' evening lists
             registry_worker = start_registry_jobs(scheduler, pintu)  # None without PINTU_REGISTRY_URL
             start_retention_job(scheduler, pintu, settings.outbox_keep)  # settled outbox rows, nightly
+            start_personal_data_job(scheduler, pintu)  # drafts and delivered records past their keep, nightly
             if ops is not None:
                 ops.scheduler = scheduler
         log.info("Pintu is running (%s transport, role %s, %s)", settings.framework, settings.role,

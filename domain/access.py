@@ -61,6 +61,7 @@ COMMAND_ACTIONS: dict[str, str] = {
     "progres": PROGRESS, "progress": PROGRESS,
     "tinjau": REVIEW, "review": REVIEW,
     "ekspor": EXPORT, "export": EXPORT,
+    "dataku": OPEN, "mydata": OPEN,  # the privacy notice's rights: everyone who agreed to it
 }
 
 MAX_DEPTH = 8  # province → regency → district → village → SLS, with room to spare

@@ -382,3 +382,20 @@ class AuditEntry:
     family_id: int | None = None
     area_id: int | None = None
     count: int | None = None  # rows of an export or import
+
+
+@dataclass(kw_only=True, eq=False)
+class PrivacyRequest:
+    """A resident's correction or erasure request (domain/privacy.py); outlives the account it came from."""
+
+    id: int = unset()
+    kind: str = unset()  # correction | erasure
+    status: str = "open"  # open | done
+    telegram_id: int = unset()
+    family_id: int | None = None
+    sls_id: int | None = None
+    text: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    created_at: dt.datetime = unset()
+    closed_at: dt.datetime | None = None
+    closed_by: int | None = None

@@ -27,9 +27,11 @@ from domain.access import can_use_command
 from domain.booking import BookingRules
 from domain.bots import bot_serving, user_area
 from domain.clock import Clock
+from domain.privacy import needs_reconsent
 from handlers.context import Context, HandlerConfig
 from handlers.flow import Accepts, Flow, StateSpec, Step
 from handlers.flows import FLOWS
+from handlers.keyboards import consent as consent_keyboard
 from handlers.menus import menu_update
 from handlers.notifications import REPLY_KIND
 from handlers.states import State
@@ -39,6 +41,8 @@ log = logging.getLogger(__name__)
 # A step may lead to a state whose entry leads on (no free day: back home): this many hops at most.
 MAX_ENTRIES = 5
 UNEXPECTED_ATTACHMENTS = ("sticker", "voice", "video", "audio", "other")
+# Open to someone asked to agree to a new notice: seeing and erasing their data (declining it is withdrawing).
+RECONSENT_OPEN = frozenset({"dataku", "mydata", "pv"})
 
 
 class Router:
@@ -107,6 +111,8 @@ class Router:
 
     def _step(self, ctx: Context) -> None:
         event = ctx.event
+        if self._asks_reconsent(ctx):
+            return
         if event.is_callback:
             prefix, _ = parse(event.callback_data)
             spec = self.states.get(ctx.state.value)
@@ -137,6 +143,25 @@ class Router:
                 ctx.send(ctx.t("need-start"))
             return
         self._input(ctx, self.states.get(ctx.state.value))
+
+    def _asks_reconsent(self, ctx: Context) -> bool:
+        """Someone who agreed to an older privacy notice sees the new one before anything else; what is
+        open before consent (the notice's own buttons, help, language) and their rights stay open."""
+        if ctx.user is None or not needs_reconsent(ctx.user.consent_version, ctx.config.consent_version):
+            return False
+        event = ctx.event
+        name = parse(event.callback_data)[0] if event.is_callback else event.command
+        if name is not None and (name in self.before_consent or name in RECONSENT_OPEN):
+            return False
+        if event.is_live_update:
+            return True
+        if event.is_callback:
+            ctx.answer()
+        ctx.send(
+            ctx.t("consent-new-version", version=ctx.config.consent_version) + "\n\n"
+            + ctx.t("consent", version=ctx.config.consent_version),
+            consent_keyboard(ctx.t, ""))
+        return True
 
     def _input(self, ctx: Context, spec: StateSpec | None) -> None:
         """Typed text, a location or a file: the state reads it if it accepts it; else it is answered."""

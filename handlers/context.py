@@ -20,7 +20,7 @@ from domain.model import User
 class HandlerConfig:
     invite_secret: str
     bot_username: str = "PintuBot"
-    consent_version: str = "2025-1"
+    consent_version: str = "2026-1"  # the privacy notice shown (domain/privacy.py NOTICE_VERSIONS)
     invite_days: int = 14  # how long an RT head's resident invite stays valid
     page_size: int = 8  # families per page in the RT head's list
     media_dir: str = "media"  # field capture: where photos are stored (PINTU_MEDIA_DIR)

@@ -151,3 +151,9 @@ def claim_decision(t: Translator, claim_id: int) -> Keyboard:
     """Under a family claim sent to the RT head (rt_head flow, "kl"): approve or reject."""
     return keyboard([[Button(t("btn-claim-approve"), f"kl:ok:{claim_id}"),
                       Button(t("btn-claim-reject"), f"kl:no:{claim_id}")]])
+
+# --- the privacy flow's buttons (pv) shown elsewhere -----------------------------------------------
+
+def privacy_request_done(t: Translator, request_id: int) -> Keyboard:
+    """Under a correction request sent to the RT head: "done" closes it and tells the resident."""
+    return keyboard([[Button(t("btn-pv-done"), f"pv:done:{request_id}")]])

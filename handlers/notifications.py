@@ -33,6 +33,8 @@ COORDINATION_KEYS = frozenset({"notify-nudge", "notify-offer-new-time", "notify-
 # Family claims (domain/claims.py): to the RT heads with buttons, and the decision to the resident.
 CLAIM_KEYS = frozenset({"notify-claim-new", "notify-claim-linked", "notify-claim-rejected", "notify-claim-removed"})
 
+# Privacy requests (domain/privacy.py): a correction to the RT head, "your request is done" to the resident.
+PRIVACY_KEYS = frozenset({"notify-privacy-correction", "notify-privacy-done"})
 
 # A step's reply written ahead with the step (bot/replies.py): the action itself, already rendered.
 REPLY_KIND = "reply"
@@ -89,6 +91,9 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
         return _render_coordination(uow, row, key, now)
     if key in CLAIM_KEYS:
         return _render_claim(uow, row, key)
+
+    if key in PRIVACY_KEYS:
+        return _render_privacy(uow, row, key)
     if key not in NOTIFICATION_KEYS:
         return NotRendered(f"unknown outbox kind {row.kind!r}")
     payload = row.payload if isinstance(row.payload, dict) else {}
@@ -284,3 +289,21 @@ def claim_text(uow: UnitOfWork, claim: Any, t: Translator) -> str:
     return t.raw("notify-claim-new", rt=esc(uow.areas.get(claim.sls_id).name),
                  person=esc(person.first_name if person is not None else "-"), name=esc(claim.head_name),
                  kk=f"····{kk[-4:]}" if kk else "-", members=claim.members, detail="\n".join(details))
+
+def _render_privacy(uow: UnitOfWork, row: OutboxRow, key: str) -> Notification | NotRendered:
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    request_id = payload.get("request_id")
+    request = uow.privacy.get(request_id) if isinstance(request_id, int) else None
+    if request is None:
+        return NotRendered(f"privacy request {request_id!r} is gone")
+    t = Translator(recipient_language(uow, row.chat_id))
+    if key == "notify-privacy-done":
+        kind = t("pv-kind-erasure" if request.kind == "erasure" else "pv-kind-correction")
+        return Notification(row.chat_id, t("notify-privacy-done", id=request.id, kind=kind))
+    if request.status != "open":
+        return NotRendered(f"privacy request {request.id} already closed")
+    family = uow.families.get(request.family_id) if request.family_id is not None else None
+    user = uow.users.by_telegram_id(request.telegram_id)
+    text = t("notify-privacy-correction", id=request.id, name=family.head_name if family else "-",
+             person=user.first_name if user else "-", text=request.text or "")
+    return Notification(row.chat_id, text, keyboards.privacy_request_done(t, request.id))

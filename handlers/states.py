@@ -40,3 +40,6 @@ class State(StrEnum):
     # questionnaire: one question at a time
     QUESTION = "questionnaire.question"
     PAUSED = "questionnaire.paused"
+
+    # privacy: the resident's rights (see, correct, withdraw and erase)
+    CORRECTION = "privacy.correction"

@@ -14,6 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
+from registry.erasure import forward_erasures
 from registry.worker import ForwardPolicy, RegistryWorker, worker_from_settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ def start_registry_jobs(scheduler: Any, pintu: Any, *, policy: ForwardPolicy | N
         worker.running = asyncio.current_task()
         try:
             await worker.drain(max_seconds=max(every * 10, 30.0))
+            # Residents' erasure requests for records the registry already has (registry/erasure.py).
+            await forward_erasures(worker.uow_factory, worker.clock, worker.target, worker.client)
         except Exception:
             log.exception("registry forwarding run failed")
         finally:

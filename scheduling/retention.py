@@ -7,6 +7,10 @@ the reminder?" and to look into failures; after that it only slows the dispatche
 
     start_retention_job(scheduler, pintu, keep=dt.timedelta(days=30))   # next to the other jobs
 
+The same nightly round keeps the privacy notice's promise on personal data (:func:`purge_personal_data`):
+half-finished registrations and questionnaires after ``PINTU_DRAFT_KEEP_DAYS``, records with their
+answers, geotag and photos ``PINTU_RECORD_KEEP_DAYS`` after the central registry received them.
+
 Deleting happens in small batches, each its own transaction, so the dispatcher (which claims rows of
 the same table) never waits long for a lock, also on PostgreSQL with several processes.
 """
@@ -16,11 +20,14 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from domain.clock import Clock
 from domain.ports import UnitOfWork
+from domain.privacy import remove_files
 
 log = logging.getLogger(__name__)
 
@@ -65,3 +72,95 @@ def start_retention_job(scheduler: Any, pintu: Any, keep: dt.timedelta | None) -
                       name="outbox retention", max_instances=1, coalesce=True, misfire_grace_time=3600,
                       replace_existing=True)
     return JOB_ID
+
+
+# --- personal data (the privacy notice's "how long") ------------------------------------------------
+
+PERSONAL_JOB_ID = "personal-data-retention"
+RECORD_BATCH = 500  # records per transaction: each takes its photos and delivery rows with it
+
+
+@dataclass
+class PurgeReport:
+    """What one run deleted (logged as counts, never as names)."""
+
+    drafts: int = 0
+    records: int = 0
+    photos: int = 0
+    conversations: int = 0
+    request_texts: int = 0  # closed correction requests whose words were blanked
+
+
+def purge_personal_data(uow_factory: Callable[[], UnitOfWork], now: dt.datetime, media_dir: str | Path,
+                        draft_keep: dt.timedelta | None, record_keep: dt.timedelta | None,
+                        batch: int = RECORD_BATCH) -> PurgeReport:
+    """Delete, in batches of one transaction each: drafts and conversations (a half-finished
+    registration's name and KK) untouched for ``draft_keep``; records every registry received more than
+    ``record_keep`` ago, with their answers, geotag and photos (files too). None keeps that kind."""
+    report = PurgeReport()
+    if draft_keep is not None:
+        cutoff = now - draft_keep
+        report.drafts, photos = _in_batches(uow_factory, lambda uow: uow.privacy.stale_drafts(cutoff, batch), media_dir)
+        report.photos += photos
+        report.conversations = _conversations(uow_factory, cutoff, batch)
+        with uow_factory() as uow:  # a few rows a night: one statement
+            report.request_texts = uow.privacy.forget_closed_texts(cutoff)
+            uow.commit()
+    if record_keep is not None:
+        cutoff = now - record_keep
+        report.records, photos = _in_batches(uow_factory, lambda uow: uow.privacy.delivered_before(cutoff, batch), media_dir)
+        report.photos += photos
+    return report
+
+
+def _in_batches(uow_factory: Callable[[], UnitOfWork], pick: Callable[[UnitOfWork], list[str]],
+                media_dir: str | Path) -> tuple[int, int]:
+    records = photos = 0
+    while True:
+        with uow_factory() as uow:
+            ids = pick(uow)
+            if not ids:
+                return records, photos
+            paths = uow.privacy.delete_records(ids)
+            uow.commit()
+        # Files go once their rows are gone for good: a failed commit leaves both in place.
+        remove_files(media_dir, paths)
+        records, photos = records + len(ids), photos + len(paths)
+
+
+def _conversations(uow_factory: Callable[[], UnitOfWork], cutoff: dt.datetime, batch: int) -> int:
+    deleted = 0
+    while True:
+        with uow_factory() as uow:
+            purged = uow.privacy.stale_conversations(cutoff, batch)
+            if not purged:
+                return deleted
+            uow.commit()
+        deleted += purged
+
+
+def run_personal_retention(pintu: Any) -> PurgeReport:
+    settings = pintu.settings
+    report = purge_personal_data(pintu.uow, pintu.clock.now(), settings.media_dir, settings.draft_keep,
+                                 settings.record_keep)
+    log.info("personal data retention: %d drafts, %d delivered records, %d photos, %d conversations deleted; "
+             "%d closed requests' texts blanked", report.drafts, report.records, report.photos, report.conversations,
+             report.request_texts)
+    return report
+
+
+def start_personal_data_job(scheduler: Any, pintu: Any) -> str | None:
+    """Nightly at 02.45 UTC (after the outbox purge); None when both kinds are kept for ever."""
+    if pintu.settings.draft_keep is None and pintu.settings.record_keep is None:
+        return None
+
+    async def tick() -> None:
+        try:
+            await asyncio.to_thread(run_personal_retention, pintu)
+        except Exception:
+            log.exception("personal data retention run failed")
+
+    scheduler.add_job(tick, CronTrigger(hour=2, minute=45, timezone=dt.timezone.utc), id=PERSONAL_JOB_ID,
+                      name="personal data retention", max_instances=1, coalesce=True, misfire_grace_time=3600,
+                      replace_existing=True)
+    return PERSONAL_JOB_ID

@@ -56,6 +56,8 @@ def start_mappers() -> None:
         imperative(model.CampaignWindow, tables.campaign_windows)
         imperative(model.FamilyClaim, tables.family_claims)
         imperative(model.KkAttempt, tables.kk_attempts)
+
+        imperative(model.PrivacyRequest, tables.privacy_requests)
         _started = True
 
 

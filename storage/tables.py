@@ -425,3 +425,22 @@ audit_log = Table(
     Index("ix_audit_log_actor_at", "actor_user_id", "at"),
     Index("ix_audit_log_family_at", "family_id", "at"),
 )
+
+# A resident's use of their rights (domain/privacy.py): a correction asked of the RT head, or a withdrawal
+# of consent with erasure. Keyed by the Telegram id, not users.id: the account may be erased meanwhile,
+# and the request (with its status and age) must outlive it.
+privacy_requests = Table(
+    "privacy_requests", metadata,
+    _id(),
+    Column("kind", String(16), nullable=False),  # correction | erasure
+    Column("status", String(16), nullable=False, default="open"),  # open | done
+    Column("telegram_id", BigInteger, nullable=False, index=True),
+    Column("family_id", Integer, nullable=True),
+    Column("sls_id", Integer, nullable=True),
+    Column("text", Text, nullable=True),  # the correction asked for
+    Column("detail", JSON, nullable=False, default=dict),  # erasure: how many of what were deleted or forwarded
+    _instant("created_at"),
+    _instant("closed_at", nullable=True),
+    Column("closed_by", BigInteger, nullable=True),  # Telegram id of the RT head, or None (CLI, worker)
+    Index("ix_privacy_requests_status", "status", "created_at"),
+)

@@ -21,6 +21,7 @@ from storage.repositories.enumerators import EnumeratorRepository
 from storage.repositories.families import FamilyRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
 from storage.queues import DeliveryRepository, OutboxRepository
 from storage.repositories.records import RecordRepository
@@ -62,6 +63,8 @@ class SqlUnitOfWork:
         self.claims = ClaimRepository(session)
 
         self.audit = AuditRepository(session)
+
+        self.privacy = PrivacyRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -25,6 +25,7 @@ from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, Inv
 from domain.invites import InviteKind, read_invite
 from domain.kk import check_kk
 from domain.family_import import MAX_MEMBERS
+from domain.privacy import needs_reconsent
 from domain.onboarding import join_sls, record_consent, redeem_invite, register_family
 from handlers import keyboards
 from handlers.context import Context
@@ -47,6 +48,12 @@ def on_start(ctx: Context) -> None:
         carried = payload[:40] if not payload or INVITE_PAYLOAD.fullmatch(payload[:40]) else "-"
         ctx.send(ctx.t("consent", version=ctx.config.consent_version), keyboards.consent(ctx.t, carried))
         return
+    if needs_reconsent(ctx.user.consent_version, ctx.config.consent_version):
+        ctx.send(
+            ctx.t("consent-new-version", version=ctx.config.consent_version) + "\n\n"
+            + ctx.t("consent", version=ctx.config.consent_version),
+            keyboards.consent(ctx.t, ""))
+        return
     if payload:
         _accept_invite(ctx, payload)
         return
@@ -55,13 +62,12 @@ def on_start(ctx: Context) -> None:
 
 def on_consent_button(ctx: Context) -> None:
     """Agree: create the user and go on (with the invite, if the link had one). Decline: store nothing."""
-    if ctx.user is not None:
-        # An old privacy notice pressed again: consent is already on record, so just carry on.
-        ctx.go_home()
-        return
     _, argument = parse(ctx.event.callback_data)
     answer, _, payload = argument.partition(":")
     answer, _, chosen = answer.partition(".")  # "y.en": agreed after choosing English with /bahasa
+    if ctx.user is not None:
+        _consent_again(ctx, answer == "y")
+        return
     if answer != "y":
         ctx.show(ctx.t("consent-declined"))
         return
@@ -75,6 +81,18 @@ def on_consent_button(ctx: Context) -> None:
         _accept_invite(ctx, payload)
     else:
         show_area_choice(ctx, parent_id=None)
+
+
+def _consent_again(ctx: Context, agreed: bool) -> None:
+    """Someone already registered pressed a notice: a newer version is agreed to (or declined: they keep
+    being asked, and are told how to withdraw); an old notice pressed again just carries on."""
+    if not needs_reconsent(ctx.user.consent_version, ctx.config.consent_version):
+        ctx.go_home()
+    elif agreed:
+        ctx.user.consent_version, ctx.user.consent_at = ctx.config.consent_version, ctx.now
+        ctx.go_home(notice=ctx.t("consent-renewed"))
+    else:
+        ctx.show(ctx.t("consent-new-declined"))
 
 
 def _accept_invite(ctx: Context, token: str) -> None:

@@ -71,6 +71,7 @@ def create_app(engine: Engine, token: str, *, middlewares: Iterable[Any] = ()) -
     app.on_cleanup.append(_stop_writer)
     app.router.add_post("/v1/records", post_record)
     app.router.add_get("/v1/records/{key}", get_record)
+    app.router.add_post("/v1/erasures", post_erasure)
     app.router.add_post("/submission", post_submission)
     app.router.add_head("/submission", head_submission)
     app.router.add_get("/healthz", healthz)
@@ -319,6 +320,31 @@ async def get_record(request: web.Request) -> web.Response:
 
     found = await asyncio.to_thread(_get)
     return web.json_response(found) if found else _error(404, "no such key")
+
+
+async def post_erasure(request: web.Request) -> web.Response:
+    """A resident withdrew consent (pintu.erasure/1): delete the record named by ``record_id`` and every
+    stored version of it. Idempotent: erasing what is not (or no longer) here answers 200 as well."""
+    if not _authorized(request):
+        return _error(401, "unauthorized")
+    try:
+        document = json.loads(await request.read())
+        key = document["record_id"] if document.get("schema") == "pintu.erasure/1" else None
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError):
+        key = None
+    if not isinstance(key, str) or not key or len(key) > 64:
+        return _error(422, "expected a pintu.erasure/1 document with a record_id")
+
+    def _erase() -> int:
+        with request.app[SESSIONS]() as session:
+            rows = session.query(StoredRecord).filter((StoredRecord.key == key) | (StoredRecord.replaces == key)).all()
+            for row in rows:
+                session.delete(row)
+            session.commit()
+            return len(rows)
+
+    erased = await asyncio.to_thread(_locked, request.app[WRITES], _erase)
+    return web.json_response({"status": "erased", "key": key, "records": erased})
 
 
 # --- OpenRosa ----------------------------------------------------------------------------------------

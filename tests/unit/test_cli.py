@@ -163,3 +163,26 @@ def test_run_with_a_weak_invite_secret_refuses_to_start(monkeypatch):
     monkeypatch.setenv("PINTU_INVITE_SECRET", "x")
     with pytest.raises(SystemExit, match="pintu secret new"):
         main(["run"])
+
+def test_requests_lists_open_privacy_requests_with_their_age_and_closes_one(env, capsys):
+    from domain.model import PrivacyRequest
+
+    pintu = build(env)
+    long_ago = pintu.clock.now() - dt.timedelta(days=9, hours=1)
+    with pintu.uow() as uow:
+        uow.privacy.add(PrivacyRequest(kind="correction", telegram_id=5551, sls_id=7, text="KK salah: 6472…",
+                                       created_at=long_ago))
+        uow.privacy.add(PrivacyRequest(kind="erasure", telegram_id=5552, detail={"forwarded": 2, "records": ["r1", "r2"]},
+                                       created_at=long_ago))
+        uow.privacy.add(PrivacyRequest(kind="erasure", status="done", telegram_id=5553, created_at=long_ago))
+        uow.commit()
+    capsys.readouterr()
+    assert main(["requests"]) == 0
+    listed = capsys.readouterr().out
+    assert "2 open request(s)" in listed and "correction" in listed and "9 days" in listed
+    assert "KK salah" not in listed and "r1" not in listed, "the list names no personal data"
+    assert main(["requests", "close", "1"]) == 0
+    assert "closed" in capsys.readouterr().out
+    assert main(["requests"]) == 0
+    assert "1 open request(s)" in capsys.readouterr().out
+    assert main(["requests", "close", "99"]) == 1

@@ -27,7 +27,8 @@ def test_a_menu_offers_exactly_what_the_role_may_use(role: str) -> None:
 
 
 def test_what_each_role_sees_in_its_menu() -> None:
-    assert names("resident") == ["start", "menu", "janji", "pindah", "batal", "isi", "bahasa", "bantuan"]
+    assert names("resident") == ["start", "menu", "janji", "pindah", "batal", "isi", "dataku", "bahasa", "bantuan"]
+    assert all("dataku" in names(role) for role in ROLES)  # the privacy notice's rights are everyone's
     assert {"keluarga", "isi"} <= set(names("rt_head")) and not {"janji", "jadwal", "progres"} & set(names("rt_head"))
     assert {"jadwal", "kunjungan", "isi"} <= set(names("enumerator")) and "keluarga" not in names("enumerator")
     assert {"progres", "tinjau", "ekspor"} <= set(names("supervisor")) and "isi" not in names("supervisor")

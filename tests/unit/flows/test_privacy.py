@@ -1,0 +1,155 @@
+"""The resident's rights (handlers/flows/privacy.py): /dataku's summary and file, a correction reaching
+the RT head and closed by him, withdrawal with erasure, and the notice shown again when its version rises."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from sqlalchemy import select
+
+from chat.events import SendDocument
+from domain.model import Conversation, OutboxMessage, PrivacyRequest, Record, RecordDelivery, RecordPhoto, User
+from handlers.notifications import render_outbox
+from tests.unit.flows.helpers import EN, ID, KK_WATI, Person, rt_head
+
+
+def _wati(world) -> Person:
+    wati = Person(world, 1001)
+    wati.register("Wati Susanti", KK_WATI)
+    wati.book()
+    return wati
+
+
+def _add_record(world, family_id: int, status: str = "draft", delivered: bool = False, photo: str | None = None) -> str:
+    now = world.clock.now()
+    record_id = str(uuid.uuid4())
+    with world.uow_factory() as uow:
+        uow.records.add(Record(id=record_id, family_id=family_id, form_id="regsosek", form_version="1",
+                               answers={"r301": "3"}, latitude=-0.5, longitude=117.1, status=status,
+                               completed_at=now if status == "completed" else None, created_at=now, updated_at=now))
+        if photo:
+            uow.records.add_photo(RecordPhoto(record_id=record_id, path=photo, sha256="0" * 64, size=3, mime="image/jpeg"))
+        if delivered:
+            row = uow.deliveries.add(record_id, "registry", now)
+            row.status, row.delivered_at = "delivered", now
+        uow.commit()
+    return record_id
+
+
+def test_my_data_shows_a_summary_with_the_kk_masked_and_sends_everything_as_a_file(world):
+    wati = _wati(world)
+    _add_record(world, wati.user().family_id, status="completed", delivered=True)
+    actions = wati.say("/dataku")
+    summary = next(a for a in actions if getattr(a, "text", None) and "Wati Susanti" in a.text).text
+    assert KK_WATI not in summary and KK_WATI[-4:] in summary
+    assert "1 sudah diteruskan ke registri pusat" in summary and "1 lokasi GPS" in summary
+    assert "10.00 WITA" in summary  # the visit booked by register(), in the area's time
+    document = next(a for a in actions if isinstance(a, SendDocument))
+    data = json.loads(document.content)
+    assert data["family"]["kk_number"] == KK_WATI
+    assert data["records"][0]["answers"] == {"r301": "3"} and data["records"][0]["delivered_to_registry"]
+    assert {"pv:fix", "pv:erase"} <= set(wati.buttons(wati.message_with("pv:fix")))
+
+
+def test_a_correction_reaches_the_rt_head_who_closes_it_and_the_resident_is_told(world):
+    darto = rt_head(world)
+    wati = _wati(world)
+    wati.say("/dataku")
+    wati.press("pv:fix", wati.message_with("pv:fix"))
+    assert wati.screen == ID("pv-ask-correction")
+    wati.say("Jumlah anggota 5, bukan 4")
+    request = world.scalar(select(PrivacyRequest))
+    assert (request.kind, request.status, request.text) == ("correction", "open", "Jumlah anggota 5, bukan 4")
+    assert wati.screen == ID("pv-correction-sent", id=request.id)
+
+    with world.uow_factory() as uow:
+        row = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == darto.telegram_id,
+                                                             OutboxMessage.kind == "privacy-correction"))
+        notice = render_outbox(uow, row, world.clock.now())
+    assert "Jumlah anggota 5, bukan 4" in notice.text and "Wati Susanti" in notice.text
+    assert [b.data for b in notice.markup.buttons] == [f"pv:done:{request.id}"]
+
+    darto.press(f"pv:done:{request.id}", darto.last_id)
+    assert world.scalar(select(PrivacyRequest)).status == "done"
+    told = world.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == wati.telegram_id,
+                                                    OutboxMessage.kind == "privacy-done"))
+    with world.uow_factory() as uow:
+        assert render_outbox(uow, told).text == ID("notify-privacy-done", id=request.id, kind=ID("pv-kind-correction"))
+    # A second press, or someone else's, closes nothing more.
+    darto.press(f"pv:done:{request.id}", darto.last_id)
+    assert darto.answer.text == ID("pv-already-closed")
+    wati.press(f"pv:done:{request.id}", wati.last_id)
+    assert wati.answer.text == ID("stale-button")
+
+
+def test_erasure_says_what_goes_then_deletes_the_account_conversation_drafts_and_unsent_photos(world, tmp_path):
+    world.handlers.config = type(world.handlers.config)(**{**world.handlers.config.__dict__, "media_dir": str(tmp_path)})
+    wati = _wati(world)
+    family_id = wati.user().family_id
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "house.jpg").write_bytes(b"jpg")
+    draft = _add_record(world, family_id, photo="p/house.jpg")
+    kept = _add_record(world, family_id, status="completed", delivered=True)
+    wati.say("/dataku")
+    wati.press("pv:erase", wati.message_with("pv:erase"))
+    assert ID("pv-erase-now", drafts=1, unsent=0, photos=1) in wati.screen
+    assert ID("pv-erase-forwarded", count=1) in wati.screen
+    assert world.count(User, User.telegram_id == wati.telegram_id) == 1  # nothing deleted before confirming
+
+    wati.press("pv:eraseok")
+    assert wati.screen == ID("pv-erased-forwarded", id=1, count=1)
+    assert world.count(User, User.telegram_id == wati.telegram_id) == 0
+    assert world.count(Conversation, Conversation.telegram_id == wati.telegram_id) == 0
+    assert world.count(Record, Record.id == draft) == 0 and not (tmp_path / "p" / "house.jpg").exists()
+    # The registry's copy is the law's to keep; a deletion request goes to it through the delivery queue.
+    assert world.count(Record, Record.id == kept) == 1
+    assert world.scalar(select(RecordDelivery.status).where(RecordDelivery.record_id == kept,
+                                                            RecordDelivery.target == "registry-erasure")) == "pending"
+    request = world.scalar(select(PrivacyRequest))
+    assert (request.kind, request.status, request.detail["forwarded"]) == ("erasure", "open", 1)
+    wati.say("/menu")
+    assert wati.screen == ID("need-start")
+
+
+def test_erasure_without_forwarded_records_is_done_at_once(world):
+    wati = _wati(world)
+    wati.say("/mydata")
+    wati.press("pv:erase", wati.message_with("pv:erase"))
+    wati.press("pv:eraseok")
+    assert wati.screen == ID("pv-erased")
+    assert world.scalar(select(PrivacyRequest.status)) == "done"
+
+
+def test_an_officer_cannot_erase_their_account_from_the_chat(world):
+    darto = rt_head(world)
+    darto.say("/dataku")
+    darto.press("pv:erase", darto.message_with("pv:erase"))
+    assert darto.screen == ID("pv-erase-officer")
+    assert world.count(User, User.telegram_id == darto.telegram_id) == 1
+
+
+def test_a_new_notice_version_is_shown_again_to_who_agreed_to_an_older_one(world):
+    wati = _wati(world)
+    with world.uow_factory() as uow:
+        uow.users.by_telegram_id(wati.telegram_id).consent_version = "2025-1"
+        uow.commit()
+    wati.say("/janji")
+    assert wati.screen.startswith(ID("consent-new-version", version="2026-1"))
+    assert ID("consent", version="2026-1") in wati.screen  # the whole new notice
+    assert wati.buttons()[0].startswith("cs:y")
+    wati.say("/dataku")  # their rights stay open meanwhile
+    assert "Wati Susanti" in wati.screen
+    wati.say("/janji")
+    wati.press(wati.buttons()[0])
+    assert wati.user().consent_version == "2026-1"
+    assert ID("consent-renewed") in wati.screen
+    wati.say("/janji")
+    assert not wati.screen.startswith(ID("consent-new-version", version="2026-1"))
+
+
+def test_the_notice_names_every_category_its_recipient_and_the_rights():
+    for t, words in ((ID, ("GPS", "foto rumah", "sosial ekonomi", "registri pusat", "/dataku", "30 hari")),
+                     (EN, ("GPS", "photo of the house", "socio-economic", "central registry", "/mydata", "30 days"))):
+        notice = t("consent", version="2026-1")
+        assert all(word in notice for word in words), notice
