@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -76,7 +77,7 @@ class CentralSessionAuth(httpx.Auth):
     requires_response_body = True
 
     def __init__(self, server: str, email: str, password: str, now: Callable[[], dt.datetime],
-                 renew_before: dt.timedelta = dt.timedelta(hours=1)) -> None:
+                 renew_before: dt.timedelta = dt.timedelta(hours=1), timeout: float = 30.0) -> None:
         self.sessions_url = server.rstrip("/") + "/v1/sessions"
         self._email, self._password = email, password
         self._now = now
@@ -84,6 +85,8 @@ class CentralSessionAuth(httpx.Auth):
         self._token: str | None = None
         self._expires: dt.datetime | None = None
         self._lock = threading.Lock()
+        self._alock: Any = None  # an asyncio.Lock, made in the event loop that first needs it
+        self._timeout = timeout
         self.logins = 0  # sessions opened (tests and the status line)
 
     def _current(self) -> str | None:
@@ -109,28 +112,64 @@ class CentralSessionAuth(httpx.Auth):
         return token
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self._current()
-        fresh = False
+        """The synchronous flow (``pintu form publish``): one request at a time."""
+        token, fresh = self._current(), False
         if token is None:
-            login = yield self._login_request()
-            token, fresh = self._keep(login), True
-            if token is None:
-                # No session: send the request without one; Central's 401 tells the worker to report it.
-                yield request
-                return
+            token, fresh = self._keep((yield self._login_request())), True
+        if token is None:  # no session: Central's 401 to the request tells the operator
+            yield request
+            return
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401 and not fresh:
-            with self._lock:
-                if self._token == token:  # not already renewed by a concurrent request
-                    self._token = None
-            renewed = self._current()
-            if renewed is None:
-                login = yield self._login_request()
-                renewed = self._keep(login)
+            self._forget(token)
+            renewed = self._keep((yield self._login_request()))
             if renewed is not None:
                 request.headers["Authorization"] = f"Bearer {renewed}"
                 yield request
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The worker's flow: its concurrent sends wait for one login instead of each opening a session."""
+        token, fresh = await self._session_or_none()
+        if token is None:
+            token, fresh = await self._login_once(None), True
+        if token is None:
+            yield request
+            return
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401 and not fresh:
+            renewed = await self._login_once(token)
+            if renewed is not None:
+                request.headers["Authorization"] = f"Bearer {renewed}"
+                yield request
+
+    async def _session_or_none(self) -> tuple[str | None, bool]:
+        return self._current(), False
+
+    async def _login_once(self, stale: str | None) -> str | None:
+        """A new session, unless another request opened one since ``stale`` failed (single flight)."""
+        import asyncio
+
+        if self._alock is None:
+            self._alock = asyncio.Lock()
+        async with self._alock:
+            if stale is not None:
+                self._forget(stale)
+            current = self._current()
+            if current is not None:
+                return current
+            async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
+                try:
+                    response = await client.send(self._login_request())
+                except httpx.HTTPError:
+                    return None
+            return self._keep(response)
+
+    def _forget(self, token: str) -> None:
+        with self._lock:
+            if self._token == token:  # not already renewed by a concurrent request
+                self._token = None
 
 
 def app_user_url(url: str, token: str) -> str:

@@ -111,6 +111,7 @@ class RegistryWorker:
         # One auth for every send: a Central session is opened once and shared by all connections.
         self.auth = make_auth(target.credentials or Credentials(), target.url, clock.now)
         self.refused: str | None = None  # the last run's "setting: …" reason while the registry refuses us
+        self._answered = False  # some run of this worker got a real answer (not a refusal) from the registry
         self.forms = forms  # registry.openrosa.FormLibrary, for the OpenRosa format
         if target.format == "openrosa" and forms is None:
             from registry.openrosa import FormLibrary
@@ -339,6 +340,10 @@ class RegistryWorker:
                 report.delivered += done
                 report.lost_lease += len(ids) - done
             report.released += uow.deliveries.release_claims(unsent)
+            if reached and not self._answered:
+                # A restart after fixing a refused setting: the rows it refused need not wait their backoff.
+                self._answered = True
+                report.recovered = _refused_rows_due(uow, self.target_name, now) > 0 or report.recovered
             if recovered:
                 pulled = uow.deliveries.make_due(self.target_name, now)
                 if pulled:
@@ -358,6 +363,20 @@ class RegistryWorker:
                         ", ".join(sorted(report.reasons)), report.retried, report.released, self.policy.probe_cap)
         elif attempted and not reached:
             log.debug("registry still unreachable (%s)", ", ".join(sorted(report.reasons)))
+
+
+def _refused_rows_due(uow: SqlUnitOfWork, target: str, now: dt.datetime) -> int:
+    from sqlalchemy import update
+
+    from domain.model import RecordDelivery
+    from registry.client import SETTING_PREFIX
+
+    return uow.session.execute(
+        update(RecordDelivery)
+        .where(RecordDelivery.target == target, RecordDelivery.status == "pending",
+               RecordDelivery.claimed_until.is_(None), RecordDelivery.next_attempt_at > now,
+               RecordDelivery.last_error.startswith(SETTING_PREFIX))
+        .values(next_attempt_at=now).execution_options(synchronize_session=False)).rowcount
 
 
 def _idle(report: ForwardReport) -> bool:
