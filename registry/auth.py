@@ -19,6 +19,7 @@ Credentials are never logged.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+LOGIN_PAUSE = dt.timedelta(seconds=10)  # after a refused login, the next one waits this long
 SCHEMES = ("bearer", "token", "basic", "digest", "central", "central-app-user", "none")
 
 
@@ -87,6 +89,7 @@ class CentralSessionAuth(httpx.Auth):
         self._lock = threading.Lock()
         self._alock: Any = None  # an asyncio.Lock, made in the event loop that first needs it
         self._timeout = timeout
+        self._refused_at: dt.datetime | None = None  # the last failed login: not tried again for a while
         self.logins = 0  # sessions opened (tests and the status line)
 
     def _current(self) -> str | None:
@@ -99,7 +102,13 @@ class CentralSessionAuth(httpx.Auth):
         return httpx.Request("POST", self.sessions_url, json={"email": self._email, "password": self._password})
 
     def _keep(self, response: httpx.Response) -> str | None:
+        """The session token of a login's answer; None when Central refused the email or password. A
+        server error is raised: Central is away (an outage to probe), not refusing us."""
+        if response.status_code >= 500:
+            raise httpx.HTTPStatusError(f"Central's login answered {response.status_code}",
+                                        request=response.request, response=response)
         if response.status_code != 200:
+            self._refused_at = self._now()
             return None
         try:
             data = response.json()
@@ -130,7 +139,7 @@ class CentralSessionAuth(httpx.Auth):
 
     async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """The worker's flow: its concurrent sends wait for one login instead of each opening a session."""
-        token, fresh = await self._session_or_none()
+        token, fresh = self._current(), False
         if token is None:
             token, fresh = await self._login_once(None), True
         if token is None:
@@ -144,13 +153,8 @@ class CentralSessionAuth(httpx.Auth):
                 request.headers["Authorization"] = f"Bearer {renewed}"
                 yield request
 
-    async def _session_or_none(self) -> tuple[str | None, bool]:
-        return self._current(), False
-
     async def _login_once(self, stale: str | None) -> str | None:
         """A new session, unless another request opened one since ``stale`` failed (single flight)."""
-        import asyncio
-
         if self._alock is None:
             self._alock = asyncio.Lock()
         async with self._alock:
@@ -159,11 +163,11 @@ class CentralSessionAuth(httpx.Auth):
             current = self._current()
             if current is not None:
                 return current
+            if self._refused_at is not None and self._now() - self._refused_at < LOGIN_PAUSE:
+                return None  # a wrong password is not tried once per waiting request (Central may lock it)
+            # Transport errors propagate: the send fails as "unreachable", never as a wrong password.
             async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as client:
-                try:
-                    response = await client.send(self._login_request())
-                except httpx.HTTPError:
-                    return None
+                response = await client.send(self._login_request())
             return self._keep(response)
 
     def _forget(self, token: str) -> None:

@@ -397,6 +397,9 @@ def worker_from_settings(settings: Any, uow_factory: Callable[[], SqlUnitOfWork]
     if not settings.registry_url:
         raise ValueError("PINTU_REGISTRY_URL is not set (see README, Registry)")
     target = target_from_settings(settings)
+    problem = target.credentials.problem() if target.credentials else None
+    if problem:  # sent without an Authorization header; the registry's 401 will say the same
+        log.warning("registry credentials incomplete: %s (README, Registry: Authentication)", problem)
     forms = None
     if target.format == "openrosa":
         from registry.openrosa import FormLibrary

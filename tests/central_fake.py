@@ -52,6 +52,7 @@ class FakeState:
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, Authorization scheme
     session_ttl: dt.timedelta = dt.timedelta(hours=24)
     nonces: set[str] = field(default_factory=set)
+    login_down: bool = False  # /v1/sessions answers 503 (Central restarting)
 
 
 def _problem(status: int, code: float, message: str) -> web.Response:
@@ -104,6 +105,8 @@ class FakeServer:
         return False
 
     async def sessions(self, request: web.Request) -> web.Response:
+        if self.state.login_down:
+            return _problem(503, 503, "Service unavailable")
         body = await request.json()
         if (body.get("email"), body.get("password")) != (EMAIL, PASSWORD):
             return _problem(401, 401.2, "Could not authenticate with the provided credentials.")

@@ -184,6 +184,35 @@ async def test_an_empty_token_sends_no_header_and_the_refusal_is_reported_as_a_s
         assert delivery_status(uow, fake_clock.now()).refused is None
 
 
+async def test_a_wrong_central_password_is_a_setting_to_fix_not_parked(uow_factory, fake_clock, fake, forms, tmp_path):
+    publish_regsosek(fake, forms)
+    make_completed(uow_factory, fake_clock.now(), 3)
+    w = worker(uow_factory, fake_clock, f"{fake.url}/v1/projects/1/submission", forms, tmp_path,
+               Credentials("central", user=EMAIL, password="salah"))
+    report = await w.run_once()
+    await w.aclose()
+    assert report.parked == 0 and report.delivered == 0 and report.retried >= 1
+    assert w.refused.startswith("setting: HTTP 401") and fake.state.logins == 0
+    assert [p for _, p, _ in fake.state.requests].count("/v1/sessions") == 1  # one try, not one per send
+    assert fake.state.submissions == {}
+
+
+async def test_central_login_answering_503_is_an_outage_not_a_wrong_password(uow_factory, fake_clock, fake, forms,
+                                                                             tmp_path):
+    publish_regsosek(fake, forms)
+    make_completed(uow_factory, fake_clock.now(), 2)
+    fake.state.login_down = True
+    w = worker(uow_factory, fake_clock, f"{fake.url}/v1/projects/1/submission", forms, tmp_path,
+               Credentials("central", user=EMAIL, password=PASSWORD))
+    report = await w.run_once()
+    assert report.retried >= 1 and w.unreachable and w.refused is None
+    fake.state.login_down = False
+    fake_clock.advance(dt.timedelta(seconds=POLICY.probe_cap + 1))
+    total = await w.drain()
+    await w.aclose()
+    assert total.delivered == 2
+
+
 def test_health_says_setting_when_the_registry_refuses_pintu(engine, uow_factory, fake_clock):
     from types import SimpleNamespace
 
