@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -48,7 +48,7 @@ class RegistryTarget:
     form's submission URL (ODK Central ``…/v1/projects/N/submission``, Kobo ``…/api/v1/submissions``)."""
 
     url: str
-    token: str = ""
+    token: str = field(default="", repr=False)  # never printed
     format: str = "json"
     timeout: float = 30.0  # sending the request and waiting for the answer
     # Opening the connection is timed on its own: a dead host should fail fast (and start the outage
