@@ -67,15 +67,16 @@ class FormLibrary:
     def template(self, form_id: str, version: str | None = None) -> ET.Element:
         """The form's instance (of ``version`` when one was seen, else the newest read)."""
         found = self._known(form_id, version)
-        if found is not None:
+        if found is not None and (version is None or found.get("version") in (version, None)):
             return found
         for suffix in (".xlsx", ".xls"):
             path = self.forms_dir / f"{form_id}{suffix}"
-            if path.exists():
+            if found is None and path.exists():
                 self.add_xlsform(str(path), form_id)
-                return self._known(form_id, version) or self._templates[form_id]
-        self._scan()
-        found = self._known(form_id, version)
+                found = self._known(form_id, version)
+        if found is None or (version is not None and found.get("version") != version):
+            self._scan()  # another file may hold this form id, or this older version of it
+            found = self._known(form_id, version)
         if found is not None:
             return found
         raise FormError(f"no XLSForm for form {form_id!r} in {self.forms_dir} (nor PINTU_FORM, nor the built-in form)")

@@ -304,3 +304,17 @@ def test_settings_of_the_auth_schemes():
         Settings.from_env({"PINTU_REGISTRY_AUTH": "oauth"})
     assert Credentials("central").problem() and Credentials("central", user="a", password="b").problem() is None
     assert "s3cr3t" not in repr(Credentials("token", token="s3cr3t"))
+
+
+def test_each_record_gets_the_form_version_it_was_filled_with(tmp_path):
+    for version, stem in (("1", "survei_lama"), ("2", "survei")):  # neither file is named after the form id
+        book = Workbook()
+        book.active.title = "survey"
+        book.active.append(("type", "name", "label"))
+        book.active.append(("text", "atap" if version == "1" else "dinding", "Pertanyaan"))
+        book.create_sheet("settings").append(("form_id", "version"))
+        book["settings"].append(("survei_rumah", version))
+        book.save(tmp_path / f"{stem}.xlsx")
+    library = FormLibrary(tmp_path)
+    assert [c.tag for c in library.template("survei_rumah", "1")][0] == "atap"
+    assert [c.tag for c in library.template("survei_rumah", "2")][0] == "dinding"
