@@ -318,3 +318,28 @@ def test_each_record_gets_the_form_version_it_was_filled_with(tmp_path):
     library = FormLibrary(tmp_path)
     assert [c.tag for c in library.template("survei_rumah", "1")][0] == "atap"
     assert [c.tag for c in library.template("survei_rumah", "2")][0] == "dinding"
+
+
+async def test_with_the_default_settings_a_record_of_the_built_in_form_reaches_central(uow_factory, central):
+    """The issue's report: `PINTU_FORMS_DIR=forms` did not find the built-in form, so every record parked."""
+    from domain.clock import SystemClock
+    from domain.records import complete_record, start_record
+    from registry_support import make_family, make_sls
+
+    clock = SystemClock()  # the wall clock, as `pintu form publish` and a production worker use
+    env = {"PINTU_REGISTRY_URL": f"{central.url}/v1/projects/1/submission", "PINTU_REGISTRY_FORMAT": "openrosa",
+           "PINTU_REGISTRY_AUTH": "central", "PINTU_REGISTRY_USER": EMAIL, "PINTU_REGISTRY_PASSWORD": PASSWORD}
+    assert run_cli(["form", "publish"], env) == 0
+    with uow_factory() as uow:
+        sls_id, enumerator_id = make_sls(uow)
+        family_id = make_family(uow, sls_id, clock.now())
+        record = start_record(uow, family_id, "pintu_regsosek_first_visit", "2026112201", clock.now(),
+                              enumerator_id=enumerator_id, answers={})
+        complete_record(uow, record.id, clock.now())
+        uow.commit()
+    w = worker_from_settings(Settings.from_env(env), uow_factory, clock)
+    report = await w.run_once()
+    await w.aclose()
+    assert report.delivered == 1, report.reasons
+    stored = central.state.submissions[f"uuid:{record.id}"]
+    assert (stored.form_id, stored.version) == ("pintu_regsosek_first_visit", "2026112201")
