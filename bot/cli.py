@@ -8,6 +8,7 @@
     pintu invite rt-head|enumerator|resident TARGET
     pintu enumerator list | hours TARGET --days mon-sat --from 08:00 --to 16:00 --visit-minutes 30
     pintu registry serve | status | forward | requeue
+    pintu form check FILE… | publish [FILE] [--url URL] [--project N]   (publish: to ODK Central)
     pintu families import --rt CODE FILE   an RT's families from a CSV/XLSX list (all or nothing)
     pintu areas boundaries FILE.geojson [--property kode_sls]   SLS polygons (all or nothing)
     pintu areas centre CODE LAT LON        a kelurahan's centre (the geofence's distance limit)
@@ -199,7 +200,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8090)
     serve.add_argument("--database", default="sqlite:///var/registry.db", help="the service's own database URL")
-    serve.add_argument("--token", default=None, help="accepted bearer token (default: PINTU_REGISTRY_TOKEN)")
+    serve.add_argument("--token", default=None, help="the write token (default: PINTU_REGISTRY_TOKEN)")
+    serve.add_argument("--read-token", default=None,
+                       help="the token that may read records back (default: PINTU_REGISTRY_READ_TOKEN; none: reads off)")
     serve.set_defaults(func=_registry_serve)
     registry.add_parser("status", help="pending, delivered, parked (with reason), oldest pending age") \
         .set_defaults(func=_registry_status)
@@ -222,6 +225,13 @@ def _parser() -> argparse.ArgumentParser:
     close = requests_sub.add_parser("close", help="mark a request done (the resident is told)")
     close.add_argument("request_id", type=int)
     close.set_defaults(func=_requests_close)
+
+    publish = form.add_parser("publish", help="upload the form's XForm (and attachments) to ODK Central")
+    publish.add_argument("file", nargs="?", default=None,
+                         help="the XLSForm (default: PINTU_FORM, else the built-in first-visit form)")
+    publish.add_argument("--url", default=None, help="Central's address (default: from PINTU_REGISTRY_URL)")
+    publish.add_argument("--project", type=int, default=None, help="the project number (default: from PINTU_REGISTRY_URL)")
+    publish.set_defaults(func=_form_publish)
     flows = sub.add_parser("flows", help="the conversation's state graph, from the flows' declarations (Mermaid)",
                            epilog="example: pintu flows > docs/flows.mmd")
     flows.set_defaults(func=_flows)
@@ -423,7 +433,8 @@ def _registry_serve(args: argparse.Namespace, settings: Settings) -> int:
     token = args.token if args.token is not None else settings.registry_token
     if args.database.startswith("sqlite:///") and not args.database.startswith("sqlite:////"):
         os.makedirs(os.path.dirname(args.database.removeprefix("sqlite:///")) or ".", exist_ok=True)
-    serve(args.host, args.port, args.database, token)
+    read_token = args.read_token if args.read_token is not None else settings.registry_read_token
+    serve(args.host, args.port, args.database, token, read_token)
     return 0
 
 
@@ -455,6 +466,44 @@ def _form_check(args: argparse.Namespace, settings: Settings) -> int:
     from forms.check import main as check_forms
 
     return check_forms(args.files)
+
+
+def _form_publish(args: argparse.Namespace, settings: Settings) -> int:
+    """``pintu form publish``: exit 0 when Central holds the form at its version, 1 with the reason otherwise."""
+    import httpx
+
+    from domain.clock import SystemClock
+    from registry.auth import Credentials, make_auth, server_root
+    from registry.central import PublishError, media_dirs_for, project_from_url, publish_form
+    from registry.openrosa import FormLibrary
+
+    url = args.url or settings.registry_url
+    project = args.project or project_from_url(settings.registry_url)
+    if not url or project is None:
+        print("Say where Central is: --url https://central.example --project N "
+              "(or PINTU_REGISTRY_URL=…/v1/projects/N/submission)", file=sys.stderr)
+        return 1
+    credentials = Credentials(settings.registry_auth, settings.registry_token, settings.registry_user,
+                              settings.registry_password)
+    if credentials.scheme not in ("central", "basic") or credentials.problem():
+        print("Publishing needs a Central web user: PINTU_REGISTRY_AUTH=central (or basic) with "
+              "PINTU_REGISTRY_USER (email) and PINTU_REGISTRY_PASSWORD", file=sys.stderr)
+        return 1
+    library = FormLibrary(settings.forms_dir)
+    path = args.file or settings.form_path or None
+    form_id = library.add_xlsform(path) if path else library.add_xlsform(str(library.extra[-1]))
+    template = library.template(form_id)
+    server = server_root(url)
+    with httpx.Client(auth=make_auth(credentials, server + "/v1/", SystemClock().now), timeout=60,
+                      follow_redirects=False) as client:
+        try:
+            report = publish_form(client, server, project, form_id, template.get("version") or "",
+                                  library.xform(form_id), media_dirs_for(library.source(form_id)))
+        except (PublishError, httpx.HTTPError) as error:
+            print(f"not published: {error}", file=sys.stderr)
+            return 1
+    print(report.summary())
+    return 0
 
 
 def _registry_requeue(args: argparse.Namespace, settings: Settings) -> int:

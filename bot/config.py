@@ -49,6 +49,10 @@ class Settings:
     # Central registry (README, Registry): where completed records are forwarded.
     registry_url: str = ""  # empty: records are queued but not forwarded
     registry_token: str = ""  # bearer token; never logged
+    registry_auth: str = "bearer"  # bearer | token | basic | digest | central | central-app-user | none
+    registry_user: str = ""  # basic, digest; central: the web user's email
+    registry_password: str = field(default="", repr=False)  # never logged
+    registry_read_token: str = ""  # `pintu registry serve`: the token that may read records back
     registry_format: str = "json"  # json | openrosa
     registry_timeout: float = 30.0  # seconds to send a request and to wait for the answer
     registry_connect_timeout: float = 10.0  # seconds to open the connection
@@ -171,7 +175,13 @@ def host_port(listen: str) -> tuple[str, int]:
 
 
 def _registry_settings(env: dict[str, str]) -> dict[str, object]:
-    """PINTU_REGISTRY_URL, _TOKEN, _FORMAT, _TIMEOUT, _CONNECT_TIMEOUT, _INTERVAL, PINTU_MEDIA_DIR, PINTU_FORMS_DIR."""
+    """PINTU_REGISTRY_URL, _TOKEN, _AUTH, _USER, _PASSWORD, _READ_TOKEN, _FORMAT, _TIMEOUT, _CONNECT_TIMEOUT,
+    _INTERVAL, PINTU_MEDIA_DIR, PINTU_FORMS_DIR."""
+    from registry.auth import SCHEMES
+
+    auth = env.get("PINTU_REGISTRY_AUTH", "bearer").strip().lower()
+    if auth not in SCHEMES:
+        raise ValueError(f"PINTU_REGISTRY_AUTH must be one of {', '.join(SCHEMES)}, not {auth!r}")
     fmt = env.get("PINTU_REGISTRY_FORMAT", "json").lower()
     if fmt not in ("json", "openrosa"):
         raise ValueError(f"PINTU_REGISTRY_FORMAT must be 'json' or 'openrosa', not {fmt!r}")
@@ -184,7 +194,11 @@ def _registry_settings(env: dict[str, str]) -> dict[str, object]:
         raise ValueError("PINTU_REGISTRY_TIMEOUT and PINTU_REGISTRY_CONNECT_TIMEOUT must be positive")
     return {
         "registry_url": url,
-        "registry_token": env.get("PINTU_REGISTRY_TOKEN", ""),
+        "registry_token": env.get("PINTU_REGISTRY_TOKEN", "").strip(),
+        "registry_auth": auth,
+        "registry_user": env.get("PINTU_REGISTRY_USER", "").strip(),
+        "registry_password": env.get("PINTU_REGISTRY_PASSWORD", ""),
+        "registry_read_token": env.get("PINTU_REGISTRY_READ_TOKEN", "").strip(),
         "registry_format": fmt,
         "registry_timeout": timeout,
         "registry_connect_timeout": connect_timeout,

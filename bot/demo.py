@@ -54,7 +54,7 @@ async def run_demo(port: int = 8080, framework: str = "ptb", data_dir: str = "va
                         media_dir=str(folder / "media"))
     runner = await _start_simulator(port)
     try:
-        registry = await _start_registry(folder, port + 10, registry_token)
+        registry = await _start_registry(folder, port + 10, registry_token, _demo_secret(folder, "registry-read-token"))
     except BaseException:
         await runner.cleanup()
         raise
@@ -72,7 +72,7 @@ async def run_demo(port: int = 8080, framework: str = "ptb", data_dir: str = "va
 
 
 def _demo_secret(folder: Path, name: str = "invite-secret") -> str:
-    """Keep the invite secret (and the registry token) across restarts so links handed out keep working."""
+    """Keep the invite secret (and the registry tokens) across restarts so links handed out keep working."""
     path = folder / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32))
@@ -86,13 +86,14 @@ async def _start_simulator(port: int) -> web.AppRunner:
     return runner
 
 
-async def _start_registry(folder: Path, port: int, token: str) -> web.AppRunner:
-    """The reference registry the demo forwards completed records to (its own SQLite file)."""
+async def _start_registry(folder: Path, port: int, token: str, read_token: str) -> web.AppRunner:
+    """The reference registry the demo forwards completed records to (its own SQLite file); records are
+    read back with ``read_token`` (var/demo/registry-read-token), which the bot never holds."""
     from registry.service.app import create_app as create_registry
     from storage.db import make_engine
 
     engine = make_engine(f"sqlite:///{folder / 'registry.db'}")
-    runner = web.AppRunner(create_registry(engine, token), access_log=None)
+    runner = web.AppRunner(create_registry(engine, token, read_token=read_token), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner

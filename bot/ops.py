@@ -9,7 +9,8 @@ process that dispatches) and the oldest due outbox row has waited less than PINT
 seconds; otherwise 503 with the same body saying what is wrong. The body also gives the registry
 backlog (records pending and parked, and how long the oldest pending one has waited); a registry that
 is away makes it say ``"registry": "backlog"``, but never 503: restarting Pintu cannot bring another
-organisation's server back, and nothing is lost meanwhile.
+organisation's server back, and nothing is lost meanwhile. A registry that refuses Pintu's credentials
+or URL (401/403) makes it say ``"registry": "setting"`` with ``registry_setting`` naming what to check.
 """
 from __future__ import annotations
 
@@ -189,7 +190,20 @@ def check_health(pintu: Any, scheduler: Any | None, dispatching: bool) -> tuple[
     report["registry_oldest_pending_seconds"] = round(registry_lag, 1)
     # Informational only (see the module's docstring): a registry outage never makes this process unhealthy.
     report["registry"] = "backlog" if registry_lag > pintu.settings.max_outbox_lag or parked else "ok"
+    refused = registry_refused(pintu)
+    if refused:  # not an outage: an operator's setting (credentials, URL); still never a 503
+        report["registry"] = "setting"
+        report["registry_setting"] = (f"the registry refuses Pintu ({refused}): check PINTU_REGISTRY_AUTH, "
+                                      "its credentials and PINTU_REGISTRY_URL")
     return healthy, report
+
+
+def registry_refused(pintu: Any) -> str | None:
+    """The registry's refusal of Pintu's credentials or URL, if the last attempts got one (blocking)."""
+    from registry.status import refused_setting
+
+    with pintu.uow() as uow:
+        return refused_setting(uow)[0]
 
 
 class OpsServer:

@@ -3,36 +3,43 @@
 =====================================================  =====================================
 the registry's answer                                  the row
 =====================================================  =====================================
-200, 201, 202 (JSON: 200 = already had this key)        delivered
-409 (OpenRosa: instanceID already known)                delivered
+200, 201, 202 (JSON: 200 = already had this key;        delivered
+OpenRosa: Central 201 / Kobo 202 for an identical
+resend of the same instanceID)
 408, 425, 429, 5xx, timeout, refused, reset, TLS, DNS   retried: exponential backoff + jitter
                                                         (Retry-After honoured), until delivered
-401, 403, 404                                           retried the same way: the token or URL
-                                                        is wrong for every record, not for this
-                                                        one; an operator fixes the setting and
-                                                        nothing had to be parked
+401, 403 (and 404 on JSON: the URL is wrong)            a setting to fix (credentials, URL), for
+                                                        every record, not this one: retried, one
+                                                        probe at a time, and reported as a
+                                                        setting by /healthz and `registry status`
+OpenRosa 404 (form or version unknown to the server)    parked with the reason: publish the form
+OpenRosa 409 (same instanceID, different XML)           (`pintu form publish`), then requeue
 any other 4xx (400, 409 JSON, 413, 415, 422, ...)       parked with the status and the
                                                         registry's reason (no retry can fix it)
 =====================================================  =====================================
 
 TLS certificates are always verified (httpx's default; a private CA goes in SSL_CERT_FILE). Nothing
-personal is logged: log lines name the record id, the status and the error class only.
+personal is logged: log lines name the record id, the status and the error class only. How the
+request is authenticated is registry/auth.py's business.
 """
 from __future__ import annotations
 
 import asyncio
 import email.utils
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import httpx
 
+from registry.auth import Credentials, HeaderAuth, app_user_url
 from registry.payload import Payload
 
 FORMATS = ("json", "openrosa")
-RETRY_4XX = {401, 403, 404, 408, 425, 429}
+RETRY_4XX = {408, 425, 429}
+SETTING_4XX = {401, 403}  # the credentials are wrong for every record (JSON: 404 too, the URL is)
+SETTING_PREFIX = "setting: "  # starts the reason of an outcome that an operator's setting must fix
 
 
 @dataclass(frozen=True)
@@ -41,14 +48,17 @@ class RegistryTarget:
     form's submission URL (ODK Central ``…/v1/projects/N/submission``, Kobo ``…/api/v1/submissions``)."""
 
     url: str
-    token: str = ""
+    token: str = field(default="", repr=False)  # never printed
     format: str = "json"
     timeout: float = 30.0  # sending the request and waiting for the answer
     # Opening the connection is timed on its own: a dead host should fail fast (and start the outage
     # probe), while a registry that is busy storing a record deserves the full ``timeout``.
     connect_timeout: float = 10.0
+    credentials: Credentials | None = None  # None: Bearer ``token`` (the reference registry)
 
     def __post_init__(self) -> None:
+        if self.credentials is None:
+            object.__setattr__(self, "credentials", Credentials("bearer", self.token))
         if self.format not in FORMATS:
             raise ValueError(f"registry format must be one of {FORMATS}, not {self.format!r}")
         if not self.url.startswith(("http://", "https://")):
@@ -58,6 +68,14 @@ class RegistryTarget:
     def records_url(self) -> str:
         return self.url.rstrip("/") + "/v1/records"
 
+    @property
+    def submission_url(self) -> str:
+        """OpenRosa: the URL, with an ODK Central App User's token in its path when that is the scheme."""
+        creds = self.credentials
+        if creds is not None and creds.scheme == "central-app-user":
+            return app_user_url(self.url, creds.token)
+        return self.url
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -65,6 +83,11 @@ class Outcome:
     reason: str  # status code and the registry's short reason, or the transport error's class
     retry_after: float | None = None
     reachable: bool = True  # False: the registry was not reached at all (refused, timeout, reset)
+
+    @property
+    def setting(self) -> bool:
+        """The registry refused our credentials or URL: a setting to fix, the same for every record."""
+        return self.reason.startswith(SETTING_PREFIX)
 
 
 def make_client(target: RegistryTarget, concurrency: int = 8) -> httpx.AsyncClient:
@@ -83,9 +106,13 @@ def classify(response: httpx.Response, fmt: str) -> Outcome:
     status = response.status_code
     if status in (200, 201, 202):
         return Outcome("delivered", str(status))
-    if status == 409 and fmt == "openrosa":
-        return Outcome("delivered", "409 already known")
     reason = f"HTTP {status}{_short_reason(response)}"
+    if status in SETTING_4XX or (status == 404 and fmt == "json"):
+        return Outcome("retry", SETTING_PREFIX + reason, retry_after=_retry_after(response))
+    if status == 404:  # OpenRosa: the server does not have this form id or version
+        return Outcome("park", f"{reason} (form or version unknown to the server: publish it, then requeue)")
+    if status == 409 and fmt == "openrosa":  # identical resends get 201/202: this one differs
+        return Outcome("park", f"{reason} (same instanceID, different XML)")
     if status >= 500 or status in RETRY_4XX:
         return Outcome("retry", reason, retry_after=_retry_after(response))
     if 400 <= status < 500:
@@ -97,17 +124,19 @@ def transport_failure(error: Exception) -> Outcome:
     return Outcome("retry", type(error).__name__, reachable=False)
 
 
-async def send_json(client: httpx.AsyncClient, target: RegistryTarget, payload: Payload) -> Outcome:
-    headers = {"Idempotency-Key": payload.record_id, "Authorization": f"Bearer {target.token}"}
+async def send_json(client: httpx.AsyncClient, target: RegistryTarget, payload: Payload,
+                    auth: httpx.Auth | None = None) -> Outcome:
+    headers = {"Idempotency-Key": payload.record_id}
+    auth = auth if auth is not None else header_auth(target)
     try:
         if payload.photos:
             files = [("record", ("record.json", payload.body, "application/json"))]
             for photo, content in zip(payload.photos, await _read_photos(payload)):
                 files.append(("photo", (photo.sha256, content, photo.mime)))
-            response = await client.post(target.records_url, headers=headers, files=files)
+            response = await client.post(target.records_url, headers=headers, files=files, auth=auth)
         else:
             headers["Content-Type"] = "application/json"
-            response = await client.post(target.records_url, headers=headers, content=payload.body)
+            response = await client.post(target.records_url, headers=headers, content=payload.body, auth=auth)
     except httpx.HTTPError as error:
         return transport_failure(error)
     except PhotoMissing as error:
@@ -116,19 +145,27 @@ async def send_json(client: httpx.AsyncClient, target: RegistryTarget, payload: 
 
 
 async def send_openrosa(client: httpx.AsyncClient, target: RegistryTarget, payload: Payload,
-                        instance_xml: bytes, media_names: list[str]) -> Outcome:
-    headers = {"X-OpenRosa-Version": "1.0", "Authorization": f"Bearer {target.token}",
-               "Date": email.utils.formatdate(time.time(), usegmt=True)}
+                        instance_xml: bytes, media_names: list[str], auth: httpx.Auth | None = None) -> Outcome:
+    headers = {"X-OpenRosa-Version": "1.0", "Date": email.utils.formatdate(time.time(), usegmt=True)}
+    auth = auth if auth is not None else header_auth(target)
     try:
         files = [("xml_submission_file", ("submission.xml", instance_xml, "text/xml"))]
         for photo, name, content in zip(payload.photos, media_names, await _read_photos(payload)):
             files.append((name, (name, content, photo.mime)))
-        response = await client.post(target.url, headers=headers, files=files)
+        response = await client.post(target.submission_url, headers=headers, files=files, auth=auth)
     except httpx.HTTPError as error:
         return transport_failure(error)
     except PhotoMissing as error:
         return Outcome("park", str(error))
     return classify(response, "openrosa")
+
+
+def header_auth(target: RegistryTarget) -> httpx.Auth | None:
+    """The auth of the schemes that need no state (a fixed header); the worker passes the others."""
+    creds = target.credentials
+    if creds is None or creds.scheme not in ("bearer", "token") or not creds.token:
+        return None
+    return HeaderAuth(creds.scheme.capitalize(), creds.token)
 
 
 class PhotoMissing(Exception):

@@ -1,7 +1,8 @@
 """A record as an OpenRosa XForm instance, the way ODK Central and KoboToolbox take submissions.
 
 The instance is the primary instance of the form's XForm, which pyxform makes from the XLSForm
-(``{forms_dir}/{form_id}.xlsx``), filled from the record's answers (keyed by question name; repeats
+(found by its form id: ``{forms_dir}/{form_id}.xlsx``, else any XLSForm in ``forms_dir`` or given as
+``extra`` whose settings name that id, else Pintu's built-in first-visit form), filled from the record's answers (keyed by question name; repeats
 are lists of objects, select_multiple lists, geopoints ``{"lat","lon","alt","acc"}``), with
 ``meta/instanceID = uuid:<record id>`` and, for a correction, ``meta/deprecatedID = uuid:<replaced id>``
 (ODK's convention for an edited submission). Photos go as media parts named by their file names.
@@ -9,12 +10,15 @@ are lists of objects, select_multiple lists, geopoints ``{"lat","lon","alt","acc
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from registry.payload import Payload
+
+log = logging.getLogger(__name__)
 
 XFORMS = "http://www.w3.org/2002/xforms"
 JR = "http://openrosa.org/javarosa"
@@ -26,9 +30,18 @@ class FormError(Exception):
 
 
 class FormLibrary:
-    def __init__(self, forms_dir: str | Path = "forms") -> None:
+    def __init__(self, forms_dir: str | Path = "forms", extra: Any = ()) -> None:
+        from forms.default import DEFAULT_FORM
+
         self.forms_dir = Path(forms_dir)
+        # Looked through when no file is named after the form id: the questionnaire's own XLSForm
+        # (PINTU_FORM) and the built-in one, whose file names are not their form ids.
+        self.extra = [Path(path) for path in extra] + [DEFAULT_FORM]
+        self._scanned = False
         self._templates: dict[str, ET.Element] = {}
+        self._versions: dict[tuple[str, str], ET.Element] = {}  # every version seen, for older records
+        self._xforms: dict[str, str] = {}  # form id -> its XForm (what `pintu form publish` uploads)
+        self._sources: dict[str, Path] = {}  # form id -> the XLSForm file it came from
         self._media: dict[str, list[str]] = {}  # form id -> paths of its binary (image, audio, file) fields
         self._lock = threading.Lock()
 
@@ -36,31 +49,71 @@ class FormLibrary:
         """Convert an XLSForm (path, bytes, file or pyxform dict) and keep its instance; returns the form id."""
         from pyxform.xls2xform import convert
 
-        return self.add_xform(convert(xlsform=source).xform, form_id)
+        found = self.add_xform(convert(xlsform=source).xform, form_id)
+        if isinstance(source, (str, Path)):
+            self._sources[found] = Path(source)
+        return found
 
     def add_xform(self, xform: str, form_id: str | None = None) -> str:
         template = _primary_instance(xform)
         form_id = form_id or template.get("id") or _local(template.tag)
         with self._lock:
             self._templates[form_id] = template
+            self._versions[(form_id, template.get("version") or "")] = template
             self._media[form_id] = _binary_paths(xform, _local(template.tag))
+            self._xforms[form_id] = xform
         return form_id
 
-    def template(self, form_id: str) -> ET.Element:
-        with self._lock:
-            found = self._templates.get(form_id)
-        if found is not None:
+    def template(self, form_id: str, version: str | None = None) -> ET.Element:
+        """The form's instance (of ``version`` when one was seen, else the newest read)."""
+        found = self._known(form_id, version)
+        if found is not None and (version is None or found.get("version") in (version, None)):
             return found
         for suffix in (".xlsx", ".xls"):
             path = self.forms_dir / f"{form_id}{suffix}"
-            if path.exists():
+            if found is None and path.exists():
                 self.add_xlsform(str(path), form_id)
-                return self._templates[form_id]
-        raise FormError(f"no XLSForm for form {form_id!r} in {self.forms_dir}")
+                found = self._known(form_id, version)
+        if found is None or (version is not None and found.get("version") != version):
+            self._scan()  # another file may hold this form id, or this older version of it
+            found = self._known(form_id, version)
+        if found is not None:
+            return found
+        raise FormError(f"no XLSForm for form {form_id!r} in {self.forms_dir} (nor PINTU_FORM, nor the built-in form)")
+
+    def xform(self, form_id: str) -> str:
+        """The XForm of the form (what the server must hold to accept its submissions)."""
+        self.template(form_id)
+        return self._xforms[form_id]
+
+    def source(self, form_id: str) -> Path | None:
+        """The XLSForm file the form was read from, when it came from one."""
+        self.template(form_id)
+        return self._sources.get(form_id)
+
+    def _known(self, form_id: str, version: str | None) -> ET.Element | None:
+        with self._lock:
+            if version is not None and (form_id, version) in self._versions:
+                return self._versions[(form_id, version)]
+            return self._templates.get(form_id)
+
+    def _scan(self) -> None:
+        """Read every XLSForm in ``forms_dir`` and the extra files once, each under its own form id."""
+        if self._scanned:
+            return
+        self._scanned = True
+        files = sorted(self.forms_dir.glob("*.xls*")) if self.forms_dir.is_dir() else []
+        for path in [*files, *self.extra]:
+            if not path.is_file() or path.suffix not in (".xlsx", ".xls"):
+                continue
+            try:
+                self.add_xlsform(str(path))
+            except Exception as error:  # one broken spreadsheet must not hide the others
+                log.warning("the XLSForm %s cannot be read for the registry: %s", path.name, type(error).__name__)
 
     def instance(self, payload: Payload) -> tuple[bytes, list[str]]:
         """The submission XML and the media file names to attach (in the order of payload.photos)."""
-        template = self.template(payload.form_id)
+        template = self.template(payload.form_id, payload.form_version)
         version = template.get("version")
         if version and version != payload.form_version:
             raise FormError(f"record has form version {payload.form_version!r}, the XLSForm {version!r}")

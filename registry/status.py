@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from domain.model import Record, RecordDelivery
 from domain.ports import UnitOfWork
@@ -71,22 +71,39 @@ class DeliveryStatus:
     parked: int
     oldest_pending_age: dt.timedelta | None
     parked_rows: list[tuple[str, str, int]]  # record id, reason, attempts
+    refused: str | None = None  # "setting: HTTP 401 …" while the registry refuses Pintu's credentials/URL
+    refused_count: int = 0  # pending records whose last attempt got that answer
 
 
 def delivery_status(uow: UnitOfWork, now: dt.datetime) -> DeliveryStatus:
     counts = uow.deliveries.counts()
     oldest = uow.deliveries.oldest_pending_since()
+    refused, refused_count = refused_setting(uow)
     return DeliveryStatus(
         pending=counts["pending"], delivered=counts["delivered"], parked=counts["parked"],
         oldest_pending_age=(now - oldest) if oldest else None,
         parked_rows=[(row.record_id, row.last_error or "", row.attempts) for row in uow.deliveries.parked()],
+        refused=refused, refused_count=refused_count,
     )
+
+
+def refused_setting(uow: Any) -> tuple[str | None, int]:
+    """(the registry's refusal of Pintu's credentials or URL, how many pending records got it) — the
+    worker stores it as the rows' reason, so any process (health, the CLI) can tell an operator."""
+    from registry.client import SETTING_PREFIX
+
+    refused = (RecordDelivery.status == "pending") & RecordDelivery.last_error.startswith(SETTING_PREFIX)
+    count, reason = uow.session.execute(select(func.count(), func.max(RecordDelivery.last_error)).where(refused)).one()
+    return (reason.removeprefix(SETTING_PREFIX) if reason else None), int(count)
 
 
 def format_status(status: DeliveryStatus) -> str:
     age = "-" if status.oldest_pending_age is None else _age(status.oldest_pending_age)
     lines = [f"pending    {status.pending}", f"delivered  {status.delivered}",
              f"parked     {status.parked}", f"oldest pending age  {age}"]
+    if status.refused:
+        lines.append(f"SETTING TO FIX: the registry refuses Pintu ({status.refused}) for {status.refused_count} "
+                     "record(s): check PINTU_REGISTRY_AUTH, its credentials and PINTU_REGISTRY_URL")
     for record_id, reason, attempts in status.parked_rows:
         lines.append(f"  parked {record_id}  after {attempts} attempt(s): {reason}")
     if status.parked > len(status.parked_rows):

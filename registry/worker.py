@@ -17,6 +17,11 @@ jitter below that). The first probe that reaches it closes the circuit: rows wai
 are made due at once and full batches go again, so a one-hour outage costs neither a storm of failed
 attempts nor a further backoff period after recovery.
 
+A registry that answers 401/403 (JSON: 404) refuses our credentials or URL: the same for every
+record, so it is handled like an outage (one probe at a time, the rest handed back), except that it is
+logged, stored as the rows' reason (``setting: HTTP 401 …``) and reported by /healthz and
+``pintu registry status`` as a setting to fix. The first probe after the fix drains everything at once.
+
 Throughput: httpx's pool serialises its bookkeeping across connections (encode/httpx#3215), so the
 worker keeps ``concurrency`` clients of one keep-alive connection each and hands each send a free one;
 the next batch is claimed and built while the current one is on the wire.
@@ -36,6 +41,7 @@ from typing import Any
 import httpx
 
 from domain.clock import Clock
+from registry.auth import Credentials, make_auth
 from registry.client import Outcome, RegistryTarget, make_client, send_json, send_openrosa
 from registry.payload import Payload, PayloadBuilder
 from scheduling.leased_worker import Lane, LeasePolicy, work_through
@@ -102,6 +108,10 @@ class RegistryWorker:
         self.policy = policy or ForwardPolicy()
         self.target_name = target_name
         self.builder = PayloadBuilder(media_dir)
+        # One auth for every send: a Central session is opened once and shared by all connections.
+        self.auth = make_auth(target.credentials or Credentials(), target.url, clock.now)
+        self.refused: str | None = None  # the last run's "setting: …" reason while the registry refuses us
+        self._answered = False  # some run of this worker got a real answer (not a refusal) from the registry
         self.forms = forms  # registry.openrosa.FormLibrary, for the OpenRosa format
         if target.format == "openrosa" and forms is None:
             from registry.openrosa import FormLibrary
@@ -179,7 +189,7 @@ class RegistryWorker:
             async def send(job: Job) -> None:
                 outcome = await self._send(job, client)
                 outcomes[job.delivery_id] = outcome
-                run["reached" if outcome.reachable else "failed"] = True
+                run["reached" if outcome.reachable and not outcome.setting else "failed"] = True
             return send
 
         try:
@@ -272,8 +282,8 @@ class RegistryWorker:
         try:
             if self.target.format == "openrosa":
                 xml, names = self.forms.instance(job.payload)
-                return await send_openrosa(client, self.target, job.payload, xml, names)
-            return await send_json(client, self.target, job.payload)
+                return await send_openrosa(client, self.target, job.payload, xml, names, auth=self.auth)
+            return await send_json(client, self.target, job.payload, auth=self.auth)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # a bug or a form problem: park with the reason, keep going
@@ -284,12 +294,16 @@ class RegistryWorker:
     def _settle(self, jobs: list[Job], outcomes: dict[int, Outcome], report: ForwardReport) -> None:
         now = self.clock.now()
         attempted = list(outcomes.values())
-        reached = any(o.reachable for o in attempted)
+        # A refusal of our credentials is an answer, but no other record would fare better: it opens the
+        # circuit like an outage does.
+        reached = any(o.reachable and not o.setting for o in attempted)
+        refusals = [o.reason for o in attempted if o.setting]
         recovered = reached and self._unreachable
         newly_unreachable = bool(attempted) and not reached and not self._unreachable
         report.recovered = recovered
         if attempted:
             self._unreachable = not reached
+            self.refused = refusals[0] if refusals and not reached else None
             if reached:
                 self._failed_probes, self._probe_at = 0, None
             else:
@@ -326,6 +340,10 @@ class RegistryWorker:
                 report.delivered += done
                 report.lost_lease += len(ids) - done
             report.released += uow.deliveries.release_claims(unsent)
+            if reached and not self._answered:
+                # A restart after fixing a refused setting: the rows it refused need not wait their backoff.
+                self._answered = True
+                report.recovered = _refused_rows_due(uow, self.target_name, now) > 0 or report.recovered
             if recovered:
                 pulled = uow.deliveries.make_due(self.target_name, now)
                 if pulled:
@@ -336,11 +354,29 @@ class RegistryWorker:
                 self.observe(report)
             except Exception:
                 log.exception("registry report observer failed")
-        if newly_unreachable:  # once per outage, not once per probe
+        if newly_unreachable and refusals:
+            log.warning("registry refuses Pintu (%s): fix PINTU_REGISTRY_AUTH and its credentials or the URL; "
+                        "%d records wait, probing every %.0f s at most", refusals[0].split(":")[1].strip(),
+                        report.retried + report.released, self.policy.probe_cap)
+        elif newly_unreachable:  # once per outage, not once per probe
             log.warning("registry unreachable (%s): %d records to retry, %d handed back; probing every %.0f s at most",
                         ", ".join(sorted(report.reasons)), report.retried, report.released, self.policy.probe_cap)
         elif attempted and not reached:
             log.debug("registry still unreachable (%s)", ", ".join(sorted(report.reasons)))
+
+
+def _refused_rows_due(uow: SqlUnitOfWork, target: str, now: dt.datetime) -> int:
+    from sqlalchemy import update
+
+    from domain.model import RecordDelivery
+    from registry.client import SETTING_PREFIX
+
+    return uow.session.execute(
+        update(RecordDelivery)
+        .where(RecordDelivery.target == target, RecordDelivery.status == "pending",
+               RecordDelivery.claimed_until.is_(None), RecordDelivery.next_attempt_at > now,
+               RecordDelivery.last_error.startswith(SETTING_PREFIX))
+        .values(next_attempt_at=now).execution_options(synchronize_session=False)).rowcount
 
 
 def _idle(report: ForwardReport) -> bool:
@@ -360,11 +396,20 @@ def worker_from_settings(settings: Any, uow_factory: Callable[[], SqlUnitOfWork]
                          policy: ForwardPolicy | None = None) -> RegistryWorker:
     if not settings.registry_url:
         raise ValueError("PINTU_REGISTRY_URL is not set (see README, Registry)")
-    target = RegistryTarget(settings.registry_url, settings.registry_token, settings.registry_format,
-                            settings.registry_timeout, settings.registry_connect_timeout)
+    target = target_from_settings(settings)
+    problem = target.credentials.problem() if target.credentials else None
+    if problem:  # sent without an Authorization header; the registry's 401 will say the same
+        log.warning("registry credentials incomplete: %s (README, Registry: Authentication)", problem)
     forms = None
     if target.format == "openrosa":
         from registry.openrosa import FormLibrary
 
-        forms = FormLibrary(settings.forms_dir)
+        forms = FormLibrary(settings.forms_dir, extra=[settings.form_path] if settings.form_path else ())
     return RegistryWorker(uow_factory, clock, target, media_dir=settings.media_dir, policy=policy, forms=forms)
+
+
+def target_from_settings(settings: Any) -> RegistryTarget:
+    credentials = Credentials(settings.registry_auth, settings.registry_token, settings.registry_user,
+                              settings.registry_password)
+    return RegistryTarget(settings.registry_url, settings.registry_token, settings.registry_format,
+                          settings.registry_timeout, settings.registry_connect_timeout, credentials)

@@ -20,7 +20,8 @@ from factories import make_user, serial
 from registry.service.app import create_app, stored_keys
 from storage.db import make_engine
 
-TOKEN = "test-token-123"
+TOKEN = "test-token-123"  # writes (what Pintu holds)
+READ_TOKEN = "test-read-token-456"  # reads records back (an analyst's)
 PERSONAL_NAME = "Siti Rahayu Wulandari"
 
 
@@ -115,7 +116,7 @@ class RegistryServer:
         def run() -> None:
             loop = asyncio.new_event_loop()
             self._loop = loop
-            app = create_app(self.engine, self.token, middlewares=[self._faults])
+            app = create_app(self.engine, self.token, read_token=READ_TOKEN, middlewares=[self._faults])
             self._runner = web.AppRunner(app, access_log=None)
             loop.run_until_complete(self._runner.setup())
             loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())

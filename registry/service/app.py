@@ -32,6 +32,7 @@ MAX_BODY = 64 * 1024 * 1024
 ENGINE = web.AppKey("engine", Engine)
 SESSIONS = web.AppKey("sessions", sessionmaker)
 TOKEN = web.AppKey("token", str)
+READ_TOKEN = web.AppKey("read_token", str)
 WRITES = web.AppKey("writes", object)
 WRITER = web.AppKey("writer", object)
 GROUP_MAX = 500  # records committed together at most
@@ -51,15 +52,21 @@ def _error(status: int, error: str, details: Iterable[str] = ()) -> web.Response
     return web.json_response(body, status=status)
 
 
-def create_app(engine: Engine, token: str, *, middlewares: Iterable[Any] = ()) -> web.Application:
-    """The service over ``engine`` (its tables are created if missing); ``token`` is the accepted bearer."""
+def create_app(engine: Engine, token: str, *, read_token: str = "", middlewares: Iterable[Any] = ()) -> web.Application:
+    """The service over ``engine`` (its tables are created if missing). ``token`` may only write
+    (what a Pintu forwarder holds); ``read_token`` may only read records back (an analyst's). Two
+    credentials, so that the forwarder on every Pintu host cannot read every record; without a
+    ``read_token`` nothing can be read over HTTP."""
     if not token:
         raise ValueError("the registry needs a token (PINTU_REGISTRY_TOKEN or --token)")
+    if read_token and hmac.compare_digest(read_token.encode(), token.encode()):
+        raise ValueError("the read token must differ from the write token")
     RegistryBase.metadata.create_all(engine)
     app = web.Application(client_max_size=MAX_BODY, middlewares=list(middlewares))
     app[ENGINE] = engine
     app[SESSIONS] = make_session_factory(engine)
     app[TOKEN] = token
+    app[READ_TOKEN] = read_token
     # SQLite has one writer: queue writers on a lock here instead of in SQLite's sleeping busy handler.
     app[WRITES] = threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
     writer = RecordWriter(app[SESSIONS], app[WRITES])
@@ -78,10 +85,13 @@ def create_app(engine: Engine, token: str, *, middlewares: Iterable[Any] = ()) -
     return app
 
 
-def _authorized(request: web.Request) -> bool:
+def _authorized(request: web.Request, key: web.AppKey[str] = TOKEN) -> bool:
+    """The request carries ``key``'s token (Bearer or Token): the write token by default."""
+    expected = request.app[key]
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
-    return scheme.lower() in ("bearer", "token") and hmac.compare_digest(presented.encode(), request.app[TOKEN].encode())
+    return bool(expected) and scheme.lower() in ("bearer", "token") and \
+        hmac.compare_digest(presented.encode(), expected.encode())
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -309,8 +319,10 @@ def _store_record(sessions: sessionmaker[Session], key: str, document: dict[str,
 
 
 async def get_record(request: web.Request) -> web.Response:
-    if not _authorized(request):
-        return _error(401, "unauthorized")
+    if not request.app[READ_TOKEN]:
+        return _error(403, "reading records is off: start the service with a read token (--read-token)")
+    if not _authorized(request, READ_TOKEN):
+        return _error(401, "unauthorized (reading needs the read token)")
 
     def _get() -> dict[str, Any] | None:
         with request.app[SESSIONS]() as session:
@@ -400,19 +412,25 @@ def _find_meta(root: ET.Element, name: str) -> str | None:
 
 def _store_submission(sessions: sessionmaker[Session], instance_id: str, form_id: str, deprecated: str | None,
                       xml: str, attachments: dict[str, str]) -> tuple[int, str]:
+    """As ODK Central does: an identical resend of a known instanceID is accepted again (201), the same
+    instanceID with different XML is a conflict (409)."""
     with sessions() as session:
-        if session.get(StoredSubmission, instance_id) is not None:
-            session.execute(update(StoredSubmission).where(StoredSubmission.instance_id == instance_id)
-                            .values(duplicates=StoredSubmission.duplicates + 1))
-            session.commit()
-            return 409, "A submission with this instanceID already exists"
-        try:
-            session.add(StoredSubmission(instance_id=instance_id, form_id=form_id, deprecated_id=deprecated, xml=xml,
-                                         attachments=attachments, received_at=_now(), duplicates=0))
-            session.commit()
-        except IntegrityError:
-            return 409, "A submission with this instanceID already exists"
-    return 201, "Form Received!"
+        existing = session.get(StoredSubmission, instance_id)
+        if existing is None:
+            try:
+                session.add(StoredSubmission(instance_id=instance_id, form_id=form_id, deprecated_id=deprecated,
+                                             xml=xml, attachments=attachments, received_at=_now(), duplicates=0))
+                session.commit()
+                return 201, "Form Received!"
+            except IntegrityError:  # a concurrent resend won: compare with what it stored
+                session.rollback()
+                existing = session.get(StoredSubmission, instance_id)
+        if existing is None or existing.xml != xml:
+            return 409, "A submission already exists with this ID, but with different XML"
+        session.execute(update(StoredSubmission).where(StoredSubmission.instance_id == instance_id)
+                        .values(duplicates=StoredSubmission.duplicates + 1))
+        session.commit()
+    return 201, "Form Received! (identical resend)"
 
 
 # --- running it ----------------------------------------------------------------------------------------
@@ -423,8 +441,8 @@ def stored_keys(engine: Engine) -> dict[str, int]:
         return dict(session.execute(select(StoredRecord.key, StoredRecord.duplicates)).all())
 
 
-def serve(host: str, port: int, database_url: str, token: str) -> None:
+def serve(host: str, port: int, database_url: str, token: str, read_token: str = "") -> None:
     engine = make_engine(database_url)
-    app = create_app(engine, token)
+    app = create_app(engine, token, read_token=read_token)
     log.info("reference registry on http://%s:%d (database %s)", host, port, engine.url.render_as_string())
     web.run_app(app, host=host, port=port, print=None, access_log=None)

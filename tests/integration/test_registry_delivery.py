@@ -10,6 +10,8 @@ import datetime as dt
 import hashlib
 import logging
 
+import httpx
+
 import pytest
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ from registry.client import RegistryTarget
 from registry.service.models import StoredPhoto, StoredRecord
 from registry.status import delivery_status, format_status
 from registry.worker import ForwardPolicy, RegistryWorker
-from registry_support import PERSONAL_NAME, TOKEN, RegistryServer, free_port, make_completed
+from registry_support import PERSONAL_NAME, READ_TOKEN, TOKEN, RegistryServer, free_port, make_completed
 from storage.db import make_session_factory
 
 POLICY = ForwardPolicy(batch=50, concurrency=8, backoff_base=2.0, backoff_cap=60.0)
@@ -162,12 +164,28 @@ async def test_a_4xx_no_retry_can_fix_parks_the_record_with_its_reason(uow_facto
     assert set(server.keys()) == set(good)
 
 
-async def test_wrong_token_is_retried_not_parked(uow_factory, fake_clock, server, tmp_path):
+async def test_wrong_token_is_retried_not_parked_and_reported_as_a_setting(uow_factory, fake_clock, server, tmp_path):
     make_completed(uow_factory, fake_clock.now(), 1)
     worker = worker_for(uow_factory, fake_clock, server.url, tmp_path, token="wrong")
     report = await worker.run_once()
     await worker.aclose()
-    assert report.retried == 1 and list(report.reasons) == ["HTTP 401: unauthorized"]
+    assert report.retried == 1 and list(report.reasons) == ["setting: HTTP 401: unauthorized"]
+    with uow_factory() as uow:
+        assert "SETTING TO FIX" in format_status(delivery_status(uow, fake_clock.now()))
+
+
+async def test_the_write_token_cannot_read_records_back(uow_factory, fake_clock, server, tmp_path):
+    rid, = make_completed(uow_factory, fake_clock.now(), 1)
+    worker = worker_for(uow_factory, fake_clock, server.url, tmp_path)
+    assert (await worker.run_once()).delivered == 1
+    await worker.aclose()
+    async with httpx.AsyncClient() as http:
+        as_writer = await http.get(f"{server.url}/v1/records/{rid}", headers={"Authorization": f"Bearer {TOKEN}"})
+        as_reader = await http.get(f"{server.url}/v1/records/{rid}", headers={"Authorization": f"Bearer {READ_TOKEN}"})
+        write_as_reader = await http.post(f"{server.url}/v1/records", headers={"Authorization": f"Bearer {READ_TOKEN}",
+                                                                               "Idempotency-Key": rid}, json={})
+    assert as_writer.status_code == 401 and write_as_reader.status_code == 401
+    assert as_reader.status_code == 200 and as_reader.json()["key"] == rid
 
 
 async def test_a_correction_after_delivery_names_the_version_it_replaces(uow_factory, fake_clock, server, tmp_path):

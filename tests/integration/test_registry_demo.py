@@ -35,7 +35,7 @@ async def test_the_demo_forwards_completed_records_to_its_reference_registry(tmp
             pintu = build(Settings(database_url=f"sqlite:///{tmp_path / 'pintu-demo.db'}"))
             ids = await asyncio.to_thread(make_completed, pintu.uow, MONDAY_MORNING, 2)
             pintu.engine.dispose()
-            token = (tmp_path / "registry-token").read_text().strip()
+            token = (tmp_path / "registry-read-token").read_text().strip()  # the forwarder's token cannot read
             stored: set[str] = set()
             for _ in range(150):
                 for rid in set(ids) - stored:

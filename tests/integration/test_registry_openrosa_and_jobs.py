@@ -26,7 +26,7 @@ def server(tmp_path):
     srv.close()
 
 
-async def test_openrosa_submission_with_photos_then_409_counts_as_delivered(sqlite_engine, tmp_path, server, fake_clock):
+async def test_openrosa_submission_with_photos_then_an_identical_resend_is_delivered_once_a_different_one_parked(sqlite_engine, tmp_path, server, fake_clock):
     from storage.uow import SqlUnitOfWork
 
     factory = make_session_factory(sqlite_engine)
@@ -42,13 +42,13 @@ async def test_openrosa_submission_with_photos_then_409_counts_as_delivered(sqli
     worker = RegistryWorker(uow_factory, fake_clock, RegistryTarget(server.url + "/submission", TOKEN, "openrosa"),
                             media_dir=tmp_path, forms=forms)
     assert (await worker.run_once()).delivered == 2
-    # Pretend the acknowledgement was lost: send again, the registry answers 409, still delivered once.
+    # Pretend the acknowledgement was lost: send again; the identical resend is accepted (201, as ODK Central
+    # answers it), still one copy in the registry.
     with uow_factory() as uow:
         uow.session.execute(update(RecordDelivery).values(status="pending", delivered_at=None))
         uow.commit()
     report = await worker.run_once()
-    await worker.aclose()
-    assert report.delivered == 2 and report.reasons == {"409 already known": 2}
+    assert report.delivered == 2 and report.reasons == {"201": 2}
     with make_session_factory(server.engine)() as session:
         rows = session.scalars(select(StoredSubmission)).all()
         assert sorted(r.instance_id for r in rows) == sorted(f"uuid:{i}" for i in ids)
@@ -60,6 +60,19 @@ async def test_openrosa_submission_with_photos_then_409_counts_as_delivered(sqli
             assert root.findtext("anggota/nama") == "A" and root.findtext("jumlah_art") == "4"
             assert list(row.attachments) == [root.findtext("rumah/foto_rumah")]
             assert {child.tag for child in root} <= {c.tag for c in forms.template("regsosek")}  # nothing foreign
+    # The registry holds one of them with other XML under the same instanceID: a conflict, parked with
+    # that reason, never counted as delivered.
+    with make_session_factory(server.engine)() as session:
+        session.execute(update(StoredSubmission).where(StoredSubmission.instance_id == f"uuid:{ids[0]}")
+                        .values(xml="<other/>"))
+        session.commit()
+    with uow_factory() as uow:
+        uow.session.execute(update(RecordDelivery).values(status="pending", delivered_at=None))
+        uow.commit()
+    report = await worker.run_once()
+    await worker.aclose()
+    assert (report.delivered, report.parked) == (1, 1)
+    assert any("different XML" in reason for reason in report.reasons)
 
 
 async def test_a_media_field_naming_a_file_the_record_lacks_parks_it(sqlite_engine, tmp_path, server, fake_clock):

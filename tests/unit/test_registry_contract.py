@@ -64,16 +64,19 @@ def test_violations_name_the_field_not_the_value(change, field):
 
 @pytest.mark.parametrize("status, fmt, kind", [
     (201, "json", "delivered"), (200, "json", "delivered"), (202, "openrosa", "delivered"),
-    (409, "openrosa", "delivered"), (409, "json", "park"), (422, "json", "park"), (400, "json", "park"),
-    (413, "json", "park"), (500, "json", "retry"), (503, "json", "retry"), (429, "json", "retry"),
-    (408, "json", "retry"), (401, "json", "retry"), (404, "json", "retry"),
+    (409, "openrosa", "park"), (404, "openrosa", "park"), (409, "json", "park"), (422, "json", "park"),
+    (400, "json", "park"), (413, "json", "park"), (500, "json", "retry"), (503, "json", "retry"),
+    (429, "json", "retry"), (408, "json", "retry"), (401, "json", "retry"), (404, "json", "retry"),
+    (403, "openrosa", "retry"),
 ])
 def test_outcomes(status, fmt, kind):
     response = httpx.Response(status, json={"error": "why"}, headers={"Retry-After": "7"})
     outcome = classify(response, fmt)
     assert outcome.kind == kind
+    # 401/403 (and 404 on JSON: the URL) are a setting to fix, not this record's fault nor an outage.
+    assert outcome.setting == (status in (401, 403) or (status, fmt) == (404, "json"))
     if kind != "delivered":
-        assert outcome.reason == f"HTTP {status}: why"
+        assert outcome.reason.removeprefix("setting: ").startswith(f"HTTP {status}: why")
     if status in (429, 503):
         assert outcome.retry_after == 7
 
