@@ -351,6 +351,7 @@ def _role_revoke(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{invite.kind.name.lower()} invite {'withdrawn' if new else 'was already withdrawn'}")
             return 0
         user, old = revoke_role(uow, int(args.user))
+        audit.record(uow, None, audit.ROLE_CHANGE, pintu.clock.now(), area_id=user.sls_id, always=True)
         uow.commit()
     print(f"{user.telegram_id} ({user.first_name}) is no longer {old}; their menu changes at their next message")
     return 0

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domain import audit
 from domain.model import PrivacyRequest, Record, User
 from domain.ports import UnitOfWork
 
@@ -198,6 +199,7 @@ def erase_person(uow: UnitOfWork, user: User, media_dir: str | Path, now: dt.dat
         detail=detail, created_at=now,
         # Done at once unless the registry still has to delete its copies (closed when it has).
         status=OPEN if plan.forwarded else DONE, closed_at=None if plan.forwarded else now))
+    audit.record(uow, user, audit.ERASURE, now, family_id=user.family_id, area_id=request.sls_id, always=True)
     uow.privacy.delete_account(user)
     remove_files(media_dir, paths)
     log.info("erasure %d: %s", request.id, detail, extra={"privacy_request": request.id})

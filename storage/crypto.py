@@ -312,6 +312,59 @@ class SealedJSON(TypeDecorator[dict]):
         return opened
 
 
+class SealedAnswers(TypeDecorator[dict]):
+    """A record's answers (JSON) with every NIK stored encrypted, wherever the form puts it.
+
+    A NIK is any answer whose name ends in ``nik`` (``nik``, ``member_nik``, ``member_nik[3]``, case
+    ignored), in the engine's draft state and in the completed record alike, nested in a roster's
+    lists too: in the database it is ``{"sealed": "key_id:..."}``, in Python the number again. Name
+    your NIK questions so (the built-in form does); README, Data at rest.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return value
+        keyring = keyring_of(dialect)
+        return _walk(value, lambda text: {"sealed": keyring.encrypt(NIK_FIELD, text)}, _is_plain_nik)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return value
+        keyring = keyring_of(dialect)
+        return _walk(value, lambda sealed: _open_nik(keyring, sealed["sealed"]), _is_sealed)
+
+
+def _is_nik_name(key: Any) -> bool:
+    return isinstance(key, str) and key.split("[", 1)[0].casefold().endswith("nik")
+
+
+def _is_plain_nik(key: Any, value: Any) -> bool:
+    return _is_nik_name(key) and isinstance(value, str) and value != ""
+
+
+def _is_sealed(key: Any, value: Any) -> bool:
+    return _is_nik_name(key) and isinstance(value, dict) and isinstance(value.get("sealed"), str)
+
+
+def _walk(value: Any, change: Any, wanted: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: change(v) if wanted(k, v) else _walk(v, change, wanted) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, change, wanted) for v in value]
+    return value
+
+
+def _open_nik(keyring: Any, sealed: str) -> str:
+    try:
+        return keyring.decrypt(NIK_FIELD, sealed)
+    except UndecryptableField:
+        log.warning("a sealed NIK could not be opened (its key was dropped before `pintu keys rotate`)")
+        return ""
+
+
 KK_FIELD = "families.kk_number"
 CLAIM_KK_FIELD = "family_claims.kk_number"  # a pending claim's typed KK (storage/tables.py family_claims)
 NIK_FIELD = "nik"  # the household roster's NIK: EncryptedString(NIK_FIELD) and blind_index(NIK_FIELD, ...)

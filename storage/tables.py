@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 
-from storage.crypto import CLAIM_KK_FIELD, KK_FIELD, EncryptedString, SealedJSON
+from storage.crypto import CLAIM_KK_FIELD, KK_FIELD, EncryptedString, SealedAnswers, SealedJSON
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -242,7 +242,7 @@ records = Table(
     Column("family_id", ForeignKey("families.id"), nullable=False),
     Column("form_id", String(64), nullable=False),
     Column("form_version", String(32), nullable=False),
-    Column("answers", JSON, nullable=False, default=dict),
+    Column("answers", SealedAnswers(), nullable=False, default=dict),  # every NIK in it encrypted
     Column("latitude", Double(), nullable=True),
     Column("longitude", Double(), nullable=True),
     Column("geo_accuracy_m", Double(), nullable=True),

@@ -38,6 +38,8 @@ def test_a_revoked_supervisor_loses_the_menu_and_the_commands(env: Env, admin_cl
     assert "3101\tsupervisor\tPak Budi" in capsys.readouterr().out
     assert admin_cli(["role", "revoke", "3101"]) == 0
     assert "no longer supervisor" in capsys.readouterr().out
+    assert admin_cli(["audit"]) == 0
+    assert "role.change" in capsys.readouterr().out  # the revocation is in the audit log
 
     refused = pak.say("/progres", "tidak berwenang")
     assert "Rawa Makmur" not in refused["text"]

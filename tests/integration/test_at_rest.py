@@ -248,3 +248,24 @@ def test_a_conversation_sealed_under_a_dropped_key_loses_the_number_not_the_chat
     with uow_on(engine) as uow:
         assert uow.conversations.get(1001).data == {"head_name": "Wati"}
     engine.dispose()
+
+
+def test_every_nik_of_a_roster_is_kept_encrypted_in_drafts_and_records(engine: Engine) -> None:
+    from domain.records import start_record
+
+    seed(engine)
+    niks = ["6472014506850003", "3174011208900001"]
+    draft = {"values": {"member_nik[1]": niks[0], "member_nik[2]": niks[1], "members": "2", "nik_note": ""},
+             "history": ["member_nik[1]"]}
+    record = {"roster": [{"member_name": "Siti", "member_nik": niks[0]}, {"member_name": "Budi", "member_nik": niks[1]}],
+              "NIK": niks[0]}
+    with uow_on(engine) as uow:
+        family = uow.families.by_kk(SEEDED_KKS[0])
+        first = start_record(uow, family.id, "f", "1", NOW, answers=draft).id
+        second = start_record(uow, uow.families.by_kk(SEEDED_KKS[1]).id, "f", "1", NOW, answers=record).id
+        uow.commit()
+    text_of_db = dump(engine)
+    assert "Siti" in text_of_db and not [n for n in niks if n in text_of_db or n[-8:] in text_of_db]
+    with uow_on(engine) as uow:
+        assert uow.records.get(first).answers == draft  # read back as it was given
+        assert uow.records.get(second).answers == record

@@ -51,6 +51,9 @@ async def test_an_erasure_reaches_the_registry_which_deletes_its_copy(uow_factor
         assert request.status == "done" and request.closed_at == NOW
         told = uow.session.scalar(select(OutboxMessage).where(OutboxMessage.chat_id == telegram_id))
         assert told.kind == "privacy-done"
+        # the erasure is in the audit log (who, which family, when; never what was erased)
+        [entry] = [e for e in uow.audit.entries(family_id=family_id) if e.action == "erasure"]
+        assert entry.at == NOW and entry.actor_role == "resident"
 
 
 async def test_an_openrosa_registry_gets_no_erasure_and_the_row_is_parked_for_the_operator(uow_factory, tmp_path):
