@@ -75,7 +75,7 @@ class Field:
             for telegram_id, role, language in ((RESIDENT, "resident", "id"), (ENUMERATOR, "enumerator", "en")):
                 uow.users.add(User(telegram_id=telegram_id, first_name="U", language=language, role=role,
                                    sls_id=demo.sls_ids[0], family_id=family.id if role == "resident" else None,
-                                   consent_version="2025-1", consent_at=NOW, created_at=NOW))
+                                   consent_version="2026-1", consent_at=NOW, created_at=NOW))
             self.record_id = start_record(uow, family.id, "regsosek", "1", NOW).id
             self.family_id, self.sls_id = family.id, family.sls_id
             uow.commit()

@@ -450,7 +450,7 @@ def test_the_review_list_logs_each_family_it_names(city, uow_factory, fake_clock
     now = fake_clock.now()
     with uow_factory() as uow:
         supervisor = uow.users.add(User(telegram_id=77001, first_name="Pak", language="id", role="supervisor",
-                                        scope_area_id=city.ids["R"], consent_version="2025-1", consent_at=now,
+                                        scope_area_id=city.ids["R"], consent_version="2026-1", consent_at=now,
                                         created_at=now))
         uow.commit()
         supervisor_id = supervisor.id
