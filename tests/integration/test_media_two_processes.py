@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from domain.clock import SystemClock
+from domain.invites import new_secret
 from domain.model import Family, User
 from registry.service.models import StoredPhoto
 from registry_support import TOKEN, RegistryServer
@@ -28,6 +29,7 @@ from tests.unit.forms.form_sheets import write_xlsform
 ROOT = Path(__file__).resolve().parents[2]
 BOT_TOKEN, BOT_ID = "626262:media-test", 626262
 OFFICER = 62001
+SECRET = new_secret()  # a strong invite secret: `pintu run` refuses a weak one
 
 
 def pintu_process(role: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen:
@@ -76,7 +78,7 @@ def test_a_photo_taken_by_the_bot_reaches_the_registry_through_the_dispatcher(en
             sim.create_user(OFFICER, "Rina", language_code="id")
             env = dict(os.environ, TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_URL=sim.url,
                        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-                       PINTU_INVITE_SECRET="k" * 43, PINTU_MEDIA_DIR=str(volume),
+                       PINTU_INVITE_SECRET=SECRET, PINTU_MEDIA_DIR=str(volume),
                        PINTU_FORM=str(photo_form(tmp_path / "form.xlsx")), PINTU_REGISTRY_URL=registry.url,
                        PINTU_REGISTRY_TOKEN=TOKEN, PINTU_REGISTRY_INTERVAL="0.2", PINTU_OUTBOX_INTERVAL="0.2",
                        PINTU_LOG_LEVEL="WARNING")
@@ -117,7 +119,7 @@ def test_a_photo_taken_by_the_bot_reaches_the_registry_through_the_dispatcher(en
 
 def test_a_dispatcher_with_its_own_media_folder_refuses_to_start(engine, uow_factory, tmp_path):
     env = dict(os.environ, TELEGRAM_BOT_TOKEN=BOT_TOKEN, TELEGRAM_API_URL="http://127.0.0.1:9",
-               DATABASE_URL=engine.url.render_as_string(hide_password=False), PINTU_INVITE_SECRET="k" * 43,
+               DATABASE_URL=engine.url.render_as_string(hide_password=False), PINTU_INVITE_SECRET=SECRET,
                PINTU_LOG_LEVEL="WARNING")
     env.pop("PINTU_MEDIA_DIR", None)  # the default, "media", relative to each container's working dir
     subprocess.run([sys.executable, "-m", "bot.cli", "media", "check"], cwd=tmp_path, env=with_checkout(env), check=True,
