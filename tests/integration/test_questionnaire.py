@@ -152,7 +152,8 @@ def answer_roster(chat: Chat, names: list[str]) -> None:
             chat.press(f"qa:{_index('member_name')}.1:k", chat.question())
         else:
             chat.say(name)
-        chat.say(f"640201{position:010d}")
+        # a NIK as Dukcapil issues it (Palaran; 15 January 195n, 40 added to the day for the head, a woman)
+        chat.say(f"647201{55 if position == 1 else 15}01{50 + position:02d}{position:04d}")
         chat.choose("head" if position == 1 else "spouse", CHOICES["relation"])
         chat.choose("female" if position == 1 else "male", CHOICES["sex"])
         chat.say(f"15-01-{1950 + position}")
