@@ -36,9 +36,10 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from forms import messages as m
-from forms.form import ANY, Field, Form
+from forms.form import ANY, Choice, Field, Form
 from forms.messages import Message
 from forms.parsing import is_blank, parse_answer
+from forms.kinds import METADATA
 from forms.xpath import OdkContext, iter_elements, make_context, node_tree
 
 DEFAULT_ZONE = "Asia/Jakarta"
@@ -117,7 +118,8 @@ class _Round:
         tree = node_tree(document)
         nodes = {n.value: n for n in iter_elements(tree)}
         self.nodes = {name: nodes[element] for name, element in self.elements.items()}
-        self.base = make_context(tree, tree, now, self.choice_label)
+        self.base = make_context(tree, tree, now, self.choice_label, form.instance_trees)
+        self.base.form_version = form.version
         self.relevant = {f.name: True for f in form.fields}
         for name, text in self.given.items():
             self.elements[name].text = text or None
@@ -125,8 +127,16 @@ class _Round:
 
     def context(self, name: str) -> OdkContext:
         context = copy.copy(self.base)
-        context.item = self.nodes[name]
+        context.item = context.current_node = self.nodes[name]
         return context
+
+    def choices(self, item: Field) -> tuple[Choice, ...]:
+        """The choices a person may pick now: all of them, or those the choice filter keeps."""
+        if item.itemset is None:
+            return item.choices
+        kept = item.itemset.value(self.context(item.name))
+        positions = [_position(node) for node in (kept if isinstance(kept, list) else [kept])]
+        return tuple(item.choices[i] for i in positions if i is not None and i < len(item.choices))
 
     def settle(self) -> None:
         """One pass in dependency order when the form's is known, else passes until nothing changes."""
@@ -187,13 +197,23 @@ class Questionnaire:
     # -- state -------------------------------------------------------------------------------------
 
     def start(self, *, zone: str = DEFAULT_ZONE, preload: Mapping[str, Any] | None = None,
-              instance_id: str | None = None) -> dict[str, Any]:
-        """A new state. ``preload`` gives hidden values (e.g. needs_photo) or answers known already."""
+              instance_id: str | None = None, device: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A new state. ``preload`` gives hidden values (e.g. needs_photo) or answers known already.
+
+        ``device`` fills the form's metadata fields as ODK Collect's device would: ``deviceid`` (the
+        bot), ``username`` (the enumerator), ``phonenumber`` (the one the person shared), ``email``…;
+        start, end and today come from the clock, anything else stays blank.
+        """
         ZoneInfo(zone)  # an unknown zone fails now, not at the first today()
         state: dict[str, Any] = {
             "form": self.form.form_id, "version": self.form.version, "zone": zone,
             "instance_id": instance_id or f"uuid:{uuid.uuid4()}",
             "values": {}, "history": [], "by": {}}
+        now = self.clock.now().astimezone(ZoneInfo(zone))
+        for item in self.form.fields:
+            if item.kind == METADATA:
+                state["values"][item.name] = metadata_value(item.preload or "", now, device or {})
+                state["by"][item.name] = PRELOAD
         for name, raw in (preload or {}).items():
             self._preload(state, self.form.field(name), raw)
         return state
@@ -237,7 +257,8 @@ class Questionnaire:
             name=item.name, kind=item.kind, label=self._text(evaluation, item.labels, language),
             hint=self._text(evaluation, item.hints, language),
             required=evaluation.check(item, "required"),
-            choices=tuple((c.name, self.form.text(c.labels, language) or c.name) for c in item.choices),
+            choices=tuple((c.name, self.form.text(c.labels, language) or c.name)
+                          for c in evaluation.choices(item)),
             value=value or None, display=self._display(item, value, language) if value else None,
             groups=self._groups(evaluation, item, language), progress=progress)
 
@@ -268,7 +289,20 @@ class Questionnaire:
         value = self._value(evaluation, item, raw, language)
         if isinstance(value, Message):
             return Result(False, dict(state), value)
-        return Result(True, _stored(state, name, value, audience))
+        return Result(True, self._after_answer(_stored(state, name, value, audience), evaluation.base.current_dt))
+
+    def _after_answer(self, state: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """``end`` is the time of the last answer; a calculation in once() keeps its first value."""
+        for item in self.form.fields:
+            if item.kind == METADATA and item.preload == "end":
+                state["values"][item.name] = now.isoformat(timespec="milliseconds")
+        once = [f for f in self.form.fields if f.calculation is not None and "once(" in f.calculation.source]
+        if once:
+            evaluation = self._round(state)
+            for item in once:
+                if not state["values"].get(item.name) and (value := evaluation.value(item.name)):
+                    state["values"][item.name] = value
+        return state
 
     def _value(self, evaluation: _Round, item: Field, raw: Any, language: str) -> str | Message:
         """The value to store, or the message that refuses it (required, type, constraint)."""
@@ -278,7 +312,7 @@ class Questionnaire:
             if evaluation.check(item, "required"):
                 return self._message(item.required_messages, language, m.REQUIRED)
             return ""
-        value = parse_answer(item.kind, raw, item.choices)
+        value = parse_answer(item.kind, raw, evaluation.choices(item))
         if isinstance(value, Message) or item.constraint is None:
             return value
         after = _Round(self.form, {**evaluation.given, item.name: value}, evaluation.base.current_dt)
@@ -400,6 +434,24 @@ def _stored(state: Mapping[str, Any], name: str, value: str, audience: str) -> d
     new["history"] = [n for n in new["history"] if n != name] + [name]
     new["by"][name] = audience
     return new
+
+
+def metadata_value(preload: str, now: dt.datetime, device: Mapping[str, str]) -> str:
+    """What a metadata field holds at the start: a time from the clock, or what the device gives."""
+    if preload in ("start", "end"):
+        return now.isoformat(timespec="milliseconds")
+    if preload == "today":
+        return now.date().isoformat()
+    return str(device.get(preload.removeprefix("uri:"), "") or "")
+
+
+def _position(node: Any) -> int | None:
+    """The 0-based position of an itemset's <item> among its siblings (the order of Field.choices)."""
+    parent = getattr(node, "parent", None)
+    if parent is None:
+        return None
+    items = [child for child in parent.children if getattr(child, "node_kind", "") == "element"]
+    return next((i for i, child in enumerate(items) if child is node), None)
 
 
 def _locale(language: str) -> str:

@@ -31,7 +31,9 @@ from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
 from forms.problems import ERROR, WARNING, FormError, Problem, from_pyxform
-from forms.xpath import Expression, ExpressionError, compile_expression
+from forms.attachments import secondary_instances, xml_name
+from forms.kinds import EXTERNAL, METADATA, kind_of, preload_of
+from forms.xpath import Expression, ExpressionError, compile_expression, node_tree
 
 XFORMS = "http://www.w3.org/2002/xforms"
 AUDIENCE_COLUMN = "pintu_audience"
@@ -82,6 +84,8 @@ class Field:
     required: Expression | None = None
     constraint_messages: Mapping[str, str] = field(default_factory=dict)
     required_messages: Mapping[str, str] = field(default_factory=dict)
+    itemset: Expression | None = None   # the choices' nodeset when filtered or from a file (choices in its order)
+    preload: str | None = None          # a metadata field's source: start, end, today, deviceid, username…
 
     @property
     def is_question(self) -> bool:
@@ -111,12 +115,17 @@ class Form:
     source: str = ""
     load_seconds: float = 0.0
     warnings: tuple[Problem, ...] = ()
+    instances: Mapping[str, bytes] = field(default_factory=dict)  # secondary instances by id (choices, CSVs)
     by_name: Mapping[str, Field] = field(init=False, repr=False)
     by_path: Mapping[str, Field] = field(init=False, repr=False)
     order: tuple[Field, ...] = field(init=False, repr=False)
     one_pass: bool = field(init=False, repr=False)
+    instance_trees: Mapping[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # parsed once per form, read-only afterwards: instance('id') in every expression reads these
+        object.__setattr__(self, "instance_trees", {
+            key: node_tree(ET.ElementTree(ET.fromstring(xml))) for key, xml in self.instances.items()})
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "by_path", {f.path: f for f in self.fields})
         order = evaluation_order(self.fields, self.by_path)
@@ -219,8 +228,11 @@ def _convert(definition: Any) -> tuple[dict[str, Any], str, list[str]]:
     warnings: list[str] = []
     data = workbook_to_json(workbook_dict=definition, fallback_form_name=definition.fallback_form_name,
                             warnings=warnings)
+    external = getattr(definition, "external_choices", None)
     survey = create_survey_element_from_dict(data)
     xform = survey.to_xml(validate=False, pretty_print=False, warnings=warnings)
+    if external:
+        data = {**data, "external_choices": external}  # for select_one external (pyxform writes a CSV)
     return data, xform, warnings
 
 
@@ -244,21 +256,132 @@ def _with(form: Form, **changes: Any) -> Form:
 
 def _build(data: dict[str, Any], xform: str, rows: Mapping[str, list[int]],
            source: str) -> tuple[Form, list[Problem]]:
-    model = next(ET.fromstring(xform).iter(f"{{{XFORMS}}}model"), None)
+    document = ET.fromstring(xform)
+    model = next(document.iter(f"{{{XFORMS}}}model"), None)
     assert model is not None, "pyxform always writes a model"
     binds = {b.get("nodeset", ""): dict(b.attrib) for b in model.iter(f"{{{XFORMS}}}bind")}
     template = _primary_instance(model)
     default = language_code(str(data.get("default_language") or "default"), "id")
-    builder = _Builder(binds, rows, default)
+    instances = secondary_instances(model, Path(source).parent)
+    builder = _Builder(binds, rows, default, _itemsets(document), instances)
+    builder.external_choices = _external_choices(data)
     root = str(data.get("name") or "data")
-    builder.walk(data.get("children", []), f"/{root}", (), frozenset({ANY}))
+    children = _expand_loops(data.get("children", []))
+    builder.duplicates = _duplicate_names(children)
+    builder.walk(children, f"/{root}", (), frozenset({ANY}))
+    builder.problems += _attachment_problems(instances, builder.fields, builder.uses)
+    xml = dict(instances.xml)
+    xml.update(builder.extra_instances)
     form = Form(
         form_id=str(data.get("id_string") or root), version=str(data.get("version") or ""),
         title=_texts(data.get("title", ""), default), default_language=default,
         languages=tuple(sorted(builder.languages or {default})), root=root, template=template,
-        fields=tuple(builder.fields), source=source)
+        fields=tuple(builder.fields), source=source, instances=xml)
     builder.problems += _translation_warnings(form)
     return form, builder.problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Itemset:
+    """A select's ``<itemset>`` in the XForm body: the nodeset of its choices and their value/label refs."""
+
+    nodeset: str
+    value: str = "name"
+    label: str = "label"
+
+    @property
+    def instance_id(self) -> str | None:
+        match = re.search(r"instance\(\s*'([^']+)'\s*\)", self.nodeset)
+        return match[1] if match else None
+
+    @property
+    def filtered(self) -> bool:
+        """More than ``instance('x')/root/item``: a choice filter, randomize() or another nodeset."""
+        return self.nodeset.strip() != f"instance('{self.instance_id}')/root/item"
+
+
+def _itemsets(document: ET.Element) -> dict[str, _Itemset]:
+    """The itemset of every select in the body (and the query of a select_one external), by ref."""
+    found: dict[str, _Itemset] = {}
+    for control in document.iter():
+        ref = control.get("ref")
+        if not ref:
+            continue
+        if (itemset := control.find(f"{{{XFORMS}}}itemset")) is not None:
+            value = itemset.find(f"{{{XFORMS}}}value")
+            label = itemset.find(f"{{{XFORMS}}}label")
+            found[ref] = _Itemset(itemset.get("nodeset", ""),
+                                  value.get("ref", "name") if value is not None else "name",
+                                  label.get("ref", "label") if label is not None else "label")
+        elif control.get("query"):
+            found[ref] = _Itemset(control.get("query", ""))
+    return found
+
+
+def _external_choices(data: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """The external_choices sheet by list name (pyxform passes it through as ``external_choices``)."""
+    lists: dict[str, list[dict[str, str]]] = {}
+    for row in data.get("external_choices", []) or []:
+        row = {str(k).lower() if str(k).lower() in ("list_name", "name", "label") else str(k): str(v)
+               for k, v in row.items()}
+        lists.setdefault(row.get("list_name", ""), []).append(row)
+    return lists
+
+
+def _expand_loops(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pyxform's ``begin loop over list``: a group per choice of the list, its questions in each
+    (as pyxform writes the XForm), "%(label)s" in their labels replaced by the choice's label."""
+    expanded = []
+    for element in children:
+        if element.get("type") == "loop":
+            groups = [{"type": "group", "name": column["name"], "label": column.get("label", ""),
+                       "children": [_with_loop_label(child, column.get("label", "")) for child in
+                                    _expand_loops(element.get("children", []))]}
+                      for column in element.get("columns", [])]
+            element = {**{k: v for k, v in element.items() if k not in ("columns", "children")},
+                       "type": "group", "children": groups}
+        elif element.get("children"):
+            element = {**element, "children": _expand_loops(element["children"])}
+        expanded.append(element)
+    return expanded
+
+
+def _with_loop_label(element: dict[str, Any], column_label: Any) -> dict[str, Any]:
+    def fill(text: Any, language: str | None = None) -> Any:
+        label = column_label.get(language, next(iter(column_label.values()), "")) \
+            if isinstance(column_label, Mapping) else column_label
+        return str(text).replace("%(label)s", str(label))
+    label = element.get("label", "")
+    label = {k: fill(v, k) for k, v in label.items()} if isinstance(label, Mapping) else fill(label)
+    return {**element, "label": label}
+
+
+def _duplicate_names(children: list[dict[str, Any]]) -> set[str]:
+    """Names used more than once in the form (ODK allows the same name in different groups)."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    stack = list(children)
+    while stack:
+        element = stack.pop()
+        if element.get("control", {}).get("bodyless"):
+            continue
+        name = str(element.get("name", ""))
+        (twice if name in seen else seen).add(name)
+        stack.extend(element.get("children", []) or [])
+    return twice
+
+
+def _attachment_problems(instances: Any, fields: list[Field], uses: Mapping[str, int | None]) -> list[Problem]:
+    """A file the form names that is not next to it (or cannot be read), at the row that needs it."""
+    problems = []
+    for key, name in instances.missing.items():
+        problems.append(Problem(
+            f"The form needs the file '{name}' (its choices or pulldata() read it), but it is not in the "
+            f"form's folder. Put '{name}' next to the form, as you would attach it to the form in ODK.",
+            "survey", uses.get(key), ERROR))
+    for key, why in instances.unreadable.items():
+        problems.append(Problem(f"The attachment cannot be read: {why}", "survey", uses.get(key), ERROR))
+    return problems
 
 
 def _primary_instance(model: ET.Element) -> bytes:
@@ -295,13 +418,19 @@ class _Builder:
     """Walks pyxform's JSON children into Fields, collecting problems with their rows."""
 
     def __init__(self, binds: Mapping[str, Mapping[str, str]], rows: Mapping[str, list[int]],
-                 default_language: str) -> None:
+                 default_language: str, itemsets: Mapping[str, _Itemset] | None = None,
+                 instances: Any = None) -> None:
         self.binds, self.default = binds, default_language
         self.rows = {name: list(numbers) for name, numbers in rows.items()}  # consumed in sheet order
         self.fields: list[Field] = []
         self.problems: list[Problem] = []
         self.languages: set[str] = set()
-        self.seen: set[str] = set()
+        self.itemsets = itemsets or {}
+        self.instances = instances
+        self.duplicates: set[str] = set()
+        self.external_choices: dict[str, list[dict[str, str]]] = {}
+        self.extra_instances: dict[str, bytes] = {}
+        self.uses: dict[str, int | None] = {}   # instance id -> the first row that reads it
 
     def walk(self, children: list[dict[str, Any]], parent_path: str, ancestors: tuple[str, ...],
              audience: frozenset[str]) -> None:
@@ -315,23 +444,19 @@ class _Builder:
         name = str(element.get("name", ""))
         numbers = self.rows.get(name)
         row = numbers.pop(0) if numbers else None  # pyxform keeps sheet order: the n-th "x" is row n
-        kind = KINDS.get(str(element.get("type", "")))
-        if kind is None:
-            self.error(row, f"The type '{_row_type(element)}' of '{name}' is not supported by the chat "
-                            f"questionnaire. Supported types: {SUPPORTED_TYPES}.")
-            return
-        if element.get("choice_filter") or element.get("itemset", "").endswith((".csv", ".xml", ".geojson")):
-            self.error(row, f"'{name}' filters its choices or takes them from a file; the chat "
-                            "questionnaire needs its choices on the choices sheet, unfiltered.")
-        if name in self.seen:
-            self.error(row, f"The name '{name}' is used twice; answers are kept by name, so every "
-                            "question, group and calculate needs its own name in the whole form.")
-        self.seen.add(name)
+        kind = kind_of(str(element.get("type", "")), KINDS)
         path = f"{parent_path}/{name}"
+        if kind == EXTERNAL:
+            return
+        if kind is None:
+            self.error(row, _unsupported(element, name))
+            return
+        # The same name in two groups is allowed, as in ODK: such fields are known by their path
+        key = path.split("/", 2)[2] if name in self.duplicates else name
         audience = self.audience(element, row, inherited)
-        self.fields.append(self.field(element, kind, name, path, row, ancestors, audience))
+        self.fields.append(self.field(element, kind, key, path, row, ancestors, audience))
         if kind == "group":
-            self.walk(element.get("children", []), path, (*ancestors, name), audience)
+            self.walk(element.get("children", []), path, (*ancestors, key), audience)
 
     def field(self, element: dict[str, Any], kind: str, name: str, path: str, row: int | None,
               ancestors: tuple[str, ...], audience: frozenset[str]) -> Field:
@@ -340,8 +465,8 @@ class _Builder:
                        for attr, column in _EXPRESSION_COLUMNS}
         if bind.get("required", "").strip() == "false()":
             expressions["required"] = None
-        choices = tuple(Choice(str(c["name"]), self.texts(c.get("label", "")))
-                        for c in element.get("choices", []) or ())
+        self.note_uses(row, *(bind.get(attr, "") for attr, _ in _EXPRESSION_COLUMNS))
+        choices, itemset = self.choices(element, path, row)
         element_bind = element.get("bind", {}) or {}
         return Field(
             name=name, kind=kind, path=path, row=row, ancestors=ancestors,
@@ -350,7 +475,55 @@ class _Builder:
             constraint=expressions["constraint"], calculation=expressions["calculate"],
             required=expressions["required"],
             constraint_messages=self.texts(element_bind.get("jr:constraintMsg", "")),
-            required_messages=self.texts(element_bind.get("jr:requiredMsg", "")))
+            required_messages=self.texts(element_bind.get("jr:requiredMsg", "")),
+            itemset=itemset, preload=preload_of(str(element.get("type", ""))) if kind == METADATA else None)
+
+    def choices(self, element: dict[str, Any], path: str, row: int | None) -> tuple[tuple[Choice, ...], Expression | None]:
+        """The choices in the order of their instance, and the nodeset that filters them (if any).
+
+        Choices on the choices sheet come with the question; from a file (select_one_from_file) or
+        the external_choices sheet (select_one external) they are read from its rows.
+        """
+        itemset = self.itemsets.get(path)
+        if itemset is None:
+            return self.sheet_choices(element.get("choices", []) or ()), None
+        instance = itemset.instance_id or ""
+        self.uses.setdefault(instance, row)
+        nodeset = itemset.nodeset
+        if element.get("type") == "select one external":
+            rows = self.external_choices.get(str(element.get("query") or element.get("itemset") or ""), [])
+            instance = f"__external_{instance}"
+            self.extra_instances[instance] = _external_xml(rows)
+            nodeset = re.sub(r"instance\(\s*'[^']+'\s*\)", f"instance('{instance}')", nodeset, count=1)
+            choices = self.row_choices(rows, "name", "label")
+        elif self.instances is not None and instance in self.instances.rows:
+            choices = self.row_choices(self.instances.rows[instance], itemset.value, itemset.label)
+        else:
+            choices = self.sheet_choices(element.get("choices", []) or ())
+        if not itemset.filtered and element.get("type") != "select one external":
+            return choices, None
+        return choices, self.expression(nodeset, row, "choice_filter")
+
+    def sheet_choices(self, rows: Any) -> tuple[Choice, ...]:
+        return tuple(Choice(str(c["name"]), self.texts(c.get("label", ""))) for c in rows)
+
+    def row_choices(self, rows: list[dict[str, str]], value: str, label: str) -> tuple[Choice, ...]:
+        """Choices from a file's rows: the value column, the label column (and label::language ones)."""
+        choices = []
+        for item in rows:
+            labels = {language_code(k.partition("::")[2], self.default): v for k, v in item.items()
+                      if k.lower().startswith("label::") and v}
+            if not labels and item.get(label):
+                labels = {self.default: item[label]}
+            self.languages.update(labels)
+            choices.append(Choice(str(item.get(value, "")), labels))
+        return tuple(choices)
+
+    def note_uses(self, row: int | None, *sources: str) -> None:
+        """Remember the first row whose expressions read an instance (instance('x'), pulldata('x', …))."""
+        for source in sources:
+            for match in re.finditer(r"(?:instance|pulldata)\(\s*'([^']+)'", source or ""):
+                self.uses.setdefault(match[1], row)
 
     def texts(self, value: Any) -> dict[str, str]:
         texts = _texts(value, self.default)
@@ -378,6 +551,30 @@ class _Builder:
 
     def error(self, row: int | None, message: str) -> None:
         self.problems.append(Problem(message, "survey", row, ERROR))
+
+
+def _unsupported(element: dict[str, Any], name: str) -> str:
+    """Why a row's type cannot be asked in a chat, and what to do instead."""
+    kind = str(element.get("type", ""))
+    advice = _ADVICE.get(kind, f"Supported types: {SUPPORTED_TYPES}.")
+    return f"The type '{_row_type(element)}' of '{name}' is not supported by the chat questionnaire. {advice}"
+
+
+_ADVICE = {
+    "repeat": "Repeat groups are not asked in the chat yet: ask for the count (integer) and the "
+              "details of each person in a text, or split the roster into its own form.",
+    "osm": "OpenStreetMap tagging needs ODK Collect's map; use a geopoint and select_one questions for the tags.",
+    "xml-external": "", "csv-external": "",
+}
+
+
+def _external_xml(rows: list[dict[str, str]]) -> bytes:
+    root = ET.Element("root")
+    for row in rows:
+        item = ET.SubElement(root, "item")
+        for column, value in row.items():
+            ET.SubElement(item, xml_name(column)).text = value or None
+    return ET.tostring(root)
 
 
 def _row_type(element: dict[str, Any]) -> str:
