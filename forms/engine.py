@@ -218,6 +218,22 @@ class Questionnaire:
             self._preload(state, self.form.field(name), raw)
         return state
 
+    def with_device(self, state: Mapping[str, Any], device: Mapping[str, str]) -> dict[str, Any]:
+        """The state with blank metadata fields filled from ``device`` (e.g. the enumerator who takes
+        over a questionnaire the resident began); values already there are kept."""
+        new = copy.deepcopy(dict(state))
+        for item in self.form.fields:
+            if item.kind == METADATA and not new["values"].get(item.name):
+                value = metadata_value(item.preload or "", self.clock.now(), device)
+                if value and item.preload not in ("start", "end", "today"):
+                    new["values"][item.name] = value
+                    new["by"][item.name] = PRELOAD
+        return new
+
+    def choices(self, state: Mapping[str, Any], name: str) -> tuple[Choice, ...]:
+        """The choices of ``name`` a person may pick now: its choice filter applied, in the order shown."""
+        return self._round(state).choices(self.form.field(name))
+
     def _preload(self, state: dict[str, Any], item: Field, raw: Any) -> None:
         if item.kind in ("calculate", "group", "note"):
             raise ValueError(f"'{item.name}' is a {item.kind}; only questions and hidden fields take values")

@@ -363,7 +363,7 @@ def on_answer_button(ctx: Context) -> None:
     if checked is None:
         return
     draft, audience, item, argument = checked
-    choices = item.choices
+    choices = draft.engine.choices(draft.state, item.name)  # as numbered on the buttons: filtered
     if argument == "k":
         stored = draft.state.get("values", {}).get(item.name, "")
         value = Attachment(stored) if item.kind == "image" and stored else stored
