@@ -107,7 +107,7 @@ class _Round:
     evaluates them.
     """
 
-    def __init__(self, form: Form, values: Mapping[str, str], now: dt.datetime) -> None:
+    def __init__(self, form: Form, values: Mapping[str, str], now: dt.datetime, seed: str = "") -> None:
         self.form = form
         document = ET.ElementTree(ET.fromstring(form.template))
         root = document.getroot()
@@ -120,6 +120,7 @@ class _Round:
         self.nodes = {name: nodes[element] for name, element in self.elements.items()}
         self.base = make_context(tree, tree, now, self.choice_label, form.instance_trees)
         self.base.form_version = form.version
+        self.base.random_seed = seed  # randomize() without a seed: one order per questionnaire
         self.relevant = {f.name: True for f in form.fields}
         for name, text in self.given.items():
             self.elements[name].text = text or None
@@ -251,7 +252,7 @@ class Questionnaire:
         if state.get("form") != self.form.form_id:
             raise ValueError(f"this state belongs to form {state.get('form')!r}, not {self.form.form_id!r}")
         now = self.clock.now().astimezone(ZoneInfo(state.get("zone") or DEFAULT_ZONE))
-        return _Round(self.form, state["values"] if values is None else values, now)
+        return _Round(self.form, state["values"] if values is None else values, now, str(state.get("instance_id", "")))
 
     # -- asking ------------------------------------------------------------------------------------
 
@@ -331,7 +332,8 @@ class Questionnaire:
         value = parse_answer(item.kind, raw, evaluation.choices(item))
         if isinstance(value, Message) or item.constraint is None:
             return value
-        after = _Round(self.form, {**evaluation.given, item.name: value}, evaluation.base.current_dt)
+        after = _Round(self.form, {**evaluation.given, item.name: value}, evaluation.base.current_dt,
+                       evaluation.base.random_seed)
         if not after.check(item, "constraint"):
             return self._message(item.constraint_messages, language, m.CONSTRAINT_FAILED)
         return value

@@ -265,11 +265,12 @@ def _build(data: dict[str, Any], xform: str, rows: Mapping[str, list[int]],
     instances = secondary_instances(model, Path(source).parent)
     builder = _Builder(binds, rows, default, _itemsets(document), instances)
     builder.external_choices = _external_choices(data)
+    builder.lists = dict(data.get("choices", {}) or {})
     root = str(data.get("name") or "data")
     children = _expand_loops(data.get("children", []))
     builder.duplicates = _duplicate_names(children)
     builder.walk(children, f"/{root}", (), frozenset({ANY}))
-    builder.problems += _attachment_problems(instances, builder.fields, builder.uses)
+    builder.problems += _attachment_problems(instances, builder.fields, builder.uses, builder.extra_instances)
     xml = dict(instances.xml)
     xml.update(builder.extra_instances)
     form = Form(
@@ -371,7 +372,8 @@ def _duplicate_names(children: list[dict[str, Any]]) -> set[str]:
     return twice
 
 
-def _attachment_problems(instances: Any, fields: list[Field], uses: Mapping[str, int | None]) -> list[Problem]:
+def _attachment_problems(instances: Any, fields: list[Field], uses: Mapping[str, int | None],
+                         extra: Mapping[str, bytes]) -> list[Problem]:
     """A file the form names that is not next to it (or cannot be read), at the row that needs it."""
     problems = []
     for key, name in instances.missing.items():
@@ -381,7 +383,27 @@ def _attachment_problems(instances: Any, fields: list[Field], uses: Mapping[str,
             "survey", uses.get(key), ERROR))
     for key, why in instances.unreadable.items():
         problems.append(Problem(f"The attachment cannot be read: {why}", "survey", uses.get(key), ERROR))
+    known = set(instances.xml) | set(instances.missing) | set(instances.unreadable) | set(extra)
+    for key in sorted(set(uses) - known, key=lambda k: uses[k] or 0):
+        problems.append(Problem(
+            f"instance('{key}') or pulldata('{key}', …) names neither a choice list nor an attached file. "
+            f"Use a list_name of the choices sheet, or declare the file with a csv-external row named '{key}'.",
+            "survey", uses[key], ERROR))
+    for item in fields:
+        if item.kind == METADATA and item.preload in _BLANK_IN_CHAT:
+            problems.append(Problem(
+                f"'{item.name}' ({item.preload}) is recorded by ODK Collect on the phone; the chat leaves it "
+                f"blank. {_BLANK_IN_CHAT[item.preload]}", "survey", item.row, WARNING))
     return problems
+
+
+_BLANK_IN_CHAT = {
+    "audit": "Pintu keeps its own record of who answered what and when.",
+    "start-geopoint": "Add a geopoint question: the chat asks for the location.",
+    "background-audio": "Add an audio question if a recording is needed.",
+    "background-geopoint": "Add a geopoint question: the chat asks for the location.",
+    "simserial": "", "subscriberid": "",
+}
 
 
 def _primary_instance(model: ET.Element) -> bytes:
@@ -430,6 +452,7 @@ class _Builder:
         self.duplicates: set[str] = set()
         self.external_choices: dict[str, list[dict[str, str]]] = {}
         self.extra_instances: dict[str, bytes] = {}
+        self.lists: dict[str, list[dict[str, Any]]] = {}  # the choices sheet by list name
         self.uses: dict[str, int | None] = {}   # instance id -> the first row that reads it
 
     def walk(self, children: list[dict[str, Any]], parent_path: str, ancestors: tuple[str, ...],
@@ -485,10 +508,10 @@ class _Builder:
         the external_choices sheet (select_one external) they are read from its rows.
         """
         itemset = self.itemsets.get(path)
+        listed = element.get("choices") or self.lists.get(str(element.get("itemset") or element.get("list_name") or ""))
         if itemset is None:
-            return self.sheet_choices(element.get("choices", []) or ()), None
+            return self.sheet_choices(listed or ()), None
         instance = itemset.instance_id or ""
-        self.uses.setdefault(instance, row)
         nodeset = itemset.nodeset
         if element.get("type") == "select one external":
             rows = self.external_choices.get(str(element.get("query") or element.get("itemset") or ""), [])
@@ -499,7 +522,8 @@ class _Builder:
         elif self.instances is not None and instance in self.instances.rows:
             choices = self.row_choices(self.instances.rows[instance], itemset.value, itemset.label)
         else:
-            choices = self.sheet_choices(element.get("choices", []) or ())
+            choices = self.sheet_choices(listed or ())
+        self.uses.setdefault(instance, row)
         if not itemset.filtered and element.get("type") != "select one external":
             return choices, None
         return choices, self.expression(nodeset, row, "choice_filter")
@@ -564,7 +588,19 @@ _ADVICE = {
     "repeat": "Repeat groups are not asked in the chat yet: ask for the count (integer) and the "
               "details of each person in a text, or split the roster into its own form.",
     "osm": "OpenStreetMap tagging needs ODK Collect's map; use a geopoint and select_one questions for the tags.",
-    "xml-external": "", "csv-external": "",
+    "time": "Use a text question with a constraint such as regex(., '^[0-2][0-9][.:][0-5][0-9]$').",
+    "dateTime": "Use a date question and a time as text.",
+    "datetime": "Use a date question and a time as text.",
+    "barcode": "Use a text question: the person types the code printed under the barcode.",
+    "range": "Use an integer question with a constraint (. >= 1 and . <= 10).",
+    "acknowledge": "Use a select_one yes/no question (or a note).",
+    "trigger": "Use a select_one yes/no question (or a note).",
+    "rank": "Use one select_one question per rank.",
+    "audio": "Use a note asking for a voice message, or an image question.",
+    "video": "Use an image question.",
+    "file": "Use an image question.",
+    "geotrace": "Use geopoint questions for the points that matter.",
+    "geoshape": "Use geopoint questions for the corners, or a decimal question for the area.",
 }
 
 

@@ -69,6 +69,7 @@ class OdkContext(XPathContext):
     choice_label: Callable[[str, str], str] | None = None
     instances: Any = None        # instance id -> node tree (the form's choice lists and attachments)
     current_node: Any = None     # current(): the question's node, also inside a choice filter
+    random_seed: str = ""        # randomize() without a seed: the same order all through a questionnaire
 
 
 # --------------------------------------------------------------------------------------------------
@@ -484,8 +485,12 @@ def evaluate__random(self: Any, context: Any = None) -> float:
 def evaluate__randomize(self: Any, context: Any = None) -> list[Any]:
     """randomize(nodeset[, seed]): the nodes shuffled, the same order for the same seed."""
     nodes = list(self[0].evaluate(copy(context)) or [])
-    seed = _number(self, context, 1) if len(self) > 1 else None
-    random.Random(seed if seed is not None and not math.isnan(seed) else None).shuffle(nodes)
+    seed: Any = _number(self, context, 1) if len(self) > 1 else None
+    if seed is None or math.isnan(seed):
+        # ODK shuffles once when the form opens; a chat shows the list again at every step, so the
+        # order comes from the questionnaire (its instance id), never from the wall clock
+        seed = getattr(context, "random_seed", "") or None
+    random.Random(seed).shuffle(nodes)
     return nodes
 
 

@@ -212,3 +212,34 @@ def test_position_and_indexed_repeat() -> None:
     assert string("position(/data/p[2])", {}) == "1"  # no such node: 1 of none
     assert string("indexed-repeat(/data/a, /data/a, 1)", {"a": "x"}) == "x"
     assert string("indexed-repeat(/data/a, /data/a, 2)", {"a": "x"}) == ""
+
+
+# -- what still cannot run is named, with a suggestion -----------------------------------------------------
+
+def test_an_unknown_instance_is_explained_with_its_row(xlsform) -> None:
+    path = xlsform([q("text", "x", "X", "X"), q("calculate", "y", calculation="instance('hargaa')/root/item[1]/name")])
+    [problem] = [p for p in check_form(path) if p.is_error]
+    assert problem.row == 3 and "instance('hargaa')" in problem.message and "csv-external" in problem.message
+
+
+def test_a_repeat_is_named_with_a_suggestion(xlsform) -> None:
+    path = xlsform([q("begin repeat", "people", "Anggota", "Members"), q("text", "who", "Nama", "Name"),
+                    {"type": "end repeat"}])
+    [problem] = [p for p in check_form(path) if p.is_error]
+    assert problem.row == 2 and "Repeat groups" in problem.message and "integer" in problem.message
+
+
+def test_device_data_the_chat_cannot_record_is_a_warning_not_silence(xlsform) -> None:
+    path = xlsform([{"type": "start-geopoint", "name": "where"}, q("text", "x", "X", "X")])
+    [warning] = check_form(path)
+    assert not warning.is_error and warning.row == 2 and "geopoint question" in warning.message
+    assert Form.load(path).field("where").kind == "metadata"
+
+
+def test_randomized_choices_keep_one_order_through_a_questionnaire(engine_for) -> None:
+    rows = [choice("c", str(n), f"Pilihan {n}", f"Choice {n}") for n in range(1, 9)]
+    engine = engine_for([q("select_one c", "pick", "Pilih", "Pick", parameters="randomize=true")], rows)
+    state = engine.start()
+    first = engine.next_question(state, "enumerator").choices
+    assert engine.next_question(state, "enumerator").choices == first
+    assert sorted(first) == sorted((c["name"], c["label::Indonesian (id)"]) for c in rows)
