@@ -107,7 +107,8 @@ class _Round:
     evaluates them.
     """
 
-    def __init__(self, form: Form, values: Mapping[str, str], now: dt.datetime, seed: str = "") -> None:
+    def __init__(self, form: Form, values: Mapping[str, str], now: dt.datetime, seed: str = "",
+                 last_saved: Mapping[str, str] | None = None) -> None:
         self.form = form
         document = ET.ElementTree(ET.fromstring(form.template))
         root = document.getroot()
@@ -118,7 +119,11 @@ class _Round:
         tree = node_tree(document)
         nodes = {n.value: n for n in iter_elements(tree)}
         self.nodes = {name: nodes[element] for name, element in self.elements.items()}
-        self.base = make_context(tree, tree, now, self.choice_label, form.instance_trees)
+        self.last_saved = last_saved
+        instances = form.instance_trees
+        if last_saved and LAST_SAVED in instances:
+            instances = {**instances, LAST_SAVED: _last_saved_tree(form, last_saved)}
+        self.base = make_context(tree, tree, now, self.choice_label, instances)
         self.base.form_version = form.version
         self.base.random_seed = seed  # randomize() without a seed: one order per questionnaire
         self.relevant = {f.name: True for f in form.fields}
@@ -198,12 +203,15 @@ class Questionnaire:
     # -- state -------------------------------------------------------------------------------------
 
     def start(self, *, zone: str = DEFAULT_ZONE, preload: Mapping[str, Any] | None = None,
-              instance_id: str | None = None, device: Mapping[str, str] | None = None) -> dict[str, Any]:
+              instance_id: str | None = None, device: Mapping[str, str] | None = None,
+              last_saved: Mapping[str, str] | None = None) -> dict[str, Any]:
         """A new state. ``preload`` gives hidden values (e.g. needs_photo) or answers known already.
 
         ``device`` fills the form's metadata fields as ODK Collect's device would: ``deviceid`` (the
         bot), ``username`` (the enumerator), ``phonenumber`` (the one the person shared), ``email``…;
-        start, end and today come from the clock, anything else stays blank.
+        start, end and today come from the clock, anything else stays blank. ``last_saved``: the
+        values (by name) of the last record this enumerator sent with this form, which
+        ``${last-saved#name}`` reads; blank without one, as on a phone's first form.
         """
         ZoneInfo(zone)  # an unknown zone fails now, not at the first today()
         state: dict[str, Any] = {
@@ -215,6 +223,9 @@ class Questionnaire:
             if item.kind == METADATA:
                 state["values"][item.name] = metadata_value(item.preload or "", now, device or {})
                 state["by"][item.name] = PRELOAD
+        if last_saved:
+            state["last_saved"] = dict(last_saved)
+        self._set_values(state, None)
         for name, raw in (preload or {}).items():
             self._preload(state, self.form.field(name), raw)
         return state
@@ -252,7 +263,8 @@ class Questionnaire:
         if state.get("form") != self.form.form_id:
             raise ValueError(f"this state belongs to form {state.get('form')!r}, not {self.form.form_id!r}")
         now = self.clock.now().astimezone(ZoneInfo(state.get("zone") or DEFAULT_ZONE))
-        return _Round(self.form, state["values"] if values is None else values, now, str(state.get("instance_id", "")))
+        return _Round(self.form, state["values"] if values is None else values, now, str(state.get("instance_id", "")),
+                      state.get("last_saved"))
 
     # -- asking ------------------------------------------------------------------------------------
 
@@ -306,7 +318,19 @@ class Questionnaire:
         value = self._value(evaluation, item, raw, language)
         if isinstance(value, Message):
             return Result(False, dict(state), value)
-        return Result(True, self._after_answer(_stored(state, name, value, audience), evaluation.base.current_dt))
+        new = _stored(state, name, value, audience)
+        self._set_values(new, name)
+        return Result(True, self._after_answer(new, evaluation.base.current_dt))
+
+    def _set_values(self, state: dict[str, Any], trigger: str | None) -> None:
+        """Run the <setvalue>s of the form's opening (trigger None) or of an answer to ``trigger``."""
+        actions = [s for s in self.form.setvalues if s.trigger == trigger]
+        if not actions:
+            return
+        evaluation = self._round(state)
+        for action in actions:
+            value = action.value.string(evaluation.context(action.target)) if action.value is not None else ""
+            state["values"][action.target] = value
 
     def _after_answer(self, state: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         """``end`` is the time of the last answer; a calculation in once() keeps its first value."""
@@ -333,7 +357,7 @@ class Questionnaire:
         if isinstance(value, Message) or item.constraint is None:
             return value
         after = _Round(self.form, {**evaluation.given, item.name: value}, evaluation.base.current_dt,
-                       evaluation.base.random_seed)
+                       evaluation.base.random_seed, evaluation.last_saved)
         if not after.check(item, "constraint"):
             return self._message(item.constraint_messages, language, m.CONSTRAINT_FAILED)
         return value
@@ -461,6 +485,18 @@ def metadata_value(preload: str, now: dt.datetime, device: Mapping[str, str]) ->
     if preload == "today":
         return now.date().isoformat()
     return str(device.get(preload.removeprefix("uri:"), "") or "")
+
+
+LAST_SAVED = "__last-saved"  # pyxform's id for jr://instance/last-saved
+
+
+def _last_saved_tree(form: Form, values: Mapping[str, str]) -> Any:
+    """The form's instance holding the last record's values: what ${last-saved#name} reads."""
+    root = ET.fromstring(form.template)
+    for item in form.fields:
+        if item.kind != "group" and (node := root.find(item.path.split("/", 2)[2])) is not None:
+            node.text = values.get(item.name) or None
+    return node_tree(ET.ElementTree(root))
 
 
 def _position(node: Any) -> int | None:

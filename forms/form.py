@@ -116,6 +116,7 @@ class Form:
     load_seconds: float = 0.0
     warnings: tuple[Problem, ...] = ()
     instances: Mapping[str, bytes] = field(default_factory=dict)  # secondary instances by id (choices, CSVs)
+    setvalues: tuple[SetValue, ...] = ()   # dynamic defaults and triggers (XForms <setvalue>)
     by_name: Mapping[str, Field] = field(init=False, repr=False)
     by_path: Mapping[str, Field] = field(init=False, repr=False)
     order: tuple[Field, ...] = field(init=False, repr=False)
@@ -146,6 +147,17 @@ class Form:
     def text(self, texts: Mapping[str, str], language: str) -> str:
         """A text in ``language``, else in the form's default language, else any there is."""
         return texts.get(language) or texts.get(self.default_language) or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True, slots=True)
+class SetValue:
+    """An XForms ``<setvalue>``: when the form opens (a default such as ``today()`` or
+    ``${last-saved#village}``) or when ``trigger`` is answered (the ``trigger`` column), ``target``
+    gets the value of ``value``."""
+
+    target: str                   # the field's name
+    value: Expression | None      # None: the target is cleared
+    trigger: str | None = None    # the field whose answer fires it; None: when the form opens
 
 
 _PATH = re.compile(r"/[A-Za-z_][\w.\-]*(?:/[A-Za-z_][\w.\-]*)*")
@@ -273,11 +285,12 @@ def _build(data: dict[str, Any], xform: str, rows: Mapping[str, list[int]],
     builder.problems += _attachment_problems(instances, builder.fields, builder.uses, builder.extra_instances)
     xml = dict(instances.xml)
     xml.update(builder.extra_instances)
+    setvalues = _setvalues(document, {f.path: f for f in builder.fields}, builder)
     form = Form(
         form_id=str(data.get("id_string") or root), version=str(data.get("version") or ""),
         title=_texts(data.get("title", ""), default), default_language=default,
         languages=tuple(sorted(builder.languages or {default})), root=root, template=template,
-        fields=tuple(builder.fields), source=source, instances=xml)
+        fields=tuple(builder.fields), source=source, instances=xml, setvalues=setvalues)
     builder.problems += _translation_warnings(form)
     return form, builder.problems
 
@@ -317,6 +330,26 @@ def _itemsets(document: ET.Element) -> dict[str, _Itemset]:
         elif control.get("query"):
             found[ref] = _Itemset(control.get("query", ""))
     return found
+
+
+def _setvalues(document: ET.Element, by_path: Mapping[str, Field], builder: Any) -> tuple[SetValue, ...]:
+    """The form's <setvalue>s: in the model (when the form opens) and inside a control (when its
+    question is answered). odk:setgeopoint (the phone's position when the form opens) is left out:
+    the chat asks for a location with a geopoint question instead."""
+    found = []
+    for parent in document.iter():
+        for element in parent:
+            if element.tag != f"{{{XFORMS}}}setvalue" or element.get("ref") not in by_path:
+                continue
+            target = by_path[element.get("ref", "")]
+            trigger = by_path.get(parent.get("ref", "")) if "value-changed" in element.get("event", "") else None
+            if "first-load" not in element.get("event", "") and trigger is None:
+                continue  # other events (odk-new-repeat) belong to repeats
+            source = element.get("value") or (f"'{element.text}'" if element.text else "")
+            value = builder.expression(source, target.row, "default") if source.strip() else None
+            builder.note_uses(target.row, source)
+            found.append(SetValue(target.name, value, trigger.name if trigger else None))
+    return tuple(found)
 
 
 def _external_choices(data: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:

@@ -243,3 +243,31 @@ def test_randomized_choices_keep_one_order_through_a_questionnaire(engine_for) -
     first = engine.next_question(state, "enumerator").choices
     assert engine.next_question(state, "enumerator").choices == first
     assert sorted(first) == sorted((c["name"], c["label::Indonesian (id)"]) for c in rows)
+
+
+# -- dynamic defaults, triggers and last-saved ---------------------------------------------------------------
+
+def test_a_dynamic_default_is_set_when_the_questionnaire_starts(engine_for) -> None:
+    engine = engine_for([q("date", "visit", "Tanggal", "Date", default="today()"), q("text", "x", "X", "X")])
+    state = engine.start(zone="Asia/Makassar")
+    step = engine.next_question(state, "enumerator")
+    assert (step.name, step.value) == ("visit", "2026-11-23")   # shown as the current answer, still asked
+
+
+def test_last_saved_reads_the_last_record_when_pintu_gives_one(engine_for) -> None:
+    engine = engine_for([q("text", "village", "Desa", "Village", default="${last-saved#village}"),
+                         q("calculate", "before", calculation="${last-saved#village}")])
+    state = engine.start(last_saved={"village": "Rawa Makmur"})
+    assert engine.next_question(state, "enumerator").value == "Rawa Makmur"
+    assert engine.record(state)["before"] == "Rawa Makmur"
+    assert engine.next_question(engine.start(), "enumerator").value is None
+
+
+def test_the_trigger_column_recalculates_when_its_question_is_answered(engine_for, clock) -> None:
+    engine = engine_for([q("integer", "members", "Anggota", "Members"),
+                         q("text", "counted", "Dicatat", "Noted", calculation="concat('n=', ${members})",
+                           trigger="${members}")])
+    state = engine.answer(engine.start(), "members", "4", audience="enumerator").state
+    assert state["values"]["counted"] == "n=4"
+    state = engine.answer(state, "members", "5", audience="enumerator").state
+    assert state["values"]["counted"] == "n=5"
