@@ -70,6 +70,7 @@ class Outcome:
     needs: str = ""             # for EXPLAINED: repeats, question types, attachments, other
     steps: int = 0              # questions and notes gone through
     seconds: float = 0.0
+    errors: tuple[Problem, ...] = ()  # for EXPLAINED: every error of pintu form check
 
     @property
     def name(self) -> str:
@@ -115,7 +116,8 @@ def _not_run(path: Path, problems: list[Problem], started: float) -> Outcome:
     if not needs:
         needs = next((need for need, marks in NEEDS if any(m in words for m in marks)), "other")
         needs = needs if needs == "other" else f"{needs} and more"
-    return Outcome(path, EXPLAINED, str(errors[0]), needs, seconds=time.perf_counter() - started)
+    return Outcome(path, EXPLAINED, str(errors[0]), needs, seconds=time.perf_counter() - started,
+                   errors=tuple(errors))
 
 
 class _Stuck(Exception):

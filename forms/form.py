@@ -228,6 +228,7 @@ def compile_form(path: str | os.PathLike[str]) -> tuple[Form | None, list[Proble
         return None, [Problem(f"pyxform could not convert the form: {type(error).__name__}: {error}")]
     problems = [from_pyxform(w, first_rows, types, WARNING) for w in warnings]
     form, found = _build(data, xform, rows, str(path))
+    found = [_placed(p, definition.survey or ()) for p in found]
     problems += found
     if any(p.is_error for p in problems):
         return None, problems
@@ -249,16 +250,38 @@ def _convert(definition: Any) -> tuple[dict[str, Any], str, list[str]]:
 
 
 def _row_numbers(survey_rows: Any) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """Spreadsheet rows by name (every row with that name) and by type (the first), as pyxform counts."""
+    """Spreadsheet rows by name (every row with that name) and by type (the first), as pyxform counts.
+
+    Column headers are matched without regard to case, as pyxform reads them (``NAME``, ``Type``).
+    """
     by_name: dict[str, list[int]] = {}
     by_type: dict[str, int] = {}
     for number, row in enumerate(survey_rows, start=2):
-        if name := str(row.get("name", "")).strip():
+        cells = {str(k).strip().lower(): v for k, v in row.items()}
+        if name := str(cells.get("name", "") or "").strip():
             by_name.setdefault(name, []).append(number)
-        if kind := str(row.get("type", "")).strip():
+        if kind := str(cells.get("type", "") or "").strip():
             by_type.setdefault(kind, number)
             by_type.setdefault(kind.split()[0], number)
     return by_name, by_type
+
+
+def _placed(problem: Problem, survey_rows: Any) -> Problem:
+    """A finding about a file or an instance that no walked row reads (inside a repeat, in an
+    appearance) placed at the first row that mentions it."""
+    if problem.row is not None:
+        return problem
+    words = tuple(re.findall(r"'([^']+)'", problem.message)[:2])
+    row = _first_row_mentioning(survey_rows, words) if words else None
+    return Problem(problem.message, problem.sheet, row, problem.severity) if row else problem
+
+
+def _first_row_mentioning(survey_rows: Any, words: tuple[str, ...]) -> int | None:
+    """The first survey row with one of ``words`` in a cell (to place a finding pyxform gives no row)."""
+    for number, row in enumerate(survey_rows, start=2):
+        if any(word in str(value) for value in row.values() for word in words):
+            return number
+    return None
 
 
 def _with(form: Form, **changes: Any) -> Form:
