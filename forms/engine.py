@@ -424,6 +424,8 @@ class Questionnaire:
         """Answers checked when given can break when an earlier one changes; ODK checks again at the end."""
         if not evaluation.value(item.name):
             return not evaluation.check(item, "required")
+        if item.itemset is not None and not _still_offered(evaluation.value(item.name), evaluation.choices(item)):
+            return False  # a city chosen before its province changed: no longer one of the choices
         return item.constraint is None or evaluation.check(item, "constraint")
 
     def is_complete(self, state: Mapping[str, Any]) -> bool:
@@ -497,6 +499,11 @@ def _last_saved_tree(form: Form, values: Mapping[str, str]) -> Any:
         if item.kind != "group" and (node := root.find(item.path.split("/", 2)[2])) is not None:
             node.text = values.get(item.name) or None
     return node_tree(ET.ElementTree(root))
+
+
+def _still_offered(value: str, choices: tuple[Choice, ...]) -> bool:
+    offered = {c.name for c in choices}
+    return all(name in offered for name in value.split())
 
 
 def _position(node: Any) -> int | None:

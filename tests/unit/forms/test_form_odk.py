@@ -271,3 +271,12 @@ def test_the_trigger_column_recalculates_when_its_question_is_answered(engine_fo
     assert state["values"]["counted"] == "n=4"
     state = engine.answer(state, "members", "5", audience="enumerator").state
     assert state["values"]["counted"] == "n=5"
+
+
+def test_a_choice_the_filter_no_longer_offers_must_be_answered_again(engine_for) -> None:
+    engine = engine_for(CASCADE, PLACES)
+    state = engine.answer(engine.start(), "prov", "kaltim", audience="enumerator").state
+    state = engine.answer(state, "kota", "smd", audience="enumerator").state
+    assert engine.is_complete(state)
+    state = engine.answer(state, "prov", "bali", audience="enumerator").state   # from the review
+    assert engine.missing(state) == ["kota"] and not engine.is_complete(state)
