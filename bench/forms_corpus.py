@@ -1,6 +1,6 @@
 """Real XLSForms run end to end with automatic answers: the share of the corpus the chat can run.
 
-    .venv/bin/python -m bench forms_corpus [--verbose] [FOLDER]
+    .venv/bin/python -m bench forms_corpus [--verbose] [--strategy first|last|blank] [FOLDER]
 
 Every form under ``tests/forms_corpus/`` (written by others: pyxform's test forms, humanitarian
 field forms; tests/forms_corpus/SOURCES.md says where each comes from) is
@@ -17,6 +17,9 @@ A form **runs** when all three succeed. A form that does not run must be **expla
 answer gets past — is **broken**, a bug to fix. Explained forms are counted by what they need
 (repeat groups, question types still to come, attachments not published with the form, other).
 
+``--strategy`` walks other branches of the same forms: ``last`` tries the candidates from the end
+(the last choice, the largest number first), ``blank`` skips every optional question first.
+
 Prints one line per form and the figures: the share of the forms pyxform converts that run.
 The same run is a unit test (tests/unit/forms/test_forms_corpus.py).
 """
@@ -27,6 +30,7 @@ import datetime as dt
 import sys
 import time
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -81,7 +85,14 @@ def corpus_forms(folder: Path = CORPUS) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in FORM_SUFFIXES)
 
 
-def run_form(path: Path) -> Outcome:
+STRATEGIES: dict[str, Callable[[list[Any]], list[Any]]] = {
+    "first": lambda found: found,
+    "last": lambda found: [*reversed(found[:-1]), None],
+    "blank": lambda found: [None, *found[:-1]],
+}
+
+
+def run_form(path: Path, strategy: str = "first") -> Outcome:
     """Check ``path``, then fill it in as the enumerator with automatic answers (never raises)."""
     started = time.perf_counter()
     try:
@@ -91,7 +102,7 @@ def run_form(path: Path) -> Outcome:
     if form is None:
         return _not_run(path, in_order(problems), started)
     try:
-        steps = _fill(Questionnaire(form, FakeClock(NOW)))
+        steps = _fill(Questionnaire(form, FakeClock(NOW)), STRATEGIES[strategy])
     except _Stuck as stuck:
         return Outcome(path, BROKEN, str(stuck), seconds=time.perf_counter() - started)
     except Exception as error:  # noqa: BLE001
@@ -124,7 +135,7 @@ class _Stuck(Exception):
     """No automatic answer is accepted at a question: the form cannot be finished."""
 
 
-def _fill(engine: Questionnaire) -> int:
+def _fill(engine: Questionnaire, order: Callable[[list[Any]], list[Any]]) -> int:
     """Answer every step the enumerator is given; the number of steps. Raises _Stuck or a crash."""
     state = engine.start(zone="Asia/Makassar", device=DEVICE)
     steps = 0
@@ -132,7 +143,7 @@ def _fill(engine: Questionnaire) -> int:
         steps += 1
         if steps > MAX_STEPS:
             raise _Stuck(f"more than {MAX_STEPS} steps: the questionnaire never ends (at '{step.name}')")
-        state = _answered(engine, state, step)
+        state = _answered(engine, state, step, order)
     if not engine.is_complete(state):
         raise _Stuck(f"no question left but not complete: {engine.missing(state)[:5]}")
     engine.record(state)
@@ -140,9 +151,10 @@ def _fill(engine: Questionnaire) -> int:
     return steps
 
 
-def _answered(engine: Questionnaire, state: dict[str, Any], step: Any) -> dict[str, Any]:
+def _answered(engine: Questionnaire, state: dict[str, Any], step: Any,
+              order: Callable[[list[Any]], list[Any]]) -> dict[str, Any]:
     last = None
-    for raw in _candidates(step):
+    for raw in order(_candidates(step)):
         result = engine.answer(state, step.name, raw, audience="enumerator", language="en")
         if result.ok:
             return result.state
@@ -198,9 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("folder", nargs="?", default=str(CORPUS))
     parser.add_argument("--verbose", action="store_true", help="also print the first error of each form")
+    parser.add_argument("--strategy", choices=sorted(STRATEGIES), default="first",
+                        help="which automatic answer is tried first (default: the first candidate)")
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", module="openpyxl")  # its notes on Excel extensions in others' files
     started = time.perf_counter()
-    outcomes = [run_form(path) for path in corpus_forms(Path(args.folder))]
+    outcomes = [run_form(path, args.strategy) for path in corpus_forms(Path(args.folder))]
     for outcome in outcomes:
         label = outcome.status if outcome.status != EXPLAINED else f"needs {outcome.needs}"
         print(f"{outcome.name:48} {label:28} {outcome.steps:4} steps {outcome.seconds * 1000:6.0f} ms")
