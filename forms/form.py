@@ -616,7 +616,10 @@ class _Builder:
         try:
             return compile_expression(source)
         except ExpressionError as error:
-            self.error(row, f"The '{column}' expression cannot be evaluated: {error}", )
+            shown = " ".join(source.split())
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            self.error(row, f"The '{column}' expression {shown!r} cannot be evaluated: {error}. "
+                            f"{_expression_advice(str(error))}")
             return None
 
     def audience(self, element: dict[str, Any], row: int | None,
@@ -658,6 +661,19 @@ _ADVICE = {
     "geotrace": "Use geopoint questions for the points that matter.",
     "geoshape": "Use geopoint questions for the corners, or a decimal question for the area.",
 }
+
+
+_EXPRESSION_ADVICE = (
+    ("XPST0017", "Pintu knows the functions ODK lists (https://docs.getodk.org/form-operators-functions/): "
+                 "check the function's name and its number of arguments."),
+    ("XPST0010", "'::' cannot be used in an expression (a label column is not a field): compare the "
+                 "choice's name, or another column of the choices sheet."),
+    ("", "Check the brackets and quotes: a text is written in quotes ('ya'), an answer as ${name}."),
+)
+
+
+def _expression_advice(error: str) -> str:
+    return next(advice for code, advice in _EXPRESSION_ADVICE if code in error)
 
 
 def _external_xml(rows: list[dict[str, str]]) -> bytes:
