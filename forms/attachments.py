@@ -71,14 +71,19 @@ def _read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def _geojson_rows(data: Mapping) -> list[dict[str, str]]:
-    """A feature per item, as ODK reads a GeoJSON attachment: its id, its properties, its geometry."""
+    """A feature per item, as ODK reads a GeoJSON attachment: its ``id``, its properties and its
+    ``geometry`` as ODK writes one ("lat lon 0 0;…"). Without a ``name`` or ``label`` property the id
+    is the choice's name and a ``title`` property its label."""
     rows = []
     for feature in data.get("features", []):
         properties = {k: str(v) for k, v in (feature.get("properties") or {}).items() if v is not None}
-        geometry = feature.get("geometry") or {}
-        points = _points(geometry.get("coordinates", []))
-        rows.append({"name": str(feature.get("id", properties.get("id", ""))), **properties,
-                     "geometry": ";".join(f"{lat} {lon} 0 0" for lon, lat, *_ in points)})
+        feature_id = str(feature.get("id", properties.get("id", "")))
+        points = _points((feature.get("geometry") or {}).get("coordinates", []))
+        row = {"id": feature_id, **properties,
+               "geometry": ";".join(f"{lat} {lon} 0 0" for lon, lat, *_ in points)}
+        row.setdefault("name", feature_id)
+        row.setdefault("label", properties.get("title", feature_id))
+        rows.append(row)
     return rows
 
 

@@ -280,3 +280,19 @@ def test_a_choice_the_filter_no_longer_offers_must_be_answered_again(engine_for)
     assert engine.is_complete(state)
     state = engine.answer(state, "prov", "bali", audience="enumerator").state   # from the review
     assert engine.missing(state) == ["kota"] and not engine.is_complete(state)
+
+
+def test_a_geojson_attachment_gives_its_features_as_choices(xlsform, clock) -> None:
+    import json
+    path = xlsform([q("select_one_from_file houses.geojson", "house", "Rumah", "House"),
+                    q("calculate", "where", calculation="instance('houses')/root/item[id = ${house}]/geometry")])
+    (path.parent / "houses.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "r1", "properties": {"title": "Rumah Pak Budi"},
+         "geometry": {"type": "Point", "coordinates": [117.1536, -0.5021]}},
+        {"type": "Feature", "id": "r2", "properties": {"title": "Rumah Bu Siti"},
+         "geometry": {"type": "Point", "coordinates": [117.16, -0.51]}}]}), encoding="utf-8")
+    engine = Questionnaire(Form.load(path), clock)
+    state = engine.start()
+    assert engine.next_question(state, "enumerator").choices == (("r1", "Rumah Pak Budi"), ("r2", "Rumah Bu Siti"))
+    state = engine.answer(state, "house", "Rumah Bu Siti", audience="enumerator").state
+    assert engine.record(state)["where"] == "-0.51 117.16 0 0"
