@@ -37,9 +37,9 @@ from babel.numbers import format_decimal
 
 from forms import messages as m
 from forms.form import ANY, Choice, Field, Form
+from forms.kinds import METADATA
 from forms.messages import Message
 from forms.parsing import is_blank, parse_answer
-from forms.kinds import METADATA
 from forms.xpath import OdkContext, iter_elements, make_context, node_tree
 
 DEFAULT_ZONE = "Asia/Jakarta"

@@ -15,12 +15,19 @@ What ODK changes, and so what is replaced here:
   not an error) and, as in JavaRosa, ISO dates compare as days since 1970-01-01 so ``. <= today()``
   works;
 - ``round(x, digits)`` takes an optional number of digits and rounds halves away from zero;
-- ``mod`` truncates towards zero as XPath 1.0 (and Java) do.
+- ``mod`` truncates towards zero as XPath 1.0 (and Java) do;
+- ``position(node)`` also takes a node (its index among its same-named siblings);
+- a path may continue after a function call (``instance('towns')/root/item``), as XPath 1.0 allows.
 
-Added ODK functions: ``if``, ``selected``, ``count-selected``, ``selected-at``, ``jr:choice-name``,
-``regex``, ``coalesce``, ``today``, ``now``, ``int``, ``substr``, ``ends-with``,
-``boolean-from-string``, ``decimal-date-time``, ``date``. XPath 1.0 already gives ``concat``,
-``string-length``, ``number``, ``count``, ``position``, ``contains``, ``starts-with``, ``not``, ...
+Added ODK functions (https://docs.getodk.org/form-operators-functions/): ``if``, ``selected``,
+``count-selected``, ``selected-at``, ``jr:choice-name``, ``regex``, ``coalesce``, ``today``, ``now``,
+``int``, ``substr``, ``ends-with``, ``boolean-from-string``, ``decimal-date-time``, ``date``,
+``date-time``, ``decimal-time``, ``format-date``, ``format-date-time``; over the form's other instances
+``instance``, ``current``, ``pulldata``, ``once``; math ``abs``, ``sqrt``, ``pow``, ``exp``, ``exp10``,
+``log``, ``log10``, ``sin``… ``atan2``, ``pi``, ``min``, ``max``; ``count-non-empty``, ``join``,
+``uuid``, ``random``, ``randomize``, ``digest``, ``base64-decode``, ``checklist``,
+``weighted-checklist``, ``indexed-repeat``, ``distance``, ``area``, ``version``. XPath 1.0 already gives
+``concat``, ``string-length``, ``number``, ``count``, ``sum``, ``contains``, ``starts-with``, ``not``…
 
 ``today()`` and ``now()`` read the context's ``current_dt``, which the engine sets from the injected
 clock (elementpath itself would fall back to the wall clock, so a context is always given one).
