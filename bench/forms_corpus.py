@@ -139,11 +139,15 @@ def _fill(engine: Questionnaire, order: Callable[[list[Any]], list[Any]]) -> int
     """Answer every step the enumerator is given; the number of steps. Raises _Stuck or a crash."""
     state = engine.start(zone="Asia/Makassar", device=DEVICE)
     steps = 0
+    seen: Counter[str] = Counter()
     while (step := engine.next_question(state, "enumerator", "en")) is not None:
         steps += 1
         if steps > MAX_STEPS:
             raise _Stuck(f"more than {MAX_STEPS} steps: the questionnaire never ends (at '{step.name}')")
-        state = _answered(engine, state, step, order)
+        seen[step.name] += 1
+        # a step asked again and again (a repeat's "add another?") gets the other end of its
+        # choices from the third time on, so a roster gets two entries and then ends
+        state = _answered(engine, state, step, order if seen[step.name] < 3 else _reversed(order))
     if not engine.is_complete(state):
         raise _Stuck(f"no question left but not complete: {engine.missing(state)[:5]}")
     engine.record(state)
@@ -181,6 +185,10 @@ _BY_KIND: dict[str, Callable[[Any], Iterable[Any]]] = {
 # answers of every shape, and the step's own choices (an "add another?" is a choice too)
 _ANY_KIND = ["10:00", f"{_TODAY.isoformat()}T10:00:00", "1", "OK", "yes", "no",
              Attachment("corpus-file"), "-0.5 117.1 0 0;-0.6 117.2 0 0;-0.5 117.1 0 0", "abc"]
+
+
+def _reversed(order: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]], list[Any]]:
+    return lambda found: [*reversed(order(found)[:-1]), None]
 
 
 def _candidates(step: Any) -> list[Any]:

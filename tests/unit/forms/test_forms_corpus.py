@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -76,8 +75,3 @@ def test_what_a_form_waits_for_is_counted(outcomes, name: str, needs: str) -> No
 def test_forms_using_what_odk_offers_run(outcomes, name: str) -> None:
     outcome = next(o for o in outcomes if o.name == name)
     assert outcome.status == RUNS and outcome.steps > 0, outcome
-
-
-def test_the_whole_corpus_runs_in_a_few_seconds(outcomes) -> None:
-    assert sum(o.seconds for o in outcomes) < 30  # a few seconds on a laptop; loose for a loaded CI
-    assert Path(CORPUS).is_dir()
