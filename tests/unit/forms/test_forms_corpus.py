@@ -75,3 +75,12 @@ def test_what_a_form_waits_for_is_counted(outcomes, name: str, needs: str) -> No
 def test_forms_using_what_odk_offers_run(outcomes, name: str) -> None:
     outcome = next(o for o in outcomes if o.name == name)
     assert outcome.status == RUNS and outcome.steps > 0, outcome
+
+
+@pytest.mark.parametrize("strategy", ["last", "blank"])
+def test_other_branches_of_the_forms_that_run_run_too(outcomes, strategy: str) -> None:
+    """The last choices and largest numbers first, or every optional question left blank first."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = [run_form(o.path, strategy) for o in outcomes if o.status == RUNS]
+    assert [f"{o.name}: {o.detail}" for o in again if o.status != RUNS] == []
