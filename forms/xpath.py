@@ -337,7 +337,10 @@ def evaluate__date(self: Any, context: Any = None) -> str:
     days = to_number(text)
     if math.isnan(days) or math.isinf(days):
         return ""
-    return (_EPOCH + dt.timedelta(days=math.floor(days))).isoformat()
+    try:
+        return (_EPOCH + dt.timedelta(days=math.floor(days))).isoformat()
+    except OverflowError:  # beyond year 9999
+        return ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -388,7 +391,7 @@ def _children(node: Any) -> list[Any]:
 def evaluate__once(self: Any, context: Any = None) -> Any:
     """once(x): the node's value if it already has one, else x (the engine keeps the first result)."""
     item = context.item if context is not None else None
-    if isinstance(item, XPathNode) and item.string_value:
+    if isinstance(item, XPathNode) and item.node_kind == "element" and item.string_value:
         return item.string_value
     return self[0].evaluate(copy(context))
 
@@ -417,9 +420,10 @@ for _name, _operation in {
 @method(function("pow", nargs=2))
 def evaluate__pow(self: Any, context: Any = None) -> float:
     try:
-        return float(_number(self, context, 0) ** _number(self, context, 1))
+        result = _number(self, context, 0) ** _number(self, context, 1)
     except (ValueError, OverflowError, ZeroDivisionError):
         return math.nan
+    return result if isinstance(result, float) else math.nan  # a negative number's root is complex
 
 
 @method(function("atan2", nargs=2))
@@ -480,7 +484,12 @@ def evaluate__uuid(self: Any, context: Any = None) -> str:
         return str(uuid.uuid4())
     length = _number(self, context, 0)
     alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    return "" if math.isnan(length) else "".join(secrets.choice(alphabet) for _ in range(max(int(length), 0)))
+    if math.isnan(length) or math.isinf(length):
+        return ""
+    return "".join(secrets.choice(alphabet) for _ in range(min(max(int(length), 0), _UUID_MAX)))
+
+
+_UUID_MAX = 1024  # an answer is a chat message's worth of text, not a megabyte
 
 
 @method(function("random", nargs=0))
@@ -605,7 +614,10 @@ def _formatted(self: Any, context: Any) -> str:
         number = to_number(text)
         if math.isnan(number) or math.isinf(number):
             return ""
-        instant = dt.datetime(1970, 1, 1) + dt.timedelta(days=number)
+        try:
+            instant = dt.datetime(1970, 1, 1) + dt.timedelta(days=number)
+        except OverflowError:  # beyond year 9999
+            return ""
     pattern = _string(self, context, 1)
     out = []
     index = 0
@@ -643,14 +655,17 @@ def evaluate__date_time(self: Any, context: Any = None) -> str:
     days = to_number(text)
     if math.isnan(days) or math.isinf(days):
         return ""
-    return (dt.datetime(1970, 1, 1) + dt.timedelta(days=days)).isoformat(timespec="milliseconds")
+    try:
+        return (dt.datetime(1970, 1, 1) + dt.timedelta(days=days)).isoformat(timespec="milliseconds")
+    except OverflowError:  # beyond year 9999
+        return ""
 
 
 @method(function("decimal-time", nargs=1))
 def evaluate__decimal_time(self: Any, context: Any = None) -> float:
     """The part of the day of a time (12:00 -> 0.5)."""
     match = re.fullmatch(r"\s*(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?.*", _string(self, context, 0))
-    if not match:
+    if not match or int(match[1]) > 23 or int(match[2]) > 59 or int(match[3] or 0) > 59:
         return math.nan
     return (int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3] or 0)) / 86400
 
@@ -725,6 +740,8 @@ class Expression:
             return self.token.evaluate(context)
         except ElementPathError as error:  # a form bug met at run time: say which expression
             raise ExpressionError(f"{self.source.strip()}: {error}") from None
+        except (ArithmeticError, ValueError, TypeError) as error:  # a value no function expected
+            raise ExpressionError(f"{self.source.strip()}: {type(error).__name__}: {error}") from None
 
     def boolean(self, context: OdkContext) -> bool:
         result = self.value(context)

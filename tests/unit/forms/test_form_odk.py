@@ -296,3 +296,15 @@ def test_a_geojson_attachment_gives_its_features_as_choices(xlsform, clock) -> N
     assert engine.next_question(state, "enumerator").choices == (("r1", "Rumah Pak Budi"), ("r2", "Rumah Bu Siti"))
     state = engine.answer(state, "house", "Rumah Bu Siti", audience="enumerator").state
     assert engine.record(state)["where"] == "-0.51 117.16 0 0"
+
+
+@pytest.mark.parametrize("expression", [
+    "date-time(99999999999)", "format-date(99999999999, '%Y')", "date(99999999999)", "pow(-8, 0.5)",
+    "pow(10, 1000)", "decimal-time('99:99')", "sqrt(-1)", "log(0)", "uuid(-5)", "substr('abc', 1e20)",
+])
+def test_odd_values_give_a_blank_not_a_crash(expression: str) -> None:
+    assert string(expression) == ""
+
+
+def test_uuid_of_a_huge_length_stays_a_message_long() -> None:
+    assert string("string-length(uuid(99999))") == "1024"
