@@ -15,7 +15,7 @@ field forms; tests/forms_corpus/SOURCES.md says where each comes from) is
 A form **runs** when all three succeed. A form that does not run must be **explained** by
 ``pintu form check`` (an error with its sheet and row); anything else — a crash, a question no
 answer gets past — is **broken**, a bug to fix. Explained forms are counted by what they need
-(repeat groups, question types still to come, attachments not published with the form, other).
+(a repeat within a repeat, attachments not published with the form, other).
 
 ``--strategy`` walks other branches of the same forms: ``last`` tries the candidates from the end
 (the last choice, the largest number first), ``blank`` skips every optional question first.
@@ -59,10 +59,7 @@ MAX_STEPS = 2000
 
 RUNS, EXPLAINED, BROKEN, NOT_XLSFORM = "runs", "explained", "broken", "not an XLSForm"
 # what an explained form waits for, by the words of its errors (first match wins)
-NEEDS = (("repeats", ("'repeat'",)),
-         ("question types", tuple(f"type '{t}'" for t in (
-             "time", "dateTime", "datetime", "range", "rank", "acknowledge", "trigger", "barcode", "audio",
-             "video", "file", "geotrace", "geoshape", "start-geopoint", "background-audio"))),
+NEEDS = (("nested repeats", ("inside the repeat",)),
          ("attachments", ("needs the file",)))
 
 
@@ -71,7 +68,7 @@ class Outcome:
     path: Path
     status: str                 # RUNS, EXPLAINED, BROKEN or NOT_XLSFORM
     detail: str = ""            # the first error, or what broke
-    needs: str = ""             # for EXPLAINED: repeats, question types, attachments, other
+    needs: str = ""             # for EXPLAINED: nested repeats, attachments, other
     steps: int = 0              # questions and notes gone through
     seconds: float = 0.0
     errors: tuple[Problem, ...] = ()  # for EXPLAINED: every error of pintu form check

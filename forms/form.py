@@ -564,6 +564,10 @@ class _Builder:
         # The same name in two groups is allowed, as in ODK: such fields are known by their path
         key = path.split("/", 2)[2] if name in self.duplicates else name
         audience = self.audience(element, row, inherited)
+        if kind == "group" and element.get("flat"):
+            # pyxform's flat group has no node: its questions sit in its parent, its relevance in theirs
+            self.walk(element.get("children", []), parent_path, ancestors, audience, repeat)
+            return
         if kind == "repeat" and repeat is not None:
             self.error(row, f"The repeat '{name}' is inside the repeat '{repeat}'; the chat questionnaire "
                             "asks one level of repeats (a roster), not a repeat within a repeat.")

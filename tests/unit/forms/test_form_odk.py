@@ -222,11 +222,11 @@ def test_an_unknown_instance_is_explained_with_its_row(xlsform) -> None:
     assert problem.row == 3 and "instance('hargaa')" in problem.message and "csv-external" in problem.message
 
 
-def test_a_repeat_is_named_with_a_suggestion(xlsform) -> None:
-    path = xlsform([q("begin repeat", "people", "Anggota", "Members"), q("text", "who", "Nama", "Name"),
-                    {"type": "end repeat"}])
+def test_a_repeat_within_a_repeat_is_named_with_its_row(xlsform) -> None:
+    path = xlsform([q("begin repeat", "people", "Anggota", "Members"), q("begin repeat", "jobs", "Kerja", "Jobs"),
+                    q("text", "who", "Nama", "Name"), {"type": "end repeat"}, {"type": "end repeat"}])
     [problem] = [p for p in check_form(path) if p.is_error]
-    assert problem.row == 2 and "Repeat groups" in problem.message and "integer" in problem.message
+    assert problem.row == 3 and "inside the repeat" in problem.message
 
 
 def test_device_data_the_chat_cannot_record_is_a_warning_not_silence(xlsform) -> None:
