@@ -91,7 +91,8 @@ class Chat:
     def choose(self, name: str, choices: list[str]) -> None:
         """Press the choice ``name`` of the question shown (choices: the list's names in order)."""
         number = choices.index(name) + 1
-        data = next(d for d in self.buttons(self.question()) if d.startswith("qa:") and d.endswith(f":{number}"))
+        data = next((d for d in self.buttons(self.question()) if d.startswith("qa:") and d.endswith(f":{number}")), None)
+        assert data, self.screen
         self.press(data, self.question())
 
 
@@ -152,7 +153,8 @@ def answer_roster(chat: Chat, names: list[str]) -> None:
             chat.press(f"qa:{_index('member_name')}.1:k", chat.question())
         else:
             chat.say(name)
-        chat.say(f"640201{position:010d}")
+        day = 15 + (40 if position == 1 else 0)  # as Dukcapil issues it: the birth date, +40 for a woman
+        chat.say(f"640201{day}01{(1950 + position) % 100:02d}{position:04d}")
         chat.choose("head" if position == 1 else "spouse", CHOICES["relation"])
         chat.choose("female" if position == 1 else "male", CHOICES["sex"])
         chat.say(f"15-01-{1950 + position}")
