@@ -206,8 +206,15 @@ def _name_and_nik(person, screen: dict, position: int) -> dict:
     else:
         screen = person.say(name, f"NIK {name}")
     if position == 3:
-        person.say("1234", "NIK terdiri dari 16 angka")  # the constraint, in the member's question
-    return person.say(f"64720101{position:08d}", f"Hubungan {name}")
+        person.say("1234", "NIK harus 16 angka")  # the constraint, in the member's question
+    return person.say(_nik(position), f"Hubungan {name}")
+
+
+def _nik(position: int) -> str:
+    """The member's NIK as Dukcapil issues it: area, birth date (day + 40 for a woman), serial."""
+    _, _, sex, born = ROSTER[position - 1]
+    day, month, year = born.split("-")
+    return f"647201{int(day) + (40 if sex == 'female' else 0):02d}{month}{year[2:]}{position:04d}"
 
 
 def test_enumerator_fills_the_household_roster_changes_it_from_the_review_and_resumes_mid_roster(qenv: Env) -> None:
@@ -241,7 +248,7 @@ def test_enumerator_fills_the_household_roster_changes_it_from_the_review_and_re
     # The review shows the roster member by member, one line each.
     review, _ = ppl.press(screen, "qn:review", "Jawaban untuk keluarga Wati Lestari")
     text = review["text"]
-    assert "Anggota keluarga 2: Joko Susilo · 6472010100000002 · Istri/suami · Laki-laki" in text
+    assert f"Anggota keluarga 2: Joko Susilo · {_nik(2)} · Istri/suami · Laki-laki" in text
     assert "Anggota keluarga 4: Dimas" in text and text.index("Joko Susilo") < text.index("Rina")
 
     # Change member 2's name from the review: asked again, then straight back to the review.
