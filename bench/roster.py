@@ -46,8 +46,8 @@ ENUMERATOR_TELEGRAM_ID = 9_500_000
 
 def typed(kind: str, name: str, position: int) -> str:
     """What the enumerator types for a member's question (choices are pressed, see ``press``)."""
-    if name == "member_nik":
-        return f"6472{position:012d}"
+    if name == "member_nik":  # as Dukcapil issues it: born 15-01 (day + 40: every member is pressed female)
+        return f"6472015501{(1950 + 5 * position) % 100:02d}{position:04d}"
     if kind == "date":
         return f"15-01-{1950 + 5 * position}"
     return f"Anggota {position}"
@@ -117,8 +117,8 @@ def engine_only(form: Form, members: int, runs: int = 5) -> list[float]:
             if step is None or step.repeat is None:
                 break
             name, position = split_key(step.name)
-            raw = "1" if step.kind == "select_one" and (name != "relation" or position == 1) else (
-                "3" if step.kind == "select_one" else typed(step.kind, name, int(position)))
+            raw = "2" if name == "sex" else "1" if step.kind == "select_one" and (name != "relation" or position == 1) else (
+                "3" if step.kind == "select_one" else typed(step.kind, name, int(position)))  # sex: as the NIK says
             result = engine.answer(state, step.name, raw, audience="enumerator")
             seconds.append(time.perf_counter() - started)
             assert result.ok, (step.name, result.error)

@@ -149,12 +149,13 @@ def open_draft(uow: UnitOfWork, form: Form, family_id: int, now: dt.datetime, *,
     if record is None:
         zone = sls_timezone(uow, family.sls_id).key
         record = start_record(uow, family.id, form.form_id, form.version, now)
-        state = engine.start(zone=zone, instance_id=f"uuid:{record.id}")
+        state = engine.start(zone=zone, instance_id=f"uuid:{record.id}", device=_device(uow, enumerator_id))
         state["rev"] = 0
         record.answers = state
         uow.flush()
     if audience == ENUMERATOR and enumerator_id is not None and record.enumerator_id is None:
         record.enumerator_id = enumerator_id
+        record.answers = engine.with_device(record.answers, _device(uow, enumerator_id))
         appointment = (uow.appointments.active_for_family(family.id)
                        or uow.appointments.last_visited_for_family(family.id))  # "done" recorded first
         if appointment is not None and appointment.enumerator_id == enumerator_id:
@@ -168,6 +169,16 @@ def load_draft(uow: UnitOfWork, form: Form, record_id: str, now: dt.datetime, *,
     if record is None or record.status != "draft":
         return None
     return _draft(uow, record, form, uow.families.get(record.family_id), now)
+
+
+DEVICE_ID = "pintu-bot"
+
+
+def _device(uow: UnitOfWork, enumerator_id: int | None) -> dict[str, str]:
+    """What fills a form's metadata fields (deviceid, username…): the bot is the device and the
+    enumerator, once known, the user; no phone number or SIM is known, so those stay blank."""
+    enumerator = uow.enumerators.get(enumerator_id) if enumerator_id is not None else None
+    return {"deviceid": DEVICE_ID, **({"username": enumerator.name} if enumerator is not None else {})}
 
 
 def _draft(uow: UnitOfWork, record: Record, form: Form, family: Family, now: dt.datetime) -> Draft:

@@ -18,6 +18,11 @@ from forms.problems import Problem
 def check_form(path: str | os.PathLike[str]) -> list[Problem]:
     """Every problem found in the form, errors first, each in spreadsheet order."""
     _, problems = compile_form(path)
+    return in_order(problems)
+
+
+def in_order(problems: list[Problem]) -> list[Problem]:
+    """Errors first, each in spreadsheet order (sheet, then row)."""
     return sorted(problems, key=lambda p: (not p.is_error, p.sheet or "", p.row or 0))
 
 

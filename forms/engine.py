@@ -44,7 +44,8 @@ from babel.numbers import format_decimal
 
 from forms import messages as m
 from forms import nik
-from forms.form import ANY, JR, MAX_REPEATS, Field, Form
+from forms.form import ANY, JR, MAX_REPEATS, Choice, Field, Form
+from forms.kinds import METADATA
 from forms.messages import Message
 from forms.parsing import is_blank, parse_answer
 from forms.xpath import OdkContext, iter_elements, make_context, node_tree
@@ -152,7 +153,8 @@ class _Round:
     """
 
     def __init__(self, form: Form, values: Mapping[str, str], now: dt.datetime,
-                 counts: Mapping[str, int]) -> None:
+                 counts: Mapping[str, int], seed: str = "",
+                 last_saved: Mapping[str, str] | None = None) -> None:
         self.form = form
         self.counts = {name: counts.get(name, 0) for name in form.repeats}
         root = ET.fromstring(form.template)
@@ -167,7 +169,13 @@ class _Round:
         tree = node_tree(self.document)
         nodes = {n.value: n for n in iter_elements(tree)}
         self.nodes = {key: nodes[element] for key, element in self.elements.items()}
-        self.base = make_context(tree, tree, now, self.choice_label)
+        self.last_saved = last_saved
+        instances = form.instance_trees
+        if last_saved and LAST_SAVED in instances:
+            instances = {**instances, LAST_SAVED: _last_saved_tree(form, last_saved)}
+        self.base = make_context(tree, tree, now, self.choice_label, instances)
+        self.base.form_version = form.version
+        self.base.random_seed = seed  # randomize() without a seed: one order per questionnaire
         self.relevant = {key: True for key, _ in self.layout}
         for key, text in self.given.items():
             self.elements[key].text = text or None
@@ -180,7 +188,8 @@ class _Round:
             path = _relative(self.form.field(name).path)
             parent = root.find(path.rpartition("/")[0] or ".")
             assert parent is not None
-            found = [c for c in parent if c.tag == name]
+            tag = self.form.field(name).path.rpartition("/")[2]  # its key may be a path (a name used twice)
+            found = [c for c in parent if c.tag == tag]
             template = next((c for c in found if c.get(_TEMPLATE) is not None), found[0])
             at = list(parent).index(found[0])
             for child in found:
@@ -217,9 +226,21 @@ class _Round:
 
     def context(self, key: str) -> OdkContext:
         context = copy.copy(self.base)
-        context.item = self.nodes[key]
+        context.item = context.current_node = self.nodes[key]
         context.current_item = self.nodes[key]  # type: ignore[attr-defined] - current(), also in predicates
         return context
+
+    def choices(self, item: Field, key: str | None = None) -> tuple[Choice, ...]:
+        """The choices a person may pick now at ``key`` (the field's own name outside repeats): all of
+        them, or those the choice filter keeps (read in that instance, as current() there)."""
+        if item.itemset is None:
+            return item.choices
+        key = key or item.name
+        if key not in self.nodes:
+            return item.choices
+        kept = item.itemset.value(self.context(key))
+        positions = [_position(node) for node in (kept if isinstance(kept, list) else [kept])]
+        return tuple(item.choices[i] for i in positions if i is not None and i < len(item.choices))
 
     def settle(self) -> None:
         """One pass in dependency order when the form's is known, else passes until nothing changes."""
@@ -316,18 +337,51 @@ class Questionnaire:
     # -- state -------------------------------------------------------------------------------------
 
     def start(self, *, zone: str = DEFAULT_ZONE, preload: Mapping[str, Any] | None = None,
-              instance_id: str | None = None) -> dict[str, Any]:
+              instance_id: str | None = None, device: Mapping[str, str] | None = None,
+              last_saved: Mapping[str, str] | None = None) -> dict[str, Any]:
         """A new state. ``preload`` gives hidden values (e.g. needs_photo) or answers known already
-        (by key: ``member_name[1]`` for the first member of a roster)."""
+        (by key: ``member_name[1]`` for the first member of a roster).
+
+        ``device`` fills the form's metadata fields as ODK Collect's device would: ``deviceid`` (the
+        bot), ``username`` (the enumerator), ``phonenumber`` (the one the person shared), ``email``…;
+        start, end and today come from the clock, anything else stays blank. ``last_saved``: the
+        values (by name) of the last record this enumerator sent with this form, which
+        ``${last-saved#name}`` reads; blank without one, as on a phone's first form.
+        """
         ZoneInfo(zone)  # an unknown zone fails now, not at the first today()
         state: dict[str, Any] = {
             "form": self.form.form_id, "version": self.form.version, "zone": zone,
             "instance_id": instance_id or f"uuid:{uuid.uuid4()}",
             "values": {}, "history": [], "by": {}}
+        now = self.clock.now().astimezone(ZoneInfo(zone))
+        for item in self.form.fields:
+            if item.kind == METADATA and item.repeat is None:
+                state["values"][item.name] = metadata_value(item.preload or "", now, device or {})
+                state["by"][item.name] = PRELOAD
+        if last_saved:
+            state["last_saved"] = dict(last_saved)
+        self._set_values(state, None)
         for key, raw in (preload or {}).items():
             name, _ = split_key(key)
             self._preload(state, key, self.form.field(name), raw)
         return state
+
+    def with_device(self, state: Mapping[str, Any], device: Mapping[str, str]) -> dict[str, Any]:
+        """The state with blank metadata fields filled from ``device`` (e.g. the enumerator who takes
+        over a questionnaire the resident began); values already there are kept."""
+        new = copy.deepcopy(dict(state))
+        for item in self.form.fields:
+            if item.kind == METADATA and item.repeat is None and not new["values"].get(item.name):
+                value = metadata_value(item.preload or "", self.clock.now(), device)
+                if value and item.preload not in ("start", "end", "today"):
+                    new["values"][item.name] = value
+                    new["by"][item.name] = PRELOAD
+        return new
+
+    def choices(self, state: Mapping[str, Any], key: str) -> tuple[Choice, ...]:
+        """The choices of ``key`` (``crop`` or ``crop[2]``) a person may pick now: its choice filter
+        applied, in the order shown."""
+        return self._round(state).choices(self.form.field(split_key(key)[0]), key)
 
     def _preload(self, state: dict[str, Any], key: str, item: Field, raw: Any) -> None:
         if item.kind in ("calculate", "group", "note", "repeat"):
@@ -351,12 +405,13 @@ class Questionnaire:
         now = self.clock.now().astimezone(ZoneInfo(state.get("zone") or DEFAULT_ZONE))
         values = state["values"] if values is None else values
         counts = self._guessed_counts(state, values)
-        evaluation = _Round(self.form, values, now, counts)
+        seed, last_saved = str(state.get("instance_id", "")), state.get("last_saved")
+        evaluation = _Round(self.form, values, now, counts, seed, last_saved)
         for _ in range(3):  # a count read from a calculate (or an irrelevant one) may differ from the guess
             wanted = evaluation.wanted_counts(state)
             if wanted == evaluation.counts:
                 break
-            evaluation = _Round(self.form, values, now, wanted)
+            evaluation = _Round(self.form, values, now, wanted, seed, last_saved)
         return evaluation
 
     def _guessed_counts(self, state: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, int]:
@@ -409,7 +464,8 @@ class Questionnaire:
             name=key, kind=item.kind, label=self._text(evaluation, item.labels, language, position),
             hint=self._text(evaluation, item.hints, language, position),
             required=evaluation.check(item, "required", key),
-            choices=tuple((c.name, self.form.text(c.labels, language) or c.name) for c in item.choices),
+            choices=tuple((c.name, self.form.text(c.labels, language) or c.name)
+                          for c in evaluation.choices(item, key)),
             value=value or None, display=self._display(item, value, language) if value else None,
             groups=self._groups(evaluation, item, language, position), progress=progress,
             position=position, repeat=item.repeat)
@@ -458,7 +514,39 @@ class Questionnaire:
         value = self._value(evaluation, name, item, raw, language)
         if isinstance(value, Message):
             return Result(False, dict(state), value)
-        return Result(True, _stored(state, name, value, audience))
+        new = _stored(state, name, value, audience)
+        self._set_values(new, name)
+        return Result(True, self._after_answer(new, evaluation.base.current_dt))
+
+    def _set_values(self, state: dict[str, Any], trigger: str | None) -> None:
+        """Run the <setvalue>s of the form's opening (trigger None) or of an answer to ``trigger`` (a
+        key: a trigger inside a repeat sets the target of its own instance)."""
+        name, position = split_key(trigger) if trigger is not None else (None, None)
+        actions = [s for s in self.form.setvalues if s.trigger == name]
+        if not actions:
+            return
+        evaluation = self._round(state)
+        for action in actions:
+            in_repeat = self.form.field(action.target).repeat is not None
+            key = key_of(action.target, position if in_repeat else None)
+            if key not in evaluation.nodes:
+                continue  # a repeat's field when the form opens: set with its instance, not here
+            value = action.value.string(evaluation.context(key)) if action.value is not None else ""
+            state["values"][key] = value
+
+    def _after_answer(self, state: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+        """``end`` is the time of the last answer; a calculation in once() keeps its first value."""
+        for item in self.form.fields:
+            if item.kind == METADATA and item.preload == "end" and item.repeat is None:
+                state["values"][item.name] = now.isoformat(timespec="milliseconds")
+        once = [f for f in self.form.fields if f.calculation is not None and "once(" in f.calculation.source]
+        if once:
+            evaluation = self._round(state)
+            for item in once:
+                for key in evaluation.keys[item.name]:
+                    if not state["values"].get(key) and (value := evaluation.value(key)):
+                        state["values"][key] = value
+        return state
 
     def _answer_add(self, state: Mapping[str, Any], evaluation: _Round, item: Field, raw: Any,
                     audience: str) -> Result:
@@ -481,11 +569,12 @@ class Questionnaire:
             if evaluation.check(item, "required", key):
                 return self._message(item.required_messages, language, m.REQUIRED)
             return ""
-        value = parse_answer(item.kind, raw, item.choices, parameters=item.parameters,
+        value = parse_answer(item.kind, raw, evaluation.choices(item, key), parameters=item.parameters,
                              now=evaluation.base.current_dt)
         if isinstance(value, Message) or item.constraint is None:
             return value
-        after = _Round(self.form, {**evaluation.given, key: value}, evaluation.base.current_dt, evaluation.counts)
+        after = _Round(self.form, {**evaluation.given, key: value}, evaluation.base.current_dt, evaluation.counts,
+                       evaluation.base.random_seed, evaluation.last_saved)
         if not after.check(item, "constraint", key):
             return self._constraint_refusal(item, value, language, after.base.current_dt.date())
         return value
@@ -626,6 +715,8 @@ class Questionnaire:
         """Answers checked when given can break when an earlier one changes; ODK checks again at the end."""
         if not evaluation.value(key):
             return not evaluation.check(item, "required", key)
+        if item.itemset is not None and not _still_offered(evaluation.value(key), evaluation.choices(item, key)):
+            return False  # a city chosen before its province changed: no longer one of the choices
         return item.constraint is None or evaluation.check(item, "constraint", key)
 
     def is_complete(self, state: Mapping[str, Any]) -> bool:
@@ -708,6 +799,8 @@ def _without_instance(state: dict[str, Any], names: set[str], position: int) -> 
         new[part] = {moved(k): v for k, v in new[part].items() if moved(k) is not None}
     new["history"] = [moved(k) for k in new["history"] if moved(k) is not None]
     return new
+
+
 def _display_more(item: Field, value: str, language: str, label: Any) -> str | None:
     """The other question types as a person reads them (None: the stored value itself reads well)."""
     locale = _locale(language)
@@ -729,6 +822,41 @@ def _display_more(item: Field, value: str, language: str, label: Any) -> str | N
         first, last = (", ".join(p.split()[:2]) for p in (points[0], points[-1]))
         return f"{len(points)} × ({first} … {last})"
     return None
+
+
+def metadata_value(preload: str, now: dt.datetime, device: Mapping[str, str]) -> str:
+    """What a metadata field holds at the start: a time from the clock, or what the device gives."""
+    if preload in ("start", "end"):
+        return now.isoformat(timespec="milliseconds")
+    if preload == "today":
+        return now.date().isoformat()
+    return str(device.get(preload.removeprefix("uri:"), "") or "")
+
+
+LAST_SAVED = "__last-saved"  # pyxform's id for jr://instance/last-saved
+
+
+def _last_saved_tree(form: Form, values: Mapping[str, str]) -> Any:
+    """The form's instance holding the last record's values: what ${last-saved#name} reads."""
+    root = ET.fromstring(form.template)
+    for item in form.fields:
+        if item.kind != "group" and item.repeat is None and (node := root.find(item.path.split("/", 2)[2])) is not None:
+            node.text = values.get(item.name) or None
+    return node_tree(ET.ElementTree(root))
+
+
+def _still_offered(value: str, choices: tuple[Choice, ...]) -> bool:
+    offered = {c.name for c in choices}
+    return all(name in offered for name in value.split())
+
+
+def _position(node: Any) -> int | None:
+    """The 0-based position of an itemset's <item> among its siblings (the order of Field.choices)."""
+    parent = getattr(node, "parent", None)
+    if parent is None:
+        return None
+    items = [child for child in parent.children if getattr(child, "node_kind", "") == "element"]
+    return next((i for i, child in enumerate(items) if child is node), None)
 
 
 def _locale(language: str) -> str:

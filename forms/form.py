@@ -32,7 +32,9 @@ from pyxform.xls2json_backends import get_xlsform
 
 from forms.parameters import findings as parameter_findings
 from forms.problems import ERROR, WARNING, FormError, Problem, from_pyxform
-from forms.xpath import Expression, ExpressionError, compile_expression
+from forms.attachments import secondary_instances, xml_name
+from forms.kinds import EXTERNAL, METADATA, kind_of, preload_of
+from forms.xpath import Expression, ExpressionError, compile_expression, node_tree
 
 XFORMS = "http://www.w3.org/2002/xforms"
 JR = "http://openrosa.org/javarosa"
@@ -95,6 +97,8 @@ class Field:
     repeat: str | None = None      # the enclosing repeat (for a repeat: itself); its values are per instance
     count: Expression | None = None  # a repeat's jr:count (repeat_count); None: "add another?" instead
     parameters: Mapping[str, str] = field(default_factory=dict)  # the "parameters" column, e.g. a range's
+    itemset: Expression | None = None   # the choices' nodeset when filtered or from a file (choices in its order)
+    preload: str | None = None          # a metadata field's source: start, end, today, deviceid, username…
 
     @property
     def is_question(self) -> bool:
@@ -124,13 +128,19 @@ class Form:
     source: str = ""
     load_seconds: float = 0.0
     warnings: tuple[Problem, ...] = ()
+    instances: Mapping[str, bytes] = field(default_factory=dict)  # secondary instances by id (choices, CSVs)
+    setvalues: tuple[SetValue, ...] = ()   # dynamic defaults and triggers (XForms <setvalue>)
     by_name: Mapping[str, Field] = field(init=False, repr=False)
     by_path: Mapping[str, Field] = field(init=False, repr=False)
     order: tuple[Field, ...] = field(init=False, repr=False)
     one_pass: bool = field(init=False, repr=False)
     repeats: Mapping[str, tuple[Field, ...]] = field(init=False, repr=False)  # repeat -> fields inside
+    instance_trees: Mapping[str, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        # parsed once per form, read-only afterwards: instance('id') in every expression reads these
+        object.__setattr__(self, "instance_trees", {
+            key: node_tree(ET.ElementTree(ET.fromstring(xml))) for key, xml in self.instances.items()})
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
         object.__setattr__(self, "by_path", {f.path: f for f in self.fields})
         object.__setattr__(self, "repeats", {r.name: tuple(f for f in self.fields if f.repeat == r.name
@@ -154,6 +164,17 @@ class Form:
     def text(self, texts: Mapping[str, str], language: str) -> str:
         """A text in ``language``, else in the form's default language, else any there is."""
         return texts.get(language) or texts.get(self.default_language) or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True, slots=True)
+class SetValue:
+    """An XForms ``<setvalue>``: when the form opens (a default such as ``today()`` or
+    ``${last-saved#village}``) or when ``trigger`` is answered (the ``trigger`` column), ``target``
+    gets the value of ``value``."""
+
+    target: str                   # the field's name
+    value: Expression | None      # None: the target is cleared
+    trigger: str | None = None    # the field whose answer fires it; None: when the form opens
 
 
 _PATH = re.compile(r"/[A-Za-z_][\w.\-]*(?:/[A-Za-z_][\w.\-]*)*")
@@ -234,6 +255,7 @@ def compile_form(path: str | os.PathLike[str]) -> tuple[Form | None, list[Proble
         return None, [Problem(f"pyxform could not convert the form: {type(error).__name__}: {error}")]
     problems = [from_pyxform(w, first_rows, types, WARNING) for w in warnings]
     form, found = _build(data, xform, rows, str(path))
+    found = [_placed(p, definition.survey or ()) for p in found]
     problems += found
     if any(p.is_error for p in problems):
         return None, problems
@@ -246,22 +268,47 @@ def _convert(definition: Any) -> tuple[dict[str, Any], str, list[str]]:
     warnings: list[str] = []
     data = workbook_to_json(workbook_dict=definition, fallback_form_name=definition.fallback_form_name,
                             warnings=warnings)
+    external = getattr(definition, "external_choices", None)
     survey = create_survey_element_from_dict(data)
     xform = survey.to_xml(validate=False, pretty_print=False, warnings=warnings)
+    if external:
+        data = {**data, "external_choices": external}  # for select_one external (pyxform writes a CSV)
     return data, xform, warnings
 
 
 def _row_numbers(survey_rows: Any) -> tuple[dict[str, list[int]], dict[str, int]]:
-    """Spreadsheet rows by name (every row with that name) and by type (the first), as pyxform counts."""
+    """Spreadsheet rows by name (every row with that name) and by type (the first), as pyxform counts.
+
+    Column headers are matched without regard to case, as pyxform reads them (``NAME``, ``Type``).
+    """
     by_name: dict[str, list[int]] = {}
     by_type: dict[str, int] = {}
     for number, row in enumerate(survey_rows, start=2):
-        if name := str(row.get("name", "")).strip():
+        cells = {str(k).strip().lower(): v for k, v in row.items()}
+        if name := str(cells.get("name", "") or "").strip():
             by_name.setdefault(name, []).append(number)
-        if kind := str(row.get("type", "")).strip():
+        if kind := str(cells.get("type", "") or "").strip():
             by_type.setdefault(kind, number)
             by_type.setdefault(kind.split()[0], number)
     return by_name, by_type
+
+
+def _placed(problem: Problem, survey_rows: Any) -> Problem:
+    """A finding about a file or an instance that no walked row reads (inside a repeat, in an
+    appearance) placed at the first row that mentions it."""
+    if problem.row is not None:
+        return problem
+    words = tuple(re.findall(r"'([^']+)'", problem.message)[:2])
+    row = _first_row_mentioning(survey_rows, words) if words else None
+    return Problem(problem.message, problem.sheet, row, problem.severity) if row else problem
+
+
+def _first_row_mentioning(survey_rows: Any, words: tuple[str, ...]) -> int | None:
+    """The first survey row with one of ``words`` in a cell (to place a finding pyxform gives no row)."""
+    for number, row in enumerate(survey_rows, start=2):
+        if any(word in str(value) for value in row.values() for word in words):
+            return number
+    return None
 
 
 def _with(form: Form, **changes: Any) -> Form:
@@ -271,22 +318,176 @@ def _with(form: Form, **changes: Any) -> Form:
 
 def _build(data: dict[str, Any], xform: str, rows: Mapping[str, list[int]],
            source: str) -> tuple[Form, list[Problem]]:
-    model = next(ET.fromstring(xform).iter(f"{{{XFORMS}}}model"), None)
+    document = ET.fromstring(xform)
+    model = next(document.iter(f"{{{XFORMS}}}model"), None)
     assert model is not None, "pyxform always writes a model"
     binds = {b.get("nodeset", ""): dict(b.attrib) for b in model.iter(f"{{{XFORMS}}}bind")}
     template = _primary_instance(model)
     default = language_code(str(data.get("default_language") or "default"), "id")
-    counts = {r.get("nodeset", ""): r.get(f"{{{JR}}}count", "") for r in ET.fromstring(xform).iter(f"{{{XFORMS}}}repeat")}
-    builder = _Builder(binds, rows, default, counts)
+    counts = {r.get("nodeset", ""): r.get(f"{{{JR}}}count", "") for r in document.iter(f"{{{XFORMS}}}repeat")}
+    instances = secondary_instances(model, Path(source).parent)
+    builder = _Builder(binds, rows, default, counts, _itemsets(document), instances)
+    builder.external_choices = _external_choices(data)
+    builder.lists = dict(data.get("choices", {}) or {})
     root = str(data.get("name") or "data")
-    builder.walk(data.get("children", []), f"/{root}", (), frozenset({ANY}))
+    children = _expand_loops(data.get("children", []))
+    builder.duplicates = _duplicate_names(children)
+    builder.walk(children, f"/{root}", (), frozenset({ANY}))
+    builder.problems += _attachment_problems(instances, builder.fields, builder.uses, builder.extra_instances)
+    xml = dict(instances.xml)
+    xml.update(builder.extra_instances)
+    setvalues = _setvalues(document, {f.path: f for f in builder.fields}, builder)
     form = Form(
         form_id=str(data.get("id_string") or root), version=str(data.get("version") or ""),
         title=_texts(data.get("title", ""), default), default_language=default,
         languages=tuple(sorted(builder.languages or {default})), root=root, template=template,
-        fields=tuple(builder.fields), source=source)
+        fields=tuple(builder.fields), source=source, instances=xml, setvalues=setvalues)
     builder.problems += _translation_warnings(form)
     return form, builder.problems
+
+
+@dataclass(frozen=True, slots=True)
+class _Itemset:
+    """A select's ``<itemset>`` in the XForm body: the nodeset of its choices and their value/label refs."""
+
+    nodeset: str
+    value: str = "name"
+    label: str = "label"
+
+    @property
+    def instance_id(self) -> str | None:
+        match = re.search(r"instance\(\s*'([^']+)'\s*\)", self.nodeset)
+        return match[1] if match else None
+
+    @property
+    def filtered(self) -> bool:
+        """More than ``instance('x')/root/item``: a choice filter, randomize() or another nodeset."""
+        return self.nodeset.strip() != f"instance('{self.instance_id}')/root/item"
+
+
+def _itemsets(document: ET.Element) -> dict[str, _Itemset]:
+    """The itemset of every select in the body (and the query of a select_one external), by ref."""
+    found: dict[str, _Itemset] = {}
+    for control in document.iter():
+        ref = control.get("ref")
+        if not ref:
+            continue
+        if (itemset := control.find(f"{{{XFORMS}}}itemset")) is not None:
+            value = itemset.find(f"{{{XFORMS}}}value")
+            label = itemset.find(f"{{{XFORMS}}}label")
+            found[ref] = _Itemset(itemset.get("nodeset", ""),
+                                  value.get("ref", "name") if value is not None else "name",
+                                  label.get("ref", "label") if label is not None else "label")
+        elif control.get("query"):
+            found[ref] = _Itemset(control.get("query", ""))
+    return found
+
+
+def _setvalues(document: ET.Element, by_path: Mapping[str, Field], builder: Any) -> tuple[SetValue, ...]:
+    """The form's <setvalue>s: in the model (when the form opens) and inside a control (when its
+    question is answered). odk:setgeopoint (the phone's position when the form opens) is left out:
+    the chat asks for a location with a geopoint question instead."""
+    found = []
+    for parent in document.iter():
+        for element in parent:
+            if element.tag != f"{{{XFORMS}}}setvalue" or element.get("ref") not in by_path:
+                continue
+            target = by_path[element.get("ref", "")]
+            trigger = by_path.get(parent.get("ref", "")) if "value-changed" in element.get("event", "") else None
+            if "first-load" not in element.get("event", "") and trigger is None:
+                continue  # other events (odk-new-repeat) belong to repeats
+            source = element.get("value") or (f"'{element.text}'" if element.text else "")
+            value = builder.expression(source, target.row, "default") if source.strip() else None
+            builder.note_uses(target.row, source)
+            found.append(SetValue(target.name, value, trigger.name if trigger else None))
+    return tuple(found)
+
+
+def _external_choices(data: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """The external_choices sheet by list name (pyxform passes it through as ``external_choices``)."""
+    lists: dict[str, list[dict[str, str]]] = {}
+    for row in data.get("external_choices", []) or []:
+        row = {str(k).lower() if str(k).lower() in ("list_name", "name", "label") else str(k): str(v)
+               for k, v in row.items()}
+        lists.setdefault(row.get("list_name", ""), []).append(row)
+    return lists
+
+
+def _expand_loops(children: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """pyxform's ``begin loop over list``: a group per choice of the list, its questions in each
+    (as pyxform writes the XForm), "%(label)s" in their labels replaced by the choice's label."""
+    expanded = []
+    for element in children:
+        if element.get("type") == "loop":
+            groups = [{"type": "group", "name": column["name"], "label": column.get("label", ""),
+                       "children": [_with_loop_label(child, column.get("label", "")) for child in
+                                    _expand_loops(element.get("children", []))]}
+                      for column in element.get("columns", [])]
+            element = {**{k: v for k, v in element.items() if k not in ("columns", "children")},
+                       "type": "group", "children": groups}
+        elif element.get("children"):
+            element = {**element, "children": _expand_loops(element["children"])}
+        expanded.append(element)
+    return expanded
+
+
+def _with_loop_label(element: dict[str, Any], column_label: Any) -> dict[str, Any]:
+    def fill(text: Any, language: str | None = None) -> Any:
+        label = column_label.get(language, next(iter(column_label.values()), "")) \
+            if isinstance(column_label, Mapping) else column_label
+        return str(text).replace("%(label)s", str(label))
+    label = element.get("label", "")
+    label = {k: fill(v, k) for k, v in label.items()} if isinstance(label, Mapping) else fill(label)
+    return {**element, "label": label}
+
+
+def _duplicate_names(children: list[dict[str, Any]]) -> set[str]:
+    """Names used more than once in the form (ODK allows the same name in different groups)."""
+    seen: set[str] = set()
+    twice: set[str] = set()
+    stack = list(children)
+    while stack:
+        element = stack.pop()
+        if element.get("control", {}).get("bodyless"):
+            continue
+        name = str(element.get("name", ""))
+        (twice if name in seen else seen).add(name)
+        stack.extend(element.get("children", []) or [])
+    return twice
+
+
+def _attachment_problems(instances: Any, fields: list[Field], uses: Mapping[str, int | None],
+                         extra: Mapping[str, bytes]) -> list[Problem]:
+    """A file the form names that is not next to it (or cannot be read), at the row that needs it."""
+    problems = []
+    for key, name in instances.missing.items():
+        problems.append(Problem(
+            f"The form needs the file '{name}' (its choices or pulldata() read it), but it is not in the "
+            f"form's folder. Put '{name}' next to the form, as you would attach it to the form in ODK.",
+            "survey", uses.get(key), ERROR))
+    for key, why in instances.unreadable.items():
+        problems.append(Problem(f"The attachment cannot be read: {why}", "survey", uses.get(key), ERROR))
+    known = set(instances.xml) | set(instances.missing) | set(instances.unreadable) | set(extra)
+    for key in sorted(set(uses) - known, key=lambda k: uses[k] or 0):
+        problems.append(Problem(
+            f"instance('{key}') or pulldata('{key}', …) names neither a choice list nor an attached file. "
+            f"Use a list_name of the choices sheet, or declare the file with a csv-external row named '{key}'.",
+            "survey", uses[key], ERROR))
+    for item in fields:
+        if item.kind == METADATA and item.preload in _BLANK_IN_CHAT:
+            problems.append(Problem(
+                f"'{item.name}' ({item.preload}) is recorded by ODK Collect on the phone; the chat leaves it "
+                f"blank. {_BLANK_IN_CHAT[item.preload]}", "survey", item.row, WARNING))
+    return problems
+
+
+_BLANK_IN_CHAT = {
+    "audit": "Pintu keeps its own record of who answered what and when.",
+    "start-geopoint": "Add a geopoint question: the chat asks for the location.",
+    "background-audio": "Add an audio question if a recording is needed.",
+    "background-geopoint": "Add a geopoint question: the chat asks for the location.",
+    "simserial": "", "subscriberid": "",
+}
 
 
 def _primary_instance(model: ET.Element) -> bytes:
@@ -323,14 +524,21 @@ class _Builder:
     """Walks pyxform's JSON children into Fields, collecting problems with their rows."""
 
     def __init__(self, binds: Mapping[str, Mapping[str, str]], rows: Mapping[str, list[int]],
-                 default_language: str, counts: Mapping[str, str] | None = None) -> None:
+                 default_language: str, counts: Mapping[str, str] | None = None,
+                 itemsets: Mapping[str, _Itemset] | None = None, instances: Any = None) -> None:
         self.binds, self.default = binds, default_language
         self.counts = counts or {}
         self.rows = {name: list(numbers) for name, numbers in rows.items()}  # consumed in sheet order
         self.fields: list[Field] = []
         self.problems: list[Problem] = []
         self.languages: set[str] = set()
-        self.seen: set[str] = set()
+        self.itemsets = itemsets or {}
+        self.instances = instances
+        self.duplicates: set[str] = set()
+        self.external_choices: dict[str, list[dict[str, str]]] = {}
+        self.extra_instances: dict[str, bytes] = {}
+        self.lists: dict[str, list[dict[str, Any]]] = {}  # the choices sheet by list name
+        self.uses: dict[str, int | None] = {}   # instance id -> the first row that reads it
 
     def walk(self, children: list[dict[str, Any]], parent_path: str, ancestors: tuple[str, ...],
              audience: frozenset[str], repeat: str | None = None) -> None:
@@ -344,34 +552,35 @@ class _Builder:
         name = str(element.get("name", ""))
         numbers = self.rows.get(name)
         row = numbers.pop(0) if numbers else None  # pyxform keeps sheet order: the n-th "x" is row n
-        kind = KINDS.get(str(element.get("type", "")))
-        if kind is None:
-            self.error(row, f"The type '{_row_type(element)}' of '{name}' is not supported by the chat "
-                            f"questionnaire. Supported types: {SUPPORTED_TYPES}.")
-            return
-        if element.get("choice_filter") or element.get("itemset", "").endswith((".csv", ".xml", ".geojson")):
-            self.error(row, f"'{name}' filters its choices or takes them from a file; the chat "
-                            "questionnaire needs its choices on the choices sheet, unfiltered.")
-        if name in self.seen:
-            self.error(row, f"The name '{name}' is used twice; answers are kept by name, so every "
-                            "question, group and calculate needs its own name in the whole form.")
-        self.seen.add(name)
-        self.check_parameters(element, kind, row)
+        kind = kind_of(str(element.get("type", "")), KINDS)
+        if kind is not None and kind not in (EXTERNAL, METADATA):
+            self.check_parameters(element, kind, row)
         path = f"{parent_path}/{name}"
+        if kind == EXTERNAL:
+            return
+        if kind is None:
+            self.error(row, _unsupported(element, name))
+            return
+        # The same name in two groups is allowed, as in ODK: such fields are known by their path
+        key = path.split("/", 2)[2] if name in self.duplicates else name
         audience = self.audience(element, row, inherited)
+        if kind == "group" and element.get("flat"):
+            # pyxform's flat group has no node: its questions sit in its parent, its relevance in theirs
+            self.walk(element.get("children", []), parent_path, ancestors, audience, repeat)
+            return
         if kind == "repeat" and repeat is not None:
             self.error(row, f"The repeat '{name}' is inside the repeat '{repeat}'; the chat questionnaire "
                             "asks one level of repeats (a roster), not a repeat within a repeat.")
             return
         if kind == "repeat":
-            repeat = name
-        item = self.field(element, kind, name, path, row, ancestors, audience)
+            repeat = key
+        item = self.field(element, kind, key, path, row, ancestors, audience)
         if repeat is not None:
             item = replace(item, repeat=repeat, count=self.expression(self.counts.get(path), row, "repeat_count")
                             if kind == "repeat" else None)
         self.fields.append(item)
         if kind in ("group", "repeat"):
-            self.walk(element.get("children", []), path, (*ancestors, name), audience, repeat)
+            self.walk(element.get("children", []), path, (*ancestors, key), audience, repeat)
 
     def field(self, element: dict[str, Any], kind: str, name: str, path: str, row: int | None,
               ancestors: tuple[str, ...], audience: frozenset[str]) -> Field:
@@ -380,8 +589,8 @@ class _Builder:
                        for attr, column in _EXPRESSION_COLUMNS}
         if bind.get("required", "").strip() == "false()":
             expressions["required"] = None
-        choices = tuple(Choice(str(c["name"]), self.texts(c.get("label", "")))
-                        for c in element.get("choices", []) or ())
+        self.note_uses(row, *(bind.get(attr, "") for attr, _ in _EXPRESSION_COLUMNS))
+        choices, itemset = self.choices(element, path, row)
         element_bind = element.get("bind", {}) or {}
         return Field(
             name=name, kind=kind, path=path, row=row, ancestors=ancestors,
@@ -391,12 +600,61 @@ class _Builder:
             required=expressions["required"],
             constraint_messages=self.texts(element_bind.get("jr:constraintMsg", "")),
             required_messages=self.texts(element_bind.get("jr:requiredMsg", "")),
-            parameters=_parameters(element))
+            parameters=_parameters(element),
+            itemset=itemset, preload=preload_of(str(element.get("type", ""))) if kind == METADATA else None)
 
     def check_parameters(self, element: dict[str, Any], kind: str, row: int | None) -> None:
         """Parameters the chat does not apply are named (a warning); a range that cannot work is an error."""
         for is_error, message in parameter_findings(kind, _parameters(element)):
             self.problems.append(Problem(message, "survey", row, ERROR if is_error else WARNING))
+
+    def choices(self, element: dict[str, Any], path: str, row: int | None) -> tuple[tuple[Choice, ...], Expression | None]:
+        """The choices in the order of their instance, and the nodeset that filters them (if any).
+
+        Choices on the choices sheet come with the question; from a file (select_one_from_file) or
+        the external_choices sheet (select_one external) they are read from its rows.
+        """
+        itemset = self.itemsets.get(path)
+        listed = element.get("choices") or self.lists.get(str(element.get("itemset") or element.get("list_name") or ""))
+        if itemset is None:
+            return self.sheet_choices(listed or ()), None
+        instance = itemset.instance_id or ""
+        nodeset = itemset.nodeset
+        if element.get("type") == "select one external":
+            rows = self.external_choices.get(str(element.get("query") or element.get("itemset") or ""), [])
+            instance = f"__external_{instance}"
+            self.extra_instances[instance] = _external_xml(rows)
+            nodeset = re.sub(r"instance\(\s*'[^']+'\s*\)", f"instance('{instance}')", nodeset, count=1)
+            choices = self.row_choices(rows, "name", "label")
+        elif self.instances is not None and instance in self.instances.rows:
+            choices = self.row_choices(self.instances.rows[instance], itemset.value, itemset.label)
+        else:
+            choices = self.sheet_choices(listed or ())
+        self.uses.setdefault(instance, row)
+        if not itemset.filtered and element.get("type") != "select one external":
+            return choices, None
+        return choices, self.expression(nodeset, row, "choice_filter")
+
+    def sheet_choices(self, rows: Any) -> tuple[Choice, ...]:
+        return tuple(Choice(str(c["name"]), self.texts(c.get("label", ""))) for c in rows)
+
+    def row_choices(self, rows: list[dict[str, str]], value: str, label: str) -> tuple[Choice, ...]:
+        """Choices from a file's rows: the value column, the label column (and label::language ones)."""
+        choices = []
+        for item in rows:
+            labels = {language_code(k.partition("::")[2], self.default): v for k, v in item.items()
+                      if k.lower().startswith("label::") and v}
+            if not labels and item.get(label):
+                labels = {self.default: item[label]}
+            self.languages.update(labels)
+            choices.append(Choice(str(item.get(value, "")), labels))
+        return tuple(choices)
+
+    def note_uses(self, row: int | None, *sources: str) -> None:
+        """Remember the first row whose expressions read an instance (instance('x'), pulldata('x', …))."""
+        for source in sources:
+            for match in re.finditer(r"(?:instance|pulldata)\(\s*'([^']+)'", source or ""):
+                self.uses.setdefault(match[1], row)
 
     def texts(self, value: Any) -> dict[str, str]:
         texts = _texts(value, self.default)
@@ -409,7 +667,10 @@ class _Builder:
         try:
             return compile_expression(source)
         except ExpressionError as error:
-            self.error(row, f"The '{column}' expression cannot be evaluated: {error}", )
+            shown = " ".join(source.split())
+            shown = shown if len(shown) <= 80 else shown[:77] + "..."
+            self.error(row, f"The '{column}' expression {shown!r} cannot be evaluated: {error}. "
+                            f"{_expression_advice(str(error))}")
             return None
 
     def audience(self, element: dict[str, Any], row: int | None,
@@ -433,6 +694,40 @@ def _parameters(element: dict[str, Any]) -> dict[str, str]:
         pairs = (part.split("=", 1) for part in re.split(r"[\s,;]+", parameters.strip()) if "=" in part)
         return {key.strip(): value.strip() for key, value in pairs}
     return {str(k): str(v) for k, v in parameters.items()} if isinstance(parameters, Mapping) else {}
+
+
+def _unsupported(element: dict[str, Any], name: str) -> str:
+    """Why a row's type cannot be asked in a chat, and what to do instead."""
+    kind = str(element.get("type", ""))
+    advice = _ADVICE.get(kind, f"Supported types: {SUPPORTED_TYPES}.")
+    return f"The type '{_row_type(element)}' of '{name}' is not supported by the chat questionnaire. {advice}"
+
+
+_ADVICE = {
+    "osm": "OpenStreetMap tagging needs ODK Collect's map; use a geopoint and select_one questions for the tags.",
+}
+
+
+_EXPRESSION_ADVICE = (
+    ("XPST0017", "Pintu knows the functions ODK lists (https://docs.getodk.org/form-operators-functions/): "
+                 "check the function's name and its number of arguments."),
+    ("XPST0010", "'::' cannot be used in an expression (a label column is not a field): compare the "
+                 "choice's name, or another column of the choices sheet."),
+    ("", "Check the brackets and quotes: a text is written in quotes ('ya'), an answer as ${name}."),
+)
+
+
+def _expression_advice(error: str) -> str:
+    return next(advice for code, advice in _EXPRESSION_ADVICE if code in error)
+
+
+def _external_xml(rows: list[dict[str, str]]) -> bytes:
+    root = ET.Element("root")
+    for row in rows:
+        item = ET.SubElement(root, "item")
+        for column, value in row.items():
+            ET.SubElement(item, xml_name(column)).text = value or None
+    return ET.tostring(root)
 
 
 def _row_type(element: dict[str, Any]) -> str:

@@ -454,7 +454,7 @@ def on_answer_button(ctx: Context) -> None:
         return
     draft, audience, item, argument = checked
     key = str(ctx.data.get("q"))
-    choices = item.choices
+    choices = draft.engine.choices(draft.state, key)  # as numbered on the buttons: filtered
     if split_key(key)[1] == ADD and argument in ("y", "n"):
         _answer(ctx, draft, audience, key, "yes" if argument == "y" else "no", edit=True)
     elif argument == "k" and item.is_question:
@@ -839,8 +839,8 @@ def _kind_press(ctx: Context, draft: Draft, audience: str, item: Any, argument: 
         ctx.data = {**ctx.data, RANK_KEY: []}
         ctx.answer()
         show_current(ctx, draft, audience)
-    elif item.kind == "rank" and argument.startswith("o") and _choice(item.choices, argument[1:]):
-        _rank_press(ctx, draft, audience, item, _choice(item.choices, argument[1:]).name)
+    elif item.kind == "rank" and argument.startswith("o") and _choice(_offered(draft, key), argument[1:]):
+        _rank_press(ctx, draft, audience, item, _choice(_offered(draft, key), argument[1:]).name)
     elif item.kind in TRACE_KINDS and argument == "u":
         capture.drop_trace_point(ctx)
         ctx.answer()
@@ -850,11 +850,16 @@ def _kind_press(ctx: Context, draft: Draft, audience: str, item: Any, argument: 
     return True
 
 
+def _offered(draft: Draft, key: str) -> tuple[Any, ...]:
+    """The choices as numbered on the buttons: a choice filter applied (see Questionnaire.choices)."""
+    return draft.engine.choices(draft.state, key)
+
+
 def _rank_press(ctx: Context, draft: Draft, audience: str, item: Any, name: str) -> None:
     """The next most important choice; once all but one are placed, the last one follows and the
     ranking is the answer."""
     ranked = [n for n in ctx.data.get(RANK_KEY) or [] if isinstance(n, str) and n != name] + [name]
-    left = [c.name for c in item.choices if c.name not in ranked]
+    left = [c.name for c in _offered(draft, str(ctx.data.get("q") or item.name)) if c.name not in ranked]
     if len(left) <= 1:
         _answer(ctx, draft, audience, str(ctx.data.get("q") or item.name), ranked + left, edit=True)
         return

@@ -91,7 +91,8 @@ class Chat:
     def choose(self, name: str, choices: list[str]) -> None:
         """Press the choice ``name`` of the question shown (choices: the list's names in order)."""
         number = choices.index(name) + 1
-        data = next(d for d in self.buttons(self.question()) if d.startswith("qa:") and d.endswith(f":{number}"))
+        data = next((d for d in self.buttons(self.question()) if d.startswith("qa:") and d.endswith(f":{number}")), None)
+        assert data, self.screen
         self.press(data, self.question())
 
 
