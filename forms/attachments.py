@@ -55,7 +55,7 @@ def secondary_instances(model: ET.Element, folder: Path) -> Instances:
             found.unreadable[key] = f"{path.name}: {error}"
             continue
         found.rows[key] = rows
-        found.xml[key] = _as_xml(rows)
+        found.xml[key] = rows_as_xml(rows)
     return found
 
 
@@ -94,7 +94,8 @@ def _points(coordinates: Iterable) -> list:
     return [p for part in coordinates for p in _points(part)]
 
 
-def _as_xml(rows: list[dict[str, str]]) -> bytes:
+def rows_as_xml(rows: list[dict[str, str]]) -> bytes:
+    """A secondary instance (``<root><item>…</item></root>``) from a CSV's or a sheet's rows."""
     root = ET.Element("root")
     for row in rows:
         item = ET.SubElement(root, "item")

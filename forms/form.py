@@ -32,7 +32,7 @@ from pyxform.xls2json_backends import get_xlsform
 
 from forms.parameters import findings as parameter_findings
 from forms.problems import ERROR, WARNING, FormError, Problem, from_pyxform
-from forms.attachments import secondary_instances, xml_name
+from forms.attachments import rows_as_xml, secondary_instances
 from forms.kinds import EXTERNAL, METADATA, kind_of, preload_of
 from forms.xpath import Expression, ExpressionError, compile_expression, node_tree
 
@@ -623,7 +623,7 @@ class _Builder:
         if element.get("type") == "select one external":
             rows = self.external_choices.get(str(element.get("query") or element.get("itemset") or ""), [])
             instance = f"__external_{instance}"
-            self.extra_instances[instance] = _external_xml(rows)
+            self.extra_instances[instance] = rows_as_xml(rows)
             nodeset = re.sub(r"instance\(\s*'[^']+'\s*\)", f"instance('{instance}')", nodeset, count=1)
             choices = self.row_choices(rows, "name", "label")
         elif self.instances is not None and instance in self.instances.rows:
@@ -721,13 +721,6 @@ def _expression_advice(error: str) -> str:
     return next(advice for code, advice in _EXPRESSION_ADVICE if code in error)
 
 
-def _external_xml(rows: list[dict[str, str]]) -> bytes:
-    root = ET.Element("root")
-    for row in rows:
-        item = ET.SubElement(root, "item")
-        for column, value in row.items():
-            ET.SubElement(item, xml_name(column)).text = value or None
-    return ET.tostring(root)
 
 
 def _row_type(element: dict[str, Any]) -> str:

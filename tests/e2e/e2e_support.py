@@ -11,9 +11,10 @@ poll (``wait_for_message``), never with sleeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,3 +167,37 @@ class HandleGate:
             self.entered.set()
             self.release.wait(WAIT * 2)
         return actions
+
+
+@contextlib.contextmanager
+def bot_on_simulator(framework: str, tmp_path: Any, **settings: Any) -> Iterator[Env]:
+    """The bot on a fresh simulator and its own SQLite file, photos under ``tmp_path``, the demo area
+    seeded; ``settings`` override Settings fields (e.g. ``form_path``). Stops cleanly afterwards."""
+    from bot.config import Settings
+    from bot.transports import make_transport
+    from bot.wiring import build
+    from simulator.testing import running_simulator
+    from storage.db import create_schema
+    from storage.seed import seed_demo
+
+    with running_simulator(rate_limits=False) as sim:
+        sim.register_bot(TOKEN, BOT_USERNAME, "Pintu")
+        clock = FakeClock(MONDAY_8_WITA)
+        pintu = build(Settings(bot_token=TOKEN, api_url=sim.url, database_url=f"sqlite:///{tmp_path / 'pintu.db'}",
+                               framework=framework, invite_secret=SECRET, media_dir=str(tmp_path / "media"),
+                               **settings), clock=clock)
+        create_schema(pintu.engine)
+        with pintu.uow() as uow:
+            area = seed_demo(uow, clock.now())
+            uow.commit()
+        loop = LoopThread()
+        env = Env(framework, sim, pintu, clock, area, make_transport(pintu), loop)
+        try:
+            loop.run(env.transport.start())
+            yield env
+        finally:
+            try:
+                loop.run(env.transport.stop())
+            finally:
+                loop.close()
+                env.pintu.engine.dispose()

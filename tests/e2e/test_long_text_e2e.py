@@ -8,15 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.config import Settings
-from bot.transports import make_transport
-from bot.wiring import build
-from domain.clock import FakeClock
-from e2e_support import BOT_USERNAME, MONDAY_8_WITA, SECRET, TOKEN, Env, LoopThread, button
+from e2e_support import Env, bot_on_simulator, button
 from forms.parsing import MAX_TEXT_CHARS
-from simulator.testing import running_simulator
-from storage.db import create_schema
-from storage.seed import seed_demo
 from test_story import KK_WATI, no_crash, register_and_book
 from tests.unit.forms.form_sheets import q, write_xlsform
 
@@ -28,28 +21,8 @@ def long_env(request: pytest.FixtureRequest, tmp_path) -> Iterator[Env]:
     """The bot running a form of six free-text questions for the resident."""
     form = write_xlsform(tmp_path / "catatan.xlsx", [
         q("text", f"note{n}", f"Catatan {n}", f"Note {n}", pintu_audience="resident") for n in range(1, 7)])
-    with running_simulator(rate_limits=False) as sim:
-        sim.register_bot(TOKEN, BOT_USERNAME, "Pintu")
-        clock = FakeClock(MONDAY_8_WITA)
-        settings = Settings(bot_token=TOKEN, api_url=sim.url, database_url=f"sqlite:///{tmp_path / 'pintu.db'}",
-                            framework=request.param, invite_secret=SECRET, media_dir=str(tmp_path / "media"),
-                            form_path=str(form))
-        pintu = build(settings, clock=clock)
-        create_schema(pintu.engine)
-        with pintu.uow() as uow:
-            area = seed_demo(uow, clock.now())
-            uow.commit()
-        loop = LoopThread()
-        env = Env(request.param, sim, pintu, clock, area, make_transport(pintu), loop)
-        try:
-            loop.run(env.transport.start())
-            yield env
-        finally:
-            try:
-                loop.run(env.transport.stop())
-            finally:
-                loop.close()
-                env.pintu.engine.dispose()
+    with bot_on_simulator(request.param, tmp_path, form_path=str(form)) as env:
+        yield env
 
 
 def test_a_pasted_long_answer_is_refused_and_the_long_review_is_sent(long_env: Env) -> None:

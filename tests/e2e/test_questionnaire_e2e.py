@@ -8,18 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.config import Settings
 from bot.transports import make_transport
 from bot.wiring import build
-from domain.clock import FakeClock
 from domain.invites import InviteKind
 from domain.questionnaire import ENUMERATOR, open_draft, save_answer
-from e2e_support import BOT_ID, BOT_USERNAME, MONDAY_8_WITA, SECRET, TOKEN, Env, LoopThread, button, buttons
+from e2e_support import BOT_ID, Env, bot_on_simulator, button, buttons
 from forms import Form
 from forms.default import DEFAULT_FORM
-from simulator.testing import make_png, running_simulator
-from storage.db import create_schema
-from storage.seed import DEMO_CENTRE, seed_demo
+from simulator.testing import make_png
+from storage.seed import DEMO_CENTRE
 from test_story import KK_WATI, no_crash, register_and_book
 from tests.factories import roster_answers
 
@@ -30,27 +27,8 @@ INDEX = {f.name: i for i, f in enumerate(FORM.fields)}
 @pytest.fixture(params=["ptb", "aiogram"])
 def qenv(request: pytest.FixtureRequest, tmp_path) -> Iterator[Env]:
     """As conftest's ``env``, but the running bot can be replaced (``restart``) and photos go to tmp_path."""
-    with running_simulator(rate_limits=False) as sim:
-        sim.register_bot(TOKEN, BOT_USERNAME, "Pintu")
-        clock = FakeClock(MONDAY_8_WITA)
-        settings = Settings(bot_token=TOKEN, api_url=sim.url, database_url=f"sqlite:///{tmp_path / 'pintu.db'}",
-                            framework=request.param, invite_secret=SECRET, media_dir=str(tmp_path / "media"))
-        pintu = build(settings, clock=clock)
-        create_schema(pintu.engine)
-        with pintu.uow() as uow:
-            area = seed_demo(uow, clock.now())
-            uow.commit()
-        loop = LoopThread()
-        env = Env(request.param, sim, pintu, clock, area, make_transport(pintu), loop)
-        try:
-            loop.run(env.transport.start())
-            yield env
-        finally:
-            try:
-                loop.run(env.transport.stop())
-            finally:
-                loop.close()
-                env.pintu.engine.dispose()
+    with bot_on_simulator(request.param, tmp_path) as env:
+        yield env
 
 
 def restart(env: Env) -> None:
