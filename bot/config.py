@@ -35,7 +35,7 @@ class Settings:
     record_keep_days: int = 365
     log_level: str = "INFO"
     log_format: str = "text"  # text | json (JSON lines; the Docker image's default)
-    # Deployment (README, Deploy): how updates arrive, what this process does, where ops endpoints listen.
+    # Deployment (docs/operations.md, Deploy): how updates arrive, what this process does, where ops endpoints listen.
     mode: str = "polling"  # polling | webhook
     webhook_url: str = ""  # the public HTTPS URL Telegram POSTs to (its path is served locally)
     webhook_listen: str = "0.0.0.0:8443"  # host:port of the webhook's HTTP server (behind the TLS proxy)
@@ -46,7 +46,7 @@ class Settings:
     bot_areas: tuple[str, ...] = ()  # PINTU_BOT_AREAS, e.g. "64.72" or "64.72,64.74"
     metrics_listen: str = ""  # host:port for /healthz and /metrics; empty: not served
     max_outbox_lag: float = 600.0  # seconds the oldest due outbox row may wait before /healthz says 503
-    # Central registry (README, Registry): where completed records are forwarded.
+    # Central registry (docs/registry.md): where completed records are forwarded.
     registry_url: str = ""  # empty: records are queued but not forwarded
     registry_token: str = ""  # bearer token; never logged
     registry_auth: str = "bearer"  # bearer | token | basic | digest | central | central-app-user | none
@@ -111,17 +111,17 @@ class Settings:
     def require_bot(self) -> None:
         """Fail early, with a sentence an operator understands, when the bot cannot start."""
         if not self.bot_token:
-            raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see README, Configuration).")
+            raise SystemExit("TELEGRAM_BOT_TOKEN is not set (see docs/operations.md, Configuration).")
         problem = secret_problem(self.invite_secret)
         if problem is not None:
             raise SystemExit(f"PINTU_INVITE_SECRET is {problem}: invites could not be trusted. "
-                             "Make one with `pintu secret new` (see README, Configuration).")
+                             "Make one with `pintu secret new` (see docs/operations.md, Configuration).")
         if self.mode == "webhook" and self.role != "dispatcher":
             if not self.webhook_url:
-                raise SystemExit("PINTU_MODE=webhook needs PINTU_WEBHOOK_URL, the public HTTPS URL (see README, Deploy).")
+                raise SystemExit("PINTU_MODE=webhook needs PINTU_WEBHOOK_URL, the public HTTPS URL (see docs/operations.md, Deploy).")
             if not WEBHOOK_SECRET.fullmatch(self.webhook_secret):
                 raise SystemExit("PINTU_MODE=webhook needs PINTU_WEBHOOK_SECRET: 1-256 characters A-Z a-z 0-9 _ - "
-                                 "(see README, Deploy).")
+                                 "(see docs/operations.md, Deploy).")
 
 
 # Telegram's rule for setWebhook's secret_token.

@@ -11,7 +11,7 @@ counted (``pintu_webhook_malformed``): a 500 would only make Telegram send it ag
 The answer is sent when the update has been handled (its transaction committed or rolled back), not
 before: if a worker dies half-way, Telegram gets no 200 and delivers the update again (to this or another
 worker), and the handlers drop an update that was in fact already applied (``conversations.last_update_id``).
-TLS is the reverse proxy's job (README, Deploy); this server speaks plain HTTP on ``PINTU_WEBHOOK_LISTEN``.
+TLS is the reverse proxy's job (docs/operations.md, Deploy); this server speaks plain HTTP on ``PINTU_WEBHOOK_LISTEN``.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Telegram lets one token send about 30 messages a second, so a province or the country runs one bot per
 kab/kota, all on one PostgreSQL. Each bot process is started with its key and its area codes
-(PINTU_BOT_KEY, PINTU_BOT_AREAS; README, Deploy); a code serves itself and everything below it
+(PINTU_BOT_KEY, PINTU_BOT_AREAS; docs/operations.md, Deploy); a code serves itself and everything below it
 ("64.72" is Kota Samarinda with all its kecamatan, kelurahan and SLS). A deployment with one bot sets
 neither: its scope, :data:`EVERYWHERE`, serves every area, and nothing here changes its behaviour.
 

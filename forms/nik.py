@@ -12,7 +12,7 @@ date-of-birth answers of the same person.
 A structure check cannot prove that Dukcapil registered a number; it only refuses numbers that cannot
 be a NIK. One known gap, kept on purpose: a NIK issued before a kecamatan was split keeps its old code,
 and a code that no longer exists in the current list is refused (the enumerator then types it as shown
-on the KK and adds a note; README, Forms: NIK checks).
+on the KK and adds a note; docs/forms.md: NIK checks).
 """
 from __future__ import annotations
 

@@ -723,7 +723,7 @@ def evaluate__version(self: Any, context: Any = None) -> str:
     return str(getattr(context, "form_version", "") or "")
 
 
-# Pintu's NIK checks (forms/nik.py; README, Forms: NIK checks). Not ODK functions: a form that uses
+# Pintu's NIK checks (forms/nik.py; docs/forms.md: NIK checks). Not ODK functions: a form that uses
 # them runs in Pintu only, which `pintu form check` says.
 
 @method(function("nik-valid", nargs=1))

@@ -1,6 +1,6 @@
 """Forwarding completed records to the central registry, and a reference registry service.
 
-A separate program with its own contract (registry/schema/record-v1.json; README, Registry):
+A separate program with its own contract (registry/schema/record-v1.json; docs/registry.md):
 
 - ``registry.payload``   a record as the JSON document of the contract (and its photos)
 - ``registry.openrosa``  the same record as an XForm instance for ODK Central / KoboToolbox

@@ -395,11 +395,11 @@ def _add(total: ForwardReport, report: ForwardReport) -> None:
 def worker_from_settings(settings: Any, uow_factory: Callable[[], SqlUnitOfWork], clock: Clock,
                          policy: ForwardPolicy | None = None) -> RegistryWorker:
     if not settings.registry_url:
-        raise ValueError("PINTU_REGISTRY_URL is not set (see README, Registry)")
+        raise ValueError("PINTU_REGISTRY_URL is not set (see docs/registry.md)")
     target = target_from_settings(settings)
     problem = target.credentials.problem() if target.credentials else None
     if problem:  # sent without an Authorization header; the registry's 401 will say the same
-        log.warning("registry credentials incomplete: %s (README, Registry: Authentication)", problem)
+        log.warning("registry credentials incomplete: %s (docs/registry.md: Authentication)", problem)
     forms = None
     if target.format == "openrosa":
         from registry.openrosa import FormLibrary

@@ -187,7 +187,7 @@ def keyring_from_env(url: str, environ: Mapping[str, str] | None = None) -> Keyr
         return Keyring.parse(spec)
     if not url.startswith("sqlite"):
         raise DataKeyError("PINTU_DATA_KEY is not set: KK numbers could not be encrypted "
-                           "(make a key with `pintu keys new`; see README, Personal data at rest).")
+                           "(make a key with `pintu keys new`; see docs/trust.md, Personal data at rest).")
     path = sqlite_path(url)
     if path is None:
         with _lock:
@@ -318,7 +318,7 @@ class SealedAnswers(TypeDecorator[dict]):
     A NIK is any answer whose name ends in ``nik`` (``nik``, ``member_nik``, ``member_nik[3]``, case
     ignored), in the engine's draft state and in the completed record alike, nested in a roster's
     lists too: in the database it is ``{"sealed": "key_id:..."}``, in Python the number again. Name
-    your NIK questions so (the built-in form does); README, Data at rest.
+    your NIK questions so (the built-in form does); docs/trust.md, Personal data at rest.
     """
 
     impl = JSON
