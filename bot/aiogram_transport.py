@@ -198,26 +198,20 @@ class AiogramApi(ApiClient):
                     scope=BotCommandScopeChat(chat_id=action.chat_id), language_code=code or None)
 
     async def send_document(self, action: Any) -> Sent:
-        """sendDocument: the action's bytes uploaded under its file name, with a caption (HTML by default)."""
-        from aiogram.types import BufferedInputFile
-
-        with refusals():
-            message = await self.bot.send_document(
-                chat_id=action.chat_id, document=BufferedInputFile(action.content, filename=action.filename),
-                caption=action.caption,
-            )
-        return Sent(message.message_id)
-
+        """sendDocument: an export, uploaded under its file name, with a caption (HTML by default)."""
+        return await self._upload(self.bot.send_document, action)
 
     async def send_photo(self, action: Any) -> Sent:
-        """sendPhoto: a picture Pintu drew, uploaded under its file name, with a caption (HTML by default)."""
+        """sendPhoto: a picture Pintu drew (the day's route), uploaded under its file name, with a caption."""
+        return await self._upload(self.bot.send_photo, action)
+
+    async def _upload(self, send: Any, action: Any) -> Sent:
         from aiogram.types import BufferedInputFile
 
         with refusals():
-            message = await self.bot.send_photo(
-                chat_id=action.chat_id, photo=BufferedInputFile(action.content, filename=action.filename),
-                caption=action.caption,
-            )
+            # the file is the second parameter of both methods (document, photo)
+            message = await send(action.chat_id, BufferedInputFile(action.content, filename=action.filename),
+                                 caption=action.caption)
         return Sent(message.message_id)
 
 

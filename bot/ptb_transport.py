@@ -208,26 +208,19 @@ class PtbApi(ApiClient):
                                                scope=BotCommandScopeChat(action.chat_id), language_code=code or None)
 
     async def send_document(self, action: Any) -> Sent:
-        """sendDocument: the action's bytes uploaded under its file name, with an HTML caption."""
-        from telegram import InputFile
-
-        with refusals():
-            message = await self.bot.send_document(
-                action.chat_id, InputFile(action.content, filename=action.filename), caption=action.caption,
-                parse_mode=ParseMode.HTML,
-            )
-        return Sent(message.message_id)
-
+        """sendDocument: an export, uploaded under its file name, with an HTML caption."""
+        return await self._upload(self.bot.send_document, action)
 
     async def send_photo(self, action: Any) -> Sent:
-        """sendPhoto: a picture Pintu drew, uploaded under its file name, with an HTML caption."""
+        """sendPhoto: a picture Pintu drew (the day's route), uploaded under its file name, with an HTML caption."""
+        return await self._upload(self.bot.send_photo, action)
+
+    async def _upload(self, send: Any, action: Any) -> Sent:
         from telegram import InputFile
 
         with refusals():
-            message = await self.bot.send_photo(
-                action.chat_id, InputFile(action.content, filename=action.filename), caption=action.caption,
-                parse_mode=ParseMode.HTML,
-            )
+            message = await send(action.chat_id, InputFile(action.content, filename=action.filename),
+                                 caption=action.caption, parse_mode=ParseMode.HTML)
         return Sent(message.message_id)
 
 
