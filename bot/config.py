@@ -1,4 +1,4 @@
-"""Settings from the environment (documented in the README's configuration table)."""
+"""Settings from the environment (documented in docs/operations.md, Configuration)."""
 from __future__ import annotations
 
 import datetime as dt

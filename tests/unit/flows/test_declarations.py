@@ -97,7 +97,7 @@ def test_a_conversation_in_a_state_that_no_longer_exists_goes_home_and_keeps_the
     assert wati.user().sls_id is not None  # what she gave before is kept
 
 
-def test_the_readme_shows_the_state_graph_as_pintu_flows_prints_it():
-    readme = (FLOW_DIR.parents[1] / "README.md").read_text()
+def test_the_architecture_guide_shows_the_state_graph_as_pintu_flows_prints_it():
+    readme = (FLOW_DIR.parents[1] / "docs" / "architecture.md").read_text()
     shown = readme.split("<!-- flows:begin -->\n```mermaid\n", 1)[1].split("\n```\n<!-- flows:end -->", 1)[0]
-    assert shown == mermaid(FLOWS), "run `pintu flows` and paste its output into the README"
+    assert shown == mermaid(FLOWS), "run `pintu flows` and paste its output into docs/architecture.md"
