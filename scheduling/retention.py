@@ -39,10 +39,16 @@ def purge_settled_outbox(uow_factory: Callable[[], UnitOfWork], now: dt.datetime
                          batch: int = BATCH) -> int:
     """Delete settled rows due and sent more than ``keep`` before ``now``; returns how many were deleted."""
     cutoff = now - keep
+    return _in_batches(uow_factory, lambda uow: uow.retention.purge_settled_outbox(cutoff, batch))
+
+
+def _in_batches(uow_factory: Callable[[], UnitOfWork], purge: Callable[[UnitOfWork], int]) -> int:
+    """Run ``purge`` (one batch) in a unit of work of its own, committed, until it deletes nothing: short
+    transactions that never hold a big lock; returns how many rows were deleted in all."""
     deleted = 0
     while True:
         with uow_factory() as uow:
-            purged = uow.retention.purge_settled_outbox(cutoff, batch)
+            purged = purge(uow)
             if not purged:
                 return deleted
             uow.commit()
@@ -100,7 +106,7 @@ def purge_personal_data(uow_factory: Callable[[], UnitOfWork], now: dt.datetime,
     report = PurgeReport()
     if draft_keep is not None:
         cutoff = now - draft_keep
-        report.drafts, photos = _in_batches(uow_factory, lambda uow: uow.privacy.stale_drafts(cutoff, batch), media_dir)
+        report.drafts, photos = _records_in_batches(uow_factory, lambda uow: uow.privacy.stale_drafts(cutoff, batch), media_dir)
         report.photos += photos
         report.conversations = _conversations(uow_factory, cutoff, batch)
         with uow_factory() as uow:  # a few rows a night: one statement
@@ -108,13 +114,14 @@ def purge_personal_data(uow_factory: Callable[[], UnitOfWork], now: dt.datetime,
             uow.commit()
     if record_keep is not None:
         cutoff = now - record_keep
-        report.records, photos = _in_batches(uow_factory, lambda uow: uow.privacy.delivered_before(cutoff, batch), media_dir)
+        report.records, photos = _records_in_batches(uow_factory, lambda uow: uow.privacy.delivered_before(cutoff, batch), media_dir)
         report.photos += photos
     return report
 
 
-def _in_batches(uow_factory: Callable[[], UnitOfWork], pick: Callable[[UnitOfWork], list[str]],
-                media_dir: str | Path) -> tuple[int, int]:
+def _records_in_batches(uow_factory: Callable[[], UnitOfWork], pick: Callable[[UnitOfWork], list[str]],
+                        media_dir: str | Path) -> tuple[int, int]:
+    """Delete the records ``pick`` names, batch by batch, then their photo files; (records, photos)."""
     records = photos = 0
     while True:
         with uow_factory() as uow:
@@ -129,14 +136,7 @@ def _in_batches(uow_factory: Callable[[], UnitOfWork], pick: Callable[[UnitOfWor
 
 
 def _conversations(uow_factory: Callable[[], UnitOfWork], cutoff: dt.datetime, batch: int) -> int:
-    deleted = 0
-    while True:
-        with uow_factory() as uow:
-            purged = uow.privacy.stale_conversations(cutoff, batch)
-            if not purged:
-                return deleted
-            uow.commit()
-        deleted += purged
+    return _in_batches(uow_factory, lambda uow: uow.privacy.stale_conversations(cutoff, batch))
 
 
 def run_personal_retention(pintu: Any) -> PurgeReport:
