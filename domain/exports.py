@@ -133,10 +133,11 @@ def family_rows(uow: UnitOfWork, area: Area) -> Iterator[dict[str, Any]]:
 
 
 def _missing_photo_families(uow: UnitOfWork, area: Area) -> set[int]:
-    flagged, missing = uow.supervision.review_counts(area.id)
-    if not missing:
+    counts = uow.supervision.review_counts(area.id)
+    if not counts.photos:
         return set()
-    return {row[3] for row in uow.supervision.review_page(area.id, flagged, missing, flagged) if row[1] == NO_PHOTO}
+    return {row[3] for row in uow.supervision.review_page(area.id, counts.flagged, counts.photos, counts)
+            if row[1] == NO_PHOTO}
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from geopy.distance import geodesic
 
@@ -40,6 +40,21 @@ FLAG_REASONS = (OUTSIDE_SLS, TOO_FAR)
 # Not a geotag's flag but the review list's third reason: a completed record of a family that needs a
 # photo of the house (Family.needs_photo) and has none.
 NO_PHOTO = "no-photo"
+# The fourth: a NIK of the family's roster is also in another family's newest record (one person in two
+# families, or a typo). Two families are listed, one line each; the supervisor decides which is right.
+SHARED_NIK = "shared-nik"
+
+
+class ReviewCounts(NamedTuple):
+    """How many records the review list holds, by reason (a record may be under more than one)."""
+
+    flagged: int  # geotag outside the SLS or too far
+    photos: int  # completed without the house photo its family needs
+    shared_nik: int  # a member's NIK also in another family's record
+
+    @property
+    def total(self) -> int:
+        return self.flagged + self.photos + self.shared_nik
 
 
 @dataclass(frozen=True)

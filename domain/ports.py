@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.model import (
     Appointment,
@@ -35,6 +35,9 @@ from domain.model import (
     User,
     VisitOutcome,
 )
+
+if TYPE_CHECKING:  # domain.geotag imports this module
+    from domain.geotag import ReviewCounts
 
 
 class AreaRepository(Protocol):
@@ -149,6 +152,7 @@ class RecordRepository(Protocol):
     def photos_of(self, record_ids: Sequence[str]) -> dict[str, list[RecordPhoto]]: ...
     def many(self, record_ids: Sequence[str]) -> dict[str, Record]: ...
     def replacement_of(self, record_id: str) -> Record | None: ...
+    def replace_member_niks(self, record_id: str, family_id: int, niks: Iterable[str]) -> None: ...
 
 
 class DeliveryRepository(Protocol):
@@ -225,8 +229,8 @@ class SupervisionRepository(Protocol):
     def enumerators_of(self, area_id: int) -> Sequence[Enumerator]: ...
     def activity_of(self, enumerator_ids: Sequence[int], since: dt.datetime | None, today_from: dt.datetime,
                     ) -> dict[int, tuple[int, int, dt.datetime | None]]: ...
-    def review_counts(self, area_id: int) -> tuple[int, int]: ...
-    def review_page(self, area_id: int, offset: int, limit: int, flagged: int | None = None,
+    def review_counts(self, area_id: int) -> ReviewCounts: ...
+    def review_page(self, area_id: int, offset: int, limit: int, counts: ReviewCounts | None = None,
                     ) -> list[tuple[str, str, dt.datetime, int, str, int]]: ...
     def export_families(self, area_id: int) -> Iterator[Any]: ...
     def export_geotags(self, area_id: int) -> dict[int, tuple[float, float, float | None, str | None, int]]: ...

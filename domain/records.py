@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from domain import family_status, visits
+from domain.answer_names import roster_niks
 from domain.errors import RecordIncomplete, RecordNotFound, RecordStateError
 from domain.model import Record, RecordPhoto
 from domain.ports import UnitOfWork
@@ -84,6 +85,7 @@ def complete_record(uow: UnitOfWork, record_id: str, now: dt.datetime,
         uow.deliveries.add(record.id, target, now)
     family_status.on_record_completed(uow, uow.families.get(record.family_id), now)
     visits.close_as_visited(uow, record.family_id, now)  # the record was taken: the visit happened
+    _index_member_niks(uow, record)
     uow.flush()
     return record
 
@@ -120,8 +122,15 @@ def correct_record(uow: UnitOfWork, record_id: str, answers: dict[str, Any], now
             height=photo.height, mime=photo.mime, taken_at=photo.taken_at, sender=photo.sender))
     for target in targets:
         uow.deliveries.add(new.id, target, now)
+    _index_member_niks(uow, new)
     uow.flush()
     return new
+
+
+def _index_member_niks(uow: UnitOfWork, record: Record) -> None:
+    """Keep the NIKs of the family's newest record findable, so the same person in two families reaches
+    the supervisors' review list (only an HMAC is kept: storage/crypto.py)."""
+    uow.records.replace_member_niks(record.id, record.family_id, roster_niks(record.answers))
 
 
 def file_sha256(path: Path) -> tuple[str, int]:

@@ -38,6 +38,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, String, TypeDecorator, bindparam
 
+from domain.answer_names import is_nik_name
+
 log = logging.getLogger(__name__)
 
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
@@ -337,16 +339,12 @@ class SealedAnswers(TypeDecorator[dict]):
         return _walk(value, lambda sealed: _open_nik(keyring, sealed["sealed"]), _is_sealed)
 
 
-def _is_nik_name(key: Any) -> bool:
-    return isinstance(key, str) and key.split("[", 1)[0].casefold().endswith("nik")
-
-
 def _is_plain_nik(key: Any, value: Any) -> bool:
-    return _is_nik_name(key) and isinstance(value, str) and value != ""
+    return is_nik_name(key) and isinstance(value, str) and value != ""
 
 
 def _is_sealed(key: Any, value: Any) -> bool:
-    return _is_nik_name(key) and isinstance(value, dict) and isinstance(value.get("sealed"), str)
+    return is_nik_name(key) and isinstance(value, dict) and isinstance(value.get("sealed"), str)
 
 
 def _walk(value: Any, change: Any, wanted: Any) -> Any:

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Connection, Engine, String, Table, select, type_coerce, update
+from sqlalchemy import JSON, Connection, Engine, String, Table, delete, insert, select, type_coerce, update
+from sqlalchemy.orm import aliased
 
-from storage.crypto import EncryptedString, Keyring, SealedJSON, keyring_of
-from storage.tables import conversations, metadata
+from domain.answer_names import roster_niks
+from storage.crypto import NIK_FIELD, EncryptedString, Keyring, SealedJSON, keyring_of
+from storage.tables import conversations, member_niks, metadata, records
 
 BATCH = 500
 
@@ -55,6 +57,7 @@ def rotate(engine: Engine) -> Rotation:
                 connection.execute(update(table).where(key == row_id).values(**values))
                 rewritten += 1
         rewritten += _reseal_conversations(connection, keyring, before)
+        rewritten += _reindex_member_niks(connection, keyring, before)
     return Rotation(current, rewritten, dict(before))
 
 
@@ -72,3 +75,31 @@ def _reseal_conversations(connection: Connection, keyring: Keyring, before: Coun
         data = connection.scalar(select(conversations.c.data).where(conversations.c.telegram_id == telegram_id))
         connection.execute(update(conversations).where(conversations.c.telegram_id == telegram_id).values(data=data))
     return len(stale)
+
+
+def _reindex_member_niks(connection: Connection, keyring: Keyring, before: Counter[str]) -> int:
+    """The roster NIKs' blind indexes (member_niks) computed again under the current key, and made for
+    completed records that have none (written before migration 0023): returns the records re-indexed."""
+    current = keyring.current.key_id
+    for key_id, in connection.execute(select(member_niks.c.key_id)):
+        before[key_id] += 1
+    stale = select(member_niks.c.record_id).where(member_niks.c.key_id != current)
+    newer = aliased(records)
+    unindexed = (select(records.c.id).where(records.c.status == "completed",
+                                            ~select(newer.c.id).where(newer.c.replaces_id == records.c.id).exists(),
+                                            ~select(member_niks.c.id).where(member_niks.c.record_id == records.c.id)
+                                            .exists()))
+    ids = sorted(set(connection.scalars(stale)) | set(connection.scalars(unindexed)))
+    done = 0
+    for start in range(0, len(ids), BATCH):
+        rows = connection.execute(select(records.c.id, records.c.family_id, records.c.answers)
+                                  .where(records.c.id.in_(ids[start:start + BATCH]))).all()
+        for record_id, family_id, answers in rows:
+            niks = roster_niks(answers)
+            connection.execute(delete(member_niks).where(member_niks.c.family_id == family_id))
+            if niks:
+                connection.execute(insert(member_niks), [
+                    {"record_id": record_id, "family_id": family_id, "key_id": current,
+                     "nik_index": keyring.blind_index(NIK_FIELD, nik)} for nik in sorted(niks)])
+                done += 1
+    return done

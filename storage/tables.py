@@ -280,6 +280,18 @@ record_photos = Table(
     UniqueConstraint("record_id", "path", name="uq_record_photos_record_id_path"),
 )
 
+# The blind index of every NIK in a family's newest completed record (storage/crypto.py: an HMAC, never
+# the number): the same NIK in two families' records is a finding for the supervisors' review list.
+# ``key_id`` says which data key made the index, so `pintu keys rotate` knows which rows to rebuild.
+member_niks = Table(
+    "member_niks", metadata,
+    _id(),
+    Column("record_id", ForeignKey("records.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("family_id", ForeignKey("families.id"), nullable=False),
+    Column("nik_index", String(64), nullable=False, index=True),
+    Column("key_id", String(32), nullable=False),
+)
+
 record_deliveries = Table(
     "record_deliveries", metadata,
     _id(),

@@ -20,7 +20,7 @@ from babel.dates import format_date
 from domain import access
 from domain import audit
 from domain.exports import export_area
-from domain.geotag import NO_PHOTO, OUTSIDE_SLS, TOO_FAR
+from domain.geotag import NO_PHOTO, OUTSIDE_SLS, SHARED_NIK, TOO_FAR
 from domain.model import Area
 from domain.progress import AreaProgress, UnitProgress, area_progress, enumerator_progress
 from handlers.flow import Flow
@@ -35,7 +35,8 @@ PAGE = 10  # lines per page: areas, enumerators, records to review
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # what a bot may upload (sendDocument)
 LEVEL_KEYS = {"province": "sv-level-province", "regency": "sv-level-regency", "district": "sv-level-district",
               "village": "sv-level-village", "sls": "sv-level-sls"}
-REASON_KEYS = {OUTSIDE_SLS: "sv-reason-outside", TOO_FAR: "sv-reason-far", NO_PHOTO: "sv-reason-photo"}
+REASON_KEYS = {OUTSIDE_SLS: "sv-reason-outside", TOO_FAR: "sv-reason-far", NO_PHOTO: "sv-reason-photo",
+               SHARED_NIK: "sv-reason-shared-nik"}
 FORMATS = {"c": ("csv", "btn-ex-csv"), "x": ("xlsx", "btn-ex-xlsx"), "g": ("geojson", "btn-ex-geojson")}
 
 
@@ -189,12 +190,12 @@ def show_enumerators(ctx: Context, area: Area, page: int) -> None:
 
 
 def show_review(ctx: Context, area: Area, page: int) -> None:
-    flagged, photos = ctx.uow.supervision.review_counts(area.id)
-    total = flagged + photos
-    pages = max(1, -(-total // PAGE))
+    counts = ctx.uow.supervision.review_counts(area.id)
+    pages = max(1, -(-counts.total // PAGE))
     page = max(0, min(page, pages - 1))
-    rows = ctx.uow.supervision.review_page(area.id, page * PAGE, PAGE, flagged) if total else []
-    lines = [ctx.t("sv-review-title", name=area.name, flagged=flagged, photos=photos), ""]
+    rows = ctx.uow.supervision.review_page(area.id, page * PAGE, PAGE, counts) if counts.total else []
+    lines = [ctx.t("sv-review-title", name=area.name, flagged=counts.flagged, photos=counts.photos,
+                   shared=counts.shared_nik), ""]
     for number, (_, reason, when, family_id, head, sls_id) in enumerate(rows, start=page * PAGE + 1):
         audit.record(ctx.uow, ctx.user, audit.VIEW_FAMILY, ctx.now, family_id=family_id, area_id=sls_id)  # a name shown
         sls = ctx.uow.areas.get(sls_id)

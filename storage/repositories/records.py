@@ -1,12 +1,14 @@
 """Questionnaire records and their photos."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from domain.model import Record, RecordPhoto
+from storage.crypto import NIK_FIELD, keyring_of
+from storage.tables import member_niks
 
 
 class RecordRepository:
@@ -52,3 +54,12 @@ class RecordRepository:
 
     def replacement_of(self, record_id: str) -> Record | None:
         return self.session.scalar(select(Record).where(Record.replaces_id == record_id))
+
+    def replace_member_niks(self, record_id: str, family_id: int, niks: Iterable[str]) -> None:
+        """The blind indexes of the family's roster NIKs become this record's (its older versions' go)."""
+        keyring = keyring_of(self.session.get_bind().dialect)
+        self.session.execute(delete(member_niks).where(member_niks.c.family_id == family_id))
+        rows = [{"record_id": record_id, "family_id": family_id, "key_id": keyring.current.key_id,
+                 "nik_index": keyring.blind_index(NIK_FIELD, nik)} for nik in sorted(set(niks))]
+        if rows:
+            self.session.execute(insert(member_niks), rows)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, exists, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from domain.geotag import NO_PHOTO
+from domain.geotag import NO_PHOTO, SHARED_NIK, ReviewCounts
 from domain.model import (
     Appointment,
     Area,
@@ -32,6 +32,7 @@ from domain.model import (
     RecordPhoto,
     VisitOutcome,
 )
+from storage.tables import member_niks
 
 CHUNK = 5000  # SLS ids per IN list
 
@@ -75,8 +76,16 @@ _MISSING = (select(Record.id, literal(NO_PHOTO), Record.updated_at, Family.id, F
             .join(Family, Family.id == Record.family_id)
             .where(Family.sls_id.in_(_IDS), Family.needs_photo.is_(True), Record.status == "completed", _newest(),
                    ~exists(select(literal(1)).where(RecordPhoto.record_id == Record.id))))
+# Only a family's newest completed record has member_niks rows (domain/records.py keeps them so).
+_THIS, _OTHER = member_niks.alias("this_nik"), member_niks.alias("other_nik")
+_SHARED = (select(Record.id, literal(SHARED_NIK), Record.updated_at, Family.id, Family.head_name, Family.sls_id)
+           .join(Family, Family.id == Record.family_id)
+           .where(Family.sls_id.in_(_IDS), exists(
+               select(literal(1)).select_from(_THIS.join(_OTHER, _OTHER.c.nik_index == _THIS.c.nik_index))
+               .where(_THIS.c.record_id == Record.id, _OTHER.c.family_id != _THIS.c.family_id))))
 _FLAGGED_COUNT = select(func.count()).select_from(_FLAGGED.subquery())
 _MISSING_COUNT = select(func.count()).select_from(_MISSING.subquery())
+_SHARED_COUNT = select(func.count()).select_from(_SHARED.subquery())
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -165,36 +174,38 @@ class SupervisionRepository:
 
     # --- the review list ---------------------------------------------------------------------------
 
-    def review_counts(self, area_id: int) -> tuple[int, int]:
-        """(records whose geotag is flagged, completed records of families needing a photo without one)."""
-        flagged = missing = 0
+    def review_counts(self, area_id: int) -> ReviewCounts:
+        """Records to review under the area: flagged geotags, completed without a needed house photo,
+        and with a member's NIK that another family's record also holds."""
+        totals = [0, 0, 0]
         for chunk in _chunks(self.sls_of(area_id)):
-            flagged += int(self.session.scalar(_FLAGGED_COUNT, {"ids": chunk}) or 0)
-            missing += int(self.session.scalar(_MISSING_COUNT, {"ids": chunk}) or 0)
-        return flagged, missing
+            for n, statement in enumerate((_FLAGGED_COUNT, _MISSING_COUNT, _SHARED_COUNT)):
+                totals[n] += int(self.session.scalar(statement, {"ids": chunk}) or 0)
+        return ReviewCounts(*totals)
 
-    def review_page(self, area_id: int, offset: int, limit: int, flagged: int | None = None,
+    def review_page(self, area_id: int, offset: int, limit: int, counts: ReviewCounts | None = None,
                     ) -> list[tuple[str, str, dt.datetime, int, str, int]]:
-        """One page of the review list: flagged geotags first, then missing photos, newest first within each:
-        (record id, reason, updated at, family id, head's name, SLS id). ``flagged``: the count of flagged
-        records when the caller already has it."""
+        """One page of the review list: flagged geotags, then missing photos, then shared NIKs, newest
+        first within each: (record id, reason, updated at, family id, head's name, SLS id). ``counts``:
+        the caller's review_counts, when it has them."""
         sls_ids = self.sls_of(area_id)
+        counts = counts or self.review_counts(area_id)
         rows: list[Any] = []
-        for statement, first in ((_FLAGGED, True), (_MISSING, False)):
-            if not first and len(rows) >= limit:
+        skip = offset
+        for statement, count in ((_FLAGGED, counts.flagged), (_MISSING, counts.photos), (_SHARED, counts.shared_nik)):
+            if len(rows) >= limit:
                 break
+            if skip >= count:
+                skip -= count
+                continue
+            wanted = skip + limit - len(rows)
             found: list[Any] = []
             for chunk in _chunks(sls_ids):  # one chunk for anything smaller than a province
                 found += self.session.execute(statement.order_by(Record.updated_at.desc(), Record.id)
-                                              .limit(offset + limit), {"ids": chunk}).all()
+                                              .limit(wanted), {"ids": chunk}).all()
             found.sort(key=lambda r: (-r[2].timestamp(), r[0]))
-            if first:
-                if flagged is None:
-                    flagged = int(sum(self.session.scalar(_FLAGGED_COUNT, {"ids": c}) or 0 for c in _chunks(sls_ids)))
-                rows += found[offset:offset + limit]
-            else:
-                start = max(0, offset - flagged)
-                rows += found[start:start + limit - len(rows)]
+            rows += found[skip:wanted]
+            skip = 0
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
     # --- exports -----------------------------------------------------------------------------------

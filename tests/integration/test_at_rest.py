@@ -124,6 +124,35 @@ def test_rotation_re_encrypts_every_row_under_the_new_key(tmp_path: Path) -> Non
     engine.dispose()
 
 
+def test_rotation_rebuilds_the_roster_nik_index_and_fills_it_for_older_records(tmp_path: Path) -> None:
+    from domain.model import Record
+    from domain.records import correct_record
+    from storage.tables import member_niks
+
+    old = Keyring.parse("old:" + Keyring.generate().spec().split(":", 1)[1])
+    new = Keyring.parse("new:" + Keyring.generate().spec().split(":", 1)[1])
+    engine = make_engine(f"sqlite:///{tmp_path / 'niks.db'}", keyring=old)
+    create_schema(engine)
+    seed(engine)
+    nik = "6472014501900001"
+    with uow_on(engine) as uow:
+        for family_id, version in ((1, 1), (2, 1)):
+            uow.records.add(Record(id=f"r{family_id}", family_id=family_id, form_id="f", form_version="1",
+                                   answers={"art_nik[1]": nik}, status="completed", completed_at=NOW,
+                                   created_at=NOW, updated_at=NOW))
+        correct_record(uow, "r1", {"art_nik[1]": nik}, NOW, targets=())  # indexed under the old key
+        uow.commit()
+    engine.dispose()
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'niks.db'}", keyring=Keyring([new.current, old.current]))
+    rotate(engine)
+    with engine.connect() as connection:
+        rows = connection.execute(select(member_niks.c.family_id, member_niks.c.nik_index, member_niks.c.key_id)).all()
+    # Family 2's record, written without an index, has one now; family 1's is under the new key.
+    assert sorted(rows) == [(1, new.blind_index("nik", nik), "new"), (2, new.blind_index("nik", nik), "new")]
+    engine.dispose()
+
+
 def test_migration_encrypts_the_rows_already_there(blank_engine: Engine) -> None:
     upgrade(blank_engine, "0017")
     with blank_engine.begin() as connection:

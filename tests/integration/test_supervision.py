@@ -20,6 +20,7 @@ from domain.area_import import AreaRow, import_areas, read_csv, wilayah_rows
 from domain.exports import COLUMNS, export_area
 from domain.model import Area, CampaignWindow, Enumerator, Family, Record, RecordPhoto, VisitOutcome
 from domain.progress import area_progress, enumerator_progress, set_window
+from storage.tables import member_niks
 
 WITA = ZoneInfo("Asia/Makassar")
 UTC = dt.timezone.utc
@@ -184,9 +185,9 @@ def test_visits_per_day_per_enumerator(city, uow_factory, fake_clock):
 
 def test_review_list_has_flagged_geotags_and_missing_photos_of_the_area_only(city, uow_factory):
     with uow_factory() as uow:
-        assert uow.supervision.review_counts(city.ids["R"]) == (1, 1)
-        assert uow.supervision.review_counts(city.ids["D1"]) == (1, 0)  # the corrected record is not listed
-        assert uow.supervision.review_counts(city.ids["D2"]) == (0, 1)  # S2's family has its photo
+        assert uow.supervision.review_counts(city.ids["R"]) == (1, 1, 0)
+        assert uow.supervision.review_counts(city.ids["D1"]) == (1, 0, 0)  # the corrected record is not listed
+        assert uow.supervision.review_counts(city.ids["D2"]) == (0, 1, 0)  # S2's family has its photo
         rows = uow.supervision.review_page(city.ids["R"], 0, 10)
         assert [(r[1], r[3]) for r in rows] == [("outside-sls", city.families["S1"][4]),
                                                 ("no-photo", city.families["S4"][1])]
@@ -203,7 +204,56 @@ def test_correcting_the_answers_of_a_flagged_record_keeps_it_on_the_review_list(
     with uow_factory() as uow:
         rows = uow.supervision.review_page(city.ids["R"], 0, 10)
         assert [(r[0], r[1]) for r in rows if r[1] != "no-photo"] == [(corrected, "outside-sls")]
-        assert uow.supervision.review_counts(city.ids["R"]) == (1, 1)
+        assert uow.supervision.review_counts(city.ids["R"]) == (1, 1, 0)
+
+
+def _roster(*niks):
+    return {"jumlah_art": len(niks), **{f"art_nik[{n}]": nik for n, nik in enumerate(niks, start=1)}}
+
+
+def _newest_record(uow, family_id):
+    return uow.session.scalars(select(Record).where(Record.family_id == family_id)
+                               .order_by(Record.version.desc())).first()
+
+
+def test_the_same_nik_in_two_families_lists_both_families_for_review(city, uow_factory, fake_clock):
+    from domain.records import correct_record
+
+    one, other = city.families["S1"][4], city.families["S4"][1]
+    shared, own = "6472014501900001", "6472021203850002"
+    with uow_factory() as uow:
+        correct_record(uow, _newest_record(uow, one).id, _roster(shared), fake_clock.now(), targets=())
+        correct_record(uow, _newest_record(uow, other).id, _roster(own, shared), fake_clock.now(), targets=())
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.supervision.review_counts(city.ids["R"]).shared_nik == 2
+        assert uow.supervision.review_counts(city.ids["D2"]).shared_nik == 1  # the other family is in D1
+        rows = uow.supervision.review_page(city.ids["R"], 0, 10)
+        assert sorted(r[3] for r in rows if r[1] == "shared-nik") == sorted([one, other])
+        assert [r[1] for r in uow.supervision.review_page(city.ids["R"], 2, 10)] == ["shared-nik", "shared-nik"]
+        # Only an HMAC of the number is stored.
+        assert shared not in {row.nik_index for row in uow.session.execute(select(member_niks))}
+
+    with uow_factory() as uow:  # the typo is corrected: both families leave the list
+        correct_record(uow, _newest_record(uow, other).id, _roster(own, "6472024507920003"), fake_clock.now(),
+                       targets=())
+        uow.commit()
+    with uow_factory() as uow:
+        assert uow.supervision.review_counts(city.ids["R"]).shared_nik == 0
+
+
+def test_the_same_nik_twice_in_one_family_is_not_a_finding_for_two_families(city, uow_factory, fake_clock):
+    from domain.records import correct_record
+
+    family = city.families["S1"][4]
+    with uow_factory() as uow:
+        first = correct_record(uow, _newest_record(uow, family).id, _roster("6472014501900001"), fake_clock.now(),
+                               targets=())
+        correct_record(uow, first.id, _roster("6472014501900001", "6472021203850002"), fake_clock.now(), targets=())
+        uow.commit()
+    with uow_factory() as uow:  # the family's older version does not count as another family
+        assert uow.supervision.review_counts(city.ids["R"]).shared_nik == 0
+        assert uow.session.scalar(select(func.count()).select_from(member_niks)) == 2
 
 
 # --- exports ----------------------------------------------------------------------------------------

@@ -174,6 +174,27 @@ def test_supervisor_screens_page_and_edit_in_place():
     assert sup.last_id == message and sup.sent == 1
 
 
+def test_a_supervisor_sees_both_families_that_recorded_the_same_nik():
+    from domain.model import Record
+    from domain.records import correct_record
+
+    world = make_world(MONDAY_8_WITA)
+    sup = people(world)["supervisor"]
+    first, second = world.families_in(0)[1], world.families_in(1)[0]
+    now = world.clock.now()
+    with world.uow_factory() as uow:
+        for family in (first, second):
+            uow.records.add(Record(id=f"old-{family.id}", family_id=family.id, form_id="f", form_version="1",
+                                   answers={}, status="completed", completed_at=now, created_at=now, updated_at=now))
+            correct_record(uow, f"old-{family.id}", {"art_nik[1]": "6472014501900001"}, now, targets=())
+        uow.commit()
+    sup.say("/progres")
+    sup.press(f"sv:r:{world.village_id}:0")
+    assert "2 dengan NIK yang juga tercatat di keluarga lain" in sup.screen
+    assert sup.screen.count(ID("sv-reason-shared-nik")) == 2
+    assert first.head_name in sup.screen and second.head_name in sup.screen
+
+
 def test_a_supervisor_exports_their_area_as_a_document():
     world = make_world(MONDAY_8_WITA)
     sup = people(world)["supervisor"]
