@@ -178,8 +178,12 @@ def _parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export", help="an area's families as CSV, XLSX or GeoJSON")
     export.add_argument("--area", required=True, help="area code, e.g. 64.72.01 (a kecamatan)")
-    export.add_argument("--format", choices=["csv", "xlsx", "geojson"], default="csv")
-    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument("--format", choices=["csv", "xlsx", "geojson"], default="csv",
+                        help="file format (default csv), e.g. --format xlsx")
+    export.add_argument("--out", required=True, help="the file to write, e.g. --out palaran.csv")
+    export.add_argument("--lang", choices=["id", "en", "raw"], default="id",
+                        help="column names and values in Indonesian (default) or English, with the zone on times "
+                             "and a legend sheet; 'raw' keeps the machine names for scripts, e.g. --lang raw")
     export.set_defaults(func=_export)
 
     audit_log = sub.add_parser("audit", help="staff access to personal data: who, what, which family or area, when")
@@ -609,7 +613,9 @@ def _areas_import(args: argparse.Namespace, settings: Settings) -> int:
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
+    from chat.i18n import Translator
     from domain.exports import export_area
+    from handlers.flows.supervisor import export_labels
 
     pintu = build(settings)
     with pintu.uow() as uow:
@@ -617,7 +623,8 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         if area is None:
             print(f"error: no area with code {args.area}", file=sys.stderr)
             return 1
-        exported = export_area(uow, area, args.format, pintu.clock.now())
+        labels = None if args.lang == "raw" else export_labels(Translator(args.lang))
+        exported = export_area(uow, area, args.format, pintu.clock.now(), labels)
         audit.record(uow, None, audit.EXPORT, pintu.clock.now(), area_id=area.id, count=exported.rows)
         uow.commit()
     Path(args.out).write_bytes(exported.content)

@@ -21,6 +21,13 @@ One row per family of the area (every SLS below it), by SLS code and head's name
 | perlu_foto       | 1 when the RT head asked for a photo of the house                                |
 | foto             | photos on the newest record                                                       |
 
+The column names above are the file's keys when no language is given (`ExportLabels.raw()`, what scripts
+read). A person's export (the chat, `pintu export --lang`) names the columns and writes every coded value
+(status, location source, review reason) in their language, from the catalog keys ``ex-col-<column>`` and
+``ex-val-<code>``; its times carry the zone ("2026-11-23 09:00 WITA"), and its XLSX has a third sheet, the
+legend, defining each status and the progress terms once (selesai = questionnaire completed; tuntas =
+completed or closed for good at the door).
+
 GeoJSON: a FeatureCollection of Point features ``[longitude, latitude]`` (RFC 7946), one per family
 with a location, the other columns as properties. The XLSX has a second sheet, ``progres``, with the
 area's progress per unit (domain/progress.py). The caller checks access (domain/access.py).
@@ -37,11 +44,12 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from domain.family_status import STATUS_LABEL_KEYS
 from domain.geotag import NO_PHOTO
 from domain.model import Area
 from domain.ports import UnitOfWork
@@ -57,6 +65,45 @@ PROGRESS_COLUMNS = ("kode", "nama", "keluarga", "janji", "dikunjungi", "selesai"
                     "target_persen", "tertinggal")
 
 
+# The coded values of a row and the catalog key that says each in words.
+VALUE_KEYS = {**STATUS_LABEL_KEYS, "geotag": "ex-val-geotag", "alamat": "ex-val-address",
+              "outside-sls": "sv-reason-outside", "too-far": "sv-reason-far", NO_PHOTO: "sv-reason-photo"}
+CODED_COLUMNS = ("status", "sumber_lokasi", "tinjau")
+# The legend sheet: each term once, in the order a reader meets them.
+LEGEND_KEYS = ("ex-legend-status", *(f"ex-legend-{status}" for status in STATUS_LABEL_KEYS),
+               "ex-legend-selesai", "ex-legend-tuntas", "ex-legend-times")
+
+
+@dataclass(frozen=True)
+class ExportLabels:
+    """How a file names its columns and coded values, and how its times name their zone.
+
+    ``translate`` is the catalog of the person's language (keys, see the module's docstring); without
+    it the file keeps its machine names (``status`` = ``not_contacted``) and times have no zone.
+    """
+
+    translate: Callable[[str], str] | None = None
+    zone: Callable[[str], str] = field(default=lambda name: "")  # IANA name → "WITA"
+
+    @classmethod
+    def raw(cls) -> ExportLabels:
+        return cls()
+
+    def header(self, column: str) -> str:
+        return self.translate(f"ex-col-{column}") if self.translate else column
+
+    def value(self, code: Any) -> Any:
+        key = VALUE_KEYS.get(code) if isinstance(code, str) else None
+        return self.translate(key) if self.translate and key else code
+
+    def time(self, text: str, zone: str) -> str:
+        label = self.zone(zone) if self.translate else ""
+        return f"{text} {label}" if text and label else text
+
+    def sheet(self, name: str) -> str:
+        return self.translate(f"ex-sheet-{name}") if self.translate else name
+
+
 @dataclass(frozen=True)
 class ExportFile:
     filename: str
@@ -65,25 +112,29 @@ class ExportFile:
     rows: int  # families in the file (GeoJSON: features)
 
 
-def export_area(uow: UnitOfWork, area: Area, fmt: str, now: dt.datetime) -> ExportFile:
-    """The area's families in ``fmt`` (csv, xlsx, geojson)."""
+def export_area(uow: UnitOfWork, area: Area, fmt: str, now: dt.datetime,
+                labels: ExportLabels | None = None) -> ExportFile:
+    """The area's families in ``fmt`` (csv, xlsx, geojson), named by ``labels`` (machine names without)."""
+    labels = labels or ExportLabels.raw()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; one of {', '.join(FORMATS)}")
     tz = ZoneInfo(area.timezone)
     stamp = now.astimezone(tz).strftime("%Y%m%d-%H%M")
     filename = f"pintu-{area.code}-{stamp}.{fmt}"
-    rows = family_rows(uow, area)
+    rows = family_rows(uow, area, labels)
     if fmt == "csv":
-        content, count = _csv(rows)
+        content, count = _csv(rows, labels)
     elif fmt == "xlsx":
-        content, count = _xlsx(rows, uow, area, now)
+        content, count = _xlsx(rows, uow, area, now, labels)
     else:
-        content, count = _geojson(rows, area, now)
+        content, count = _geojson(rows, area, now, labels)
     return ExportFile(filename, content, MIME[fmt], count)
 
 
-def family_rows(uow: UnitOfWork, area: Area) -> Iterator[dict[str, Any]]:
-    """Every family of the area as a dict of :data:`COLUMNS` (a few aggregate queries, then one pass)."""
+def family_rows(uow: UnitOfWork, area: Area, labels: ExportLabels | None = None) -> Iterator[dict[str, Any]]:
+    """Every family of the area as a dict of :data:`COLUMNS` (a few aggregate queries, then one pass);
+    coded values and times as ``labels`` say them."""
+    labels = labels or ExportLabels.raw()
     repo = uow.supervision
     areas = repo.areas_of_subtree(area.id)
     geotags = repo.export_geotags(area.id)
@@ -97,7 +148,7 @@ def family_rows(uow: UnitOfWork, area: Area) -> Iterator[dict[str, Any]]:
         if instant is None:
             return ""
         tz = zones.setdefault(zone, ZoneInfo(zone))
-        return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        return labels.time(instant.astimezone(tz).strftime("%Y-%m-%d %H:%M"), zone)
 
     for family_id, sls_id, head_name, kk, members, status, status_at, needs_photo, house_lat, house_lon in (
             repo.export_families(area.id)):
@@ -124,10 +175,11 @@ def family_rows(uow: UnitOfWork, area: Area) -> Iterator[dict[str, Any]]:
             "kelurahan": village.name if village else "", "kecamatan": district.name if district else "",
             "id_keluarga": family_id, "kepala_keluarga": head_name,
             "no_kk": f"····{kk[-4:]}" if kk else "", "anggota": members,
-            "status": status, "status_sejak": local(status_at, zone),
+            "status": labels.value(status), "status_sejak": local(status_at, zone),
             "janji": local(visit[0], zone) if visit else "",
             "petugas": names.get(enumerator_id, "") if enumerator_id is not None else "",
-            "lintang": lat, "bujur": lon, "sumber_lokasi": source, "akurasi_m": accuracy, "tinjau": review,
+            "lintang": lat, "bujur": lon, "sumber_lokasi": labels.value(source), "akurasi_m": accuracy,
+            "tinjau": labels.value(review),
             "perlu_foto": 1 if needs_photo else 0, "foto": photos,
         }
 
@@ -168,30 +220,31 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     return cell
 
 
-def _csv(rows: Iterator[dict[str, Any]]) -> tuple[bytes, int]:
+def _csv(rows: Iterator[dict[str, Any]], labels: ExportLabels) -> tuple[bytes, int]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([labels.header(c) for c in COLUMNS])
     count = 0
     for row in rows:
-        writer.writerow({k: csv_safe(v) for k, v in row.items()})
+        writer.writerow([csv_safe(row[c]) for c in COLUMNS])
         count += 1
     # UTF-8 with a byte-order mark: spreadsheet programs then read names with accents correctly.
     return buffer.getvalue().encode("utf-8-sig"), count
 
 
-def _xlsx(rows: Iterator[dict[str, Any]], uow: UnitOfWork, area: Area, now: dt.datetime) -> tuple[bytes, int]:
+def _xlsx(rows: Iterator[dict[str, Any]], uow: UnitOfWork, area: Area, now: dt.datetime,
+          labels: ExportLabels) -> tuple[bytes, int]:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet("keluarga")
-    sheet.append(list(COLUMNS))
+    sheet = book.create_sheet(labels.sheet("keluarga"))
+    sheet.append([labels.header(c) for c in COLUMNS])
     count = 0
     for row in rows:
         sheet.append([_xlsx_cell(sheet, row[c]) for c in COLUMNS])
         count += 1
-    summary = book.create_sheet("progres")
-    summary.append(list(PROGRESS_COLUMNS))
+    summary = book.create_sheet(labels.sheet("progres"))
+    summary.append([labels.header(c) for c in PROGRESS_COLUMNS])
     progress = area_progress(uow, area, now)
     for unit in [progress.total, *progress.units]:
         tally = unit.tally
@@ -199,17 +252,22 @@ def _xlsx(rows: Iterator[dict[str, Any]], uow: UnitOfWork, area: Area, now: dt.d
                         tally.done, round(100 * tally.share_done, 1),
                         round(100 * unit.expected, 1) if unit.expected is not None else None,
                         1 if unit.behind else 0])
+    if labels.translate:
+        legend = book.create_sheet(labels.sheet("keterangan"))
+        for key in LEGEND_KEYS:
+            legend.append([labels.translate(key)])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue(), count
 
 
-def _geojson(rows: Iterator[dict[str, Any]], area: Area, now: dt.datetime) -> tuple[bytes, int]:
+def _geojson(rows: Iterator[dict[str, Any]], area: Area, now: dt.datetime,
+             labels: ExportLabels) -> tuple[bytes, int]:
     features = []
     for row in rows:
         if row["lintang"] is None or row["bujur"] is None:
             continue
-        properties = {k: v for k, v in row.items() if k not in ("lintang", "bujur")}
+        properties = {labels.header(k): v for k, v in row.items() if k not in ("lintang", "bujur")}
         features.append({"type": "Feature", "id": row["id_keluarga"],
                          "geometry": {"type": "Point", "coordinates": [row["bujur"], row["lintang"]]},
                          "properties": properties})

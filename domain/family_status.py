@@ -18,6 +18,11 @@ from domain.ports import UnitOfWork
 STATUSES: tuple[str, ...] = (
     "not_contacted", "booked", "visited", "completed", "not_home", "refused", "moved", "not_found",
 )
+# Each status as people read it: its message-catalog key (the RT head's list, supervisors' exports).
+STATUS_LABEL_KEYS: dict[str, str] = {
+    "not_contacted": "status-not-booked", "booked": "fs-booked", "visited": "fs-visited", "completed": "fs-completed",
+    "not_home": "fs-not-home", "refused": "fs-refused", "moved": "fs-moved", "not_found": "fs-not-found",
+}
 # Outcome at the door -> family status.
 OUTCOME_STATUS: dict[str, str] = {
     "done": "visited", "not_home": "not_home", "refused": "refused", "moved": "moved", "not_found": "not_found",

@@ -17,6 +17,7 @@ import datetime as dt
 from domain import claims, nudges
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed
+from domain.family_status import STATUS_LABEL_KEYS
 from domain import audit
 from domain.family_import import MAX_MEMBERS, UnreadableFile, check_address, check_members, check_name, import_families
 from domain.invites import InviteKind, make_invite
@@ -34,11 +35,7 @@ from chat.events import fetched
 from chat.keyboard import Button, Keyboard, keyboard, pager, parse, parse_id
 from chat.render import day_label, visit_when
 
-# A family's status as the RT head reads it (families.status, domain/family_status.py).
-STATUS_KEYS = {
-    "not_contacted": "status-not-booked", "booked": "fs-booked", "visited": "fs-visited", "completed": "fs-completed",
-    "not_home": "fs-not-home", "refused": "fs-refused", "moved": "fs-moved", "not_found": "fs-not-found",
-}
+STATUS_KEYS = STATUS_LABEL_KEYS  # a family's status as the RT head reads it
 EDIT_FIELDS = {"name": "fe-ask-name", "kk": "fe-ask-kk", "mem": "fe-ask-members", "addr": "fe-ask-address"}
 
 

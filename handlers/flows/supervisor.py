@@ -15,11 +15,13 @@ area outside the scope gets "not allowed", an unknown one "stale button".
 """
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from babel.dates import format_date
 
 from domain import access
 from domain import audit
-from domain.exports import export_area
+from domain.exports import ExportLabels, export_area
 from domain.geotag import NO_PHOTO, OUTSIDE_SLS, SHARED_NIK, TOO_FAR
 from domain.model import Area
 from domain.progress import AreaProgress, UnitProgress, area_progress, enumerator_progress
@@ -29,7 +31,7 @@ from chat.keyboard import Group, Part, choices, keyboard, pager, parse, parse_id
 from handlers.context import Context
 from chat.events import SendDocument
 from chat.keyboard import Button
-from chat.render import clock_time
+from chat.render import clock_time, zone_name
 
 PAGE = 10  # lines per page: areas, enumerators, records to review
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024  # what a bot may upload (sendDocument)
@@ -140,7 +142,7 @@ def on_export_button(ctx: Context) -> None:
         show_export_menu(ctx, area)
         return
     fmt, label = FORMATS[kind]
-    exported = export_area(ctx.uow, area, fmt, ctx.now)
+    exported = export_area(ctx.uow, area, fmt, ctx.now, export_labels(ctx.t))
     if len(exported.content) > MAX_DOCUMENT_BYTES:
         ctx.answer(ctx.t("ex-too-large"), alert=True)
         return
@@ -148,6 +150,11 @@ def on_export_button(ctx: Context) -> None:
     ctx.answer(ctx.t("ex-sent"))
     ctx.reply.add(SendDocument(ctx.event.chat_id, exported.filename, exported.content,
                                ctx.t("ex-caption", name=area.name, rows=exported.rows, format=ctx.t(label))))
+
+
+def export_labels(translate) -> ExportLabels:  # type: ignore[no-untyped-def]
+    """A person's export: their language's names and values, times with WIB/WITA/WIT."""
+    return ExportLabels(translate=translate, zone=lambda name: zone_name(ZoneInfo(name)))
 
 
 # --- screens ----------------------------------------------------------------------------------------
@@ -167,6 +174,7 @@ def show_area(ctx: Context, area: Area, page: int) -> None:
             lines.append(ctx.t("sv-page", page=page + 1, pages=pages))
     elif area.level != "sls":
         lines += ["", ctx.t("sv-no-units")]
+    lines += ["", ctx.t("sv-legend")]  # "selesai" and "tuntas" side by side need their difference said once
     rows: list[Part] = [choices(Button(("⚠️ " if u.behind else "") + u.area.name, f"sv:a:{u.area.id}:0") for u in shown)]
     rows.append(_paging(area, "a", page, pages))
     rows.append([Button(ctx.t("btn-sv-enumerators"), f"sv:e:{area.id}:0"),

@@ -296,6 +296,32 @@ def test_xlsx_export_reads_back_with_openpyxl(city, uow_factory, fake_clock):
     assert [row[1] for row in summary[2:]] == ["D1", "D2"]
 
 
+def test_a_persons_export_is_in_their_language_with_zoned_times_and_a_legend(city, uow_factory, fake_clock):
+    from chat.i18n import Translator
+    from handlers.flows.supervisor import export_labels
+
+    with uow_factory() as uow:
+        area = uow.areas.get(city.ids["D1"])
+        indonesian = export_area(uow, area, "csv", fake_clock.now(), export_labels(Translator("id")))
+        english = export_area(uow, area, "xlsx", fake_clock.now(), export_labels(Translator("en")))
+    rows = list(csv.DictReader(io.StringIO(indonesian.content.decode("utf-8-sig"))))
+    flagged = next(r for r in rows if int(r["id_keluarga"]) == city.families["S1"][4])
+    assert flagged["status_sejak"] == "2026-11-21 18:00 WITA"
+    assert (flagged["tinjau"], flagged["sumber_lokasi"]) == ("lokasi di luar batas RT", "titik GPS kunjungan")
+    assert {r["status"] for r in rows} >= {"belum ada janji", "sudah dikunjungi", "pendataan selesai"}
+    assert not {r["status"] for r in rows} & {"not_contacted", "visited", "completed", "booked"}
+
+    book = load_workbook(io.BytesIO(english.content), read_only=True)
+    assert book.sheetnames == ["families", "progress", "legend"]
+    header, *families = list(book["families"].iter_rows(values_only=True))
+    assert header[:6] == ("sls_code", "sls", "kelurahan", "kecamatan", "family_id", "family_head")
+    status = header.index("status")
+    assert {r[status] for r in families} >= {"no visit booked", "visited", "registration completed"}
+    legend = [row[0] for row in book["legend"].iter_rows(values_only=True)]
+    assert any(line.startswith("done = completed, or closed at the door for good") for line in legend)
+    assert any(line.startswith("completed = questionnaire complete") for line in legend)
+
+
 FORMULAS = ["=HYPERLINK(\"http://x\",\"klik\")", "+62 811", "-1+2", "@SUM(A1)", "\tTab", "\rCR"]
 
 
