@@ -177,7 +177,7 @@ def test_every_catalog_message_is_used_somewhere():
         sources += [ast.parse(p.read_text()) for p in sorted((ROOT / folder).glob("*.py"))]
     used = {node.value for tree in sources for node in ast.walk(tree)
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
-    family = re.compile(r"(kk|help|notify|cmd)-.+")
+    family = re.compile(r"(kk|help|notify|cmd|ex-col|ex-sheet|ex-legend)-.+")  # keys composed in code
     unused = sorted(key for key in catalog_keys("id") if key not in used and not family.fullmatch(key))
     assert not unused
 
@@ -241,3 +241,14 @@ def test_the_inline_text_check_would_notice_a_literal():
     tree = ast.parse('ctx.send("Terima kasih")\nButton(f"Hapus {name}", "x:1")\nctx.show(ctx.t("ok") + " selesai")')
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and call_name(n) in TEXT_ARGUMENT]
     assert all(literal_words(c.args[TEXT_ARGUMENT[call_name(c)]]) for c in calls)
+
+
+def test_every_key_an_export_composes_is_in_both_catalogs():
+    """domain/exports.py builds its keys from column names, sheets and statuses (ExportLabels)."""
+    from domain import exports
+
+    keys = {f"ex-col-{c}" for c in (*exports.COLUMNS, *exports.PROGRESS_COLUMNS)}
+    keys |= {f"ex-sheet-{name}" for name in ("keluarga", "progres", "keterangan")}
+    keys |= set(exports.LEGEND_KEYS) | set(exports.VALUE_KEYS.values())
+    for language in LANGUAGES:
+        assert keys <= catalog_keys(language), (language, sorted(keys - catalog_keys(language)))
