@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.model import OutboxMessage
-from scheduling.retention import purge_settled_outbox
+from scheduling.retention import purge_old_kk_attempts, purge_settled_outbox
 
 NOW = dt.datetime(2026, 12, 20, 3, 0, tzinfo=dt.timezone.utc)
 KEEP = dt.timedelta(days=30)
@@ -38,6 +38,21 @@ def test_old_settled_rows_go_and_everything_else_stays(uow_factory):
     assert purge_settled_outbox(uow_factory, NOW, KEEP, batch=2) == len(gone)
     assert remaining(uow_factory) == kept
     assert purge_settled_outbox(uow_factory, NOW, KEEP) == 0  # a second run finds nothing more
+
+
+def test_kk_attempts_are_forgotten_once_the_rate_limits_no_longer_count_them(uow_factory):
+    from domain.model import User
+
+    with uow_factory() as uow:
+        user = uow.users.add(User(telegram_id=4002, first_name="Wati", language="id", consent_version="2026-1",
+                                   consent_at=NOW, created_at=NOW))
+        for hours_ago in (1, 30, 50, 24 * 9):
+            uow.claims.add_attempt(user.id, f"digest-{hours_ago}", NOW - dt.timedelta(hours=hours_ago))
+        uow.commit()
+        user_id = user.id
+    assert purge_old_kk_attempts(uow_factory, NOW) == 2  # 50 h and 9 days ago: past the 24 h window + a day
+    with uow_factory() as uow:
+        assert uow.claims.attempts_by_user(user_id, NOW - dt.timedelta(days=30)) == 2
 
 
 def test_the_retention_setting_and_its_nightly_job():
