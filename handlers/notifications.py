@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from domain.ports import UnitOfWork
 from domain.booking import BookingRules, days_with_free_slots
+from domain.nudges import NUDGE
+from domain.outcomes import NEW_TIME_OFFER
 from domain.rt_groups import progress
 from handlers import daily_messages, keyboards
 from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
@@ -27,8 +29,8 @@ NOTIFICATION_KEYS = frozenset({"notify-visit-new", "notify-visit-moved", "notify
 # Reminders (domain/reminders.py): about one appointment, sent only while it still stands.
 REMINDER_KEYS = frozenset({"notify-reminder-evening", "notify-reminder-hour", "notify-reminder-unconfirmed"})
 UNDELIVERABLE_KEY = "notify-reminder-undeliverable"  # to the RT head: a family member has blocked the bot
-UNDELIVERED_ABOUT = {"nudge": "notify-reminder-undeliverable-nudge",
-                     "offer-new-time": "notify-reminder-undeliverable-new-time"}
+UNDELIVERED_ABOUT = {NUDGE: "notify-reminder-undeliverable-nudge",
+                     NEW_TIME_OFFER: "notify-reminder-undeliverable-new-time"}
 DAILY_KEYS = frozenset({"notify-daily-schedule", "notify-rt-summary"})
 # Coordination (issue 6): a nudge, a new time after "not home", an RT group's progress line.
 COORDINATION_KEYS = frozenset({"notify-nudge", "notify-offer-new-time", "notify-rt-group-progress"})

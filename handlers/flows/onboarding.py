@@ -275,11 +275,6 @@ ENTER = {State.FAMILY_NAME: enter_family_name, State.FAMILY_KK: enter_kk, State.
          State.FAMILY_ADDRESS: enter_address, State.FAMILY_LOCATION: enter_location}
 
 
-def _to_step(ctx: Context, state: State, fresh: bool) -> None:
-    ctx.state = state
-    ENTER[state](ctx, fresh=fresh)
-
-
 def ask_again(ctx: Context) -> None:
     """A photo (of the KK, say) or a sticker while typed details are awaited: the question again, the step kept."""
     ENTER[ctx.state](ctx, fresh=True)
@@ -312,14 +307,34 @@ def on_step_button(ctx: Context) -> None:
         if STEP_ANSWERS.get(state) not in ctx.data:
             ctx.answer(ctx.t("stale-button"), alert=True)
             return
-        _to_step(ctx, STEPS[STEPS.index(state) + 1], fresh=state is State.FAMILY_ADDRESS)
+        _next(ctx, state)
     else:
         _back(ctx, state)
 
 
+def _next(ctx: Context, state: State) -> None:
+    """Lanjut: the step's earlier answer stands; the following step's screen in place (the location's
+    reply keyboard needs a message of its own)."""
+    if state is State.FAMILY_NAME:
+        ctx.state = State.FAMILY_KK
+    elif state is State.FAMILY_KK:
+        ctx.state = State.FAMILY_MEMBERS
+    else:
+        ctx.state = State.FAMILY_LOCATION
+    ENTER[ctx.state](ctx, fresh=ctx.state is State.FAMILY_LOCATION)
+
+
 def _back(ctx: Context, state: State) -> None:
-    if state is not State.FAMILY_NAME:
-        _to_step(ctx, STEPS[STEPS.index(state) - 1], fresh=state is State.FAMILY_LOCATION)
+    """« Kembali: the step before, showing what was given there."""
+    if state is State.FAMILY_KK:
+        ctx.state = State.FAMILY_NAME
+        enter_family_name(ctx)
+    elif state is State.FAMILY_MEMBERS:
+        ctx.state = State.FAMILY_KK
+        enter_kk(ctx)
+    elif state is State.FAMILY_ADDRESS:
+        ctx.state = State.FAMILY_MEMBERS
+        enter_members(ctx)
     elif not ctx.data.get("for_self", True):
         ctx.go_home()  # the RT head's menu
     elif not ctx.data.get("invited"):
@@ -335,7 +350,8 @@ def on_family_name(ctx: Context) -> None:
         ctx.send(ctx.t(check.problem), keyboard([_step_buttons(ctx, State.FAMILY_NAME)]))
         return
     ctx.keep(head_name=check.name)
-    _to_step(ctx, State.FAMILY_KK, fresh=True)
+    ctx.state = State.FAMILY_KK
+    enter_kk(ctx, fresh=True)
 
 
 def on_family_kk(ctx: Context) -> None:
@@ -354,7 +370,8 @@ def on_family_kk(ctx: Context) -> None:
         return
     # A resident is never told whether a family has this number: the next step is the same either way.
     ctx.keep(kk=check.number)
-    _to_step(ctx, State.FAMILY_MEMBERS, fresh=True)
+    ctx.state = State.FAMILY_MEMBERS
+    enter_members(ctx, fresh=True)
 
 
 def on_members_button(ctx: Context) -> None:
@@ -366,7 +383,8 @@ def on_members_button(ctx: Context) -> None:
         return
     ctx.answer()
     ctx.keep(members=members)
-    _to_step(ctx, State.FAMILY_ADDRESS, fresh=False)
+    ctx.state = State.FAMILY_ADDRESS
+    enter_address(ctx)
 
 
 def on_family_members_typed(ctx: Context) -> None:
@@ -378,7 +396,8 @@ def on_family_members_typed(ctx: Context) -> None:
                  keyboard([*keyboards.members(ctx.t).groups, _step_buttons(ctx, State.FAMILY_MEMBERS)]))
         return
     ctx.keep(members=members)
-    _to_step(ctx, State.FAMILY_ADDRESS, fresh=True)
+    ctx.state = State.FAMILY_ADDRESS
+    enter_address(ctx, fresh=True)
 
 
 def on_family_address(ctx: Context) -> None:
@@ -387,7 +406,8 @@ def on_family_address(ctx: Context) -> None:
         ctx.send(ctx.t(check.problem), keyboard([_step_buttons(ctx, State.FAMILY_ADDRESS)]))
         return
     ctx.keep(address=check.address)
-    _to_step(ctx, State.FAMILY_LOCATION, fresh=True)
+    ctx.state = State.FAMILY_LOCATION
+    enter_location(ctx)
 
 
 def on_location_text(ctx: Context) -> None:
@@ -395,7 +415,8 @@ def on_location_text(ctx: Context) -> None:
     typed = " ".join((ctx.event.text or "").split()).casefold()
     if typed in _labels("btn-back"):
         ctx.send(ctx.t("btn-back"), RemoveKeyboard())  # the location keyboard goes; the address again
-        _to_step(ctx, State.FAMILY_ADDRESS, fresh=True)
+        ctx.state = State.FAMILY_ADDRESS
+        enter_address(ctx, fresh=True)
     elif typed in _labels("btn-skip") or typed in ("-", "lewat", "skip"):
         _register(ctx, None, ctx.t("reg-location-skipped"))
     else:
@@ -439,15 +460,14 @@ def _register(ctx: Context, position: tuple[float, float] | None, said: str) -> 
         return
     members, address = int(ctx.data["members"]), str(ctx.data["address"])
     if for_self:
-        ctx.send(said, RemoveKeyboard())
-        _claim(ctx, sls_id, members, address, position)
+        _claim(ctx, sls_id, members, address, position, said)
         return
     try:
         family = register_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now,
                                  for_self, address=address, position=position)
     except DuplicateKK:
         ctx.send(said, RemoveKeyboard())
-        ctx.state = State.FAMILY_KK
+        ctx.state = State.FAMILY_KK  # back to the number, everything else kept
         ctx.send(ctx.t("kk-duplicate"), keyboard([_step_buttons(ctx, State.FAMILY_KK)]))
         return
     except NotAllowed:
@@ -458,23 +478,23 @@ def _register(ctx: Context, position: tuple[float, float] | None, said: str) -> 
     ctx.go(State.PICK_DAY, family_id=family.id, mode="book")
 
 
-def _claim(ctx: Context, sls_id: int, members: int, address: str, position: tuple[float, float] | None) -> None:
+def _claim(ctx: Context, sls_id: int, members: int, address: str, position: tuple[float, float] | None,
+           said: str) -> None:
     """A resident's own family: linked at once (then days are offered), or a claim the RT head decides."""
     try:
         outcome = claim_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now,
                                via_invite=bool(ctx.data.get("invited")), address=address, position=position)
     except NotAllowed:
         ctx.stay(State.IDLE)
-        ctx.show(ctx.t("not-allowed"))
+        ctx.send(ctx.t("not-allowed"), RemoveKeyboard())
         return
     if outcome.linked:
-        ctx.answer(ctx.t("family-registered"))
+        ctx.send(said + "\n" + ctx.t("family-registered"), RemoveKeyboard())
         ctx.go(State.PICK_DAY, family_id=outcome.family.id, mode="book")
         return
     # The same words whether or not a family has this KK number.
-    ctx.answer()
     ctx.stay(State.IDLE)
-    ctx.show(ctx.t("claim-sent"))
+    ctx.send(said + "\n\n" + ctx.t("claim-sent"), RemoveKeyboard())
 
 
 FLOW = Flow(
