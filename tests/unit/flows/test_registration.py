@@ -3,12 +3,15 @@ for the resident and for the RT head registering a family without Telegram; wher
 shows (family card, /jadwal, the officer's notices). The world: helpers.py."""
 from __future__ import annotations
 
+import csv
 import html
+import io
 
 from sqlalchemy import select
 
 from chat.events import Location
 from chat.keyboard import RemoveKeyboard, ReplyKeyboard
+from domain.exports import export_area
 from domain.invites import InviteKind
 from domain.model import Family, FamilyClaim, OutboxMessage
 from handlers.states import State
@@ -43,6 +46,9 @@ def test_a_resident_gives_the_address_and_shares_the_house_location(world):
     house = family(world, KK_WATI)
     assert house.address == "Jl. Mawar Gg. 3 No. 12, RT 001/RW 005"
     assert (house.latitude, house.longitude) == AT_HOME
+    wati.say("/dataku")  # the resident sees what is kept of the house
+    shown = "\n".join(text for text, _ in wati.messages.values())
+    assert ID("pv-house", address=HOUSE_ADDRESS, position=ID("pv-house-located")) in shown
 
 
 def test_the_location_can_be_skipped_and_a_bad_one_is_explained(world):
@@ -168,6 +174,11 @@ def test_the_rt_head_registers_a_family_with_its_address_and_the_card_and_schedu
                for n in notices), notices
     rina.say("/jadwal")
     assert "Jl. Cempaka No. 7, RT 001/RW 002" in rina.screen
+
+    with world.uow_factory() as uow:  # the supervisor's export carries it too
+        exported = export_area(uow, uow.areas.get(world.village_id), "csv", world.clock.now())
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert next(r for r in rows if r["kepala_keluarga"] == "Hasan, S.Pd.")["alamat"] == "Jl. Cempaka No. 7, RT 001/RW 002"
 
 
 def test_the_rt_heads_first_step_goes_back_to_the_menu(world):
