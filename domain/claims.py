@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from domain.errors import DuplicateKK, NotAllowed
 from domain.model import Family, FamilyClaim, User
+from domain.onboarding import fill_house
 from domain.ports import UnitOfWork
 
 PENDING, LINKED, REJECTED, REMOVED = "pending", "linked", "rejected", "removed"
@@ -96,10 +97,12 @@ def _name_key(name: str) -> str:
 
 
 def claim_family(uow: UnitOfWork, user: User, sls_id: int, head_name: str, kk_number: str, members: int,
-                 now: dt.datetime, *, via_invite: bool) -> ClaimOutcome:
+                 now: dt.datetime, *, via_invite: bool, address: str | None = None,
+                 position: tuple[float, float] | None = None) -> ClaimOutcome:
     """The resident ``user`` says their family is (head_name, kk_number) in ``sls_id``: linked at once
     when it is a listed family nobody claimed and they came by invite; otherwise a pending claim, sent
-    to the RT heads of the family's RT (of ``sls_id`` for a family nobody has)."""
+    to the RT heads of the family's RT (of ``sls_id`` for a family nobody has). ``address`` and
+    ``position`` (the house, as the resident gave it) fill what the family's listing lacks."""
     if user.role != "resident" or user.family_id is not None:
         raise NotAllowed("claim")
     waiting = uow.claims.pending_of_user(user.id)
@@ -114,13 +117,15 @@ def claim_family(uow: UnitOfWork, user: User, sls_id: int, head_name: str, kk_nu
                                            head_name=head_name, members=members, via_invite=True, status=LINKED,
                                            created_at=now, decided_at=now))
         _link(user, family)
+        fill_house(family, address, position)
         return ClaimOutcome(claim, family)
     claim = uow.claims.add(FamilyClaim(
         user_id=user.id, sls_id=family.sls_id if family is not None else sls_id,
         family_id=family.id if family is not None else None,
         # The number is kept only while no family has it: it is the new family's on approval.
         kk_number=None if family is not None else kk_number,
-        head_name=head_name, members=members, via_invite=via_invite, status=PENDING, created_at=now))
+        head_name=head_name, members=members, via_invite=via_invite, status=PENDING, created_at=now,
+        address=address, latitude=position[0] if position else None, longitude=position[1] if position else None))
     user.sls_id = user.sls_id or sls_id
     for head in uow.users.rt_heads_of(claim.sls_id):
         uow.outbox.add(head.telegram_id, CLAIM_NEW, {"claim_id": claim.id}, now, now)
@@ -163,6 +168,8 @@ def decide_claim(uow: UnitOfWork, rt_head: User, claim_id: int, approve: bool, n
         family = _family_of(uow, claim, now)
         claim.family_id, claim.kk_number, claim.status = family.id, None, LINKED
         _link(resident, family)
+        position = (claim.latitude, claim.longitude) if claim.latitude is not None and claim.longitude is not None else None
+        fill_house(family, claim.address, position)
     if resident is not None:
         kind = CLAIM_LINKED if claim.status == LINKED else CLAIM_REJECTED
         uow.outbox.add(resident.telegram_id, kind, {"claim_id": claim.id}, now, now)

@@ -10,6 +10,7 @@ One row per family of the area (every SLS below it), by SLS code and head's name
 | kepala_keluarga  | the family head's name                                                            |
 | no_kk            | the KK number masked to its last four digits (an export travels: keep it lean)   |
 | anggota          | members                                                                           |
+| alamat           | the address as registered (street, house number, RT/RW)                          |
 | status           | not_contacted, booked, visited, completed, not_home, refused, moved, not_found    |
 | status_sejak     | when the status last changed (local time of the area, ``YYYY-MM-DD HH:MM``)       |
 | janji            | the active visit's start (local time), if any                                    |
@@ -59,7 +60,7 @@ FORMATS = ("csv", "xlsx", "geojson")
 MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "geojson": "application/geo+json"}
 COLUMNS = ("kode_sls", "sls", "kelurahan", "kecamatan", "id_keluarga", "kepala_keluarga", "no_kk", "anggota",
-           "status", "status_sejak", "janji", "petugas", "lintang", "bujur", "sumber_lokasi", "akurasi_m", "tinjau",
+           "alamat", "status", "status_sejak", "janji", "petugas", "lintang", "bujur", "sumber_lokasi", "akurasi_m", "tinjau",
            "perlu_foto", "foto")
 PROGRESS_COLUMNS = ("kode", "nama", "keluarga", "janji", "dikunjungi", "selesai", "tuntas", "persen_tuntas",
                     "target_persen", "tertinggal")
@@ -150,7 +151,7 @@ def family_rows(uow: UnitOfWork, area: Area, labels: ExportLabels | None = None)
         tz = zones.setdefault(zone, ZoneInfo(zone))
         return labels.time(instant.astimezone(tz).strftime("%Y-%m-%d %H:%M"), zone)
 
-    for family_id, sls_id, head_name, kk, members, status, status_at, needs_photo, house_lat, house_lon in (
+    for family_id, sls_id, head_name, kk, members, status, status_at, needs_photo, house_lat, house_lon, address in (
             repo.export_families(area.id)):
         sls = areas.get(sls_id)
         if sls is None:  # the area is an SLS itself
@@ -174,7 +175,7 @@ def family_rows(uow: UnitOfWork, area: Area, labels: ExportLabels | None = None)
             "kode_sls": sls.code, "sls": sls.name,
             "kelurahan": village.name if village else "", "kecamatan": district.name if district else "",
             "id_keluarga": family_id, "kepala_keluarga": head_name,
-            "no_kk": f"····{kk[-4:]}" if kk else "", "anggota": members,
+            "no_kk": f"····{kk[-4:]}" if kk else "", "anggota": members, "alamat": address or "",
             "status": labels.value(status), "status_sejak": local(status_at, zone),
             "janji": local(visit[0], zone) if visit else "",
             "petugas": names.get(enumerator_id, "") if enumerator_id is not None else "",

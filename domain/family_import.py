@@ -21,6 +21,7 @@ import datetime as dt
 import io
 import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from domain import audit
 from domain.errors import NotAllowed
 from domain.kk import check_kk
 from domain.model import Family, User
+from domain.names import LINK, check_name as check_person_name, valid_name
 from domain.ports import UnitOfWork
 
 HEADERS = {
@@ -37,9 +39,10 @@ HEADERS = {
     "members": ("jumlah anggota", "jumlah anggota keluarga", "jml anggota", "anggota", "members"),
     "address": ("alamat", "address"),
 }
-# The limits of a family's fields, wherever it is registered (a file here, the chat in handlers/onboarding.py).
-MAX_NAME, MAX_ADDRESS, MAX_MEMBERS = 120, 200, 30
-NAME_PATTERN = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'\-])*$")
+# The limits of a family's fields, wherever it is registered (a file here, the chat in handlers/onboarding.py);
+# the head's name has one rule everywhere (domain/names.py).
+MAX_ADDRESS, MAX_MEMBERS = 200, 30
+MIN_TYPED_ADDRESS = 5  # "Jl. A": anything shorter cannot lead an officer to a house
 HEADER_SEARCH_ROWS = 10
 MAX_ROWS = 1000  # data rows of one list (blank lines included when counting how far a file is read)
 
@@ -79,8 +82,8 @@ class UnreadableFile(Exception):
 
 
 def check_name(raw: str) -> str | None:
-    name = " ".join((raw or "").split())
-    return name if 2 <= len(name) <= MAX_NAME and NAME_PATTERN.match(name) else None
+    """The head's name normalised, or None (why: :func:`domain.names.check_name`)."""
+    return valid_name(raw)
 
 
 def check_members(raw: Any) -> int | None:
@@ -96,12 +99,36 @@ def check_address(raw: str | None) -> tuple[str | None, bool]:
     return address, address is None or len(address) <= MAX_ADDRESS
 
 
+@dataclass(frozen=True)
+class AddressCheck:
+    address: str | None
+    problem: str | None  # catalog key: address-*
+
+
+def check_typed_address(raw: str | None) -> AddressCheck:
+    """An address typed in the chat (registration, the RT head's correction): free text as people write
+    it ("Jl. Mawar Gg. 3 No. 12, RT 003/RW 005"), 5-200 characters with a letter, no markup or links."""
+    text = raw or ""
+    if any(unicodedata.category(c) in ("Cc", "Cf") and not c.isspace() for c in text):
+        return AddressCheck(None, "address-markup")
+    address = " ".join(text.split())
+    if "<" in address or ">" in address or LINK.search(address):
+        return AddressCheck(None, "address-markup")
+    if len(address) < MIN_TYPED_ADDRESS or not any(c.isalpha() for c in address):
+        return AddressCheck(None, "address-too-short")
+    if len(address) > MAX_ADDRESS:
+        return AddressCheck(None, "address-too-long")
+    return AddressCheck(address, None)
+
+
 def check_fields(name: Any, kk: Any, members: Any, address: Any) -> tuple[FamilyFields | None, list[tuple[str, str]]]:
     """The row's values checked; problems are (catalog key, value)."""
     problems: list[tuple[str, str]] = []
-    head = check_name(_text(name))
+    named = check_person_name(_text(name))
+    head = named.name
     if head is None:
-        problems.append(("import-bad-name", _text(name)[:40]))
+        # An empty cell says so; any other name says what is wrong with it, as in the chat.
+        problems.append(("import-bad-name" if named.problem == "name-empty" else named.problem, _text(name)[:40]))
     kk_check = check_kk(_kk_text(kk))
     if not kk_check.ok:
         problems.append((kk_check.problem, _kk_text(kk)[:24]))

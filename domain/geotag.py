@@ -93,12 +93,19 @@ def judge_location(uow: UnitOfWork, family_id: int, latitude: float, longitude: 
     A missing accuracy (Telegram sends none for many devices) is not held against the point.
     Coordinates out of range or a negative accuracy are ``invalid`` (see :func:`is_valid_location`).
     """
-    if not is_valid_location(latitude, longitude, accuracy_m):
-        return GeoVerdict("invalid", INVALID_LOCATION, None, accuracy_m)
     family: Family | None = uow.families.get(family_id)
     if family is None:
         raise RecordNotFound(f"family {family_id}")
-    chain: list[Area] = uow.capture.ancestors(family.sls_id)
+    return judge_position(uow, family.sls_id, latitude, longitude, accuracy_m, policy)
+
+
+def judge_position(uow: UnitOfWork, sls_id: int, latitude: float, longitude: float, accuracy_m: float | None,
+                   policy: GeoPolicy) -> GeoVerdict:
+    """Judge a house's position in ``sls_id`` (a record's geotag, or the location shared at
+    registration, before the family exists); nothing is written."""
+    if not is_valid_location(latitude, longitude, accuracy_m):
+        return GeoVerdict("invalid", INVALID_LOCATION, None, accuracy_m)
+    chain: list[Area] = uow.capture.ancestors(sls_id)
     centre = next(((a.centre_latitude, a.centre_longitude) for a in chain
                    if a.centre_latitude is not None and a.centre_longitude is not None), None)
     distance_m = geodesic(centre, (latitude, longitude)).meters if centre is not None else None

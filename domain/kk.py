@@ -43,6 +43,10 @@ def check_kk(raw: str) -> KKCheck:
     if int(cleaned[:2]) not in PROVINCE_CODES:
         return KKCheck(None, "kk-bad-region")
     if not _is_issue_date(cleaned[6:12]):
+        # A woman's NIK (the ID card's number: region, then the birth date with 40 added to the day)
+        # has the KK's layout: the commonest mix-up, so it is named rather than called a bad date.
+        if _is_issue_date(f"{int(cleaned[6:8]) - 40:02d}{cleaned[8:12]}"):
+            return KKCheck(None, "kk-looks-like-nik")
         return KKCheck(None, "kk-bad-date")
     if cleaned[12:] == "0000":
         return KKCheck(None, "kk-bad-serial")
@@ -50,6 +54,8 @@ def check_kk(raw: str) -> KKCheck:
 
 
 def _is_issue_date(ddmmyy: str) -> bool:
+    if not ddmmyy[:2].isdigit():  # a day minus 40 below zero
+        return False
     day, month = int(ddmmyy[:2]), int(ddmmyy[2:4])
     try:
         # Any century will do: only day and month can be wrong in a way we can see.

@@ -352,6 +352,10 @@ class FamilyClaim:
     head_name: str = unset()
     kk_number: str | None = None
     members: int = unset()
+    # The house as the resident gave it (address typed, position shared): the family's when approved.
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
     via_invite: bool = False
     status: str = "pending"  # pending | linked | rejected | removed
     created_at: dt.datetime = unset()

@@ -73,9 +73,10 @@ def _require_sls(uow: UnitOfWork, sls_id: int) -> None:
 
 def register_family(
     uow: UnitOfWork, user: User, sls_id: int, head_name: str, kk_number: str, members: int, now: dt.datetime,
-    for_self: bool,
+    for_self: bool, address: str | None = None, position: tuple[float, float] | None = None,
 ) -> Family:
-    """Register a family in an SLS; a resident registers their own, an RT head any in their RT."""
+    """Register a family in an SLS; a resident registers their own, an RT head any in their RT.
+    ``address`` as typed, ``position`` (latitude, longitude) of the house when it was shared."""
     if not for_self and not (user.role in ("rt_head", "admin") and (user.role == "admin" or user.sls_id == sls_id)):
         raise NotAllowed("register")
     if uow.families.by_kk(kk_number) is not None:
@@ -83,9 +84,19 @@ def register_family(
     # Two people may register the same card at the same moment: the database lets one of them
     # (register raises DuplicateKK for the other).
     family = uow.families.register(
-        Family(sls_id=sls_id, head_name=head_name, kk_number=kk_number, members=members,
+        Family(sls_id=sls_id, head_name=head_name, kk_number=kk_number, members=members, address=address,
+               latitude=position[0] if position else None, longitude=position[1] if position else None,
                registered_by_user_id=user.id, created_at=now)
     )
     if for_self:
         user.family_id, user.sls_id = family.id, sls_id
     return family
+
+
+def fill_house(family: Family, address: str | None, position: tuple[float, float] | None) -> None:
+    """A resident's address and house position fill what the family's listing lacks; what the RT head
+    listed (or the enumerator will capture at the door) is never replaced by a resident's hint."""
+    if address and not family.address:
+        family.address = address
+    if position is not None and (family.latitude is None or family.longitude is None):
+        family.latitude, family.longitude = position

@@ -78,6 +78,8 @@ def my_data(uow: UnitOfWork, user: User) -> MyData:
         user=user,
         family=None if family is None else {"head_name": family.head_name, "kk_number": family.kk_number,
                                             "members": family.members, "address": family.address,
+                                            "house_position": None if family.latitude is None or family.longitude is None
+                                            else {"latitude": family.latitude, "longitude": family.longitude},
                                             "status": family.status, "registered_at": _iso(family.created_at)},
         area=area.name if area is not None else None,
         timezone=area.timezone if area is not None else "Asia/Jakarta",

@@ -37,7 +37,7 @@ from typing import Any
 
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed, PintuError, RecordIncomplete, RecordStateError
-from domain.family_import import check_name
+from domain.names import check_name, valid_name
 from domain.model import Family, Record, User
 from domain.ports import UnitOfWork
 from domain.records import complete_record, set_consent, start_record
@@ -223,8 +223,9 @@ def save_answer(uow: UnitOfWork, draft: Draft, name: str, raw: Any, now: dt.date
                 language: str) -> Result:
     """Check and store one answer; on a refusal (Result.error) nothing changes."""
     result = draft.engine.answer(draft.state, name, raw, audience=audience, language=language)
-    if result.ok and name == "head_name" and _bad_new_name(draft, str(result.state["values"].get(name, ""))):
-        return Result(False, dict(draft.state), Message(key="bad-family-name"))
+    problem = _new_name_problem(draft, str(result.state["values"].get(name, ""))) if result.ok and name == "head_name" else None
+    if problem is not None:
+        return Result(False, dict(draft.state), Message(key=problem))
     if result.ok:
         _save(draft, dict(result.state), now)
         _update_family(draft.family, name, result.state["values"].get(name, ""))
@@ -232,17 +233,20 @@ def save_answer(uow: UnitOfWork, draft: Draft, name: str, raw: Any, now: dt.date
     return result
 
 
-def _bad_new_name(draft: Draft, value: str) -> bool:
-    """The family's name in the list, the registry and the RT head's screens is checked as at
-    registration, whoever answers (the form's own constraint may be looser); keeping the name the
-    family already has is no change."""
-    return " ".join(value.split()) != draft.family.head_name and check_name(value) is None
+def _new_name_problem(draft: Draft, value: str) -> str | None:
+    """What is wrong with a new head's name (a name-* catalog key), or None. The family's name in the
+    list, the registry and the RT head's screens is checked as at registration (domain/names.py),
+    whoever answers (the form's own constraint may be looser); keeping the name the family already has
+    is no change."""
+    if " ".join(value.split()) == draft.family.head_name:
+        return None
+    return check_name(value).problem
 
 
 def _update_family(family: Family, name: str, value: str) -> None:
     """The identification answered in the questionnaire is the family's too (its list, its visits)."""
-    if name == "head_name" and check_name(value) is not None:
-        family.head_name = check_name(value)
+    if name == "head_name" and valid_name(value) is not None:
+        family.head_name = valid_name(value)
     elif name == "members" and value.isdigit() and int(value) > 0:
         family.members = int(value)
 

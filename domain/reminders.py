@@ -129,8 +129,10 @@ def tell_rt_head_undeliverable(uow: UnitOfWork, kind: str, payload: dict[str, An
     for head in uow.users.rt_heads_of(family.sls_id):
         if head.telegram_id == chat_id:
             continue
+        # ``about``: which message failed, so the note asks for the right thing (book, a new time, the visit).
         uow.outbox.add(head.telegram_id, UNDELIVERABLE,
-                       {"family_id": family.id, "appointment_id": payload.get("appointment_id")}, due_at=now, now=now)
+                       {"family_id": family.id, "appointment_id": payload.get("appointment_id"), "about": kind},
+                       due_at=now, now=now)
         written += 1
     return written
 

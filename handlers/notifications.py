@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 from domain.ports import UnitOfWork
 from domain.booking import BookingRules, days_with_free_slots
+from domain.nudges import NUDGE
+from domain.outcomes import NEW_TIME_OFFER
 from domain.rt_groups import progress
 from handlers import daily_messages, keyboards
 from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
@@ -27,6 +29,8 @@ NOTIFICATION_KEYS = frozenset({"notify-visit-new", "notify-visit-moved", "notify
 # Reminders (domain/reminders.py): about one appointment, sent only while it still stands.
 REMINDER_KEYS = frozenset({"notify-reminder-evening", "notify-reminder-hour", "notify-reminder-unconfirmed"})
 UNDELIVERABLE_KEY = "notify-reminder-undeliverable"  # to the RT head: a family member has blocked the bot
+UNDELIVERED_ABOUT = {NUDGE: "notify-reminder-undeliverable-nudge",
+                     NEW_TIME_OFFER: "notify-reminder-undeliverable-new-time"}
 DAILY_KEYS = frozenset({"notify-daily-schedule", "notify-rt-summary"})
 # Coordination (issue 6): a nudge, a new time after "not home", an RT group's progress line.
 COORDINATION_KEYS = frozenset({"notify-nudge", "notify-offer-new-time", "notify-rt-group-progress"})
@@ -106,6 +110,8 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
     area = uow.areas.get(family.sls_id)
     t = Translator(recipient_language(uow, row.chat_id))
     text = _text(t, key, start, _instant(payload.get("old_start")), family.head_name, area.name, ZoneInfo(area.timezone))
+    if family.address and key != "notify-visit-cancelled":  # where to go: the officer's next question
+        text += "\n" + t("notify-visit-address", address=family.address)
     return Notification(row.chat_id, text)
 
 
@@ -184,7 +190,10 @@ def _render_undeliverable(uow: UnitOfWork, row: OutboxRow) -> Notification | Not
         return NotRendered(f"family {payload.get('family_id')!r} no longer exists")
     area = uow.areas.get(family.sls_id)
     t = Translator(recipient_language(uow, row.chat_id))
-    return Notification(row.chat_id, t("notify-reminder-undeliverable", name=family.head_name, rt=area.name))
+    # The note says what did not arrive: an invitation to book, a new time offered, or (rows written
+    # before the note named it) a message about the visit.
+    key = UNDELIVERED_ABOUT.get(str(payload.get("about", "")), UNDELIVERABLE_KEY)
+    return Notification(row.chat_id, t(key, name=family.head_name, rt=area.name))
 
 
 def _render_coordination(uow: UnitOfWork, row: OutboxRow, key: str, now: dt.datetime | None) -> Notification | NotRendered:
@@ -284,6 +293,8 @@ def claim_text(uow: UnitOfWork, claim: Any, t: Translator) -> str:
             details.append(t("claim-detail-linked", count=linked))
     if not claim.via_invite:
         details.append(t("claim-detail-no-invite"))
+    if getattr(claim, "address", None):
+        details.append(t("rh-address", address=claim.address))
     person = uow.users.get(claim.user_id)
     esc = lambda value: html.escape(str(value), quote=False)  # noqa: E731
     return t.raw("notify-claim-new", rt=esc(uow.areas.get(claim.sls_id).name),

@@ -23,6 +23,8 @@ class State(StrEnum):
     FAMILY_NAME = "onboarding.family_name"
     FAMILY_KK = "onboarding.family_kk"
     FAMILY_MEMBERS = "onboarding.family_members"
+    FAMILY_ADDRESS = "onboarding.family_address"
+    FAMILY_LOCATION = "onboarding.family_location"
 
     # booking: day → time → confirm
     PICK_DAY = "booking.pick_day"

@@ -401,6 +401,9 @@ family_claims = Table(
     Column("kk_number", EncryptedString(CLAIM_KK_FIELD, index="kk_index"), nullable=True),
     Column("kk_index", String(64), nullable=True),
     Column("members", Integer, nullable=False),
+    Column("address", String(200), nullable=True),
+    Column("latitude", Double(), nullable=True),
+    Column("longitude", Double(), nullable=True),
     Column("via_invite", Boolean, nullable=False, default=False, server_default=false()),
     Column("status", String(16), nullable=False, default="pending"),  # pending | linked | rejected | removed
     _instant("created_at"),

@@ -6,7 +6,12 @@
 | CHOOSE_AREA    | kecamatan → kelurahan → RT    | FAMILY_NAME                   |
 | FAMILY_NAME    | the family head's name        | FAMILY_KK                     |
 | FAMILY_KK      | the 16-digit KK number        | FAMILY_MEMBERS                |
-| FAMILY_MEMBERS | a number button (or typed)    | booking's PICK_DAY, or waiting|
+| FAMILY_MEMBERS | a number button (or typed)    | FAMILY_ADDRESS                |
+| FAMILY_ADDRESS | the address, as people write it | FAMILY_LOCATION             |
+| FAMILY_LOCATION| the house's location, or skip | booking's PICK_DAY, or waiting|
+
+Every step has « Kembali to the one before (and Lanjut to keep an answer given before), so a typo in the
+KK seen at the members step is corrected without starting again.
 
 A resident's own family is a claim (domain/claims.py): by the RT's invite (``invited`` in the data) a
 family on the RT's list with that KK and head's name links at once and booking follows; anything else
@@ -24,16 +29,17 @@ from domain.claims import claim_family, note_kk_attempt
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
 from domain.invites import InviteKind, read_invite
 from domain.kk import check_kk
-from domain.family_import import MAX_MEMBERS
+from domain.family_import import MAX_MEMBERS, check_typed_address
+from domain.geotag import judge_position
+from domain.names import check_name
 from domain.privacy import needs_reconsent
 from domain.onboarding import join_sls, record_consent, redeem_invite, register_family
 from handlers import keyboards
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec, use_buttons
 from handlers.states import State
-from chat.i18n import Translator, language_for
-from chat.keyboard import parse, parse_id
-NAME_PATTERN = re.compile(r"^[^\W\d_](?:[^\W\d_]|[ .'\-])*$")
+from chat.i18n import LANGUAGES, Translator, language_for
+from chat.keyboard import Button, Keyboard, RemoveKeyboard, ReplyButton, ReplyKeyboard, keyboard, parse, parse_id
 # What a deep link's start parameter may hold; longer than an invite token never verifies anyway.
 INVITE_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
@@ -183,73 +189,189 @@ def ask_family_name(ctx: Context, for_self: bool, invited: bool = False) -> None
     enter_family_name(ctx)
 
 
-def enter_family_name(ctx: Context) -> None:
-    ctx.show(ctx.t("ask-family-name" if ctx.data.get("for_self", True) else "ask-family-name-rt"))
-
-
 def enter_area_choice(ctx: Context) -> None:
     show_area_choice(ctx, parent_id=None)
 
 
-def ask_name_again(ctx: Context) -> None:
-    """A photo (of the KK, say) while typed details are awaited: the question again, the step kept."""
-    ctx.send(ctx.t("ask-family-name" if ctx.data.get("for_self", True) else "ask-family-name-rt"))
+# --- the family's details, one step each, with "back" and "next" -----------------------------------
+# Each step's screen carries « Kembali (``rg:bk:<step>``: to the step before) and, when the step was
+# answered before (the user came back to it), Lanjut (``rg:nx:<step>``: keep the answer). Everything
+# given stays in the conversation's data until the family is registered, so going back loses nothing.
+# The location step's buttons are a reply keyboard (Telegram's location button cannot sit under a
+# message), so its "back" and "skip" arrive as their labels, typed.
+
+STEPS = (State.FAMILY_NAME, State.FAMILY_KK, State.FAMILY_MEMBERS, State.FAMILY_ADDRESS, State.FAMILY_LOCATION)
+STEP_NAMES = {State.FAMILY_NAME: "name", State.FAMILY_KK: "kk", State.FAMILY_MEMBERS: "members",
+              State.FAMILY_ADDRESS: "address", State.FAMILY_LOCATION: "location"}
+STEP_ANSWERS = {State.FAMILY_NAME: "head_name", State.FAMILY_KK: "kk", State.FAMILY_MEMBERS: "members",
+                State.FAMILY_ADDRESS: "address"}
 
 
-def ask_kk_again(ctx: Context) -> None:
-    ctx.send(ctx.t("ask-kk", name=ctx.data.get("head_name", "")))
+def _step_buttons(ctx: Context, state: State) -> list:
+    """The back / next buttons of a typed step's screen."""
+    row = [Button(ctx.t("btn-back"), f"rg:bk:{STEP_NAMES[state]}")] if _has_back(ctx, state) else []
+    if STEP_ANSWERS.get(state) in ctx.data and state is not State.FAMILY_MEMBERS:
+        row.append(Button(ctx.t("btn-next"), f"rg:nx:{STEP_NAMES[state]}"))
+    return row
 
 
-def enter_kk(ctx: Context) -> None:
-    ctx.show(ctx.t("ask-kk", name=ctx.data.get("head_name", "")))
+def _has_back(ctx: Context, state: State) -> bool:
+    """The first step goes back to the RT choice (a resident who chose it) or the RT menu (an RT head);
+    a resident who came by invite has nothing before it."""
+    return state is not State.FAMILY_NAME or not ctx.data.get("invited")
 
 
-def enter_members(ctx: Context) -> None:
-    ctx.show(ctx.t("ask-members"), keyboards.members(ctx.t))
+def _screen(ctx: Context, text: str, state: State, fresh: bool) -> None:
+    _put(ctx, text, keyboard([_step_buttons(ctx, state)]), fresh)
+
+
+def _put(ctx: Context, text: str, markup: Keyboard, fresh: bool) -> None:
+    """A new message after typed input; the pressed message edited in place after a button."""
+    if fresh:
+        ctx.send(text, markup)
+    else:
+        ctx.show(text, markup)
+
+
+def enter_family_name(ctx: Context, fresh: bool = False) -> None:
+    text = ctx.t("ask-family-name" if ctx.data.get("for_self", True) else "ask-family-name-rt")
+    if "head_name" in ctx.data:
+        text += "\n\n" + ctx.t("reg-kept-name", name=ctx.data["head_name"])
+    _screen(ctx, text, State.FAMILY_NAME, fresh)
+
+
+def enter_kk(ctx: Context, fresh: bool = False) -> None:
+    text = ctx.t("ask-kk", name=ctx.data.get("head_name", ""))
+    if "kk" in ctx.data:
+        kk = str(ctx.data["kk"])
+        text += "\n\n" + ctx.t("reg-kept-kk", kk=" ".join(kk[i:i + 4] for i in range(0, len(kk), 4)))
+    _screen(ctx, text, State.FAMILY_KK, fresh)
+
+
+def enter_members(ctx: Context, fresh: bool = False) -> None:
+    markup = keyboard([*keyboards.members(ctx.t).groups, _step_buttons(ctx, State.FAMILY_MEMBERS)])
+    _put(ctx, ctx.t("ask-members"), markup, fresh)
+
+
+def enter_address(ctx: Context, fresh: bool = False) -> None:
+    text = ctx.t("ask-address", name=ctx.data.get("head_name", ""))
+    if "address" in ctx.data:
+        text += "\n\n" + ctx.t("reg-kept-address", address=ctx.data["address"])
+    _screen(ctx, text, State.FAMILY_ADDRESS, fresh)
+
+
+def enter_location(ctx: Context, fresh: bool = True) -> None:
+    """Always a new message: a reply keyboard (the location button) cannot replace inline buttons."""
+    key = "ask-location" if ctx.data.get("for_self", True) else "ask-location-rt"
+    ctx.send(ctx.t(key, name=ctx.data.get("head_name", "")), location_keyboard(ctx.t))
+
+
+def location_keyboard(t: Translator) -> ReplyKeyboard:
+    return ReplyKeyboard(((ReplyButton(t("btn-share-house-location"), request_location=True),),
+                          (ReplyButton(t("btn-skip")), ReplyButton(t("btn-back")))), one_time=False)
+
+
+ENTER = {State.FAMILY_NAME: enter_family_name, State.FAMILY_KK: enter_kk, State.FAMILY_MEMBERS: enter_members,
+         State.FAMILY_ADDRESS: enter_address, State.FAMILY_LOCATION: enter_location}
+
+
+def ask_again(ctx: Context) -> None:
+    """A photo (of the KK, say) or a sticker while typed details are awaited: the question again, the step kept."""
+    ENTER[ctx.state](ctx, fresh=True)
 
 
 def newcomer_home(ctx: Context) -> None:
     """A resident without a registered family: the registration step they are in, or its start."""
-    if ctx.state is State.FAMILY_KK:
-        enter_kk(ctx)
-    elif ctx.state is State.FAMILY_MEMBERS:
-        enter_members(ctx)
+    if ctx.state in STEPS:
+        ENTER[ctx.state](ctx, fresh=not ctx.event.is_callback)
     elif ctx.uow.claims.pending_of_user(ctx.user.id) is not None:
         ctx.stay(State.IDLE)
         ctx.show(ctx.t("claim-waiting"))
     elif ctx.user.sls_id is not None:
-        ask_family_name(ctx, for_self=True)
+        ask_family_name(ctx, for_self=True, invited=bool(ctx.data.get("invited")))
     else:
         show_area_choice(ctx, parent_id=None)
 
 
-def on_family_name(ctx: Context) -> None:
-    name = " ".join((ctx.event.text or "").split())
-    if not (2 <= len(name) <= 120) or not NAME_PATTERN.match(name):
-        ctx.send(ctx.t("bad-family-name"))
+def on_step_button(ctx: Context) -> None:
+    """rg:bk:<step> goes back one step; rg:nx:<step> keeps the step's earlier answer and goes on. A
+    button of a screen that is not the current step is stale."""
+    _, argument = parse(ctx.event.callback_data)
+    action, _, step = argument.partition(":")
+    state = next((s for s, name in STEP_NAMES.items() if name == step), None)
+    if state is None or ctx.state is not state or action not in ("bk", "nx"):
+        ctx.answer(ctx.t("stale-button"), alert=True)
         return
-    ctx.keep(head_name=name)
+    ctx.answer()
+    if action == "nx":
+        if STEP_ANSWERS.get(state) not in ctx.data:
+            ctx.answer(ctx.t("stale-button"), alert=True)
+            return
+        _next(ctx, state)
+    else:
+        _back(ctx, state)
+
+
+def _next(ctx: Context, state: State) -> None:
+    """Lanjut: the step's earlier answer stands; the following step's screen in place (the location's
+    reply keyboard needs a message of its own)."""
+    if state is State.FAMILY_NAME:
+        ctx.state = State.FAMILY_KK
+    elif state is State.FAMILY_KK:
+        ctx.state = State.FAMILY_MEMBERS
+    else:
+        ctx.state = State.FAMILY_LOCATION
+    ENTER[ctx.state](ctx, fresh=ctx.state is State.FAMILY_LOCATION)
+
+
+def _back(ctx: Context, state: State) -> None:
+    """« Kembali: the step before, showing what was given there."""
+    if state is State.FAMILY_KK:
+        ctx.state = State.FAMILY_NAME
+        enter_family_name(ctx)
+    elif state is State.FAMILY_MEMBERS:
+        ctx.state = State.FAMILY_KK
+        enter_kk(ctx)
+    elif state is State.FAMILY_ADDRESS:
+        ctx.state = State.FAMILY_MEMBERS
+        enter_members(ctx)
+    elif not ctx.data.get("for_self", True):
+        ctx.go_home()  # the RT head's menu
+    elif not ctx.data.get("invited"):
+        sls = ctx.uow.areas.get(ctx.user.sls_id) if ctx.user.sls_id is not None else None
+        show_area_choice(ctx, parent_id=sls.parent_id if sls is not None else None)
+    else:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def on_family_name(ctx: Context) -> None:
+    check = check_name(ctx.event.text)
+    if not check.ok:
+        ctx.send(ctx.t(check.problem), keyboard([_step_buttons(ctx, State.FAMILY_NAME)]))
+        return
+    ctx.keep(head_name=check.name)
     ctx.state = State.FAMILY_KK
-    ctx.send(ctx.t("ask-kk", name=name))
+    enter_kk(ctx, fresh=True)
 
 
 def on_family_kk(ctx: Context) -> None:
     check = check_kk(ctx.event.text or "")
     if not check.ok:
-        ctx.send(ctx.t(check.problem))
+        ctx.send(ctx.t(check.problem), keyboard([_step_buttons(ctx, State.FAMILY_KK)]))
         return
     if not ctx.data.get("for_self", True):
         # The RT head registers for their list and is told of a number already there.
         if ctx.uow.families.by_kk(check.number) is not None:
-            ctx.send(ctx.t("kk-duplicate"))
+            ctx.send(ctx.t("kk-duplicate"), keyboard([_step_buttons(ctx, State.FAMILY_KK)]))
             return
-    elif not note_kk_attempt(ctx.uow, ctx.user, check.number, ctx.config.invite_secret, ctx.now):
+    elif check.number != ctx.data.get("kk") and not note_kk_attempt(
+            ctx.uow, ctx.user, check.number, ctx.config.invite_secret, ctx.now):
         ctx.send(ctx.t("kk-too-many-attempts"))
         return
     # A resident is never told whether a family has this number: the next step is the same either way.
     ctx.keep(kk=check.number)
     ctx.state = State.FAMILY_MEMBERS
-    ctx.send(ctx.t("ask-members"), keyboards.members(ctx.t))
+    enter_members(ctx, fresh=True)
 
 
 def on_members_button(ctx: Context) -> None:
@@ -259,7 +381,10 @@ def on_members_button(ctx: Context) -> None:
     if ctx.state is not State.FAMILY_MEMBERS or members is None or not 1 <= members <= MAX_MEMBERS:
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
-    _register(ctx, members)
+    ctx.answer()
+    ctx.keep(members=members)
+    ctx.state = State.FAMILY_ADDRESS
+    enter_address(ctx)
 
 
 def on_family_members_typed(ctx: Context) -> None:
@@ -267,67 +392,129 @@ def on_family_members_typed(ctx: Context) -> None:
     text = "".join(str(int(c)) if c.isdecimal() else c for c in (ctx.event.text or "").strip())
     members = parse_id(text)
     if members is None or not 1 <= members <= MAX_MEMBERS:
-        ctx.send(ctx.t("bad-members", max=MAX_MEMBERS), keyboards.members(ctx.t))
+        ctx.send(ctx.t("bad-members", max=MAX_MEMBERS),
+                 keyboard([*keyboards.members(ctx.t).groups, _step_buttons(ctx, State.FAMILY_MEMBERS)]))
         return
-    _register(ctx, members)
+    ctx.keep(members=members)
+    ctx.state = State.FAMILY_ADDRESS
+    enter_address(ctx, fresh=True)
 
 
-def _register(ctx: Context, members: int) -> None:
-    """Create the family with everything gathered in the previous steps, then offer days at once."""
+def on_family_address(ctx: Context) -> None:
+    check = check_typed_address(ctx.event.text)
+    if check.problem is not None:
+        ctx.send(ctx.t(check.problem), keyboard([_step_buttons(ctx, State.FAMILY_ADDRESS)]))
+        return
+    ctx.keep(address=check.address)
+    ctx.state = State.FAMILY_LOCATION
+    enter_location(ctx)
+
+
+def on_location_text(ctx: Context) -> None:
+    """The reply keyboard's "Lewati" and "« Kembali" arrive as text (in either language)."""
+    typed = " ".join((ctx.event.text or "").split()).casefold()
+    if typed in _labels("btn-back"):
+        ctx.send(ctx.t("btn-back"), RemoveKeyboard())  # the location keyboard goes; the address again
+        ctx.state = State.FAMILY_ADDRESS
+        enter_address(ctx, fresh=True)
+    elif typed in _labels("btn-skip") or typed in ("-", "lewat", "skip"):
+        _register(ctx, None, ctx.t("reg-location-skipped"))
+    else:
+        ctx.send(ctx.t("reg-location-buttons"), location_keyboard(ctx.t))
+
+
+def _labels(key: str) -> set[str]:
+    return {Translator(language)(key).casefold() for language in LANGUAGES}
+
+
+def on_location(ctx: Context) -> None:
+    """A shared location (the button, or 📎 → Location): judged like a geotag, then the family is
+    registered with it. A live location's later points are not answers."""
+    location = ctx.event.location
+    if ctx.event.is_live_update:
+        return
+    if location is None:
+        ctx.send(ctx.t("reg-location-buttons"), location_keyboard(ctx.t))
+        return
+    sls_id = ctx.user.sls_id
+    verdict = judge_position(ctx.uow, sls_id, location.latitude, location.longitude, location.horizontal_accuracy,
+                             ctx.config.geo_policy) if sls_id is not None else None
+    if verdict is None or verdict.status == "invalid":
+        ctx.send(ctx.t("reg-location-invalid"), location_keyboard(ctx.t))
+    elif verdict.status == "poor_accuracy":
+        ctx.send(ctx.t("reg-location-poor", accuracy=round(verdict.accuracy_m or 0)), location_keyboard(ctx.t))
+    elif verdict.status == "outside_area":
+        ctx.send(ctx.t("reg-location-outside", rt=ctx.uow.areas.get(sls_id).name), location_keyboard(ctx.t))
+    else:
+        _register(ctx, (location.latitude, location.longitude), ctx.t("reg-location-saved"))
+
+
+def _register(ctx: Context, position: tuple[float, float] | None, said: str) -> None:
+    """Create the family with everything gathered in the previous steps, then offer days at once.
+    ``said``: what is answered about the location (that message also takes the location keyboard away)."""
     for_self = bool(ctx.data.get("for_self", True))
     sls_id = ctx.user.sls_id
-    if "head_name" not in ctx.data or "kk" not in ctx.data or sls_id is None:
-        ctx.answer(ctx.t("stale-button"), alert=True)
+    if any(key not in ctx.data for key in ("head_name", "kk", "members", "address")) or sls_id is None:
+        ctx.stay(State.IDLE)
+        ctx.send(ctx.t("stale-button"), RemoveKeyboard())
         return
+    members, address = int(ctx.data["members"]), str(ctx.data["address"])
     if for_self:
-        _claim(ctx, sls_id, members)
+        _claim(ctx, sls_id, members, address, position, said)
         return
     try:
-        family = register_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now, for_self)
+        family = register_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now,
+                                 for_self, address=address, position=position)
     except DuplicateKK:
-        ctx.state = State.FAMILY_KK
-        ctx.show(ctx.t("kk-duplicate"))
+        ctx.send(said, RemoveKeyboard())
+        ctx.state = State.FAMILY_KK  # back to the number, everything else kept
+        ctx.send(ctx.t("kk-duplicate"), keyboard([_step_buttons(ctx, State.FAMILY_KK)]))
         return
     except NotAllowed:
-        ctx.show(ctx.t("not-allowed"))
+        ctx.stay(State.IDLE)
+        ctx.send(ctx.t("not-allowed"), RemoveKeyboard())
         return
-    ctx.answer(ctx.t("family-registered"))
+    ctx.send(said + "\n" + ctx.t("family-registered"), RemoveKeyboard())
     ctx.go(State.PICK_DAY, family_id=family.id, mode="book")
 
 
-def _claim(ctx: Context, sls_id: int, members: int) -> None:
+def _claim(ctx: Context, sls_id: int, members: int, address: str, position: tuple[float, float] | None,
+           said: str) -> None:
     """A resident's own family: linked at once (then days are offered), or a claim the RT head decides."""
     try:
         outcome = claim_family(ctx.uow, ctx.user, sls_id, ctx.data["head_name"], ctx.data["kk"], members, ctx.now,
-                               via_invite=bool(ctx.data.get("invited")))
+                               via_invite=bool(ctx.data.get("invited")), address=address, position=position)
     except NotAllowed:
         ctx.stay(State.IDLE)
-        ctx.show(ctx.t("not-allowed"))
+        ctx.send(ctx.t("not-allowed"), RemoveKeyboard())
         return
     if outcome.linked:
-        ctx.answer(ctx.t("family-registered"))
+        ctx.send(said + "\n" + ctx.t("family-registered"), RemoveKeyboard())
         ctx.go(State.PICK_DAY, family_id=outcome.family.id, mode="book")
         return
     # The same words whether or not a family has this KK number.
-    ctx.answer()
     ctx.stay(State.IDLE)
-    ctx.show(ctx.t("claim-sent"))
+    ctx.send(said + "\n\n" + ctx.t("claim-sent"), RemoveKeyboard())
 
 
 FLOW = Flow(
     name="onboarding",
     doc="from /start to a registered family: consent, invite or RT, the family's details",
     commands={"start": on_start},
-    buttons={"cs": on_consent_button, "ar": on_area_button, "mb": on_members_button},
+    buttons={"cs": on_consent_button, "ar": on_area_button, "mb": on_members_button, "rg": on_step_button},
     states=(
         StateSpec(State.CHOOSE_AREA, Accepts.BUTTON, enter=enter_area_choice, on_other=use_buttons,
                   doc="kecamatan, kelurahan, RT"),
-        StateSpec(State.FAMILY_NAME, Accepts.TEXT, enter=enter_family_name, on_text=on_family_name,
-                  on_other=ask_name_again, doc="the family head's name"),
-        StateSpec(State.FAMILY_KK, Accepts.TEXT, enter=enter_kk, on_text=on_family_kk, on_other=ask_kk_again,
-                  doc="the 16-digit KK number"),
+        StateSpec(State.FAMILY_NAME, Accepts.TEXT | Accepts.BUTTON, enter=enter_family_name, on_text=on_family_name,
+                  on_other=ask_again, doc="the family head's name"),
+        StateSpec(State.FAMILY_KK, Accepts.TEXT | Accepts.BUTTON, enter=enter_kk, on_text=on_family_kk,
+                  on_other=ask_again, doc="the 16-digit KK number"),
         StateSpec(State.FAMILY_MEMBERS, Accepts.TEXT | Accepts.BUTTON, enter=enter_members,
                   on_text=on_family_members_typed, on_other=use_buttons, doc="the number of members"),
+        StateSpec(State.FAMILY_ADDRESS, Accepts.TEXT | Accepts.BUTTON, enter=enter_address, on_text=on_family_address,
+                  on_other=ask_again, doc="the address: street, house number, RT/RW"),
+        StateSpec(State.FAMILY_LOCATION, Accepts.TEXT | Accepts.LOCATION, enter=enter_location,
+                  on_text=on_location_text, on_input=on_location, doc="the house's location, or skip"),
     ),
     homes={"newcomer": newcomer_home},
     before_consent=frozenset({"start", "cs"}),

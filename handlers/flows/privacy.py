@@ -41,6 +41,8 @@ def _summary(ctx: Context, data: privacy.MyData) -> str:
         kk = data.family["kk_number"] or ""
         lines.append(t("pv-family", name=data.family["head_name"], kk=_masked(kk), members=data.family["members"],
                        rt=data.area or "-"))
+        lines.append(t("pv-house", address=data.family.get("address") or "-",
+                       position=t("pv-house-located" if data.family.get("house_position") else "pv-house-not-located")))
     else:
         lines.append(t("pv-no-family"))
     if data.appointment is not None:

@@ -13,13 +13,15 @@ domain/claims.py).
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 from domain import claims, nudges
 from domain.booking import sls_timezone
 from domain.errors import NotAllowed
 from domain.family_status import STATUS_LABEL_KEYS
 from domain import audit
-from domain.family_import import MAX_MEMBERS, UnreadableFile, check_address, check_members, check_name, import_families
+from domain.family_import import MAX_MEMBERS, UnreadableFile, check_members, check_typed_address, import_families
+from domain.names import check_name
 from domain.invites import InviteKind, make_invite
 from domain.kk import check_kk
 from domain.photos import TOO_LARGE
@@ -84,7 +86,7 @@ def show_families(ctx: Context, page: int) -> None:
     paging = pager(Button("◀", f"rt:list:{page - 1}") if page > 0 else None,
                    Button("▶", f"rt:list:{page + 1}") if (page + 1) * size < total else None)
     text = ctx.t.raw("family-list", lines="\n".join(lines) or ctx.t("no-families"), page=page + 1,
-                     pages=max(1, -(-total // size)))
+                     pages=max(1, -(-total // size)), rt=html.escape(ctx.uow.areas.get(ctx.user.sls_id).name, quote=False))
     ctx.stay(State.IDLE, page=page)
     ctx.show(text, keyboard([*buttons, paging, [Button(ctx.t("btn-back"), "rt:menu")]]))
 
@@ -287,11 +289,11 @@ def on_edit_typed(ctx: Context) -> None:
         return
     text = ctx.event.text or ""
     if field == "name":
-        value = check_name(text)
-        if value is None:
-            ctx.send(ctx.t("bad-family-name"))
+        named = check_name(text)
+        if not named.ok:
+            ctx.send(ctx.t(named.problem))
             return
-        family.head_name = value
+        family.head_name = named.name
     elif field == "kk":
         checked = check_kk(text)
         if not checked.ok:
@@ -309,11 +311,11 @@ def on_edit_typed(ctx: Context) -> None:
             return
         family.members = members
     else:
-        address, ok = check_address(text)
-        if not ok:
-            ctx.send(ctx.t("fe-bad-address"))
+        address = check_typed_address(text)
+        if address.problem is not None:
+            ctx.send(ctx.t(address.problem))
             return
-        family.address = address
+        family.address = address.address
     ctx.uow.flush()
     audit.record(ctx.uow, ctx.user, audit.CHANGE_FAMILY, ctx.now, family_id=family.id, area_id=family.sls_id)
     ctx.stay(State.IDLE)

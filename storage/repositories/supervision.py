@@ -212,9 +212,9 @@ class SupervisionRepository:
 
     def export_families(self, area_id: int) -> Iterator[Any]:
         """Rows (id, sls_id, head_name, kk_number, members, status, status_at, needs_photo, latitude,
-        longitude) of every family of the area, by SLS code and head's name (plain rows, not objects)."""
+        longitude, address) of every family of the area, by SLS code and head's name (plain rows, not objects)."""
         columns = (Family.id, Family.sls_id, Family.head_name, Family.kk_number, Family.members, Family.status,
-                   Family.status_at, Family.needs_photo, Family.latitude, Family.longitude)
+                   Family.status_at, Family.needs_photo, Family.latitude, Family.longitude, Family.address)
         for chunk in _chunks(sorted(self.sls_of(area_id))):
             yield from self.session.execute(
                 select(*columns).join(Area, Area.id == Family.sls_id).where(Family.sls_id.in_(chunk))

@@ -32,6 +32,8 @@ BOT_USERNAME = "pintu_e2e_bot"
 SECRET = "test-secret"
 MONDAY_8_WITA = dt.datetime(2026, 11, 23, 0, 0, tzinfo=dt.timezone.utc)
 WAIT = 5.0  # seconds any single expected answer may take
+HOUSE_ADDRESS = "Jl. Mawar Gg. 3 No. 12, RT 001/RW 005"
+AT_HOME = (-0.551, 117.201)  # inside the demo kelurahan (storage/seed.py DEMO_CENTRE)
 
 
 class LoopThread:
@@ -119,6 +121,17 @@ class Person:
         screen = self.wait(expect, newer_than=message["message_id"] - 1) if expect else None
         answer = self.sim.wait_for(lambda: (a := self.sim.callback_answer(BOT_ID, query_id))["answered"] and a, WAIT)
         return screen, answer
+
+    def give_house(self, address: str = HOUSE_ADDRESS, at: tuple[float, float] | None = None,
+                   expect: str = "Pilih hari") -> dict:
+        """Registration's last steps: the address typed, then the house's location shared (``at``) with
+        the location button, or "Lewati"; the first bot message after it that contains ``expect``."""
+        self.say(address, "Kirim lokasi rumah")
+        if at is None:
+            sent = self.sim.send_text(BOT_ID, self.user_id, "Lewati")
+        else:
+            sent = self.sim.share_location(BOT_ID, self.user_id, at[0], at[1], horizontal_accuracy=10.0)
+        return self.wait(expect, newer_than=sent["message_id"])
 
     def wait(self, expect: str, newer_than: int = 0) -> dict:
         """The first bot message above ``newer_than`` whose current text contains ``expect``."""

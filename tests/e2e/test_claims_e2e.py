@@ -40,11 +40,12 @@ def start(person: Person, env: Env, invited: bool) -> None:
 
 
 def send_family(person: Person, name: str, kk: str, expect: str = SENT) -> list[str]:
-    """Name, KK, members; the texts of the bot's answers, in order."""
+    """Name, KK, members, address, no location; the texts of the bot's answers, in order."""
     asked_kk = person.say(name, "nomor KK")
     members = person.say(kk, "jumlah anggota keluarga")
-    last, _ = person.press(members, "mb:3", expect)
-    return [asked_kk["text"], members["text"], last["text"]]
+    address, _ = person.press(members, "mb:3", "alamat rumah")
+    last = person.give_house(expect=expect)
+    return [asked_kk["text"], members["text"], address["text"], last["text"]]
 
 
 def family_of(env: Env, person: Person):

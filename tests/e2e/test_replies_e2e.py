@@ -43,13 +43,16 @@ def list_families(env: Env, count: int) -> None:
 
 
 def register(person: Person, index: int) -> dict:
-    """The RT's invite → agree → name → KK → members (a family on RT 001's list): the days to book."""
+    """The RT's invite → agree → name → KK → members → address → no location (a family on RT 001's list):
+    the days to book."""
     name = family_name(index)
     consent = say(person, f"/start {person.env.resident_invite()}", "Selamat datang di Pintu")
     press(person, consent, button(consent, "cs:y")[1], "nama kepala keluarga")
     say(person, name, "nomor KK")
     members = say(person, synthetic_kk(500 + index), "jumlah anggota keluarga")
-    return press(person, members, "mb:4", "Pilih hari")
+    press(person, members, "mb:4", "alamat rumah")
+    say(person, f"Jl. Mawar No. {index + 1}", "Kirim lokasi rumah")
+    return say(person, "Lewati", "Pilih hari")
 
 
 def bot_texts(person: Person) -> list[str]:

@@ -76,6 +76,8 @@ def book_a_visit(pintu) -> None:
     act(text=NAME)
     act(text=KK)
     press("mb:4")
+    act(text="Jl. Mawar No. 12")
+    act(text="Lewati")
     press("dy:")
     press("tm:")
     press("ok:yes")

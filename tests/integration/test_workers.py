@@ -97,12 +97,15 @@ RT_INVITE: dict[str, str] = {}
 
 
 def to_confirm_screen(worker: PintuHandlers, chat: Chat, index: int) -> None:
-    """/start invite → consent → name → KK → members → today → the first time → "Benar?"."""
+    """/start invite → consent → name → KK → members → address → (no location) → today → the first time →
+    "Benar?"."""
     chat.say(worker, f"/start {RT_INVITE['token']}")
     chat.press(worker, chat.button("cs:y"))
     chat.say(worker, family_name(index))
     chat.say(worker, family_kk(index))
     chat.press(worker, "mb:4")
+    chat.say(worker, f"Jl. Mawar No. {index + 1}")
+    chat.say(worker, "Lewati")
     chat.press(worker, chat.button("dy:"))
     chat.press(worker, chat.button("tm:"))  # everyone wants the same, first time of the day
     assert "Benar?" in chat.screen[1], chat.screen[1]

@@ -151,6 +151,10 @@ def test_dynamic_key_families_are_complete():
     kk_source = (ROOT / "domain" / "kk.py").read_text()
     problems = set(re.findall(r'"(kk-[a-z-]+)"', kk_source))
     assert problems and problems <= keys
+    # Name and address problems too (domain/names.py, domain/family_import.py).
+    for source, pattern in (("names.py", r'"(name-[a-z-]+)"'), ("family_import.py", r'"(address-[a-z-]+)"')):
+        problems = set(re.findall(pattern, (ROOT / "domain" / source).read_text()))
+        assert problems and problems <= keys
     # Help per role, including someone who has not started yet.
     assert {f"help-{role.replace('_', '-')}" for role in ROLES} <= keys
     # Notifications to enumerators: one per kind the booking rules queue.

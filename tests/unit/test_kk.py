@@ -88,3 +88,21 @@ def test_property_any_text_gets_an_answer_and_accepted_numbers_are_16_ascii_digi
         assert len(check.number) == 16 and check.number.isascii() and check.number.isdigit()
     else:
         assert check.problem in {"kk-not-digits", "kk-wrong-length", "kk-bad-region", "kk-bad-date", "kk-bad-serial"}
+
+
+@pytest.mark.parametrize("nik", ["6472014508909999", "6472017112850001", "3171046405920003"])
+def test_a_womans_nik_is_recognised_as_a_nik(nik):
+    """A woman's NIK has the KK's layout, with 40 added to the birth day: named as a NIK, not a bad date."""
+    assert check_kk(nik).problem == "kk-looks-like-nik"
+
+
+def test_the_kk_messages_speak_plainly_and_say_a_kk_is_not_a_nik():
+    from chat.i18n import Translator
+
+    for language in ("id", "en"):
+        t = Translator(language)
+        texts = [t(key) for key in ("kk-not-digits", "kk-wrong-length", "kk-bad-region", "kk-bad-date",
+                                    "kk-bad-serial", "kk-looks-like-nik")]
+        assert not any("HHBBTT" in text or "DDMMYY" in text for text in texts)
+        assert "16" in t("kk-wrong-length") and "64" in t("kk-bad-region") and "010120" in t("kk-bad-date")
+        assert "NIK" in t("kk-looks-like-nik") and "NIK" in t("ask-kk", name="Wati")

@@ -21,7 +21,7 @@ from domain.invites import InviteKind, make_invite
 from domain.slots import blocks_between
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
-from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Sender
+from chat.events import AnswerCallback, EditMessage, Incoming, Location, SendMessage, Sender
 from chat.keyboard import Keyboard
 from chat.i18n import Translator
 from storage.db import create_schema, make_engine, make_session_factory
@@ -36,6 +36,8 @@ ID, EN = Translator("id"), Translator("en")
 CRASH_TEXTS = {ID("error-unexpected"), EN("error-unexpected")}
 
 KK_WATI = "6472010101209999"
+HOUSE_ADDRESS = "Jl. Mawar Gg. 3 No. 12, RT 001/RW 005"
+AT_HOME = (-0.551, 117.201)  # inside the demo kelurahan (storage/seed.py DEMO_CENTRE)
 KK_BUDI = "6472010101208888"
 KK_SARI = "6472010101207777"
 
@@ -243,6 +245,11 @@ class Person:
         return self.messages[self.last_id][0]
 
     @property
+    def previous(self) -> str:
+        """The message before the newest one (registration's "family registered" above the days)."""
+        return self.messages[max(i for i in self.messages if i < self.last_id)][0]
+
+    @property
     def answer(self) -> AnswerCallback:
         return self.answers[-1]
 
@@ -273,6 +280,16 @@ class Person:
         self.say(name)
         self.say(kk)
         self.press(f"mb:{members}")
+        self.give_house()
+
+    def give_house(self, address: str = HOUSE_ADDRESS, at: tuple[float, float] | None = None) -> None:
+        """The registration's last two steps: the address typed, then the house's location shared
+        (``at``) or skipped."""
+        self.say(address)
+        if at is None:
+            self.say("Lewati")
+        else:
+            self.say(location=Location(at[0], at[1], 10.0))
 
     def book(self, day: str = "20261123", time: str = "1000") -> None:
         self.press(f"dy:{day}")

@@ -171,6 +171,7 @@ def test_a_restart_in_the_middle_of_registration_keeps_what_was_typed(world):
     assert "nomor KK" in wati.screen and "Wati Susanti" in wati.screen
     wati.say(KK_WATI)
     wati.press("mb:4")
+    wati.give_house()
     [claim] = world.scalars(select(FamilyClaim))
     assert (claim.head_name, claim.kk_number) == ("Wati Susanti", KK_WATI)  # decrypted (storage/crypto.py)
 

@@ -34,6 +34,7 @@ def test_english_for_an_english_telegram_and_switching_language(world):
     ann.say("Ann Wijaya")
     ann.say(KK_WATI)
     ann.press("mb:2")
+    ann.give_house()
     assert ann.labels()[0] == "Mon 23 Nov"
     ann.book()
     assert "Monday, 23 Nov, 10:00 WITA — officer Rina" in ann.screen
@@ -92,6 +93,7 @@ def test_text_where_a_button_is_expected(world):
     wati.say("Wati Susanti")
     wati.say(KK_WATI)
     wati.press("mb:4")
+    wati.give_house()
     wati.say("besok saja")
     assert wati.screen == ID("use-buttons")
     assert wati.conversation().state == State.PICK_DAY
@@ -126,4 +128,5 @@ def test_a_photo_while_we_wait_for_typed_details_asks_again(world):
     assert wati.conversation().state == State.FAMILY_KK
     wati.say(KK_WATI)
     wati.press("mb:2")
+    wati.give_house()
     assert world.scalar(select(FamilyClaim.head_name).where(FamilyClaim.kk_number == KK_WATI)) == "Wati Susanti"

@@ -38,7 +38,9 @@ def test_where_a_step_leads_is_read_from_its_own_module():
     onboarding = next(flow for flow in FLOWS if flow.name == "onboarding")
     assert {e.target for e in edges(booking) if e.source == "button tm"} >= {State.CONFIRM.value, State.PICK_TIME.value}
     # Registering the family leads into the booking flow without importing it.
-    assert {e.target for e in edges(onboarding) if e.source == "button mb"} == {State.PICK_DAY.value, State.FAMILY_KK.value}
+    assert {e.target for e in edges(onboarding) if e.source == "button mb"} == {State.FAMILY_ADDRESS.value}
+    assert {e.target for e in edges(onboarding) if e.source == State.FAMILY_LOCATION.value} >= {
+        State.PICK_DAY.value, State.FAMILY_ADDRESS.value, State.FAMILY_KK.value}
 
 
 def test_every_command_and_button_prefix_has_one_owner():
@@ -81,7 +83,7 @@ def test_the_state_graph_is_printed_as_mermaid():
     assert text.startswith("flowchart LR")
     for flow in FLOWS:
         assert f"subgraph {flow.name}[" in text
-    assert "onboarding_button_mb --> booking_pick_day" in text
+    assert "onboarding_family_location -->|input| booking_pick_day" in text
 
 
 def test_a_conversation_in_a_state_that_no_longer_exists_goes_home_and_keeps_the_family(world):

@@ -87,6 +87,7 @@ def test_an_rt_head_registers_a_family_without_telegram_and_books_for_it(world):
     pak_rt.say("Mbah Sarinah")
     pak_rt.say(KK_SARI)
     pak_rt.press("mb:1")
+    pak_rt.give_house()
     assert "Mbah Sarinah" in pak_rt.screen and pak_rt.buttons()[0] == "dy:20261123"
     pak_rt.book(time="1100")
     assert "Janji untuk keluarga Mbah Sarinah" in pak_rt.screen
@@ -147,6 +148,7 @@ def test_an_rt_heads_resident_link_brings_a_neighbour_straight_to_their_rt(world
     neighbour.say("Dewi Anggraini")
     neighbour.say(KK_WATI)
     neighbour.press("mb:3")
+    neighbour.give_house()
     neighbour.book()
     assert "petugas Rina" in neighbour.screen
     # A second neighbour can use the same link.
