@@ -4,7 +4,7 @@ Families already have address, latitude and longitude (0001, 0010); a resident's
 the RT head now carries them too, so the family created or linked on approval gets them.
 
 Revision ID: 0027b_family_position
-Revises: 0019_privacy
+Revises: 0023_member_niks
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0027b_family_position'
-down_revision = '0019_privacy'
+down_revision = '0023_member_niks'
 branch_labels = None
 depends_on = None
 
