@@ -129,7 +129,9 @@ def test_resident_books_on_the_page_and_the_enumerator_sees_it(page):
     expect(_last_bot_message(resident)).to_contain_text("alamat rumah", timeout=15_000)
     _type(resident, "Jl. Mawar Gg. 3 No. 12, RT 001/RW 005")
     expect(_last_bot_message(resident)).to_contain_text("lokasi rumah", timeout=15_000)
-    _type(resident, "Lewati")
+    # The location step's keyboard replaces the phone's: 📍 (request_location), Lewati, « Kembali.
+    expect(resident.locator(".reply-keyboard button[data-request=location]")).to_contain_text("Kirim lokasi rumah")
+    resident.locator(".reply-keyboard button", has_text="Lewati").click()
     expect(_last_bot_message(resident)).to_contain_text("Pilih hari", timeout=15_000)
     _press(resident, "Sel 24 Nov")
     expect(_last_bot_message(resident)).to_contain_text("pilih jam", timeout=15_000)
