@@ -80,7 +80,9 @@ STEPS = [
     ("agree", lambda p: p.press("cs:y", "nama kepala keluarga")),
     ("name (typed)", lambda p: p.say(family_name(p.index), "nomor KK")),
     ("KK (typed)", lambda p: p.say(synthetic_kk(100 + p.index), "jumlah anggota keluarga")),
-    ("members", lambda p: p.press("mb:4", "Pilih hari")),
+    ("members", lambda p: p.press("mb:4", "alamat rumah")),
+    ("address (typed)", lambda p: p.say(f"Jl. Mawar No. {p.index + 1}", "Kirim lokasi rumah")),
+    ("no location (Lewati)", lambda p: p.say("Lewati", "Pilih hari")),
 ]
 
 

@@ -99,6 +99,8 @@ def register(worker: PintuHandlers, chat: Chat, index: int, invite: str) -> None
     chat.run(worker, family_name(index))
     chat.run(worker, family_kk(index))
     chat.run(worker, data="mb:4")
+    chat.run(worker, f"Jl. Mawar No. {index + 1}")
+    chat.run(worker, "Lewati")
 
 
 def _jobs(users: int, updates: int, workers: int) -> list[list[Incoming]]:

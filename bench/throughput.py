@@ -27,7 +27,7 @@ bot's answer before the next step, and starting over as a new Telegram user afte
     -> first free day -> first free time -> confirm            (8 updates, 3 new bot messages, 5 edits)
 
 Every simulated person has an RT (and its enumerators) of their own, so nobody ever competes for a
-time and every conversation ends with a booking. The echo bot gets the same shape: the same 8 actions
+time and every conversation ends with a booking. The echo bot gets the same shape: the same 10 actions
 in the same order (3 texts, 5 presses) with the same texts, by the same number of people.
 
 A step's latency is the time from just before the user's action is posted to the simulator until the
@@ -480,19 +480,24 @@ async def pintu_story(chat: Chat, invite: str, name: str, kk: str) -> None:
     await chat.press(consent, button(consent, "cs:y"), "nama kepala keluarga")
     await chat.say(name, "nomor KK")
     members = await chat.say(kk, "jumlah anggota keluarga")
-    days = await chat.press(members, "mb:4", "Pilih hari")
+    await chat.press(members, "mb:4", "alamat rumah")
+    await chat.say("Jl. Mawar No. 12, RT 001/RW 005", "Kirim lokasi rumah")
+    days = await chat.say("Lewati", "Pilih hari")
     times = await chat.press(days, button(days, "dy:"), "pilih jam")
     confirm = await chat.press(times, button(times, "tm:"), "Benar?")
     await chat.press(confirm, "ok:yes", "Janji kunjungan dibuat")
 
 
 async def echo_story(chat: Chat, invite: str, name: str, kk: str) -> None:
-    """The same eight actions with the same texts; the presses go to the newest message with a button."""
+    """The same ten actions with the same texts; the presses go to the newest message with a button."""
     first = await chat.say(f"/start {invite}", "/start")
     await chat.press(first, "e:1", "e:1")
     await chat.say(name, name)
     last = await chat.say(kk, kk)
-    for n in range(1, 5):
+    last = await chat.press(last, "e:1", "e:1")
+    await chat.say("Jl. Mawar No. 12, RT 001/RW 005", "Jl. Mawar")
+    last = await chat.say("Lewati", "Lewati")
+    for n in range(1, 4):
         last = await chat.press(last, f"e:{n}", f"e:{n}")
 
 

@@ -31,8 +31,10 @@ import argparse
 import asyncio
 import datetime as dt
 import errno
+import html
 import logging
 import os
+import re
 import secrets
 import sys
 
@@ -583,7 +585,9 @@ def _families_import(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         if result.ok:
             uow.commit()
-        print(import_report(t, result, area.name), file=sys.stdout if result.ok else sys.stderr)
+        # The catalog's texts are Telegram HTML (<b>, &amp;): a terminal shows them as plain text.
+        report = html.unescape(re.sub(r"<[^>]+>", "", import_report(t, result, area.name)))
+        print(report, file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 
 

@@ -299,14 +299,13 @@ def on_step_button(ctx: Context) -> None:
     _, argument = parse(ctx.event.callback_data)
     action, _, step = argument.partition(":")
     state = next((s for s, name in STEP_NAMES.items() if name == step), None)
-    if state is None or ctx.state is not state or action not in ("bk", "nx"):
+    keeps = action == "nx" and STEP_ANSWERS.get(state) in ctx.data and state is not State.FAMILY_MEMBERS
+    goes_back = action == "bk" and _has_back(ctx, state) if state is not None else False
+    if state is None or ctx.state is not state or not (keeps or goes_back):
         ctx.answer(ctx.t("stale-button"), alert=True)
         return
     ctx.answer()
-    if action == "nx":
-        if STEP_ANSWERS.get(state) not in ctx.data:
-            ctx.answer(ctx.t("stale-button"), alert=True)
-            return
+    if keeps:
         _next(ctx, state)
     else:
         _back(ctx, state)
@@ -337,11 +336,9 @@ def _back(ctx: Context, state: State) -> None:
         enter_members(ctx)
     elif not ctx.data.get("for_self", True):
         ctx.go_home()  # the RT head's menu
-    elif not ctx.data.get("invited"):
+    else:  # a resident who chose the RT (one who came by invite has no back here: _has_back)
         sls = ctx.uow.areas.get(ctx.user.sls_id) if ctx.user.sls_id is not None else None
         show_area_choice(ctx, parent_id=sls.parent_id if sls is not None else None)
-    else:
-        ctx.answer(ctx.t("stale-button"), alert=True)
 
 
 def on_family_name(ctx: Context) -> None:
@@ -424,7 +421,9 @@ def on_location_text(ctx: Context) -> None:
 
 
 def _labels(key: str) -> set[str]:
-    return {Translator(language)(key).casefold() for language in LANGUAGES}
+    """A reply button's label in every language, and without its sign ("« Kembali" typed as "kembali")."""
+    labels = {Translator(language)(key).casefold() for language in LANGUAGES}
+    return labels | {label.strip("«» ").strip() for label in labels}
 
 
 def on_location(ctx: Context) -> None:

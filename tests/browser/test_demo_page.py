@@ -121,17 +121,23 @@ def test_resident_books_on_the_page_and_the_enumerator_sees_it(page):
     expect(_last_bot_message(resident)).to_contain_text("nomor KK", timeout=15_000)
     _type(resident, "64720A")  # a slip: letters
     expect(_last_bot_message(resident)).to_contain_text("hanya berisi angka", timeout=15_000)
-    _type(resident, "6472014509230007")  # 45-09: not a date
-    expect(_last_bot_message(resident)).to_contain_text("tanggal terbit", timeout=15_000)
+    _type(resident, "6472014509230007")  # day 45: a woman's NIK (day + 40), not a KK
+    expect(_last_bot_message(resident)).to_contain_text("NIK", timeout=15_000)
     _type(resident, "6472011509230007")
     expect(_last_bot_message(resident)).to_contain_text("jumlah anggota", timeout=15_000)
     _press(resident, "4")
+    expect(_last_bot_message(resident)).to_contain_text("alamat rumah", timeout=15_000)
+    _type(resident, "Jl. Mawar Gg. 3 No. 12, RT 001/RW 005")
+    expect(_last_bot_message(resident)).to_contain_text("lokasi rumah", timeout=15_000)
+    # The location step's keyboard replaces the phone's: 📍 (request_location), Lewati, « Kembali.
+    expect(resident.locator(".reply-keyboard button[data-request=location]")).to_contain_text("Kirim lokasi rumah")
+    resident.locator(".reply-keyboard button", has_text="Lewati").click()
     expect(_last_bot_message(resident)).to_contain_text("Pilih hari", timeout=15_000)
     _press(resident, "Sel 24 Nov")
     expect(_last_bot_message(resident)).to_contain_text("pilih jam", timeout=15_000)
     _press(resident, "09.00")
     expect(_last_bot_message(resident)).to_contain_text("Benar?", timeout=15_000)
-    _press(resident, "Ya, pesan waktu ini")
+    _press(resident, "Ya, ambil waktu ini")
     expect(_last_bot_message(resident)).to_contain_text("Selasa, 24 Nov, 09.00 WITA — petugas Rina", timeout=15_000)
 
     # The enumerator is told by the outbox dispatcher, in her own chat on the same page; its clock

@@ -69,3 +69,15 @@ def test_the_import_applies_the_same_rule():
     assert problems == [("name-digits", "Budi 2")]
     _, problems = check_fields("", "6472010101209999", 3, None)
     assert problems == [("import-bad-name", "")]
+
+
+def test_the_questionnaire_checks_a_new_head_name_by_the_same_rule():
+    from types import SimpleNamespace
+
+    from domain.questionnaire import _new_name_problem
+
+    draft = SimpleNamespace(family=SimpleNamespace(head_name="Budi 2 Santoso"))  # listed before the rule
+    assert _new_name_problem(draft, "Budi 2 Santoso") is None  # keeping the family's name is no change
+    assert _new_name_problem(draft, "Budi & Ani, S.Pd.") is None
+    assert _new_name_problem(draft, "Budi <i>") == "name-markup"
+    assert _new_name_problem(draft, "Budi 3") == "name-digits"

@@ -43,8 +43,8 @@ def test_a_resident_books_a_visit_from_start_to_confirmation(world):
     wati.press("ok:yes")
     assert "Senin, 23 Nov, 10.00 WITA — petugas Rina" in wati.screen
     assert "Janji kunjungan dibuat" in wati.screen
-    # One new message per typed answer (name, KK, address), the notice, the location question, and the
-    # message that takes its keyboard away; every press edits in place.
+    # The privacy notice, one answer per typed step (name, KK, address: the last asks for the location),
+    # the note that takes the location keyboard away, and the days; every press edits in place.
     assert wati.sent <= 6, "from /start to the confirmation the resident gets at most six new messages"
 
     family = world.scalar(select(Family).where(Family.kk_number == KK_WATI))

@@ -206,3 +206,17 @@ def test_a_blocked_familys_note_names_the_failed_nudge(world):
     assert texts == [ID("notify-reminder-undeliverable-nudge", name=listed.head_name, rt="RT 001"),
                      ID("notify-reminder-undeliverable", name=listed.head_name, rt="RT 001")]
     assert "sampaikan jadwal" not in texts[0]
+
+
+def test_an_invited_resident_has_no_back_before_the_name_and_back_can_be_typed_at_the_location(world):
+    wati = Person(world, 1001)
+    wati.agree_by_invite()
+    assert "rg:bk:name" not in wati.buttons()
+    wati.press("rg:bk:name")  # forged: nothing before the name for an invited resident
+    assert wati.answer.text == ID("stale-button") and wati.conversation().state == State.FAMILY_NAME
+    wati.say("Wati Susanti")
+    wati.say(KK_WATI)
+    wati.press("mb:2")
+    wati.say(HOUSE_ADDRESS)
+    wati.say("kembali")
+    assert wati.conversation().state == State.FAMILY_ADDRESS
