@@ -16,7 +16,8 @@ One row per family of the area (every SLS below it), by SLS code and head's name
 | janji            | the active visit's start (local time), if any                                    |
 | petugas          | the enumerator of the active visit, else of the last visit                        |
 | lintang, bujur   | the newest record's geotag, else the house's known position (WGS84)               |
-| sumber_lokasi    | ``geotag`` or ``alamat`` (the house position registered with the family)          |
+| alamat           | the family's address as registered (street, number, RT/RW)                      |
+| sumber_lokasi    | ``geotag`` or ``rumah`` (the house position registered with the family)           |
 | akurasi_m        | the geotag's accuracy in metres                                                   |
 | tinjau           | why the record needs review: outside-sls, too-far (geofence), no-photo           |
 | perlu_foto       | 1 when the RT head asked for a photo of the house                                |
@@ -67,7 +68,7 @@ PROGRESS_COLUMNS = ("kode", "nama", "keluarga", "janji", "dikunjungi", "selesai"
 
 
 # The coded values of a row and the catalog key that says each in words.
-VALUE_KEYS = {**STATUS_LABEL_KEYS, "geotag": "ex-val-geotag", "alamat": "ex-val-address",
+VALUE_KEYS = {**STATUS_LABEL_KEYS, "geotag": "ex-val-geotag", "rumah": "ex-val-address",
               "outside-sls": "sv-reason-outside", "too-far": "sv-reason-far", NO_PHOTO: "sv-reason-photo"}
 CODED_COLUMNS = ("status", "sumber_lokasi", "tinjau")
 # The legend sheet: each term once, in the order a reader meets them.
@@ -166,7 +167,7 @@ def family_rows(uow: UnitOfWork, area: Area, labels: ExportLabels | None = None)
         if geo is not None:
             lat, lon, accuracy, flag, photos, source = geo[0], geo[1], geo[2], geo[3], geo[4], "geotag"
         elif house_lat is not None and house_lon is not None:
-            lat, lon, accuracy, flag, photos, source = house_lat, house_lon, None, None, 0, "alamat"
+            lat, lon, accuracy, flag, photos, source = house_lat, house_lon, None, None, 0, "rumah"
         else:
             lat = lon = accuracy = flag = None
             photos, source = 0, ""
