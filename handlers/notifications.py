@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 from domain.ports import UnitOfWork
 from domain.booking import BookingRules, days_with_free_slots
+from domain.reminders import home_time_fit
 from domain.rt_groups import progress
 from handlers import daily_messages, keyboards
 from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
 from chat.i18n import Translator, language_for
 from chat.events import EditMessage
-from chat.render import day_button, visit_when
+from chat.render import day_button, home_times_label, visit_when
 from chat.wire import action_from_json
 
 # Catalog keys of the notifications; an outbox row's kind is its key without the "notify-" prefix.
@@ -166,15 +167,26 @@ def _render_reminder(uow: UnitOfWork, row: OutboxRow, key: str, now: dt.datetime
     tz = ZoneInfo(area.timezone)
     t = Translator(recipient_language(uow, row.chat_id))
     when = visit_when(appointment.start_at, tz, t)
+    home = _home_times_lines(family, appointment.start_at, tz, t)
     if key == "notify-reminder-unconfirmed":
-        return Notification(row.chat_id, t("notify-reminder-unconfirmed", when=when, name=family.head_name, rt=area.name))
+        return Notification(row.chat_id, t("notify-reminder-unconfirmed", when=when, name=family.head_name, rt=area.name)
+                            + home)
     officer = uow.enumerators.get(appointment.enumerator_id)
     markup = keyboards.reminder_actions(t, appointment.id, family.id, appointment.confirmed_at is not None)
     if key == "notify-reminder-evening":
-        text = t("notify-reminder-evening", when=when, officer=officer.name, name=family.head_name)
+        text = t("notify-reminder-evening", when=when, officer=officer.name, name=family.head_name) + home
     else:
         text = t("notify-reminder-hour", when=when, officer=officer.name, name=family.head_name)
     return Notification(row.chat_id, text, markup)
+
+
+def _home_times_lines(family: Any, start: dt.datetime, tz: ZoneInfo, t: Translator) -> str:
+    """When the family said it is home, and (a visit outside those times) the suggestion to move it."""
+    fit = home_time_fit(family, start, tz)
+    if fit is None:
+        return ""
+    lines = "\n\n" + t("reminder-home-times", times=home_times_label(family.home_times, t))
+    return lines if fit else lines + "\n" + t("reminder-home-mismatch")
 
 
 def _render_undeliverable(uow: UnitOfWork, row: OutboxRow) -> Notification | NotRendered:

@@ -67,7 +67,7 @@ def test_working_hours_change_per_enumerator(env, capsys):
         week = WorkWeek.from_json(rina.work_week)
     assert rina.visit_minutes == 45
     assert sorted(week.hours) == [0, 1, 2, 3, 4]
-    assert week.hours[0] == (dt.time(7, 30), dt.time(15, 30))
+    assert week.hours[0] == ((dt.time(7, 30), dt.time(15, 30)),)
     assert main(["enumerator", "list"]) == 0
     assert "45 min" in capsys.readouterr().out
 
