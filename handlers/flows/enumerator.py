@@ -211,8 +211,9 @@ def on_hours_typed(ctx: Context) -> None:
         set_day_windows(ctx.uow, enumerator, [day], windows, limits=enumerator_limits(ctx.uow, enumerator.id))
     except HoursError as refused:
         known = refused.key in HOURS_ERRORS
-        ctx.send(ctx.t(HOURS_ERRORS[refused.key] if known else "hours-error-format",
-                       **(refused.params if known else {"text": ""})))
+        params = {name: _local_clock(ctx, value) if name in ("window", "earliest", "latest") else value
+                  for name, value in refused.params.items()} if known else {"text": ""}
+        ctx.send(ctx.t(HOURS_ERRORS[refused.key] if known else "hours-error-format", **params))
         return
     show_hours(ctx, notice=ctx.t("hours-saved", day=get_day_names("wide", locale=ctx.t.language)[day],
                                  windows=_windows_text(ctx, windows)))
@@ -227,6 +228,11 @@ def _own_enumerator(ctx: Context, answer: bool = False):  # type: ignore[no-unty
 
 def _windows_text(ctx: Context, windows) -> str:  # type: ignore[no-untyped-def]
     return format_windows(windows, "." if ctx.t.language == "id" else ":") if windows else ctx.t("hours-day-off")
+
+
+def _local_clock(ctx: Context, text: object) -> object:
+    """"08:00–12:00" as the reader writes times (Indonesian: 08.00–12.00)."""
+    return str(text).replace(":", ".") if ctx.t.language == "id" else text
 
 
 def _clock(ctx: Context, at: dt.time) -> str:

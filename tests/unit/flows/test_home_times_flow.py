@@ -126,13 +126,13 @@ def test_an_enumerator_sets_their_own_evening_window_within_the_limits(world):
     rina.press("jk:d:0")
     assert "Ketik jam kerja hari <b>Senin</b>" in rina.screen
     rina.say("06.00-10.00")
-    assert rina.screen == ID("hours-error-limits", window="06:00–10:00", earliest="07:00", latest="21:00")
+    assert rina.screen == ID("hours-error-limits", window="06.00–10.00", earliest="07.00", latest="21.00")
     rina.say("kapan saja")
     assert "bukan jam kerja yang bisa dibaca" in rina.screen
     rina.say("x" * 5000)
     assert "bukan jam kerja yang bisa dibaca" in rina.screen
     rina.say("08.00-12.00, 11.00-13.00")
-    assert rina.screen == ID("hours-error-overlap", window="11:00–13:00")
+    assert rina.screen == ID("hours-error-overlap", window="11.00–13.00")
     rina.say("08.00-12.00, 16.00-20.00")
     assert "✅ Jam kerja hari Senin disimpan: 08.00–12.00, 16.00–20.00." in rina.screen
     assert "Senin: 08.00–12.00, 16.00–20.00" in rina.screen
