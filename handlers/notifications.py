@@ -13,14 +13,14 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.ports import UnitOfWork
-from domain.booking import BookingRules, days_with_free_slots
+from domain.booking import BookingRules, offers
 from domain.reminders import home_time_fit
 from domain.rt_groups import progress
 from handlers import daily_messages, keyboards
 from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
 from chat.i18n import Translator, language_for
 from chat.events import EditMessage
-from chat.render import day_button, home_times_label, visit_when
+from chat.render import HOME_MARK, day_button, home_times_label, visit_when
 from chat.wire import action_from_json
 
 # Catalog keys of the notifications; an outbox row's kind is its key without the "notify-" prefix.
@@ -234,11 +234,14 @@ MAX_OFFERED_DAYS = 6
 
 
 def new_time_keyboard(uow: UnitOfWork, family: Any, t: Translator, now: dt.datetime, rules: Any) -> Keyboard | None:
-    """The first free days as buttons ``oc:d:<family>:<day>``; None when nothing is free."""
-    days = days_with_free_slots(uow, family, now, rules)[:MAX_OFFERED_DAYS]
+    """The first free days as buttons ``oc:d:<family>:<day>``, those at the family's home times first and
+    marked 🏠 (a family not found at home is best offered when it is); None when nothing is free."""
+    offered = offers(uow, family, now, rules)
+    days = offered.days[:MAX_OFFERED_DAYS]
     if not days:
         return None
-    buttons = [Button(day_button(d, t.language), f"oc:d:{family.id}:{d:%Y%m%d}") for d in days]
+    buttons = [Button(f"{HOME_MARK} {day_button(d, t.language)}" if d in offered.home_days else day_button(d, t.language),
+                      f"oc:d:{family.id}:{d:%Y%m%d}") for d in days]
     return keyboard([choices(buttons)])
 
 

@@ -152,3 +152,17 @@ def test_only_an_enumerator_has_working_hours(world):
     assert wati.screen == ID("not-allowed")
     wati.press("jk:d:0")
     assert wati.answer.text == ID("not-allowed")
+
+
+def test_a_family_not_found_at_home_is_offered_its_home_days_first(world):
+    from domain.booking import BookingRules
+    from handlers.notifications import render_offer
+
+    family_id = world.families_in(0)[0].id
+    with world.uow_factory() as uow:
+        uow.families.get(family_id).home_times = ["saturday"]
+        uow.commit()
+    with world.uow_factory() as uow:
+        _, markup = render_offer(uow, family_id, ID, world.clock.now(), BookingRules())
+    labels = [b.text for b in markup.buttons]
+    assert labels[:2] == ["🏠 Sab 28 Nov", "🏠 Sab 5 Des"] and labels[2] == "Sen 23 Nov"
