@@ -107,6 +107,8 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
     area = uow.areas.get(family.sls_id)
     t = Translator(recipient_language(uow, row.chat_id))
     text = _text(t, key, start, _instant(payload.get("old_start")), family.head_name, area.name, ZoneInfo(area.timezone))
+    if key != "notify-visit-cancelled" and home_time_fit(family, start, ZoneInfo(area.timezone)) is not None:
+        text += "\n" + t("rh-home-times", times=home_times_label(family.home_times, t))  # the officer knows when they are in
     return Notification(row.chat_id, text)
 
 
