@@ -166,7 +166,7 @@ def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, n
     busy = uow.enumerators.busy_blocks([enumerator.id], start, start + dt.timedelta(days=1))[enumerator.id]
     calendar = EnumeratorCalendar(enumerator.id, WorkWeek.from_json(enumerator.work_week), enumerator.visit_minutes,
                                   frozenset(busy))
-    closed = closed_dates(day, day, area_hours(uow, areas_of(uow, enumerator.id)).cuti_bersama_closed)
+    closed = closed_dates(day, day, area_hours(uow, _first_sls_id(uow, enumerator.id)).cuti_bersama_closed)
     slots = free_slots([calendar], tz, now, SchedulePolicy(), closed, [day])
     ranges: list[tuple[dt.datetime, dt.datetime]] = []
     for slot in slots:
@@ -177,7 +177,7 @@ def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, n
     return ranges
 
 
-def areas_of(uow: UnitOfWork, enumerator_id: int) -> int:
+def _first_sls_id(uow: UnitOfWork, enumerator_id: int) -> int:
     """The enumerator's first SLS (their kelurahan's rules apply to all of them)."""
     return uow.enumerators.assigned_sls(enumerator_id)[0].id
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from chat.i18n import Translator
 from chat.keyboard import Button, Keyboard, choices, keyboard
 from chat.render import HOME_MARK, HOME_TIME_KEYS, clock_time, day_button
+from domain.home_times import HOME_TIMES
 from domain.slots import Slot
 
 
@@ -64,8 +65,9 @@ def home_times_button(t: Translator, family_id: int, back: str) -> Button:
 
 def home_times(t: Translator, family_id: int, chosen: Sequence[str], back: str) -> Keyboard:
     """The multi-select: each home time with ✅ when chosen (a press toggles it), then "Selesai"."""
-    buttons = [Button(("✅ " if code in chosen else "") + t(key), f"hm:t:{family_id}:{index}:{back}")
-               for index, (code, key) in enumerate(HOME_TIME_KEYS.items())]
+    # A press names its home time by its place in HOME_TIMES (short callback data; read back the same way).
+    buttons = [Button(("✅ " if code in chosen else "") + t(HOME_TIME_KEYS[code]), f"hm:t:{family_id}:{index}:{back}")
+               for index, code in enumerate(HOME_TIMES)]
     done = f"rt:fam:{family_id}" if back == "r" else f"hm:done:{family_id}:{back}"
     return keyboard([choices(buttons), [Button(t("btn-home-times-done"), done)]])
 
