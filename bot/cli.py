@@ -7,6 +7,8 @@
     pintu seed demo                add the sample Samarinda area
     pintu invite rt-head|enumerator|resident TARGET
     pintu enumerator list | hours TARGET --days mon-sat --from 08:00 --to 16:00 --visit-minutes 30
+    pintu hours show | set | open-date | close-date --enumerator TARGET …   several windows a day, any day, holidays
+    pintu hours limits --area CODE --earliest 07:00 --latest 21:00 --cuti-bersama closed|open
     pintu registry serve | status | forward | requeue
     pintu form check FILE… | publish [FILE] [--url URL] [--project N]   (publish: to ODK Central)
     pintu families import --rt CODE FILE   an RT's families from a CSV/XLSX list (all or nothing)
@@ -37,6 +39,7 @@ import os
 import re
 import secrets
 import sys
+from typing import Any
 
 from bot.config import Settings
 from bot.demo_constants import DEMO_BOT_ID
@@ -44,7 +47,10 @@ from bot.logging_setup import configure_logging
 from bot.media_store import MediaStoreRefused
 from bot.wiring import build
 from domain import audit
-from domain.admin import issue_invite, parse_days, set_reminder_times, set_working_hours
+from domain.admin import MINUTE_STEP, find_enumerator, issue_invite, parse_days, set_reminder_times, set_working_hours
+from domain.holidays_id import holiday_name
+from domain.working_time import (close_date, enumerator_limits, format_windows, open_date, parse_weekdays,
+                                 parse_windows, set_area_hours, set_day_windows)
 from domain.bots import answering_bot, invite_area
 from domain.errors import InvalidInvite, NotAllowed
 from domain.invites import Invite, InviteKind, new_secret, secret_problem
@@ -144,6 +150,8 @@ def _parser() -> argparse.ArgumentParser:
     hours.add_argument("--to", dest="end", default="16:00")
     hours.add_argument("--visit-minutes", type=int, default=30)
     hours.set_defaults(func=_enumerator_hours)
+
+    _hours_parser(sub)
 
     reminders = sub.add_parser("reminders", help="reminder and daily-list times per area").add_subparsers()
     times = reminders.add_parser("set", help="set times for an area (and the areas below it)")
@@ -431,6 +439,110 @@ def _enumerator_hours(args: argparse.Namespace, settings: Settings) -> int:
         )
         uow.commit()
     print(f"{enumerator.name}: {args.days} {args.start}–{args.end}, {args.visit_minutes}-minute visits")
+    return 0
+
+
+def _hours_parser(sub: Any) -> None:
+    """`pintu hours`: working windows per weekday, dates worked, the area's limits and cuti bersama."""
+    hours = sub.add_parser("hours", help="working time: several windows a day, any day, opted-in dates, area limits",
+                           description="Working time (docs/field-work.md). Public holidays and cuti bersama are "
+                                       "closed unless an enumerator opens the date.").add_subparsers()
+    who = dict(required=True, help="enumerator id or name, e.g. --enumerator Rina")
+    show = hours.add_parser("show", help="an enumerator's windows, opened dates and the area's limits")
+    show.add_argument("--enumerator", **who)
+    show.set_defaults(func=_hours_show)
+    set_ = hours.add_parser("set", help="one or more weekdays' windows, e.g. --day mon-fri --windows 08:00-12:00,16:00-20:00")
+    set_.add_argument("--enumerator", **who)
+    set_.add_argument("--day", required=True, help="weekday(s): mon … sun, a range or a list, e.g. sun, mon-fri, sat,sun")
+    set_.add_argument("--windows", required=True, help="HH:MM-HH:MM, comma-separated, or off, e.g. 08:00-12:00,16:00-20:00")
+    set_.add_argument("--visit-minutes", type=int, help="also change the visit length, e.g. --visit-minutes 45")
+    set_.set_defaults(func=_hours_set)
+    open_ = hours.add_parser("open-date", help="work on a holiday, cuti bersama or day off, e.g. --date 2026-03-20")
+    open_.add_argument("--enumerator", **who)
+    open_.add_argument("--date", required=True, help="YYYY-MM-DD, e.g. 2026-03-20")
+    open_.add_argument("--windows", help="that date's windows (default: the weekday's), e.g. 16:00-20:00")
+    open_.set_defaults(func=_hours_open_date)
+    close = hours.add_parser("close-date", help="undo open-date, e.g. --date 2026-03-20")
+    close.add_argument("--enumerator", **who)
+    close.add_argument("--date", required=True, help="YYYY-MM-DD, e.g. 2026-03-20")
+    close.set_defaults(func=_hours_close_date)
+    limits = hours.add_parser("limits", help="an area's limits for enumerators' own hours, and cuti bersama")
+    limits.add_argument("--area", required=True, help="area code; the areas below inherit, e.g. 64.72 (Kota Samarinda)")
+    limits.add_argument("--earliest", help="earliest start an enumerator may set, e.g. 07:00 (default 07:00)")
+    limits.add_argument("--latest", help="latest end an enumerator may set, e.g. 21:00 (default 21:00)")
+    limits.add_argument("--cuti-bersama", choices=["closed", "open"],
+                        help="whether cuti bersama days are bookable (default closed), e.g. --cuti-bersama open")
+    limits.set_defaults(func=_hours_limits)
+
+
+def _week_lines(week: Any) -> list[str]:
+    names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    lines = [f"  {names[d]}  {format_windows(week.hours[d]) if d in week.hours else 'off'}" for d in range(7)]
+    lines += [f"  {day.isoformat()}  {format_windows(windows)}  (opened)" for day, windows in week.dates.items()]
+    return lines
+
+
+def _hours_show(args: argparse.Namespace, settings: Settings) -> int:
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        enumerator = find_enumerator(uow, args.enumerator)
+        week = WorkWeek.from_json(enumerator.work_week)
+        limits = enumerator_limits(uow, enumerator.id)
+    print(f"{enumerator.name}: {enumerator.visit_minutes}-minute visits")
+    print("\n".join(_week_lines(week)))
+    print(f"  limits {limits.earliest:%H:%M}-{limits.latest:%H:%M}, cuti bersama "
+          f"{'closed' if limits.cuti_bersama_closed else 'open'}")
+    return 0
+
+
+def _hours_set(args: argparse.Namespace, settings: Settings) -> int:
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        enumerator = find_enumerator(uow, args.enumerator)
+        if args.visit_minutes is not None:
+            if args.visit_minutes % MINUTE_STEP or not 15 <= args.visit_minutes <= 240:
+                raise ValueError(f"visit length must be a multiple of {MINUTE_STEP} minutes, 15 to 240")
+            enumerator.visit_minutes = args.visit_minutes
+        week = set_day_windows(uow, enumerator, parse_weekdays(args.day), parse_windows(args.windows))
+        uow.commit()
+    print(f"{enumerator.name}:")
+    print("\n".join(_week_lines(week)))
+    return 0
+
+
+def _hours_open_date(args: argparse.Namespace, settings: Settings) -> int:
+
+    day = dt.date.fromisoformat(args.date)
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        enumerator = find_enumerator(uow, args.enumerator)
+        week = open_date(uow, enumerator, day, parse_windows(args.windows) if args.windows else None)
+        uow.commit()
+    named = holiday_name(day)
+    print(f"{enumerator.name} works on {day.isoformat()}{f' ({named})' if named else ''}: "
+          f"{', '.join(f'{s:%H:%M}-{e:%H:%M}' for s, e in week.dates[day])}")
+    return 0
+
+
+def _hours_close_date(args: argparse.Namespace, settings: Settings) -> int:
+
+    day = dt.date.fromisoformat(args.date)
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        enumerator = find_enumerator(uow, args.enumerator)
+        close_date(uow, enumerator, day)
+        uow.commit()
+    print(f"{enumerator.name}: {day.isoformat()} follows the calendar again")
+    return 0
+
+
+def _hours_limits(args: argparse.Namespace, settings: Settings) -> int:
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        rules = set_area_hours(uow, args.area, earliest=args.earliest, latest=args.latest, cuti_bersama=args.cuti_bersama)
+        uow.commit()
+    print(f"{args.area}: enumerators' own hours {rules.earliest:%H:%M}-{rules.latest:%H:%M}, cuti bersama "
+          f"{'closed' if rules.cuti_bersama_closed else 'open'}")
     return 0
 
 

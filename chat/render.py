@@ -36,3 +36,20 @@ def visit_when(instant: dt.datetime, tz: ZoneInfo, t: Translator) -> str:
     """"Selasa, 25 Nov, 09.00 WITA"."""
     local = instant.astimezone(tz)
     return t("when", day=day_label(local.date(), t.language), time=clock_time(instant, tz, t.language), zone=zone_name(tz))
+
+
+# When a family is usually home (domain/home_times.py), as its catalog key.
+HOME_TIME_KEYS = {
+    "weekday_morning": "home-time-weekday-morning",
+    "weekday_afternoon": "home-time-weekday-afternoon",
+    "weekday_evening": "home-time-weekday-evening",
+    "saturday": "home-time-saturday",
+    "sunday": "home-time-sunday",
+}
+HOME_MARK = "🏠"  # a day or time at the family's home times
+
+
+def home_times_label(codes, t: Translator) -> str:  # type: ignore[no-untyped-def]
+    """"Malam hari kerja, Minggu" in the reader's language; "" when the family said nothing."""
+    chosen = set(codes or ())
+    return ", ".join(t(key) for code, key in HOME_TIME_KEYS.items() if code in chosen)

@@ -34,6 +34,7 @@ OPEN = "open"  # anyone who agreed to the privacy notice: home, help, language
 OWN_FAMILY = "own-family"  # the resident's own family's visit (book, move, cancel)
 RT_FAMILIES = "rt-families"  # the families of an RT
 SCHEDULE = "schedule"  # an enumerator's own day
+WORK_HOURS = "work-hours"  # an enumerator's own working windows, within the area's limits
 QUESTIONNAIRE = "questionnaire"  # open a family's questionnaire (which part: domain/questionnaire.py)
 FAMILY_VIEW = "family-view"  # see one family
 PROGRESS = "progress"  # progress of an area
@@ -43,7 +44,7 @@ EXPORT = "export"  # export an area's families (CSV, XLSX, GeoJSON)
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "resident": frozenset({OPEN, OWN_FAMILY, QUESTIONNAIRE, FAMILY_VIEW}),
     "rt_head": frozenset({OPEN, RT_FAMILIES, QUESTIONNAIRE, FAMILY_VIEW}),
-    "enumerator": frozenset({OPEN, SCHEDULE, QUESTIONNAIRE, FAMILY_VIEW}),
+    "enumerator": frozenset({OPEN, SCHEDULE, WORK_HOURS, QUESTIONNAIRE, FAMILY_VIEW}),
     "supervisor": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW}),
     "coordinator": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW}),
     "admin": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW}),
@@ -57,6 +58,7 @@ COMMAND_ACTIONS: dict[str, str] = {
     "batal": OWN_FAMILY, "cancel": OWN_FAMILY,
     "keluarga": RT_FAMILIES, "families": RT_FAMILIES,
     "jadwal": SCHEDULE, "schedule": SCHEDULE,
+    "jamkerja": WORK_HOURS, "hours": WORK_HOURS,
     "isi": QUESTIONNAIRE, "fill": QUESTIONNAIRE, "kunjungan": QUESTIONNAIRE, "visit": QUESTIONNAIRE,
     "progres": PROGRESS, "progress": PROGRESS,
     "tinjau": REVIEW, "review": REVIEW,

@@ -44,6 +44,11 @@ def issue_invite(uow: UnitOfWork, secret: str, kind: InviteKind, target: str, no
     return IssuedInvite(make_invite(secret, kind, target_id, expires), kind, target_id, name, expires)
 
 
+def find_enumerator(uow: UnitOfWork, target: str) -> Any:
+    """An enumerator by id or (case-insensitive, unique) name; NotAllowed when there is no single one."""
+    return _find_enumerator(uow, target)
+
+
 def _find_enumerator(uow: UnitOfWork, target: str) -> Any:
     enumerator = uow.enumerators.get(int(target)) if target.isdigit() else None
     if enumerator is None:
@@ -72,7 +77,9 @@ def set_working_hours(uow: UnitOfWork, target: str, days: list[int], start: dt.t
     if start.minute % MINUTE_STEP or end.minute % MINUTE_STEP:
         raise ValueError(f"hours must fall on a {MINUTE_STEP}-minute mark")
     enumerator = _find_enumerator(uow, target)
-    enumerator.work_week = WorkWeek({d: (start, end) for d in days}).to_json()
+    # One window on these days, the rest off (`pintu hours set` gives several); opened dates stay.
+    opened = WorkWeek.from_json(enumerator.work_week).dates
+    enumerator.work_week = WorkWeek({d: (start, end) for d in days}, opened).to_json()
     enumerator.visit_minutes = visit_minutes
     uow.flush()
     return enumerator

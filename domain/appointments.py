@@ -11,8 +11,8 @@ from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.booking import (BookingRules, book_visit, can_manage_family, days_with_free_slots, family_free_slots,
-                            move_visit, sls_timezone)
+from domain.booking import BookingRules, book_visit, can_manage_family, move_visit, offers, sls_timezone
+from domain.home_times import clean
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
 
 
@@ -96,7 +96,9 @@ def confirm_time(uow: Any, user: Any, family_id: int, start: dt.datetime, *, mov
 class DayChoices:
     family_id: int
     family_name: str
-    days: list[dt.date]
+    days: list[dt.date]  # those with a time at the family's home times first
+    home_days: frozenset[dt.date] = frozenset()
+    home_times: tuple[str, ...] = ()  # what the family said (domain/home_times.py)
 
 
 @dataclass(frozen=True)
@@ -105,20 +107,22 @@ class TimeChoices:
     family_name: str
     day: dt.date
     zone: ZoneInfo
-    slots: list[Any]
+    slots: list[Any]  # in the order offered (domain/booking.py order_offers)
+    home_starts: frozenset[dt.datetime] = frozenset()
 
 
 def day_choices(uow: Any, family_id: int, now: dt.datetime, rules: BookingRules) -> DayChoices:
     """The days of the horizon that still have a free time, for the family's booking screen."""
     family = uow.families.get(family_id)
-    return DayChoices(family.id, family.head_name, days_with_free_slots(uow, family, now, rules))
+    offered = offers(uow, family, now, rules)
+    return DayChoices(family.id, family.head_name, offered.days, offered.home_days, clean(family.home_times))
 
 
 def time_choices(uow: Any, family_id: int, day: dt.date, now: dt.datetime, rules: BookingRules) -> TimeChoices:
-    """The free times of one day, in the family's zone."""
+    """The free times of one day, in the family's zone, in the order offered."""
     family = uow.families.get(family_id)
-    return TimeChoices(family.id, family.head_name, day, sls_timezone(uow, family.sls_id),
-                       family_free_slots(uow, family, now, rules, [day]))
+    offered = offers(uow, family, now, rules, [day])
+    return TimeChoices(family.id, family.head_name, day, offered.tz, offered.slots, offered.home_starts)
 
 
 class ReminderAnswer(Enum):

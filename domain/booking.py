@@ -7,15 +7,16 @@ so the rules stay correct with any number of bot processes on one PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from domain import family_status, reminders
+from domain import family_status, home_times, reminders
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
-from domain.holidays_id import holiday_dates
+from domain.holidays_id import cuti_bersama_dates, holiday_dates
 from domain.model import Appointment, Enumerator, Family, User
 from domain.ports import UnitOfWork
+from domain.working_time import area_hours
 from domain.slots import (
     EnumeratorCalendar,
     SchedulePolicy,
@@ -28,6 +29,10 @@ from domain.slots import (
 )
 
 HolidayLookup = Callable[[dt.date, dt.date], frozenset[dt.date]]
+# How near a candidate time is to the enumerator's other visits (lower is nearer): built once per
+# offer list from the family and the candidates (the travel-aware ordering plugs in here).
+TravelKey = Callable[[Slot], float]
+TravelKeyFor = Callable[[UnitOfWork, Family, Sequence[Slot]], TravelKey]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,60 @@ class BookingRules:
 
     policy: SchedulePolicy = SchedulePolicy()
     holidays: HolidayLookup = holiday_dates
+    cuti_bersama: HolidayLookup = cuti_bersama_dates  # closed too, unless the area opens them
+    travel_key_for: TravelKeyFor | None = None  # None: no travel preference (see order_offers)
+
+
+def closed_dates_for(uow: UnitOfWork, sls_id: int, rules: BookingRules, first: dt.date, last: dt.date) -> frozenset[dt.date]:
+    """The dates closed in an SLS: public holidays, and cuti bersama unless the area opens them."""
+    closed = rules.holidays(first, last)
+    if area_hours(uow, sls_id).cuti_bersama_closed:
+        closed = closed | rules.cuti_bersama(first, last)
+    return closed
+
+
+def order_offers(candidates: Iterable[Slot], home: Iterable[str] | None, tz: ZoneInfo,
+                 travel_key: TravelKey | None = None) -> list[Slot]:
+    """The order times are offered in: at the family's home times first, then nearest the enumerator's
+    other visits (``travel_key``, lower first; none: all equal), then the earliest."""
+    codes = home_times.clean(home)
+
+    def rank(slot: Slot) -> tuple[bool, float, dt.datetime]:
+        at_home = home_times.matches(codes, slot.start.astimezone(tz))
+        return (not at_home, travel_key(slot) if travel_key is not None else 0.0, slot.start)
+
+    return sorted(candidates, key=rank)
+
+
+@dataclass(frozen=True)
+class Offers:
+    """A family's offer list: the times in the order offered, and which of them (and of their days)
+    are at the family's home times (marked on the buttons)."""
+
+    slots: list[Slot]
+    home_starts: frozenset[dt.datetime]
+    tz: ZoneInfo
+
+    @property
+    def days(self) -> list[dt.date]:
+        """The days with a free time: those with a home time first (each group by date)."""
+        days = {s.start.astimezone(self.tz).date() for s in self.slots}
+        return sorted(days, key=lambda d: (d not in self.home_days, d))
+
+    @property
+    def home_days(self) -> frozenset[dt.date]:
+        return frozenset(start.astimezone(self.tz).date() for start in self.home_starts)
+
+
+def offers(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules,
+           days: list[dt.date] | None = None) -> Offers:
+    """The free times for a family ordered by :func:`order_offers`, with the home-time ones named."""
+    tz = sls_timezone(uow, family.sls_id)
+    free = family_free_slots(uow, family, now, rules, days)
+    travel_key = rules.travel_key_for(uow, family, free) if rules.travel_key_for is not None and free else None
+    ordered = order_offers(free, family.home_times, tz, travel_key)
+    home = frozenset(s.start for s in free if home_times.matches(family.home_times, s.start.astimezone(tz)))
+    return Offers(ordered, home, tz)
 
 
 def sls_timezone(uow: UnitOfWork, sls_id: int) -> ZoneInfo:
@@ -83,7 +142,8 @@ def family_free_slots(
     days = days or booking_days(now, tz, rules.policy)
     start, end = _window(days, tz)
     calendars = _calendars(uow, family.sls_id, start, end)
-    return free_slots(calendars, tz, now, rules.policy, rules.holidays(days[0], days[-1]), days)
+    closed = closed_dates_for(uow, family.sls_id, rules, days[0], days[-1])
+    return free_slots(calendars, tz, now, rules.policy, closed, days)
 
 
 def days_with_free_slots(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules) -> list[dt.date]:
@@ -173,7 +233,7 @@ def why_not_free(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.da
 def _why_not_free(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules, tz: ZoneInfo) -> Exception:
     """A time the rules allow but nobody is free for was taken; anything else was never bookable."""
     day = start.astimezone(tz).date()
-    closed = rules.holidays(day, day)
+    closed = closed_dates_for(uow, family.sls_id, rules, day, day)
     for enumerator in uow.enumerators.assigned_to(family.sls_id):
         if slot_is_offered(_calendar(enumerator, frozenset()), start, tz, now, rules.policy, closed):
             return SlotTaken()

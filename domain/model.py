@@ -40,6 +40,11 @@ class Area:
     boundary: dict[str, Any] | None = None
     centre_latitude: float | None = None
     centre_longitude: float | None = None
+    # Working-time rules (domain/working_time.py), None: as the parent area (default 07:00, 21:00, closed):
+    # the earliest and latest an enumerator may set themselves ("HH:MM"), and whether cuti bersama are open.
+    work_earliest: str | None = None
+    work_latest: str | None = None
+    cuti_bersama_open: bool | None = None
 
     # The parent area, loaded on access (storage/orm.py); not a constructor argument: set parent_id.
     parent: Area | None = field(default=None, init=False, repr=False)
@@ -93,6 +98,9 @@ class Family:
     status_at: dt.datetime | None = None
     # The RT head asked for a photo of the house (field capture asks for one when set).
     needs_photo: bool = False
+    # When the family is usually home (domain/home_times.py codes: "weekday_morning", "saturday", …);
+    # None: not said. Offers and the enumerator's route put these times first.
+    home_times: list[str] | None = None
 
 
 @dataclass(kw_only=True, eq=False)
@@ -103,7 +111,8 @@ class Enumerator:
     name: str = unset()
     user_id: int | None = None
     visit_minutes: int = 30
-    work_week: dict[str, Any] | None = None  # WorkWeek.to_json(); None means the default week
+    # WorkWeek.to_json(): windows per weekday and opted-in dates; None means the default week
+    work_week: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True, eq=False)

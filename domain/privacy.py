@@ -80,7 +80,8 @@ def my_data(uow: UnitOfWork, user: User) -> MyData:
                                             "members": family.members, "address": family.address,
                                             "house_position": None if family.latitude is None or family.longitude is None
                                             else {"latitude": family.latitude, "longitude": family.longitude},
-                                            "status": family.status, "registered_at": _iso(family.created_at)},
+                                            "status": family.status, "registered_at": _iso(family.created_at),
+                                            "home_times": list(family.home_times or [])},
         area=area.name if area is not None else None,
         timezone=area.timezone if area is not None else "Asia/Jakarta",
         appointment=None if appointment is None else {"start": _iso(appointment.start_at), "status": appointment.status,

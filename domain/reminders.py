@@ -24,10 +24,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.holidays_id import holiday_dates
+from domain import home_times
+from domain.holidays_id import closed_dates
 from domain.model import Appointment, Family
 from domain.ports import UnitOfWork
 from domain.slots import WorkWeek
+from domain.working_time import area_hours
 
 EVENING = "reminder-evening"
 HOUR = "reminder-hour"
@@ -158,11 +160,20 @@ def _family_chats(uow: UnitOfWork, appointment: Appointment, family: Family) -> 
     return chats
 
 
+def home_time_fit(family: Family, start: dt.datetime, tz: ZoneInfo) -> bool | None:
+    """Whether a visit at ``start`` falls in the family's home times (reminders say so, and ask to move
+    a visit that does not); None when the family never said when it is home."""
+    if not home_times.clean(family.home_times):
+        return None
+    return home_times.matches(family.home_times, start.astimezone(tz))
+
+
 # --- the daily messages ---------------------------------------------------------------------------
 
-def works_on(enumerator: Any, day: dt.date) -> bool:
-    """Is ``day`` one of the enumerator's working days (their week, minus Indonesian public holidays)?"""
-    return day.weekday() in WorkWeek.from_json(enumerator.work_week).hours and not holiday_dates(day, day)
+def works_on(enumerator: Any, day: dt.date, cuti_bersama_closed: bool = True) -> bool:
+    """Is ``day`` one of the enumerator's working days: their week, minus public holidays (and cuti
+    bersama where the area closes them), plus the dates they opened?"""
+    return bool(WorkWeek.from_json(enumerator.work_week).windows_on(day, closed_dates(day, day, cuti_bersama_closed)))
 
 
 def enqueue_daily(uow: UnitOfWork, now: dt.datetime, zone: str | None = None, base: ReminderPolicy | None = None) -> int:
@@ -183,7 +194,7 @@ def enqueue_daily(uow: UnitOfWork, now: dt.datetime, zone: str | None = None, ba
         local = now.astimezone(tz)
         if not policy.schedule_at <= local.time().replace(tzinfo=None) < policy.schedule_until:
             continue
-        if not works_on(enumerator, local.date()):
+        if not works_on(enumerator, local.date(), area_hours(uow, areas[0].id).cuti_bersama_closed):
             continue  # a day off or a public holiday: no list at 06.00 (no visit can be booked then)
         officer = uow.users.get(enumerator.user_id)
         if officer is None or not uow.reminders.claim_digest(DAILY_SCHEDULE, officer.telegram_id, local.date(), now):

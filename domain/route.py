@@ -13,6 +13,9 @@ Rules, in this order of importance:
    booked family wait.
 3. As many suggested visits as fit (fill the working day); among those routes, the shortest in total
    geodesic distance (geopy). Travel time is distance over ``speed_kmh``.
+4. A family that said when it is usually home (domain/home_times.py) is suggested only inside those
+   times (``Candidate.home``); one whose home times miss the day is not suggested that day, and
+   :func:`preselect` takes families whose home times meet the day's free time first.
 
 A stop whose house has no coordinates yet (most families before their first visit) adds no distance,
 and a leg to or from it takes ``unknown_leg`` (5 minutes: houses of one SLS are close). The route
@@ -52,10 +55,14 @@ class Booked:
     point: Point | None
 
 
+Ranges = tuple[tuple[dt.datetime, dt.datetime], ...]
+
+
 @dataclass(frozen=True)
 class Candidate:
     key: Any
     point: Point | None
+    home: Ranges | None = None  # when the family is home that day; None: they never said (any time)
 
 
 @dataclass(frozen=True)
@@ -99,16 +106,33 @@ def round_up(moment: dt.datetime, step: dt.timedelta = STEP) -> dt.datetime:
     return epoch + math.ceil((moment - epoch) / step) * step
 
 
-def preselect(booked: Sequence[Booked], candidates: Sequence[Candidate], limit: int = EXACT_LIMIT) -> list[Candidate]:
-    """The ``limit`` candidates worth searching: located houses nearest to the day's booked visits (all
+def preselect(booked: Sequence[Booked], candidates: Sequence[Candidate], limit: int = EXACT_LIMIT,
+              free: Sequence[tuple[dt.datetime, dt.datetime]] | None = None) -> list[Candidate]:
+    """The ``limit`` candidates worth searching: families home in the day's ``free`` time first (those
+    whose home times miss it are left out), then located houses nearest to the day's booked visits (all
     located ones are alike on a day without located visits), then houses without coordinates, in the
     order given. A flat-earth distance is enough to rank houses of one SLS."""
     anchors = [b.point for b in booked if b.point is not None]
-    located = [c for c in candidates if c.point is not None]
-    if anchors:
-        located.sort(key=lambda c: min(_flat_km(c.point, a) for a in anchors))  # type: ignore[arg-type]
-    unlocated = [c for c in candidates if c.point is None]
-    return (located + unlocated)[:limit]
+    if free is not None:
+        candidates = [c for c in candidates if c.home is None or _meets(c.home, free)]
+
+    def rank(candidate: Candidate) -> tuple[bool, bool, float]:
+        near = (min(_flat_km(candidate.point, a) for a in anchors)
+                if anchors and candidate.point is not None else 0.0)
+        return (candidate.home is None, candidate.point is None, near)
+
+    return sorted(candidates, key=rank)[:limit]
+
+
+def _meets(home: Ranges, free: Sequence[tuple[dt.datetime, dt.datetime]]) -> bool:
+    return any(a < d and c < b for a, b in home for c, d in free)
+
+
+def _intersect(free: list[tuple[dt.datetime, dt.datetime]], home: Ranges | None) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The free ranges a candidate may be visited in: all of them, or only where the family is home."""
+    if home is None:
+        return free
+    return sorted((max(a, c), min(b, d)) for a, b in free for c, d in home if max(a, c) < min(b, d))
 
 
 def _flat_km(a: Point, b: Point) -> float:
@@ -124,6 +148,7 @@ class _Search:
                  visit: dt.timedelta, speed_kmh: float, distance: Callable[[Point, Point], float],
                  unknown_leg: dt.timedelta) -> None:
         self.fixed, self.candidates, self.free, self.visit = fixed, candidates, free, visit
+        self.free_for = [_intersect(free, c.home) for c in candidates]  # each family's own free ranges
         self.unknown_leg = unknown_leg
         points = [b.point for b in fixed] + [c.point for c in candidates]
         self.km = [[distance(p, q) if p is not None and q is not None and i != j else None
@@ -166,19 +191,19 @@ class _Search:
             late = max(dt.timedelta(0), free_from + self._travel(at, next_fixed) - booked.start)
             self._walk(next_fixed, booked.end + late, next_fixed + 1, used, km + (self._km(at, next_fixed) or 0.0),
                        path + ((next_fixed, booked.start),))
-        tried_unlocated = False
+        tried_unlocated: set[Ranges | None] = set()
         for index in self._nearest_first(at):
             candidate = self.candidates[index]
             if used >> index & 1:
                 continue
             if candidate.point is None:
-                # Houses without coordinates are interchangeable (no travel, no distance): trying the
-                # first one left is trying them all.
-                if tried_unlocated:
+                # Houses without coordinates and with the same home times are interchangeable (no
+                # travel, no distance): trying the first one left is trying them all.
+                if candidate.home in tried_unlocated:
                     continue
-                tried_unlocated = True
+                tried_unlocated.add(candidate.home)
             node = F + index
-            start = self._slot_from(free_from + self._travel(at, node))
+            start = self._slot_from(free_from + self._travel(at, node), self.free_for[index])
             if start is None:
                 continue
             done = start + self.visit
@@ -207,10 +232,11 @@ class _Search:
             total += (end - max(start, earliest)) // self.visit
         return total
 
-    def _slot_from(self, earliest: dt.datetime) -> dt.datetime | None:
-        """The first time on the 5-minute clock at or after ``earliest`` where a whole visit fits in a free range."""
+    def _slot_from(self, earliest: dt.datetime, free: list[tuple[dt.datetime, dt.datetime]]) -> dt.datetime | None:
+        """The first time on the 5-minute clock at or after ``earliest`` where a whole visit fits in one
+        of ``free`` (the candidate's free ranges)."""
         earliest = round_up(earliest)
-        for start, end in self.free:
+        for start, end in free:
             slot = max(start, earliest)
             if slot + self.visit <= end:
                 return slot

@@ -20,13 +20,15 @@ from zoneinfo import ZoneInfo
 from babel.numbers import format_decimal
 
 from domain.ports import UnitOfWork
-from domain.holidays_id import holiday_dates
+from domain import home_times
+from domain.holidays_id import closed_dates
+from domain.working_time import area_hours
 from domain.model import Appointment, Family
 from domain.route import Booked, Candidate, Point, Route, Stop, plan_day, preselect
 from domain.slots import EnumeratorCalendar, SchedulePolicy, WorkWeek, free_slots
 from domain.visits import VISITED
 from chat.i18n import Translator
-from chat.render import clock_time, day_label, zone_name
+from chat.render import clock_time, day_label, home_times_label, zone_name
 
 MAPS = "https://www.google.com/maps/search/?api=1&query="
 UNBOOKED_POOL = 200  # families without an appointment read per schedule; the route searches the nearest few
@@ -95,9 +97,16 @@ def plan_for_day(uow: UnitOfWork, enumerator_id: int, day: dt.date, now: dt.date
               for appointment, family in visits]
     gaps = _free_ranges(uow, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
     unbooked = uow.reminders.unbooked_families([a.id for a in areas], UNBOOKED_POOL) if gaps else []
-    candidates = preselect(booked, [Candidate(RouteVisit(f), _point(f)) for f in unbooked])
+    # A family that said when it is home is suggested only then (domain/route.py rule 4).
+    candidates = preselect(booked, [Candidate(RouteVisit(f), _point(f), _home_ranges(f, day, tz)) for f in unbooked],
+                           free=gaps)
     route = plan_day(booked, candidates, gaps, dt.timedelta(minutes=enumerator.visit_minutes))
     return DayPlan(tz, route, gaps, len(booked))
+
+
+def _home_ranges(family: Family, day: dt.date, tz: ZoneInfo) -> tuple[tuple[dt.datetime, dt.datetime], ...] | None:
+    ranges = home_times.ranges_on(family.home_times, day, tz)
+    return tuple(ranges) if ranges is not None else None
 
 
 def route_body(uow: UnitOfWork, plan: DayPlan, t: Translator, labels: Mapping[int, str] | None = None) -> str:
@@ -140,6 +149,8 @@ def _stop_text(uow: UnitOfWork, number: int, stop: Stop, tz: ZoneInfo, t: Transl
     lines = [f"{first} · {labels[family.id]}" if labels.get(family.id) else first]
     if family.address:
         lines.append(t("daily-stop-address", address=family.address))
+    if home_times.clean(family.home_times):
+        lines.append(t("daily-stop-home", times=home_times_label(family.home_times, t)))
     if stop.km_from_previous is not None:
         km = format_decimal(round(stop.km_from_previous, 1), format="#,##0.0", locale=t.language)
         lines.append(t("daily-stop-distance", km=km))
@@ -155,7 +166,8 @@ def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, n
     busy = uow.enumerators.busy_blocks([enumerator.id], start, start + dt.timedelta(days=1))[enumerator.id]
     calendar = EnumeratorCalendar(enumerator.id, WorkWeek.from_json(enumerator.work_week), enumerator.visit_minutes,
                                   frozenset(busy))
-    slots = free_slots([calendar], tz, now, SchedulePolicy(), holiday_dates(day, day), [day])
+    closed = closed_dates(day, day, area_hours(uow, _first_sls_id(uow, enumerator.id)).cuti_bersama_closed)
+    slots = free_slots([calendar], tz, now, SchedulePolicy(), closed, [day])
     ranges: list[tuple[dt.datetime, dt.datetime]] = []
     for slot in slots:
         if ranges and slot.start <= ranges[-1][1]:
@@ -163,6 +175,11 @@ def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, n
         else:
             ranges.append((slot.start, slot.end))
     return ranges
+
+
+def _first_sls_id(uow: UnitOfWork, enumerator_id: int) -> int:
+    """The enumerator's first SLS (their kelurahan's rules apply to all of them)."""
+    return uow.enumerators.assigned_sls(enumerator_id)[0].id
 
 
 def rt_summary(uow: UnitOfWork, sls_id: int, day: dt.date, t: Translator) -> str | None:

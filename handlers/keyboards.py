@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 
 from chat.i18n import Translator
 from chat.keyboard import Button, Keyboard, choices, keyboard
-from chat.render import clock_time, day_button
+from chat.render import HOME_MARK, HOME_TIME_KEYS, clock_time, day_button
+from domain.home_times import HOME_TIMES
 from domain.slots import Slot
 
 
@@ -33,17 +34,42 @@ def members(t: Translator) -> Keyboard:
     return keyboard([choices(Button(str(n), f"mb:{n}") for n in range(1, 11))])
 
 
-def days(available: Sequence[dt.date], t: Translator) -> Keyboard:
-    buttons = [Button(day_button(d, t.language), f"dy:{d:%Y%m%d}") for d in available]
-    return keyboard([choices(buttons), [Button(t("btn-close"), "nv:close")]])
+def days(available: Sequence[dt.date], t: Translator, home: frozenset[dt.date] = frozenset(),
+         family_id: int | None = None) -> Keyboard:
+    """The days in the order given (at the family's home times first), those marked 🏠; and, for a
+    family being booked, the button to say when it is usually home."""
+    buttons = [Button(_home_marked(day_button(d, t.language), d in home), f"dy:{d:%Y%m%d}") for d in available]
+    ask = [[home_times_button(t, family_id, "b")]] if family_id is not None else []
+    return keyboard([choices(buttons), *ask, [Button(t("btn-close"), "nv:close")]])
 
 
-def times(slots: Sequence[Slot], tz: ZoneInfo, t: Translator) -> Keyboard:
+def times(slots: Sequence[Slot], tz: ZoneInfo, t: Translator, home: frozenset[dt.datetime] = frozenset()) -> Keyboard:
+    """The times in the order given (domain/booking.py order_offers), those at the family's home times marked."""
     # One button per start time: enumerators with different visit lengths give two slots with the
     # same start, which showed the same time twice (booking picks by start anyway).
-    starts = sorted({s.start for s in slots})
-    buttons = [Button(clock_time(start, tz, t.language), f"tm:{start.astimezone(tz):%Y%m%d%H%M}") for start in starts]
+    starts = list(dict.fromkeys(s.start for s in slots))
+    buttons = [Button(_home_marked(clock_time(start, tz, t.language), start in home),
+                      f"tm:{start.astimezone(tz):%Y%m%d%H%M}") for start in starts]
     return keyboard([choices(buttons), [Button(t("btn-back"), "nv:days")]])
+
+
+def _home_marked(label: str, at_home: bool) -> str:
+    return f"{HOME_MARK} {label}" if at_home else label
+
+
+def home_times_button(t: Translator, family_id: int, back: str) -> Button:
+    """Opens the family's "when are you home" screen (booking flow, "hm"); ``back``: "b" to the
+    booking's days, "r" to the RT head's family page."""
+    return Button(t("btn-home-times"), f"hm:open:{family_id}:{back}")
+
+
+def home_times(t: Translator, family_id: int, chosen: Sequence[str], back: str) -> Keyboard:
+    """The multi-select: each home time with ✅ when chosen (a press toggles it), then "Selesai"."""
+    # A press names its home time by its place in HOME_TIMES (short callback data; read back the same way).
+    buttons = [Button(("✅ " if code in chosen else "") + t(HOME_TIME_KEYS[code]), f"hm:t:{family_id}:{index}:{back}")
+               for index, code in enumerate(HOME_TIMES)]
+    done = f"rt:fam:{family_id}" if back == "r" else f"hm:done:{family_id}:{back}"
+    return keyboard([choices(buttons), [Button(t("btn-home-times-done"), done)]])
 
 
 def confirm(t: Translator) -> Keyboard:

@@ -27,6 +27,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("batal", "cancel"),
     ("keluarga", "families"),
     ("jadwal", "schedule"),
+    ("jamkerja", "hours"),
     ("kunjungan", "visit"),
     ("isi", "fill"),
     ("progres", "progress"),

@@ -13,15 +13,16 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from domain.ports import UnitOfWork
-from domain.booking import BookingRules, days_with_free_slots
+from domain.booking import BookingRules, offers
 from domain.nudges import NUDGE
 from domain.outcomes import NEW_TIME_OFFER
+from domain.reminders import home_time_fit
 from domain.rt_groups import progress
 from handlers import daily_messages, keyboards
 from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
 from chat.i18n import Translator, language_for
 from chat.events import EditMessage
-from chat.render import day_button, visit_when
+from chat.render import HOME_MARK, day_button, home_times_label, visit_when
 from chat.wire import action_from_json
 
 # Catalog keys of the notifications; an outbox row's kind is its key without the "notify-" prefix.
@@ -112,6 +113,8 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
     text = _text(t, key, start, _instant(payload.get("old_start")), family.head_name, area.name, ZoneInfo(area.timezone))
     if family.address and key != "notify-visit-cancelled":  # where to go: the officer's next question
         text += "\n" + t("notify-visit-address", address=family.address)
+    if key != "notify-visit-cancelled" and home_time_fit(family, start, ZoneInfo(area.timezone)) is not None:
+        text += "\n" + t("rh-home-times", times=home_times_label(family.home_times, t))  # the officer knows when they are in
     return Notification(row.chat_id, text)
 
 
@@ -172,15 +175,26 @@ def _render_reminder(uow: UnitOfWork, row: OutboxRow, key: str, now: dt.datetime
     tz = ZoneInfo(area.timezone)
     t = Translator(recipient_language(uow, row.chat_id))
     when = visit_when(appointment.start_at, tz, t)
+    home = _home_times_lines(family, appointment.start_at, tz, t)
     if key == "notify-reminder-unconfirmed":
-        return Notification(row.chat_id, t("notify-reminder-unconfirmed", when=when, name=family.head_name, rt=area.name))
+        return Notification(row.chat_id, t("notify-reminder-unconfirmed", when=when, name=family.head_name, rt=area.name)
+                            + home)
     officer = uow.enumerators.get(appointment.enumerator_id)
     markup = keyboards.reminder_actions(t, appointment.id, family.id, appointment.confirmed_at is not None)
     if key == "notify-reminder-evening":
-        text = t("notify-reminder-evening", when=when, officer=officer.name, name=family.head_name)
+        text = t("notify-reminder-evening", when=when, officer=officer.name, name=family.head_name) + home
     else:
         text = t("notify-reminder-hour", when=when, officer=officer.name, name=family.head_name)
     return Notification(row.chat_id, text, markup)
+
+
+def _home_times_lines(family: Any, start: dt.datetime, tz: ZoneInfo, t: Translator) -> str:
+    """When the family said it is home, and (a visit outside those times) the suggestion to move it."""
+    fit = home_time_fit(family, start, tz)
+    if fit is None:
+        return ""
+    lines = "\n\n" + t("reminder-home-times", times=home_times_label(family.home_times, t))
+    return lines if fit else lines + "\n" + t("reminder-home-mismatch")
 
 
 def _render_undeliverable(uow: UnitOfWork, row: OutboxRow) -> Notification | NotRendered:
@@ -231,11 +245,14 @@ MAX_OFFERED_DAYS = 6
 
 
 def new_time_keyboard(uow: UnitOfWork, family: Any, t: Translator, now: dt.datetime, rules: Any) -> Keyboard | None:
-    """The first free days as buttons ``oc:d:<family>:<day>``; None when nothing is free."""
-    days = days_with_free_slots(uow, family, now, rules)[:MAX_OFFERED_DAYS]
+    """The first free days as buttons ``oc:d:<family>:<day>``, those at the family's home times first and
+    marked 🏠 (a family not found at home is best offered when it is); None when nothing is free."""
+    offered = offers(uow, family, now, rules)
+    days = offered.days[:MAX_OFFERED_DAYS]
     if not days:
         return None
-    buttons = [Button(day_button(d, t.language), f"oc:d:{family.id}:{d:%Y%m%d}") for d in days]
+    buttons = [Button(f"{HOME_MARK} {day_button(d, t.language)}" if d in offered.home_days else day_button(d, t.language),
+                      f"oc:d:{family.id}:{d:%Y%m%d}") for d in days]
     return keyboard([choices(buttons)])
 
 

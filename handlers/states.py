@@ -36,6 +36,9 @@ class State(StrEnum):
     EDIT_VALUE = "rt_head.edit_value"
     IMPORT_LIST = "rt_head.import_list"
 
+    # enumerator: the officer's own working windows (/jamkerja)
+    HOURS_DAY = "enumerator.hours_day"
+
     # outcomes: what happened at the door
     OUTCOME_NOTE = "outcomes.note"
 

@@ -91,6 +91,10 @@ areas = Table(
     Column("boundary", JSON(none_as_null=True), nullable=True),
     Column("centre_latitude", Double(), nullable=True),
     Column("centre_longitude", Double(), nullable=True),
+    # Working-time rules (domain/working_time.py); NULL: as the parent area.
+    Column("work_earliest", String(5), nullable=True),
+    Column("work_latest", String(5), nullable=True),
+    Column("cuti_bersama_open", Boolean, nullable=True),
 )
 
 users = Table(
@@ -130,6 +134,7 @@ families = Table(
     Column("status", String(16), nullable=False, default="not_contacted", server_default="not_contacted"),
     _instant("status_at", nullable=True),
     Column("needs_photo", Boolean, nullable=False, default=False, server_default=false()),
+    Column("home_times", JSON(none_as_null=True), nullable=True),  # domain/home_times.py codes; NULL: not said
     Index("ix_families_sls_status", "sls_id", "status"),
 )
 
@@ -139,7 +144,9 @@ enumerators = Table(
     Column("name", String(120), nullable=False),
     Column("user_id", ForeignKey("users.id"), nullable=True, unique=True),
     Column("visit_minutes", Integer, nullable=False, default=30),
-    Column("work_week", JSON(none_as_null=True), nullable=True),  # None: the default week (as boundary)
+    # {"days": {"0": [["08:00", "12:00"], …]}, "dates": {"2026-03-20": [...]}} (domain/slots.py WorkWeek);
+    # None: the default week (as boundary)
+    Column("work_week", JSON(none_as_null=True), nullable=True),
 )
 
 enumerator_assignments = Table(

@@ -10,6 +10,10 @@
 A press on a button of an earlier screen still works when it makes sense (a day, a time): the
 choice is checked against fresh free times, never trusted. The resident's home screen is here too:
 their visit with move/cancel, or the days to book one.
+
+When the family is usually home ("hm" buttons, from the days screen or the RT head's family page): a
+multi-select of home times (✅, each press saved at once), edited in place, "Selesai" back to where it
+was opened. Days and times at those home times are offered first and marked 🏠 (order_offers).
 """
 from __future__ import annotations
 
@@ -17,12 +21,13 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from chat.keyboard import parse, parse_id
-from chat.render import day_label, visit_when, zone_name
+from chat.render import HOME_MARK, day_label, home_times_label, visit_when, zone_name
 from domain.appointments import (NotBooked, Visit, confirm_time, current_visit, day_choices, past_visit,
                                  time_choices)
 from domain.booking import (can_manage_family, cancel_visit, family_free_slots, sls_timezone,
                             why_not_free)
 from domain.errors import NoAppointment, SlotTaken
+from domain.home_times import HOME_TIMES, clean, toggle
 from domain.slots import booking_days
 from handlers import keyboards
 from handlers.context import Context
@@ -45,7 +50,15 @@ def enter_days(ctx: Context) -> None:
         return
     ctx.stay(State.PICK_DAY, family_id=choices.family_id, mode=mode)
     title = ctx.t("choose-day-move" if mode == "move" else "choose-day", name=choices.family_name)
-    ctx.show(title, keyboards.days(choices.days, ctx.t))
+    title += "\n" + _home_note(ctx, choices.home_times)
+    ctx.show(title, keyboards.days(choices.days, ctx.t, choices.home_days, choices.family_id))
+
+
+def _home_note(ctx: Context, codes) -> str:  # type: ignore[no-untyped-def]
+    """Under the day or time question: when the family said it is home (marked 🏠), or the hint to say so."""
+    if not codes:
+        return ctx.t("home-times-ask-hint")
+    return ctx.t("home-times-note", mark=HOME_MARK, times=home_times_label(codes, ctx.t))
 
 
 def enter_times(ctx: Context) -> None:
@@ -58,7 +71,9 @@ def enter_times(ctx: Context) -> None:
         return
     ctx.stay(State.PICK_TIME, family_id=choices.family_id, mode=mode, day=choices.day.isoformat())
     title = ctx.t("choose-time", day=day_label(choices.day, ctx.t.language), zone=zone_name(choices.zone))
-    ctx.show(title, keyboards.times(choices.slots, choices.zone, ctx.t))
+    if choices.home_starts:
+        title += "\n" + ctx.t("home-times-marked", mark=HOME_MARK)
+    ctx.show(title, keyboards.times(choices.slots, choices.zone, ctx.t, choices.home_starts))
 
 
 def enter_appointment(ctx: Context) -> None:
@@ -311,6 +326,47 @@ def on_appointment_button(ctx: Context) -> None:
         ctx.answer(ctx.t("stale-button"), alert=True)
 
 
+def on_home_button(ctx: Context) -> None:
+    """hm:open|done:<family>:<back>, hm:t:<family>:<index>:<back>: the family's home times."""
+    _, argument = parse(ctx.event.callback_data)
+    action, _, rest = argument.partition(":")
+    family_arg, _, rest = rest.partition(":")
+    family_id = parse_id(family_arg)
+    family = ctx.uow.families.get(family_id) if family_id is not None else None
+    index_arg, _, back_arg = rest.rpartition(":") if action == "t" else ("", "", rest)
+    index = parse_id(index_arg) if action == "t" else 0
+    if (family is None or not can_manage_family(ctx.user, family) or back_arg not in ("b", "r")
+            or action not in ("open", "t", "done") or index is None or index >= len(HOME_TIMES)):
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return
+    if action == "done":
+        _home_times_done(ctx, family)
+        return
+    if action == "t":
+        family.home_times = toggle(family.home_times, HOME_TIMES[index])
+        ctx.uow.flush()
+    _show_home_times(ctx, family, back_arg)
+
+
+def _show_home_times(ctx: Context, family: Family, back: str) -> None:
+    chosen = clean(family.home_times)
+    text = ctx.t("home-times-question", name=family.head_name)
+    if chosen:
+        text += "\n\n" + ctx.t("home-times-chosen", times=home_times_label(chosen, ctx.t))
+    ctx.stay(ctx.state, **ctx.data)  # the booking (or the RT page) goes on where it was
+    ctx.show(text, keyboards.home_times(ctx.t, family.id, chosen, back))
+
+
+def _home_times_done(ctx: Context, family: Family) -> None:
+    """Back to the booking's days (its mode kept), or to the user's home when no booking is open."""
+    if ctx.state in BOOKING_STATES and ctx.data.get("family_id") == family.id:
+        _show_days(ctx, family.id, ctx.data.get("mode", "book"))
+    elif current_visit(ctx.uow, family.id) is None and past_visit(ctx.uow, family.id) is None:
+        _show_days(ctx, family.id, "book")
+    else:
+        ctx.go_home()
+
+
 def _family_in_progress(ctx: Context) -> Family | None:
     """The family whose booking screens are open; a press outside a booking is a stale button."""
     family_id = ctx.data.get("family_id")
@@ -326,7 +382,7 @@ FLOW = Flow(
     commands={"janji": on_show_appointment, "appointment": on_show_appointment, "pindah": on_move, "move": on_move,
               "batal": on_cancel, "cancel": on_cancel},
     buttons={"dy": on_day_button, "tm": on_time_button, "ok": on_confirm_button, "nv": on_navigation_button,
-             "ap": on_appointment_button},
+             "ap": on_appointment_button, "hm": on_home_button},
     states=(
         StateSpec(State.PICK_DAY, Accepts.BUTTON, enter=enter_days, on_other=use_buttons, doc="a day"),
         StateSpec(State.PICK_TIME, Accepts.BUTTON, enter=enter_times, on_other=use_buttons, doc="a time, or back to the days"),

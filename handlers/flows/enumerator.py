@@ -1,7 +1,11 @@
 """The enumerator's day (/jadwal): the day as one route (handlers/daily_messages.py), in the area's
 local time — order, time, family, address, distance from the previous stop, a map link per stop —
 with a button per visit to record what happened at the door and one for the family's questionnaire,
-and on request a picture of the route (handlers/route_picture.py). The enumerator's home."""
+and on request a picture of the route (handlers/route_picture.py). The enumerator's home.
+
+Their own working time (/jamkerja): the week's windows per day; a day's button asks for that day's
+windows typed ("08.00-12.00, 16.00-20.00" or "libur"), checked against the area's limits
+(domain/working_time.py) with a clear answer for anything that does not fit."""
 from __future__ import annotations
 
 import datetime as dt
@@ -18,9 +22,18 @@ from handlers.route_picture import Outline, PictureStop, draw_route
 from handlers.context import Context
 from handlers.flow import Flow
 from handlers.states import State
-from chat.keyboard import keyboard, parse
+from babel.dates import get_day_names
+
+from chat.keyboard import choices, keyboard, parse, parse_id
+from domain.slots import WorkWeek
+from domain.working_time import HoursError, enumerator_limits, format_windows, parse_windows, set_day_windows
+from handlers.flow import Accepts, StateSpec
 from handlers.registry_status import delivery_label
 from chat.render import day_label, zone_name
+
+# The chat's answers to working time that cannot be set (HoursError.key), each with its placeholders.
+HOURS_ERRORS = {"format": "hours-error-format", "order": "hours-error-order", "grid": "hours-error-grid",
+                "short": "hours-error-short", "overlap": "hours-error-overlap", "limits": "hours-error-limits"}
 
 
 def on_schedule(ctx: Context) -> None:
@@ -128,10 +141,112 @@ def _esc(value: str) -> str:
     return html.escape(value, quote=False)
 
 
+# --- the officer's own working time (/jamkerja) ---------------------------------------------------
+
+def on_hours(ctx: Context) -> None:
+    """/jamkerja: the week's working windows, a button per day to change it."""
+    if _own_enumerator(ctx) is not None:
+        show_hours(ctx)
+
+
+def show_hours(ctx: Context, notice: str | None = None) -> None:
+    enumerator = ctx.uow.enumerators.by_user(ctx.user.id)
+    week = WorkWeek.from_json(enumerator.work_week)
+    limits = enumerator_limits(ctx.uow, enumerator.id)
+    names = get_day_names("wide", locale=ctx.t.language)
+    lines = [ctx.t("hours-day-line", day=names[day], windows=_windows_text(ctx, week.hours.get(day, ())))
+             for day in range(7)]
+    text = ctx.t("hours-week", name=enumerator.name, days="\n".join(lines), earliest=_clock(ctx, limits.earliest),
+                 latest=_clock(ctx, limits.latest))
+    today = ctx.now.astimezone(_zone_of(ctx, enumerator.id)).date()
+    opened = [(day, windows) for day, windows in week.dates.items() if day >= today]
+    if opened:
+        text += "\n" + ctx.t("hours-dates", dates="; ".join(
+            f"{day_label(day, ctx.t.language)} {_windows_text(ctx, windows)}" for day, windows in opened))
+    if notice:
+        text = f"{notice}\n\n{text}"
+    short = get_day_names("abbreviated", locale=ctx.t.language)
+    ctx.stay(State.IDLE)
+    ctx.show(text, keyboard([choices(Button(short[day], f"jk:d:{day}") for day in range(7)),
+                             [Button(ctx.t("btn-close"), "jk:close")]]))
+
+
+def on_hours_button(ctx: Context) -> None:
+    """jk:d:<weekday> change a day, jk:week back to the week, jk:close."""
+    if _own_enumerator(ctx, answer=True) is None:
+        return
+    _, argument = parse(ctx.event.callback_data)
+    action, _, value = argument.partition(":")
+    day = parse_id(value)
+    if action == "d" and day is not None and day < 7:
+        ctx.go(State.HOURS_DAY, weekday=day)
+    elif action == "week":
+        show_hours(ctx)
+    elif action == "close":
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("hours-closed"))
+    else:
+        ctx.answer(ctx.t("stale-button"), alert=True)
+
+
+def enter_hours_day(ctx: Context) -> None:
+    enumerator = ctx.uow.enumerators.by_user(ctx.user.id)
+    day = int(ctx.data["weekday"])
+    week = WorkWeek.from_json(enumerator.work_week)
+    limits = enumerator_limits(ctx.uow, enumerator.id)
+    ctx.show(ctx.t("hours-ask", day=get_day_names("wide", locale=ctx.t.language)[day],
+                   windows=_windows_text(ctx, week.hours.get(day, ())), earliest=_clock(ctx, limits.earliest),
+                   latest=_clock(ctx, limits.latest)),
+             keyboard([[Button(ctx.t("btn-back"), "jk:week")]]))
+
+
+def on_hours_typed(ctx: Context) -> None:
+    """The day's windows, typed: saved when they fit the rules, else why not (the question stays)."""
+    enumerator = _own_enumerator(ctx)
+    if enumerator is None:
+        return
+    day = int(ctx.data["weekday"])
+    try:
+        windows = parse_windows(ctx.event.text or "")
+        set_day_windows(ctx.uow, enumerator, [day], windows, limits=enumerator_limits(ctx.uow, enumerator.id))
+    except HoursError as refused:
+        known = refused.key in HOURS_ERRORS
+        params = {name: _local_clock(ctx, value) if name in ("window", "earliest", "latest") else value
+                  for name, value in refused.params.items()} if known else {"text": ""}
+        ctx.send(ctx.t(HOURS_ERRORS[refused.key] if known else "hours-error-format", **params))
+        return
+    show_hours(ctx, notice=ctx.t("hours-saved", day=get_day_names("wide", locale=ctx.t.language)[day],
+                                 windows=_windows_text(ctx, windows)))
+
+
+def _own_enumerator(ctx: Context, answer: bool = False):  # type: ignore[no-untyped-def]
+    enumerator = ctx.uow.enumerators.by_user(ctx.user.id) if ctx.user.role == "enumerator" else None
+    if enumerator is None:
+        ctx.answer(ctx.t("not-allowed"), alert=True) if answer else ctx.send(ctx.t("not-allowed"))
+    return enumerator
+
+
+def _windows_text(ctx: Context, windows) -> str:  # type: ignore[no-untyped-def]
+    return format_windows(windows, "." if ctx.t.language == "id" else ":") if windows else ctx.t("hours-day-off")
+
+
+def _local_clock(ctx: Context, text: object) -> object:
+    """"08:00–12:00" as the reader writes times (Indonesian: 08.00–12.00)."""
+    return str(text).replace(":", ".") if ctx.t.language == "id" else text
+
+
+def _clock(ctx: Context, at: dt.time) -> str:
+    return at.strftime("%H.%M" if ctx.t.language == "id" else "%H:%M")
+
+
 FLOW = Flow(
     name="enumerator",
-    doc="the enumerator's day: today's and tomorrow's visits",
-    commands={"jadwal": on_schedule, "schedule": on_schedule},
-    buttons={"en": on_schedule_button},
+    doc="the enumerator's day: today's and tomorrow's visits; their own working time",
+    commands={"jadwal": on_schedule, "schedule": on_schedule, "jamkerja": on_hours, "hours": on_hours},
+    buttons={"en": on_schedule_button, "jk": on_hours_button},
+    states=(
+        StateSpec(State.HOURS_DAY, Accepts.TEXT | Accepts.BUTTON, enter=enter_hours_day, on_text=on_hours_typed,
+                  doc="a day's working windows, typed"),
+    ),
     homes={"enumerator": home},
 )

@@ -35,7 +35,7 @@ from handlers.flow import Accepts, Flow, StateSpec
 from handlers.states import State
 from chat.events import fetched
 from chat.keyboard import Button, Keyboard, keyboard, pager, parse, parse_id
-from chat.render import day_label, visit_when
+from chat.render import day_label, home_times_label, visit_when
 
 STATUS_KEYS = STATUS_LABEL_KEYS  # a family's status as the RT head reads it
 EDIT_FIELDS = {"name": "fe-ask-name", "kk": "fe-ask-kk", "mem": "fe-ask-members", "addr": "fe-ask-address"}
@@ -114,6 +114,7 @@ def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None
         status = f"{status} · {delivered}"  # a completed record: has it reached the central registry?
     text = ctx.t("family-detail", name=family.head_name, kk=_masked(family.kk_number), members=family.members, status=status)
     text += "\n" + ctx.t("rh-address", address=family.address or "-")
+    text += "\n" + ctx.t("rh-home-times", times=home_times_label(family.home_times, ctx.t) or "-")
     linked = ctx.uow.users.residents_of_family(family.id)
     if linked:
         text += "\n" + ctx.t("claim-linked-people", people=", ".join(p.first_name for p in linked))
@@ -127,6 +128,7 @@ def show_family(ctx: Context, family_id: int, notice: str | None = None) -> None
     else:
         actions = [[keyboards.book_family(ctx.t, family.id)]]
     actions.append((Button(ctx.t("btn-fe-edit"), f"fe:menu:{family.id}"),))
+    actions.append((keyboards.home_times_button(ctx.t, family.id, "r"),))  # when the family is usually home
     if not ctx.uow.users.residents_of_family(family.id) and ctx.uow.questionnaires.completed_of(family.id) is None:
         actions.append((keyboards.identify_family(ctx.t, family.id),))  # for a family without Telegram
     if hasattr(family, "needs_photo"):

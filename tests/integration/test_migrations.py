@@ -102,3 +102,30 @@ def test_conversations_saved_before_the_flows_were_declared_resume_in_their_step
     downgrade(blank_engine, "0015")
     with blank_engine.connect() as connection:
         assert [row[0] for row in connection.execute(text("SELECT state FROM conversations ORDER BY telegram_id"))] == old
+
+
+def test_stored_working_weeks_move_to_windows_without_loss(blank_engine: Engine) -> None:
+    """0030_hours rewrites each enumerator's one window per weekday as a list of windows (and back)."""
+    import json
+
+    from sqlalchemy import text
+
+    from domain.slots import WorkWeek
+
+    upgrade(blank_engine, "0019_privacy")
+    old = {"0": ["07:30", "15:00"], "2": ["08:00", "12:00"], "6": ["09:00", "11:00"]}
+    with blank_engine.begin() as connection:
+        connection.execute(text("INSERT INTO enumerators (id, name, visit_minutes, work_week) VALUES "
+                                "(1, 'Rina', 30, :week), (2, 'Agus', 30, NULL)"), {"week": json.dumps(old)})
+    upgrade(blank_engine, "0030_hours")
+    with blank_engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT id, work_week FROM enumerators ORDER BY id")).all())
+    rina = stored[1] if isinstance(stored[1], dict) else json.loads(stored[1])
+    assert rina == {"days": {"0": [["07:30", "15:00"]], "2": [["08:00", "12:00"]], "6": [["09:00", "11:00"]]},
+                    "dates": {}}
+    assert WorkWeek.from_json(rina) == WorkWeek.from_json(old)
+    assert stored[2] is None  # the default week stays the default
+    downgrade(blank_engine, "0019_privacy")
+    with blank_engine.connect() as connection:
+        back = connection.execute(text("SELECT work_week FROM enumerators WHERE id = 1")).scalar_one()
+    assert (back if isinstance(back, dict) else json.loads(back)) == old

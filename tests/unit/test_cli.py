@@ -67,7 +67,7 @@ def test_working_hours_change_per_enumerator(env, capsys):
         week = WorkWeek.from_json(rina.work_week)
     assert rina.visit_minutes == 45
     assert sorted(week.hours) == [0, 1, 2, 3, 4]
-    assert week.hours[0] == (dt.time(7, 30), dt.time(15, 30))
+    assert week.hours[0] == ((dt.time(7, 30), dt.time(15, 30)),)
     assert main(["enumerator", "list"]) == 0
     assert "45 min" in capsys.readouterr().out
 
@@ -186,3 +186,34 @@ def test_requests_lists_open_privacy_requests_with_their_age_and_closes_one(env,
     assert main(["requests"]) == 0
     assert "1 open request(s)" in capsys.readouterr().out
     assert main(["requests", "close", "99"]) == 1
+
+
+def test_hours_several_windows_a_sunday_an_opened_holiday_and_the_areas_limits(env, capsys):
+    assert main(["hours", "set", "--enumerator", "Rina", "--day", "mon-fri", "--windows", "08:00-12:00,16:00-20:00"]) == 0
+    assert main(["hours", "set", "--enumerator", "Rina", "--day", "sun", "--windows", "09:00-11:00"]) == 0
+    assert main(["hours", "open-date", "--enumerator", "Rina", "--date", "2026-03-20", "--windows", "16:00-18:00"]) == 0
+    assert "Cuti Bersama Hari Raya Idul Fitri" in capsys.readouterr().out
+    assert main(["hours", "limits", "--area", "64.72", "--earliest", "06:30", "--cuti-bersama", "open"]) == 0
+    assert main(["hours", "show", "--enumerator", "Rina"]) == 0
+    out = capsys.readouterr().out
+    assert "mon  08:00–12:00, 16:00–20:00" in out and "sun  09:00–11:00" in out and "sat  08:00–16:00" in out
+    assert "2026-03-20  16:00–18:00  (opened)" in out and "limits 06:30-21:00, cuti bersama open" in out
+    pintu = build(env)
+    with pintu.uow() as uow:
+        week = WorkWeek.from_json(next(e for e in uow.enumerators.all() if e.name == "Rina").work_week)
+    assert week.hours[6] == ((dt.time(9), dt.time(11)),) and dt.date(2026, 3, 20) in week.dates
+    assert main(["hours", "close-date", "--enumerator", "Rina", "--date", "2026-03-20"]) == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["set", "--enumerator", "Rina", "--day", "mon", "--windows", "12:00-08:00"], "start before it ends"),
+    (["set", "--enumerator", "Rina", "--day", "funday", "--windows", "08:00-12:00"], "unknown day"),
+    (["set", "--enumerator", "Rina", "--day", "mon", "--windows", "08:00-12:00,11:00-13:00"], "overlaps"),
+    (["open-date", "--enumerator", "Rina", "--date", "2026-03-22"], "give the date's windows"),  # a Sunday off
+    (["close-date", "--enumerator", "Rina", "--date", "2026-03-22"], "was not opened"),
+    (["limits", "--area", "99"], "no area"),
+    (["limits", "--area", "64.72"], "nothing to change"),
+])
+def test_hours_reject_nonsense(env, capsys, args, message):
+    assert main(["hours", *args]) == 1
+    assert message in capsys.readouterr().err

@@ -35,6 +35,7 @@ FEATURE: dict[str, Callable[[str], bool]] = {
     access.OWN_FAMILY: _shows("Pilih <b>hari</b>", ID("no-appointment")),
     access.RT_FAMILIES: _shows("Keluarga di RT"),
     access.SCHEDULE: _shows("Jadwal Rina"),
+    access.WORK_HOURS: _shows("Jam kerja Rina"),
     access.QUESTIONNAIRE: _shows(ID("qn-which-family"), "📝 Data keluarga"),
     access.PROGRESS: _shows("📊 <b>Progres"),
     access.REVIEW: _shows("🔎 <b>Perlu ditinjau"),

@@ -58,7 +58,7 @@ def visit_busy(start: dt.datetime, minutes: int) -> list[dt.datetime]:
 def test_default_week_is_monday_to_saturday_eight_to_four():
     week = WorkWeek.default()
     assert sorted(week.hours) == [0, 1, 2, 3, 4, 5]
-    assert all(hours == (dt.time(8), dt.time(16)) for hours in week.hours.values())
+    assert all(hours == ((dt.time(8), dt.time(16)),) for hours in week.hours.values())
 
 
 def test_a_monday_offers_sixteen_half_hour_visits_from_eight_to_half_past_three():
@@ -252,12 +252,23 @@ START = dt.datetime(2026, 11, 20, tzinfo=UTC)
 
 @st.composite
 def weeks(draw) -> WorkWeek:
-    hours = {}
-    for day in draw(st.sets(st.integers(0, 6), max_size=7)):
-        start = draw(st.integers(5 * 60, 12 * 60))  # any minute, not only quarter hours
-        end = draw(st.integers(start + 15, 20 * 60))
-        hours[day] = (dt.time(start // 60, start % 60), dt.time(end // 60, end % 60))
-    return WorkWeek(hours)
+    hours = {day: draw(windows()) for day in draw(st.sets(st.integers(0, 6), max_size=7))}
+    # Dates worked whatever the calendar says (a holiday among them, often).
+    dates = {START.date() + dt.timedelta(days=d): draw(windows()) for d in draw(st.sets(st.integers(0, 20), max_size=3))}
+    return WorkWeek(hours, dates)
+
+
+@st.composite
+def windows(draw):
+    """One or two windows of a day, apart: any minute, not only quarter hours."""
+    start = draw(st.integers(5 * 60, 12 * 60))
+    end = draw(st.integers(start + 15, 14 * 60))
+    found = [(dt.time(start // 60, start % 60), dt.time(end // 60, end % 60))]
+    if draw(st.booleans()):
+        later = draw(st.integers(end, 18 * 60))
+        last = draw(st.integers(later + 15, 22 * 60))
+        found.append((dt.time(later // 60, later % 60), dt.time(last // 60, last % 60)))
+    return tuple(found)
 
 
 @st.composite
@@ -293,7 +304,7 @@ def test_property_slots_obey_every_rule(scenario):
     for slot in slots:
         start, end = slot.start.astimezone(tz), slot.end.astimezone(tz)
         assert slot.enumerator_ids and list(slot.enumerator_ids) == sorted(set(slot.enumerator_ids))
-        assert start.date() in horizon and start.date() not in holidays
+        assert start.date() in horizon
         assert slot.start >= now + policy.lead_time
         if policy.friday_break and start.weekday() == 4:
             break_start = start.replace(hour=policy.friday_break[0].hour, minute=policy.friday_break[0].minute)
@@ -302,8 +313,11 @@ def test_property_slots_obey_every_rule(scenario):
         for enumerator_id in slot.enumerator_ids:
             cal = by_id[enumerator_id]
             assert end - start == dt.timedelta(minutes=cal.visit_minutes)
-            hours = cal.week.hours.get(start.weekday())
-            assert hours is not None, "offered on a day off"
-            assert hours[0] <= start.time() and end.date() == start.date() and end.time() <= hours[1]
+            opened = start.date() in cal.week.dates
+            assert opened or start.date() not in holidays, "offered on a holiday the enumerator did not open"
+            day_windows = cal.week.dates[start.date()] if opened else cal.week.hours.get(start.weekday())
+            assert day_windows, "offered on a day off"
+            assert end.date() == start.date()
+            assert any(a <= start.time() and end.time() <= b for a, b in day_windows), "outside every window"
             for block in cal.busy_blocks:
                 assert not (block < slot.end and block + BLOCK > slot.start), "overlaps a busy block"

@@ -107,17 +107,18 @@ def test_late_in_the_day_today_is_no_longer_offered():
     assert wati.buttons()[0] == "dy:20261124"
 
 
-def test_christmas_is_not_offered():
+def test_christmas_and_its_cuti_bersama_are_not_offered():
     world = make_world(dt.datetime(2026, 12, 21, 0, 0, tzinfo=dt.timezone.utc))  # Monday 08.00 WITA
     wati = Person(world, 1001)
     wati.register("Wati Susanti", KK_WATI)
     days = wati.buttons()
-    assert "dy:20261224" in days and "dy:20261226" in days
-    assert "dy:20261225" not in days
+    assert "dy:20261223" in days and "dy:20261226" in days
+    assert "dy:20261225" not in days  # Natal
+    assert "dy:20261224" not in days  # Cuti Bersama Hari Raya Natal: closed like the holiday by default
     # A hand-made button for Christmas day or a time on it leads nowhere.
     wati.press("dy:20261225")
     assert not any(b.startswith("tm:20261225") for b in wati.buttons())
-    wati.press("dy:20261224")
+    wati.press("dy:20261223")
     wati.press("tm:202612251000")
     assert "Kunjungan ke keluarga" not in wati.screen
     assert wati.conversation().state != "confirm"
