@@ -56,9 +56,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _rewrite_weeks(_to_one_window)
-    with op.batch_alter_table('families', schema=None) as batch_op:
-        batch_op.drop_column('home_times')
-    with op.batch_alter_table('areas', schema=None) as batch_op:
-        batch_op.drop_column('cuti_bersama_open')
-        batch_op.drop_column('work_latest')
-        batch_op.drop_column('work_earliest')
+    # Plain DROP COLUMN (SQLite 3.35+), not a batch copy: copying ``areas`` means dropping it, which the
+    # families' foreign keys to it forbid once there are rows.
+    op.drop_column('families', 'home_times')
+    for column in ('cuti_bersama_open', 'work_latest', 'work_earliest'):
+        op.drop_column('areas', column)
