@@ -19,6 +19,7 @@ from storage.repositories.conversations import ConversationRepository
 from storage.repositories.coordination import CoordinationRepository
 from storage.repositories.enumerators import EnumeratorRepository
 from storage.repositories.families import FamilyRepository
+from storage.repositories.fkp import FkpRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.privacy import PrivacyRepository
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(session)
 
         self.privacy = PrivacyRepository(session)
+        self.fkp = FkpRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
