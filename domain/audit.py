@@ -30,8 +30,11 @@ EXPORT = "export"  # an area's families as a file
 IMPORT = "import"  # families imported from a list
 ROLE_CHANGE = "role.change"  # a role given or taken (an invite redeemed, the admin)
 ERASURE = "erasure"  # personal data erased (a request, retention)
+FKP_VIEW = "fkp.view"  # a list of families with their welfare group (the public consultation, domain/fkp.py)
+FKP_PROPOSE = "fkp.propose"  # an RT head confirms, moves or adds a family
+FKP_DECIDE = "fkp.decide"  # the forum decides on a family
 ACTIONS = (VIEW_FAMILY, CHANGE_FAMILY, VIEW_QUESTIONNAIRE, CHANGE_QUESTIONNAIRE, SUBMIT_QUESTIONNAIRE, ADD_PHOTO,
-           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE)
+           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE, FKP_VIEW, FKP_PROPOSE, FKP_DECIDE)
 COMMAND_LINE = "cli"  # the actor role of an operator at the command line (no user)
 
 
