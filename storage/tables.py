@@ -444,3 +444,20 @@ privacy_requests = Table(
     Column("closed_by", BigInteger, nullable=True),  # Telegram id of the RT head, or None (CLI, worker)
     Index("ix_privacy_requests_status", "status", "created_at"),
 )
+
+# The welfare ranking (domain/ranking.py): one row per ranked family, the proxy-means score and where it
+# puts the family within its kabupaten/kota. ``final_group`` is the model's group unless the public
+# consultation (FKP) moved the family, in which case ``override_source`` names the decision; a re-run of
+# the model replaces score, decile and model group but keeps the forum's decisions.
+welfare_ranks = Table(
+    "welfare_ranks", metadata,
+    Column("family_id", ForeignKey("families.id", ondelete="CASCADE"), primary_key=True),
+    Column("kabkota_code", String(32), nullable=False, index=True),
+    Column("score", Double(), nullable=False),
+    Column("decile", Integer, nullable=False),
+    Column("model_group", Integer, nullable=False),
+    Column("final_group", Integer, nullable=False),
+    Column("override_source", Text, nullable=True),  # e.g. "fkp:<forum_id>:<decision_id>"
+    Column("model_version", String(80), nullable=False),
+    _instant("ranked_at"),
+)

@@ -23,6 +23,7 @@ from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
+from storage.repositories.rankings import RankingRepository
 from storage.queues import DeliveryRepository, OutboxRepository
 from storage.repositories.records import RecordRepository
 from storage.repositories.reminders import ReminderRepository
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(session)
 
         self.privacy = PrivacyRepository(session)
+        self.rankings = RankingRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
