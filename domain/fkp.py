@@ -208,13 +208,7 @@ def redeem_seat(uow: UnitOfWork, user: User, seat_id: int, now: dt.datetime) -> 
 
 def model_groups(uow: UnitOfWork, family_ids: Sequence[int]) -> dict[int, int]:
     """The model's group of each family (before any override); families not ranked are absent."""
-    ranks = uow.rankings.ranks_for_families(list(family_ids))  # type: ignore[attr-defined]
-    groups = {}
-    for family_id, rank in dict(ranks).items():
-        group = getattr(rank, "model_group", None) or getattr(rank, "group", None)
-        if group is not None:
-            groups[family_id] = int(group)
-    return groups
+    return {family_id: rank.model_group for family_id, rank in uow.rankings.ranks_for_families(list(family_ids)).items()}
 
 
 def _check_reason(reason: str, note: str | None) -> str | None:
@@ -480,7 +474,7 @@ def close_forum(uow: UnitOfWork, user: User, forum_id: int, now: dt.datetime) ->
     for item in items:
         decision = item.decision
         if decision.outcome == ACCEPTED and decision.group is not None and item.family_id is not None:
-            uow.rankings.override(item.family_id, decision.group, f"fkp:{forum.id}")  # type: ignore[attr-defined]
+            uow.rankings.override(item.family_id, decision.group, f"fkp:{forum.id}:{decision.id}")
             overrides += 1
         forward_decision(uow, forum, item)
         forwarded += 1

@@ -41,6 +41,7 @@ from domain.model import (
     User,
     VisitOutcome,
 )
+from domain.ranking import RankEntry, RankView
 
 
 class AreaRepository(Protocol):
@@ -300,6 +301,7 @@ class PrivacyRepository(Protocol):
     def forget_closed_texts(self, cutoff: dt.datetime) -> int: ...
 
 
+<<<<<<< HEAD
 class FkpRepository(Protocol):
     """The public consultation's forums, seats, proposals, objections, decisions (domain/fkp.py)."""
 
@@ -335,6 +337,25 @@ class FkpRepository(Protocol):
     def sign(self, forum_id: int, seat_id: int, answer: str, at: dt.datetime) -> bool: ...
     def officers_of(self, area_id: int, roles: Sequence[str]) -> Sequence[User]: ...
     def progress_under(self, code: str) -> list[tuple[int, str, int, int, int]]: ...
+=======
+class RankingRepository(Protocol):
+    """The welfare ranking per family (domain/ranking.py); areas named by code prefix ("64.72", a
+    kelurahan's or an SLS's code), a prefix matching its own code and the codes below it."""
+
+    def replace_kabkota(self, kabkota_code: str, entries: Iterable[RankEntry], *, model_version: str,
+                        ranked_at: dt.datetime) -> int:
+        """Store a new ranking of the kab/kota; families the forum moved keep their final group."""
+        ...
+
+    def override(self, family_id: int, group: int, source: str) -> bool: ...
+    def clear_override(self, family_id: int) -> bool: ...
+    def ranks_for_families(self, family_ids: Sequence[int]) -> dict[int, RankView]: ...
+    def ranks_in_area(self, area_code_prefix: str) -> list[RankView]: ...
+    def counts_by_group(self, area_code_prefix: str, final: bool = True) -> dict[int, int]: ...
+    def counts_by_sls(self, area_code_prefix: str, final: bool = True) -> dict[int, dict[int, int]]: ...
+    def unranked_families(self, area_code_prefix: str) -> list[Family]: ...
+    def completed_answers(self, area_code_prefix: str) -> Iterator[tuple[int, dict[str, Any]]]: ...
+>>>>>>> wt-d
 
 
 class UnitOfWork(Protocol):
@@ -363,7 +384,11 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
 
     privacy: PrivacyRepository
+<<<<<<< HEAD
     fkp: FkpRepository
+=======
+    rankings: RankingRepository
+>>>>>>> wt-d
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -24,6 +24,7 @@ from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
+from storage.repositories.rankings import RankingRepository
 from storage.queues import DeliveryRepository, OutboxRepository
 from storage.repositories.records import RecordRepository
 from storage.repositories.reminders import ReminderRepository
@@ -66,6 +67,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(session)
 
         self.privacy = PrivacyRepository(session)
+        self.rankings = RankingRepository(session)
         self.fkp = FkpRepository(session)
         return self
 

@@ -1,7 +1,7 @@
 """fkp: the public consultation's forums, seats, proposals, objections, decisions
 
 Revision ID: 0028_fkp
-Revises: 0019_privacy
+Revises: 0027_ranking
 Create Date: 2026-12-02
 
 The public consultation (Forum Konsultasi Publik, docs/fkp.md): storage/tables.py says what each table holds.
@@ -12,7 +12,7 @@ import storage.tables
 
 
 revision = '0028_fkp'
-down_revision = '0019_privacy'
+down_revision = '0027_ranking'
 branch_labels = None
 depends_on = None
 
