@@ -301,7 +301,6 @@ class PrivacyRepository(Protocol):
     def forget_closed_texts(self, cutoff: dt.datetime) -> int: ...
 
 
-<<<<<<< HEAD
 class FkpRepository(Protocol):
     """The public consultation's forums, seats, proposals, objections, decisions (domain/fkp.py)."""
 
@@ -337,7 +336,8 @@ class FkpRepository(Protocol):
     def sign(self, forum_id: int, seat_id: int, answer: str, at: dt.datetime) -> bool: ...
     def officers_of(self, area_id: int, roles: Sequence[str]) -> Sequence[User]: ...
     def progress_under(self, code: str) -> list[tuple[int, str, int, int, int]]: ...
-=======
+
+
 class RankingRepository(Protocol):
     """The welfare ranking per family (domain/ranking.py); areas named by code prefix ("64.72", a
     kelurahan's or an SLS's code), a prefix matching its own code and the codes below it."""
@@ -355,7 +355,6 @@ class RankingRepository(Protocol):
     def counts_by_sls(self, area_code_prefix: str, final: bool = True) -> dict[int, dict[int, int]]: ...
     def unranked_families(self, area_code_prefix: str) -> list[Family]: ...
     def completed_answers(self, area_code_prefix: str) -> Iterator[tuple[int, dict[str, Any]]]: ...
->>>>>>> wt-d
 
 
 class UnitOfWork(Protocol):
@@ -384,11 +383,8 @@ class UnitOfWork(Protocol):
     audit: AuditRepository
 
     privacy: PrivacyRepository
-<<<<<<< HEAD
-    fkp: FkpRepository
-=======
     rankings: RankingRepository
->>>>>>> wt-d
+    fkp: FkpRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

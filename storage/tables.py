@@ -445,7 +445,6 @@ privacy_requests = Table(
     Index("ix_privacy_requests_status", "status", "created_at"),
 )
 
-<<<<<<< HEAD
 # --- the public consultation (FKP, domain/fkp.py) -------------------------------------------------------
 # One forum per kelurahan, or one per up to 12 of its SLS. Everything said in it is kept as given: an RT
 # head's proposals and added families, residents' objections, the forum's decisions, who was present and
@@ -560,7 +559,8 @@ fkp_signatures = Table(
     Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("answer", String(8), nullable=False),  # agreed | refused
     _instant("at"),
-=======
+)
+
 # The welfare ranking (domain/ranking.py): one row per ranked family, the proxy-means score and where it
 # puts the family within its kabupaten/kota. ``final_group`` is the model's group unless the public
 # consultation (FKP) moved the family, in which case ``override_source`` names the decision; a re-run of
@@ -576,5 +576,4 @@ welfare_ranks = Table(
     Column("override_source", Text, nullable=True),  # e.g. "fkp:<forum_id>:<decision_id>"
     Column("model_version", String(80), nullable=False),
     _instant("ranked_at"),
->>>>>>> wt-d
 )
