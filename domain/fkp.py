@@ -55,7 +55,22 @@ NOTIFY_SIGN = "fkp-chat-notify-sign"
 NOTIFY_ESCALATED = "fkp-chat-notify-escalated"
 NOTIFY_MINUTES = "fkp-chat-notify-minutes"
 NOTIFY_KINDS = (NOTIFY_PLANNED, NOTIFY_REMINDER, NOTIFY_SIGN, NOTIFY_ESCALATED, NOTIFY_MINUTES)
-REMINDER_AT = dt.time(19, 0)  # the evening before, local time (like the visit reminders)
+REMINDER_AT = dt.time(19, 0)
+
+# Catalog keys of the names shown (chat/locales/*/fkp.po), spelled out so that a test finds each one used.
+GROUP_KEYS = {0: "fkp-chat-group-0", 1: "fkp-chat-group-1", 2: "fkp-chat-group-2", 3: "fkp-chat-group-3",
+              4: "fkp-chat-group-4"}  # 0: not ranked
+REASON_KEYS = {"died": "fkp-chat-reason-died", "lost_work": "fkp-chat-reason-lost_work",
+               "illness": "fkp-chat-reason-illness", "new_income": "fkp-chat-reason-new_income",
+               "moved": "fkp-chat-reason-moved", "not_found": "fkp-chat-reason-not_found",
+               "duplicate": "fkp-chat-reason-duplicate", "other": "fkp-chat-reason-other"}
+STATUS_KEYS = {"present": "fkp-chat-status-present", "moved": "fkp-chat-status-moved", "died": "fkp-chat-status-died",
+               "not_found": "fkp-chat-status-not_found"}
+ROLE_KEYS = {"facilitator": "fkp-chat-role-facilitator", "assistant": "fkp-chat-role-assistant",
+             "administrator": "fkp-chat-role-administrator", "figure": "fkp-chat-role-figure",
+             "rt_head": "fkp-chat-role-rt_head"}
+FORUM_KEYS = {"planned": "fkp-chat-forum-planned", "open": "fkp-chat-forum-open", "closed": "fkp-chat-forum-closed",
+              "escalated": "fkp-chat-forum-escalated"}  # the evening before, local time (like the visit reminders)
 
 
 class FkpRefused(PintuError):

@@ -337,5 +337,5 @@ def _render_fkp(uow: UnitOfWork, row: OutboxRow) -> Notification | NotRendered:
         return Notification(row.chat_id, t(row.kind, **values), keyboards.fkp_minutes(t, forum.id))
     seat = uow.fkp.participant(payload.get("seat_id")) if isinstance(payload.get("seat_id"), int) else None
     person = uow.users.get(seat.user_id) if seat is not None and seat.user_id is not None else None
-    return Notification(row.chat_id, t(row.kind, role=t(f"fkp-chat-role-{seat.role}") if seat else "-",
+    return Notification(row.chat_id, t(row.kind, role=t(fkp.ROLE_KEYS[seat.role]) if seat else "-",
                                        person=person.first_name if person else "-", code=village.code, **values))

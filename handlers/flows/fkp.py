@@ -67,11 +67,11 @@ def _embargo_text(ctx: Context, forum: FkpForum) -> str:
 
 
 def group_label(ctx: Context, group: int | None) -> str:
-    return ctx.t(f"fkp-chat-group-{group}" if group in fkp.GROUPS else "fkp-chat-group-0")
+    return ctx.t(fkp.GROUP_KEYS.get(group or 0, fkp.GROUP_KEYS[0]))
 
 
 def reason_label(ctx: Context, reason: str | None, note: str | None = None) -> str:
-    label = ctx.t(f"fkp-chat-reason-{reason}") if reason in fkp.REASONS else "-"
+    label = ctx.t(fkp.REASON_KEYS[reason]) if reason in fkp.REASON_KEYS else "-"
     return f"{label}: {note}" if note else label
 
 
@@ -187,7 +187,7 @@ def _group_choices(ctx: Context, prefix: str, current: int | None, back: str) ->
 
 
 def _reason_choices(ctx: Context, prefix: str, back: str) -> Keyboard:
-    return keyboard([choices(Button(ctx.t(f"fkp-chat-reason-{r}"), f"{prefix}:{r}") for r in fkp.REASONS),
+    return keyboard([choices(Button(ctx.t(fkp.REASON_KEYS[r]), f"{prefix}:{r}") for r in fkp.REASONS),
                      [Button(ctx.t("btn-back"), back)]])
 
 
@@ -314,7 +314,7 @@ def on_added_kk(ctx: Context) -> None:
     name = str(ctx.data.get("name", ""))
     ctx.stay(State.IDLE, name=name, kk=checked.number)
     ctx.send(ctx.t("fkp-chat-ask-added-status", name=name), keyboard([
-        choices(Button(ctx.t(f"fkp-chat-status-{s}"), f"fk:as:{s}") for s in fkp.ADDED_STATUSES),
+        choices(Button(ctx.t(fkp.STATUS_KEYS[s]), f"fk:as:{s}") for s in fkp.ADDED_STATUSES),
         [Button(ctx.t("btn-back"), "fk:r:0")]]))
 
 
@@ -330,7 +330,7 @@ def _save_added(ctx: Context, status: str) -> None:
         return
     ctx.answer(ctx.t("fkp-chat-saved"))
     ctx.data = {}
-    show_rt_list(ctx, 0, search="", notice=ctx.t("fkp-chat-added", name=name, status=ctx.t(f"fkp-chat-status-{status}")))
+    show_rt_list(ctx, 0, search="", notice=ctx.t("fkp-chat-added", name=name, status=ctx.t(fkp.STATUS_KEYS[status])))
 
 
 # --- the resident's objection ------------------------------------------------------------------------------
@@ -414,8 +414,8 @@ def show_forum(ctx: Context, forum_id: int, notice: str | None = None) -> None:
     sls = ctx.uow.fkp.sls_of(forum.id)
     items = fkp.agenda(ctx.uow, forum) if fkp.sees_groups(forum, seat.role, ctx.now) else None
     lines = [ctx.t("fkp-chat-forum-title", number=forum.number, village=village.name, when=_when(ctx, forum),
-                   place=forum.place or "-", status=ctx.t(f"fkp-chat-forum-{forum.status}"),
-                   role=ctx.t(f"fkp-chat-role-{seat.role}"), sls=len(sls))]
+                   place=forum.place or "-", status=ctx.t(fkp.FORUM_KEYS[forum.status]),
+                   role=ctx.t(fkp.ROLE_KEYS[seat.role]), sls=len(sls))]
     if items is None:
         lines.append(_embargo_text(ctx, forum) if not fkp.embargo_lifted(forum, ctx.now) else ctx.t("fkp-chat-figure-wait"))
     else:
@@ -463,7 +463,7 @@ def show_attendance(ctx: Context, forum: FkpForum) -> None:
     sls = {a.id: a.name for a in ctx.uow.fkp.sls_of(forum.id)}
     for seat in seats:
         person = ctx.uow.users.get(seat.user_id) if seat.user_id is not None else None
-        role = ctx.t(f"fkp-chat-role-{seat.role}") + (f" {sls.get(seat.sls_id, '')}" if seat.sls_id else "")
+        role = ctx.t(fkp.ROLE_KEYS[seat.role]) + (f" {sls.get(seat.sls_id, '')}" if seat.sls_id else "")
         mark = "✅" if seat.id in present else "▫️"
         lines.append(f"{mark} {role}: {person.first_name if person else '-'}")
         buttons.append(Button(f"{mark} {role}"[:40], f"fk:tp:{forum.id}:{seat.id}"))
@@ -485,7 +485,7 @@ def show_item(ctx: Context, forum: FkpForum, seat, index: int, notice: str | Non
     item = items[index]
     lines = [ctx.t("fkp-chat-item-title", index=index + 1, items=len(items), rt=item.sls.name, name=item.name)]
     if item.added is not None:
-        lines.append(ctx.t("fkp-chat-item-added", status=ctx.t(f"fkp-chat-status-{item.added.status}")))
+        lines.append(ctx.t("fkp-chat-item-added", status=ctx.t(fkp.STATUS_KEYS[item.added.status])))
     else:
         lines.append(ctx.t("fkp-chat-item-group", group=group_label(ctx, item.model_group)))
         if item.proposal is not None and item.proposal.kind == "move":
