@@ -15,6 +15,7 @@
     pintu areas import FILE.csv | --wilayah CODE   the area master data (all or nothing)
     pintu invite --role supervisor|coordinator --area CODE
     pintu export --area CODE --format csv|xlsx|geojson --out FILE
+    pintu ranking run --area 64.72 [--model FILE] | show --area CODE | export --area CODE --out FILE
     pintu audit [--user ID] [--family ID] [--since YYYY-MM-DD]   staff access to personal data (no values)
     pintu campaign set CODE --from YYYY-MM-DD --to YYYY-MM-DD   the field-work window (behind schedule)
     pintu media check | adopt      the shared media folder (PINTU_MEDIA_DIR) every bot and dispatcher uses
@@ -37,6 +38,7 @@ import os
 import secrets
 import sys
 
+from bot import cli_ranking
 from bot.config import Settings
 from bot.demo_constants import DEMO_BOT_ID
 from bot.logging_setup import configure_logging
@@ -182,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["csv", "xlsx", "geojson"], default="csv")
     export.add_argument("--out", required=True, help="the file to write")
     export.set_defaults(func=_export)
+    cli_ranking.add_parser(sub)  # pintu ranking run | show | export (bot/cli_ranking.py)
 
     audit_log = sub.add_parser("audit", help="staff access to personal data: who, what, which family or area, when")
     audit_log.add_argument("--user", type=int, help="only this user's accesses (users.id)")

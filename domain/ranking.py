@@ -84,13 +84,18 @@ def boundary(share: float | Fraction, count: int) -> int:
     return int(exact + Fraction(1, 2)) if exact.denominator != 1 else int(exact)
 
 
-def rank_kabkota(scores: Iterable[FamilyScore], group_cutoffs: Sequence[float] = DEFAULT_GROUP_CUTOFFS
-                 ) -> list[RankEntry]:
-    """Rank one kab/kota's families: poorest first, deciles and model groups by position."""
+def rank_kabkota(scores: Iterable[FamilyScore], group_cutoffs: Sequence[float] = DEFAULT_GROUP_CUTOFFS,
+                 decile_cutoffs: Sequence[float] | None = None) -> list[RankEntry]:
+    """Rank one kab/kota's families: poorest first, deciles and model groups by position.
+
+    ``decile_cutoffs``: 9 cumulative shares ending deciles 1–9 (default: equal tenths)."""
     cutoffs = check_group_cutoffs(group_cutoffs)
     ordered = sorted(scores, key=lambda item: (item.score, item.family_id))
     count = len(ordered)
-    decile_ends = [boundary(Fraction(n, 10), count) for n in DECILES]
+    decile_shares = [Fraction(n, 10) for n in range(1, 10)] if decile_cutoffs is None else list(decile_cutoffs)
+    if len(decile_shares) != 9:
+        raise ValueError(f"decile cut-offs need 9 cumulative shares, got {len(decile_shares)}")
+    decile_ends = [boundary(share, count) for share in decile_shares] + [count]
     group_ends = [boundary(share, count) for share in cutoffs] + [count]
     entries: list[RankEntry] = []
     decile = group = 1

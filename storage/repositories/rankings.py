@@ -131,13 +131,25 @@ class RankingRepository:
                  .order_by(areas.c.code, Family.id))
         return list(self.session.scalars(query))
 
-    def completed_answers(self, area_code_prefix: str) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(family id, answers) of the newest completed record of each family of the area, by family id:
+    def final_list(self, area_code_prefix: str) -> Iterator[tuple[int, int, str, int, bool]]:
+        """(family id, SLS id, head's name, final group, moved by the forum) of every ranked family of the
+        area, by SLS code then head's name: the final list (never the score)."""
+        query = (select(families.c.id, families.c.sls_id, families.c.head_name, welfare_ranks.c.final_group,
+                        welfare_ranks.c.override_source.is_not(None).label("overridden"))
+                 .join(welfare_ranks, welfare_ranks.c.family_id == families.c.id)
+                 .join(areas, areas.c.id == families.c.sls_id)
+                 .where(in_area(areas.c.code, area_code_prefix))
+                 .order_by(areas.c.code, families.c.head_name, families.c.id))
+        for row in self.session.execute(query.execution_options(yield_per=5000)):
+            yield row.id, row.sls_id, row.head_name, row.final_group, bool(row.overridden)
+
+    def completed_answers(self, area_code_prefix: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """(family id, its SLS code, answers) of the newest completed record of each family of the area, by family id:
         what the model scores. Streamed, so a kab/kota of 259,000 families is never all in memory.
 
         The answers are read as stored: NIK answers stay sealed (the model needs no identifying answer,
         and 259,000 decryptions would cost time for nothing)."""
-        query = (select(records.c.family_id, type_coerce(records.c.answers, JSON).label("answers"))
+        query = (select(records.c.family_id, areas.c.code, type_coerce(records.c.answers, JSON).label("answers"))
                  .join(families, families.c.id == records.c.family_id)
                  .join(areas, areas.c.id == families.c.sls_id)
                  .where(records.c.status == "completed", in_area(areas.c.code, area_code_prefix))
@@ -146,4 +158,4 @@ class RankingRepository:
         for row in self.session.execute(query.execution_options(yield_per=2000)):
             if row.family_id != previous:  # the first row of a family is its newest completed record
                 previous = row.family_id
-                yield row.family_id, row.answers
+                yield row.family_id, row.code, row.answers
