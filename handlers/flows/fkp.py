@@ -24,6 +24,7 @@ from domain.family_import import check_name
 from domain.kk import check_kk
 from domain.model import FkpForum
 from handlers import keyboards
+from handlers.fkp_minutes import minutes_pdf
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec
 from handlers.states import State
@@ -530,20 +531,12 @@ def _decide(ctx: Context, forum: FkpForum, seat, index: int, key: str, accepted:
 
 
 def send_minutes(ctx: Context, forum: FkpForum) -> None:
-    """The berita acara as a PDF document (D's renderer), to whoever asks: a chair of a closed forum."""
-    from reports.fkp_minutes import render_minutes_pdf  # D's part of issue 15
-
+    """The berita acara and FKP list as a PDF document (reports/fkp_minutes.py), to a chair of a closed forum."""
     village = fkp.village_of(ctx.uow, forum)
-    content = render_minutes_pdf(fkp_minutes(ctx, forum), "id")
+    content = minutes_pdf(ctx.uow, forum)
     audit.record(ctx.uow, ctx.user, audit.FKP_VIEW, ctx.now, area_id=village.id, always=True)
     ctx.reply.add(SendDocument(ctx.event.chat_id, f"berita-acara-fkp-{village.code}-{forum.number}.pdf", content,
                                ctx.t("fkp-chat-minutes-caption", number=forum.number, village=village.name)))
-
-
-def fkp_minutes(ctx: Context, forum: FkpForum):  # type: ignore[no-untyped-def]
-    from domain.fkp_minutes import minutes_of
-
-    return minutes_of(ctx.uow, forum, ctx.now)
 
 
 def _forum_press(ctx: Context, action: str, value: str) -> None:

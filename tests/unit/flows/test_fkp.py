@@ -336,3 +336,68 @@ def test_progres_shows_the_consultation_per_kecamatan(consultation):
     person.say("/progres")
     assert ID("fkp-chat-progress-title") in person.screen
     assert "Palaran: 1 direncanakan, 0 berlangsung" in person.screen
+
+
+# --- closing, the minutes, signatures ------------------------------------------------------------------------
+
+def _pdf_text(content: bytes) -> str:
+    import io
+
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+
+
+def _closed(consultation):
+    world, darto, groups, planned, facilitator, administrator, moved, objected = _decided(consultation)
+    actions = facilitator.press(f"fk:cl:{planned.forum.id}")
+    return world, darto, groups, planned, facilitator, administrator, moved, objected, actions
+
+
+def test_closing_overrides_the_accepted_groups_shows_the_counts_and_sends_the_minutes(consultation):
+    world, darto, groups, planned, facilitator, administrator, moved, objected, actions = _closed(consultation)
+    assert ID("fkp-chat-counts-title") in facilitator.screen and "→" in facilitator.screen
+    [document] = [a for a in actions if isinstance(a, SendDocument)]
+    assert document.content.startswith(b"%PDF") and document.filename.endswith(".pdf")
+    minutes = _pdf_text(document.content)
+    assert "Siti Aminah" in minutes and "Rawa Makmur" in minutes and "Bu Lurah" in minutes
+    with world.uow_factory() as uow:
+        ranks = uow.rankings.ranks_for_families([moved, objected])
+        assert ranks[moved].final_group == groups[moved] % 4 + 1 and ranks[moved].overridden
+        assert ranks[objected].final_group == groups[objected] and not ranks[objected].overridden
+        assert uow.fkp.get(planned.forum.id).status == fkp.CLOSED
+    # Everything is kept as it was decided: no more proposals once the forum is closed.
+    darto.press(f"fk:c:{world.families_in(0)[2].id}")
+    assert darto.answer.text == ID("fkp-chat-closed")
+    # The other chair is told the minutes are ready and gets them with a button.
+    assert any("📄" in text for text in administrator.receive())
+    got = administrator.press(f"fk:pdf:{planned.forum.id}")
+    assert any(isinstance(a, SendDocument) for a in got)
+    assert darto.press(f"fk:pdf:{planned.forum.id}")  # an RT head is no chair: refused, not sent
+    assert not any(isinstance(a, SendDocument) for a in darto.actions)
+
+
+def test_each_participant_signs_in_the_chat_and_a_refusal_goes_to_the_camats_coordinator(consultation):
+    world, darto, groups, planned, facilitator, administrator, moved, objected, _ = _closed(consultation)
+    with world.uow_factory() as uow:
+        uow.users.add(User(telegram_id=5001, first_name="Pak Koordinator", language="id", role="coordinator",
+                           scope_area_id=world.district_id, consent_version="2026-1", consent_at=world.clock.now(),
+                           created_at=world.clock.now()))
+        uow.commit()
+    coordinator = Person(world, 5001)
+    forum_id = planned.forum.id
+    facilitator.press(f"fk:sg:{forum_id}:y")
+    assert facilitator.answer.text == ID("fkp-chat-signed")
+    facilitator.press(f"fk:sg:{forum_id}:n")  # the first answer stands
+    assert facilitator.answer.text == ID("fkp-chat-signed-before")
+    asked = darto.receive()
+    assert any("berita acara" in text for text in asked)
+    darto.press(f"fk:sg:{forum_id}:n")
+    assert darto.answer.text == ID("fkp-chat-refused")
+    with world.uow_factory() as uow:
+        assert uow.fkp.get(forum_id).status == fkp.ESCALATED
+        answers = sorted(a for a, _ in uow.fkp.signatures(forum_id).values())
+        assert answers == ["agreed", "refused"]
+        assert all(at == world.clock.now() for _, at in uow.fkp.signatures(forum_id).values())
+    [alert] = coordinator.receive()
+    assert "Pak Darto" in alert and ID("fkp-chat-role-rt_head") in alert and "Rawa Makmur" in alert
