@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from domain import audit
 from domain.errors import NotAllowed, PintuError
+from domain.fkp_registry import FkpDecisionDoc, enqueue_fkp_decision
 from domain.invites import InviteKind, make_invite
 from domain.kk import check_kk
 from domain.model import Area, Family, FkpAddedFamily, FkpDecision, FkpForum, FkpObjection, FkpParticipant, FkpProposal, User
@@ -256,7 +257,10 @@ def propose(uow: UnitOfWork, user: User, family: Family, kind: str, now: dt.date
     if kind == "move":
         if group not in GROUPS:
             raise FkpRefused("fkp-chat-bad-group")
-        if model_groups(uow, [family.id]).get(family.id) == group:
+        current = model_groups(uow, [family.id]).get(family.id)
+        if current is None:
+            raise FkpRefused("fkp-chat-not-ranked")  # nothing to move from (the registry's document names it)
+        if current == group:
             raise FkpRefused("fkp-chat-same-group")
         note = _check_reason(reason or "", note)
     elif kind == "confirm":
@@ -308,7 +312,10 @@ def object_to_group(uow: UnitOfWork, user: User, claimed_group: int, reason: str
         raise FkpRefused("fkp-chat-closed")
     if claimed_group not in GROUPS:
         raise FkpRefused("fkp-chat-bad-group")
-    if model_groups(uow, [family.id]).get(family.id) == claimed_group:
+    current = model_groups(uow, [family.id]).get(family.id)
+    if current is None:
+        raise FkpRefused("fkp-chat-not-ranked")
+    if current == claimed_group:
         raise FkpRefused("fkp-chat-same-group")
     note = _check_reason(reason, note)
     objection = uow.fkp.objection_of(forum.id, family.id, user.id)
@@ -491,8 +498,7 @@ def close_forum(uow: UnitOfWork, user: User, forum_id: int, now: dt.datetime) ->
         if decision.outcome == ACCEPTED and decision.group is not None and item.family_id is not None:
             uow.rankings.override(item.family_id, decision.group, f"fkp:{forum.id}:{decision.id}")
             overrides += 1
-        forward_decision(uow, forum, item)
-        forwarded += 1
+        forwarded += forward_decision(uow, forum, item, now)
     asked = 0
     for seat in uow.fkp.participants(forum.id):
         person = uow.users.get(seat.user_id) if seat.user_id is not None else None
@@ -505,34 +511,38 @@ def close_forum(uow: UnitOfWork, user: User, forum_id: int, now: dt.datetime) ->
     return Closing(forum, tally(uow, forum), overrides, forwarded, asked)
 
 
-def decision_document(uow: UnitOfWork, forum: FkpForum, item: Item) -> dict[str, Any]:
-    """One decision as the registry receives it (docs/fkp.md); its key makes it arrive once."""
+REGISTRY_REASONS = {"died": "breadwinner_died"}  # our reason codes where the registry's schema names them otherwise
+
+
+def decision_document(uow: UnitOfWork, forum: FkpForum, item: Item) -> FkpDecisionDoc:
+    """One decision as the registry receives it (``pintu.fkp-decision/1``, domain/fkp_registry.py)."""
     village = village_of(uow, forum)
+    regency = village
+    while regency is not None and regency.level != "regency":
+        regency = uow.areas.get(regency.parent_id) if regency.parent_id is not None else None
     decision = item.decision
-    doc: dict[str, Any] = {
-        "key": f"fkp-{forum.id}-{item.key}",
-        "forum": {"id": forum.id, "kelurahan": village.code, "number": forum.number, "at": forum.at.isoformat()},
-        "sls": item.sls.code,
-        "outcome": decision.outcome,
-        "model_group": item.model_group,
-        "decided_group": decision.group,
-        "reason": item.proposal.reason if item.proposal is not None else (item.objections[-1].reason if item.objections else None),
-        "rejected_because": decision.reason,
-        "objections": len(item.objections),
-        "decided_at": decision.at.isoformat(),
-    }
-    if item.family_id is not None:
-        doc["family_id"] = item.family_id
-    else:
-        doc["added_family"] = {"head_name": item.added.head_name, "kk": item.added.kk_number, "status": item.added.status}
-    return doc
+    common: dict[str, Any] = dict(
+        decision_id=f"{forum.id}-{decision.id}", forum_id=str(forum.id), outcome=decision.outcome,
+        decided_at=decision.at, kabkota_code=regency.code if regency is not None else village.code,
+        kelurahan_code=village.code, sls_code=item.sls.code, rejection_reason=decision.reason,
+        forum_number=forum.number, forum_count=len(uow.fkp.forums_of_village(village.id)), forum_held_at=forum.at)
+    if item.added is not None:
+        return FkpDecisionDoc(kind="add", reason_code="added", added_status=item.added.status,
+                              head_name=item.added.head_name, **common)
+    word = item.proposal if item.proposal is not None and item.proposal.kind == "move" else None
+    reason = word.reason if word is not None else item.objections[-1].reason
+    note = word.note if word is not None else item.objections[-1].note
+    rank = uow.rankings.ranks_for_families([item.family_id]).get(item.family_id)
+    record = uow.questionnaires.completed_of(item.family_id)
+    return FkpDecisionDoc(kind="move", family_id=item.family_id, record_id=getattr(record, "id", None),
+                          from_group=item.model_group, to_group=item.asked_group,
+                          reason_code=REGISTRY_REASONS.get(reason, reason), reason_note=note,
+                          model_version=rank.model_version if rank is not None else None, **common)
 
 
-def forward_decision(uow: UnitOfWork, forum: FkpForum, item: Item) -> None:
-    """Through D's registry queue, exactly once by the document's key."""
-    from domain.ranking import enqueue_fkp_decision  # D's part of issue 15
-
-    enqueue_fkp_decision(uow, decision_document(uow, forum, item))
+def forward_decision(uow: UnitOfWork, forum: FkpForum, item: Item, now: dt.datetime) -> bool:
+    """Through the registry queue, exactly once by the decision's id (False: queued before)."""
+    return enqueue_fkp_decision(uow, decision_document(uow, forum, item), now)
 
 
 # --- signatures ---------------------------------------------------------------------------------------------

@@ -280,6 +280,23 @@ class RecordDelivery:
 
 
 @dataclass(kw_only=True, eq=False)
+class FkpDecisionDelivery:
+    """A public-consultation decision queued for the registry (domain/fkp_registry.py), one per key."""
+
+    id: int = unset()
+    decision_key: str = unset()
+    document: dict[str, Any] = field(default_factory=dict)  # pintu.fkp-decision/1, as decided
+    target: str = "registry"
+    status: str = "pending"  # pending | delivered | parked
+    attempts: int = 0
+    next_attempt_at: dt.datetime = unset()
+    claimed_until: dt.datetime | None = None
+    last_error: str | None = None  # status code and reason only
+    delivered_at: dt.datetime | None = None
+    created_at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
 class VisitOutcome:
     """What happened at the door, as the enumerator recorded it (one row per attempt)."""
 

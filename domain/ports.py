@@ -31,6 +31,7 @@ from domain.model import (
     FkpObjection,
     FkpParticipant,
     FkpProposal,
+    FkpDecisionDelivery,
     OutboxMessage,
     PrivacyRequest,
     Record,
@@ -363,6 +364,21 @@ class RankingRepository(Protocol):
         ...
 
 
+class FkpDeliveryRepository(Protocol):
+    """Forum decisions queued for the registry (domain/fkp_registry.py), one row per decision key."""
+
+    def add(self, decision_key: str, document: dict[str, Any], now: dt.datetime) -> bool: ...
+    def by_key(self, decision_key: str) -> FkpDecisionDelivery | None: ...
+    def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[FkpDecisionDelivery]: ...
+    def mark_delivered(self, delivery_id: int, when: dt.datetime, *, lease: dt.datetime | None = None) -> bool: ...
+    def mark_retry(self, delivery_id: int, next_attempt: dt.datetime, error: str, *,
+                   lease: dt.datetime | None = None) -> bool: ...
+    def mark_parked(self, delivery_id: int, reason: str, *, lease: dt.datetime | None = None) -> bool: ...
+    def requeue_parked(self, now: dt.datetime) -> int: ...
+    def counts(self) -> dict[str, int]: ...
+    def parked(self, limit: int = 50) -> Sequence[FkpDecisionDelivery]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: open with ``with uow:``; nothing is written unless ``commit()`` is called."""
 
@@ -391,6 +407,7 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepository
     rankings: RankingRepository
     fkp: FkpRepository
+    fkp_deliveries: FkpDeliveryRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

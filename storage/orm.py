@@ -49,6 +49,7 @@ def start_mappers() -> None:
         imperative(model.Record, tables.records)
         imperative(model.RecordPhoto, tables.record_photos)
         imperative(model.RecordDelivery, tables.record_deliveries)
+        imperative(model.FkpDecisionDelivery, tables.fkp_decision_deliveries)
         imperative(model.VisitOutcome, tables.visit_outcomes)
         imperative(model.FamilyNudge, tables.family_nudges)
         imperative(model.RtGroup, tables.rt_groups)

@@ -577,3 +577,23 @@ welfare_ranks = Table(
     Column("model_version", String(80), nullable=False),
     _instant("ranked_at"),
 )
+
+# The public consultation's decisions on their way to the central registry (domain/fkp_registry.py,
+# registry/fkp.py): one row per decision, keyed by the decision's id (a second enqueue of the same key is
+# a no-op), the document as it was decided, delivered through the same leased queue as the records
+# (storage/leased_queue.py). A table of its own because record_deliveries rows belong to a record.
+fkp_decision_deliveries = Table(
+    "fkp_decision_deliveries", metadata,
+    _id(),
+    Column("decision_key", String(64), nullable=False, unique=True),
+    Column("document", JSON, nullable=False),
+    Column("target", String(32), nullable=False, default="registry"),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    _instant("next_attempt_at"),
+    _instant("claimed_until", nullable=True),
+    Column("last_error", Text, nullable=True),
+    _instant("delivered_at", nullable=True),
+    _instant("created_at"),
+    Index("ix_fkp_decision_deliveries_due", "status", "next_attempt_at"),
+)

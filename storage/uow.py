@@ -20,6 +20,7 @@ from storage.repositories.coordination import CoordinationRepository
 from storage.repositories.enumerators import EnumeratorRepository
 from storage.repositories.families import FamilyRepository
 from storage.repositories.fkp import FkpRepository
+from storage.repositories.fkp_deliveries import FkpDeliveryRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.privacy import PrivacyRepository
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
         self.privacy = PrivacyRepository(session)
         self.rankings = RankingRepository(session)
         self.fkp = FkpRepository(session)
+        self.fkp_deliveries = FkpDeliveryRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

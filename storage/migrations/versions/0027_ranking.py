@@ -1,4 +1,5 @@
-"""welfare_ranks: the proxy-means welfare ranking per family (domain/ranking.py)
+"""welfare_ranks: the proxy-means welfare ranking per family (domain/ranking.py); fkp_decision_deliveries:
+the public consultation's decisions on their way to the registry (domain/fkp_registry.py)
 
 Revision ID: 0027_ranking
 Revises: 0019_privacy
@@ -31,8 +32,27 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('family_id', name=op.f('pk_welfare_ranks'))
     )
     op.create_index(op.f('ix_welfare_ranks_kabkota_code'), 'welfare_ranks', ['kabkota_code'], unique=False)
+    op.create_table('fkp_decision_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('decision_key', sa.String(length=64), nullable=False),
+    sa.Column('document', sa.JSON(), nullable=False),
+    sa.Column('target', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('delivered_at', storage.tables.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', storage.tables.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fkp_decision_deliveries')),
+    sa.UniqueConstraint('decision_key', name=op.f('uq_fkp_decision_deliveries_decision_key'))
+    )
+    op.create_index('ix_fkp_decision_deliveries_due', 'fkp_decision_deliveries', ['status', 'next_attempt_at'],
+                    unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index('ix_fkp_decision_deliveries_due', table_name='fkp_decision_deliveries')
+    op.drop_table('fkp_decision_deliveries')
     op.drop_index(op.f('ix_welfare_ranks_kabkota_code'), table_name='welfare_ranks')
     op.drop_table('welfare_ranks')

@@ -366,6 +366,30 @@ def test_closing_overrides_the_accepted_groups_shows_the_counts_and_sends_the_mi
         assert ranks[moved].final_group == groups[moved] % 4 + 1 and ranks[moved].overridden
         assert ranks[objected].final_group == groups[objected] and not ranks[objected].overridden
         assert uow.fkp.get(planned.forum.id).status == fkp.CLOSED
+    # The registry: one document per decision, valid against the published schema, queued once.
+    import json
+    from pathlib import Path
+
+    import jsonschema
+
+    from domain.model import FkpDecisionDelivery
+
+    schema = json.loads((Path(__file__).parents[3] / "registry/schema/fkp-decision-v1.json").read_text())
+    queued = world.scalars(select(FkpDecisionDelivery).order_by(FkpDecisionDelivery.id))
+    assert len(queued) == 3 and len({q.decision_key for q in queued}) == 3
+    for row in queued:
+        jsonschema.validate(row.document, schema)
+    by_kind = {(q.document["kind"], q.document["outcome"]): q.document for q in queued}
+    moved_doc = next(d for d in by_kind.values() if d["family"]["family_id"] == moved)
+    assert moved_doc["reason"]["code"] == "breadwinner_died" and moved_doc["to_group"] == groups[moved] % 4 + 1
+    assert by_kind[("add", "accepted")]["family"]["head_name"] == "Siti Aminah"
+    assert "score" not in json.dumps([q.document for q in queued])
+    with world.uow_factory() as uow:  # a retried close forwards nothing twice
+        forum = uow.fkp.get(planned.forum.id)
+        assert not any(fkp.forward_decision(uow, forum, item, world.clock.now()) for item in fkp.agenda(uow, forum))
+    facilitator.press(f"fk:cl:{planned.forum.id}")
+    assert facilitator.answer.text == ID("fkp-chat-not-open")
+    assert len(world.scalars(select(FkpDecisionDelivery))) == 3
     # Everything is kept as it was decided: no more proposals once the forum is closed.
     darto.press(f"fk:c:{world.families_in(0)[2].id}")
     assert darto.answer.text == ID("fkp-chat-closed")
