@@ -34,7 +34,7 @@ def _rank_and_plan(env: Env) -> fkp.PlannedForum:
     return planned
 
 
-def test_proposals_an_objection_the_forum_the_minutes_and_a_refusal(env: Env) -> None:
+def test_proposals_an_objection_the_forum_the_minutes_and_a_refusal(env: Env, tmp_path) -> None:
     darto = env.person(2001, "Darto")
     join(env, darto, InviteKind.RT_HEAD, env.area.sls_ids[0], "Ketua RT")
     coordinator = env.person(5001, "Camat")
@@ -79,6 +79,7 @@ def test_proposals_an_objection_the_forum_the_minutes_and_a_refusal(env: Env) ->
 
     final = env.query(lambda uow: uow.rankings.ranks_for_families([moved_id, objected_id]))
     assert final[moved_id].overridden and not final[objected_id].overridden
+    assert _registry_receives(env, tmp_path) == {"accepted": 1, "rejected": 1}  # each decision, once
 
     dispatch(env)
     ask = darto.wait("Apakah Anda menyetujui berita acaranya?")
@@ -94,3 +95,33 @@ def test_proposals_an_objection_the_forum_the_minutes_and_a_refusal(env: Env) ->
 def reasons_group(reasons: dict, family_id: int) -> str:
     """``<family>:<group>`` from the reason buttons under the group chosen."""
     return ":".join(button(reasons, f"fk:y:{family_id}:")[1].split(":")[2:4])
+
+
+def _registry_receives(env: Env, tmp_path) -> dict[str, int]:
+    """Forward the queued decisions to the reference registry twice over: what it holds, by outcome."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from registry.client import RegistryTarget, make_client
+    from registry.fkp import forward_fkp_decisions
+    from registry.service.models import StoredFkpDecision
+    from registry_support import TOKEN, RegistryServer
+
+    server = RegistryServer(f"sqlite:///{tmp_path / 'registry.db'}").start()
+    try:
+        target = RegistryTarget(server.url, TOKEN)
+
+        async def forward() -> list[int]:
+            async with make_client(target) as client:
+                return [await forward_fkp_decisions(env.pintu.uow, env.clock, target, client) for _ in range(2)]
+
+        assert env.loop.run(forward()) == [2, 0]  # the second run finds nothing left to send
+        with Session(server.engine) as session:
+            held = list(session.scalars(select(StoredFkpDecision)))
+        assert all(row.duplicates == 0 for row in held)  # nothing was sent twice
+        outcomes: dict[str, int] = {}
+        for row in held:
+            outcomes[row.document["outcome"]] = outcomes.get(row.document["outcome"], 0) + 1
+        return outcomes
+    finally:
+        server.close()
