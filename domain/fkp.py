@@ -209,6 +209,18 @@ def rt_forum(uow: UnitOfWork, user: User) -> FkpForum | None:
     return uow.fkp.forum_of_sls(user.sls_id)
 
 
+def seat_rt_head(uow: UnitOfWork, user: User, forum: FkpForum, now: dt.datetime) -> FkpParticipant | None:
+    """An RT head who joined after the forum was planned takes their SLS's empty seat (so they sign too)."""
+    seats = [s for s in uow.fkp.participants(forum.id) if s.role == RT_HEAD and s.sls_id == user.sls_id]
+    if any(s.user_id == user.id for s in seats) or not editable(forum):
+        return None
+    empty = next((s for s in seats if s.user_id is None), None)
+    seat = empty or uow.fkp.add_participant(FkpParticipant(forum_id=forum.id, role=RT_HEAD, sls_id=user.sls_id))
+    seat.user_id, seat.joined_at = user.id, now
+    uow.flush()
+    return seat
+
+
 def redeem_seat(uow: UnitOfWork, user: User, seat_id: int, now: dt.datetime) -> FkpParticipant:
     """Put the user in the seat an invite names (domain/onboarding.py redeem_invite calls this)."""
     seat = uow.fkp.participant(seat_id)

@@ -105,6 +105,7 @@ def show_rt_list(ctx: Context, page: int, search: str | None = None, notice: str
     if forum is None:
         return
     search = ctx.data.get("search", "") if search is None else search
+    fkp.seat_rt_head(ctx.uow, ctx.user, forum, ctx.now)
     size = ctx.config.page_size
     total, rows = ctx.uow.fkp.families_page(ctx.user.sls_id, max(0, page) * size, size, search)
     pages = max(1, -(-total // size))

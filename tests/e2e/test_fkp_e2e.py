@@ -62,7 +62,7 @@ def test_proposals_an_objection_the_forum_the_minutes_and_a_refusal(env: Env, tm
     wati.press(why, button(why, "fk:oy:", 2)[1], "Sanggahan Anda tercatat")
 
     env.clock.set(SESSION)
-    forum = facilitator.say("/fkp", "FKP forum 1")
+    forum = facilitator.say("/fkp", "Forum FKP 1")
     opened, _ = facilitator.press(forum, f"fk:op:{planned.forum.id}", "Sesi forum dibuka")
     item, _ = facilitator.press(opened, f"fk:it:{planned.forum.id}:0", "1/2")
     assert ID("fkp-chat-reason-died") in item["text"]

@@ -425,3 +425,15 @@ def test_each_participant_signs_in_the_chat_and_a_refusal_goes_to_the_camats_coo
         assert all(at == world.clock.now() for _, at in uow.fkp.signatures(forum_id).values())
     [alert] = coordinator.receive()
     assert "Pak Darto" in alert and ID("fkp-chat-role-rt_head") in alert and "Rawa Makmur" in alert
+
+
+def test_an_rt_head_who_joins_after_the_planning_takes_the_empty_seat_of_his_sls(consultation):
+    world, _, _, planned = consultation
+    world.clock.set(PREP_OPEN)
+    late = rt_head(world, rt=1, telegram_id=2002)
+    late_id = late.user().id
+    late.say("/fkp")
+    late.say("/fkp")  # once only
+    with world.uow_factory() as uow:
+        seats = [s for s in uow.fkp.participants(planned.forum.id) if s.sls_id == world.sls_ids[1]]
+        assert [s.user_id for s in seats] == [late_id]
