@@ -10,7 +10,7 @@ rendering, audit entry, commit), each in its own unit of work, on RTs and forums
 seed):
 
   - RT head's list: an RT head pressing ``fk:r:<page>`` (a page of 8 families with their group and his word);
-  - decision: a facilitator pressing ``fk:dy:<forum>:<item>`` (accept; the agenda read, the decision written,
+  - decision: a facilitator pressing ``fk:dy:<forum>:f<family>`` (accept; the agenda read, the decision written,
     the next undecided item shown).
 
 Figures: p50/p95/max in milliseconds per backend.
@@ -61,9 +61,9 @@ class Figures:
     skipped: str | None = None
 
 
-def prepare(engine: Engine, city: City, seed: int) -> list[tuple[int, int, int]]:
+def prepare(engine: Engine, city: City, seed: int) -> list[tuple[int, int, list[int]]]:
     """Ranks, forums (open), two moves per RT, a facilitator per forum; returns (forum, facilitator's
-    Telegram id, items) of every forum."""
+    Telegram id, the families it decides) of every forum."""
     rng = random.Random(seed)
     factory = make_session_factory(engine)
     with engine.begin() as conn:
@@ -91,15 +91,15 @@ def prepare(engine: Engine, city: City, seed: int) -> list[tuple[int, int, int]]
         first = conn.scalar(select(User.id).order_by(User.id.desc()).limit(1)) + 1
         seats = conn.execute(select(FkpParticipant.id, FkpParticipant.forum_id)
                              .where(FkpParticipant.role == fkp.FACILITATOR).order_by(FkpParticipant.id)).all()
-        items = {}
-        for forum_id, in conn.execute(select(FkpForum.id)):
-            items[forum_id] = sum(1 for m in moves if m["forum_id"] == forum_id)
+        items: dict[int, list[int]] = {}
+        for move in moves:
+            items.setdefault(move["forum_id"], []).append(move["family_id"])
         for n, (seat_id, forum_id) in enumerate(seats):
             conn.execute(insert(User.__table__).values(id=first + n, telegram_id=FACILITATOR_TG + n, first_name="Lurah",
                                                        language="id", role="resident", consent_version="2026-1",
                                                        consent_at=city.now, created_at=city.now))
             conn.execute(update(FkpParticipant).where(FkpParticipant.id == seat_id).values(user_id=first + n))
-            forums.append((forum_id, FACILITATOR_TG + n, items[forum_id]))
+            forums.append((forum_id, FACILITATOR_TG + n, items.get(forum_id, [])))
         if engine.dialect.name == "postgresql":
             from sqlalchemy import text
 
@@ -107,7 +107,7 @@ def prepare(engine: Engine, city: City, seed: int) -> list[tuple[int, int, int]]
     return forums
 
 
-def measure(engine: Engine, city: City, forums: list[tuple[int, int, int]], runs: int, seed: int, figures: Figures) -> None:
+def measure(engine: Engine, city: City, forums: list[tuple[int, int, list[int]]], runs: int, seed: int, figures: Figures) -> None:
     factory = make_session_factory(engine)
     rng = random.Random(seed)
     handlers = PintuHandlers(lambda: SqlUnitOfWork(factory), FakeClock(city.now), HandlerConfig(invite_secret=SECRET))
@@ -129,8 +129,8 @@ def measure(engine: Engine, city: City, forums: list[tuple[int, int, int]], runs
         lists.append(press(city.rt_head_telegram_ids[index], f"fk:r:{rng.randrange(10)}", n, "FKP"))
     decisions = figures.timings.setdefault("decision, accept (handler)", [])
     for n in range(runs):
-        forum_id, telegram_id, items = forums[rng.randrange(len(forums))]
-        decisions.append(press(telegram_id, f"fk:dy:{forum_id}:{rng.randrange(max(1, items))}", n, "/"))
+        forum_id, telegram_id, families = forums[rng.randrange(len(forums))]
+        decisions.append(press(telegram_id, f"fk:dy:{forum_id}:f{rng.choice(families)}", n, "/"))
 
 
 def run(backend: str, args: argparse.Namespace) -> Figures:

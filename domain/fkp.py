@@ -406,9 +406,10 @@ def agenda(uow: UnitOfWork, forum: FkpForum) -> list[Item]:
     by_added = {d.added_id: d for d in decisions if d.added_id is not None}
     family_ids = sorted(set(moves) | set(objected))
     groups = model_groups(uow, family_ids)
+    families = uow.fkp.families_by_id(family_ids)  # one query: a forum goes through dozens
     items = []
     for family_id in family_ids:
-        family = uow.families.get(family_id)
+        family = families.get(family_id)
         if family is None or family.sls_id not in sls:
             continue
         items.append(Item(f"f{family_id}", sls[family.sls_id], family.head_name, groups.get(family_id),

@@ -7,17 +7,19 @@ the forum's session and the signatures (domain/fkp.py holds the rules; docs/fkp.
 | FKP_NOTE           | family_id, group, reason, who  | the note of an "other" reason (RT head, resident)|
 | FKP_ADD_NAME       |                                | the added family head's name                    |
 | FKP_ADD_KK         | name                           | the added family's KK number                    |
-| FKP_REJECT_REASON  | forum_id, key, index           | why the forum rejects a proposal                |
+| FKP_REJECT_REASON  | forum_id, key                  | why the forum rejects a proposal                |
 
 Buttons (``fk``): home · r:<page> list · f:<family> a family · c: confirm · m: move → g:<fam>:<group> →
 y:<fam>:<group>:<reason> · s search · a add → as:<status> · o object → og:<group> → oy:<group>:<reason> ·
 h:<forum> the forum · op open · at attendance · tp:<forum>:<seat> present · it:<forum>:<index> an item ·
-dy/dn:<forum>:<index> accept/reject · cl close · pdf the minutes · sg:<forum>:y|n sign.
+dy/dn:<forum>:<f family|a added> accept/reject · cl close · pdf the minutes · sg:<forum>:y|n sign.
 
 The welfare group is shown only after the forum's preparation window opens, to community figures only
 while the session is open; the score never (domain/fkp.py sees_groups). Every list shown is audited.
 """
 from __future__ import annotations
+
+import re
 
 from domain import audit, fkp
 from domain.family_import import check_name
@@ -473,11 +475,12 @@ def show_attendance(ctx: Context, forum: FkpForum) -> None:
     ctx.show("\n".join(lines), keyboard([choices(buttons), [Button(ctx.t("btn-back"), f"fk:h:{forum.id}")]]))
 
 
-def show_item(ctx: Context, forum: FkpForum, seat, index: int, notice: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def show_item(ctx: Context, forum: FkpForum, seat, index: int, notice: str | None = None,  # type: ignore[no-untyped-def]
+              items: list[fkp.Item] | None = None) -> None:
     if not fkp.sees_groups(forum, seat.role, ctx.now):
         ctx.answer(ctx.t("fkp-chat-figure-wait"), alert=True)
         return
-    items = fkp.agenda(ctx.uow, forum)
+    items = fkp.agenda(ctx.uow, forum) if items is None else items
     back = [Button(ctx.t("btn-back"), f"fk:h:{forum.id}")]
     if not items:
         ctx.stay(State.IDLE)
@@ -503,8 +506,8 @@ def show_item(ctx: Context, forum: FkpForum, seat, index: int, notice: str | Non
         lines.insert(0, notice + "\n")
     rows: list = []
     if seat.role in fkp.CHAIRS and forum.status == fkp.OPEN:
-        rows.append([Button(ctx.t("fkp-chat-btn-accept"), f"fk:dy:{forum.id}:{index}"),
-                     Button(ctx.t("fkp-chat-btn-reject"), f"fk:dn:{forum.id}:{index}")])
+        rows.append([Button(ctx.t("fkp-chat-btn-accept"), f"fk:dy:{forum.id}:{item.key}"),
+                     Button(ctx.t("fkp-chat-btn-reject"), f"fk:dn:{forum.id}:{item.key}")])
     rows.append(pager(Button("◀", f"fk:it:{forum.id}:{index - 1}") if index > 0 else None,
                       Button("▶", f"fk:it:{forum.id}:{index + 1}") if index + 1 < len(items) else None))
     rows.append(back)
@@ -513,12 +516,10 @@ def show_item(ctx: Context, forum: FkpForum, seat, index: int, notice: str | Non
     ctx.show("\n".join(lines), keyboard(rows))
 
 
-def _item_key(ctx: Context, forum: FkpForum, index: int | None) -> str | None:
-    items = fkp.agenda(ctx.uow, forum)
-    return items[index].key if index is not None and 0 <= index < len(items) else None
+ITEM_KEY = re.compile(r"[fa][0-9]{1,9}")  # an item's key in callback data: f<family id> or a<added family id>
 
 
-def _decide(ctx: Context, forum: FkpForum, seat, index: int, key: str, accepted: bool, reason: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def _decide(ctx: Context, forum: FkpForum, seat, key: str, accepted: bool, reason: str | None = None) -> None:  # type: ignore[no-untyped-def]
     try:
         fkp.decide(ctx.uow, ctx.user, forum, key, accepted, ctx.now, reason)
     except fkp.FkpRefused as refusal:
@@ -527,8 +528,9 @@ def _decide(ctx: Context, forum: FkpForum, seat, index: int, key: str, accepted:
     done = ctx.t("fkp-chat-decision-saved")
     ctx.answer(done)
     items = fkp.agenda(ctx.uow, forum)
+    index = next((n for n, i in enumerate(items) if i.key == key), 0)
     following = next((n for n in range(len(items)) if items[n].decision is None), index)
-    show_item(ctx, forum, seat, following, notice=done)
+    show_item(ctx, forum, seat, following, notice=done, items=items)
 
 
 def send_minutes(ctx: Context, forum: FkpForum) -> None:
@@ -563,15 +565,15 @@ def _forum_press(ctx: Context, action: str, value: str) -> None:
         elif action == "it":
             show_item(ctx, forum, seat, argument or 0)
         elif action in ("dy", "dn"):
-            key = _item_key(ctx, forum, argument)
-            if key is None:
+            key = value.partition(":")[2]
+            if not ITEM_KEY.fullmatch(key):
                 raise fkp.FkpRefused("fkp-chat-stale")
             if action == "dy":
-                _decide(ctx, forum, seat, argument, key, True)
+                _decide(ctx, forum, seat, key, True)
             elif seat.role not in fkp.CHAIRS or forum.status != fkp.OPEN:
                 raise fkp.FkpRefused("fkp-chat-not-chair" if seat.role not in fkp.CHAIRS else "fkp-chat-not-open")
             else:
-                ctx.go(State.FKP_REJECT_REASON, forum_id=forum.id, key=key, index=argument)
+                ctx.go(State.FKP_REJECT_REASON, forum_id=forum.id, key=key)
         elif action == "cl":
             closing = fkp.close_forum(ctx.uow, ctx.user, forum.id, ctx.now)
             ctx.answer(ctx.t("fkp-chat-closed-now"))
@@ -600,7 +602,7 @@ def _forum_press(ctx: Context, action: str, value: str) -> None:
 
 def enter_reject_reason(ctx: Context) -> None:
     ctx.show(ctx.t("fkp-chat-ask-reject-reason"),
-             keyboard([[Button(ctx.t("btn-back"), f"fk:it:{ctx.data.get('forum_id')}:{ctx.data.get('index', 0)}")]]))
+             keyboard([[Button(ctx.t("btn-back"), f"fk:h:{ctx.data.get('forum_id')}")]]))
 
 
 def on_reject_reason(ctx: Context) -> None:
@@ -615,7 +617,7 @@ def on_reject_reason(ctx: Context) -> None:
     if seat is None:
         ctx.send(ctx.t("stale-button"))
         return
-    _decide(ctx, forum, seat, int(data.get("index", 0)), str(data.get("key", "")), False, reason)
+    _decide(ctx, forum, seat, str(data.get("key", "")), False, reason)
 
 
 # --- the one button prefix ------------------------------------------------------------------------------------

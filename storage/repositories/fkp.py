@@ -79,6 +79,11 @@ class FkpRepository:
                                     .offset(offset).limit(limit)).all()
         return total, rows
 
+    def families_by_id(self, family_ids: Sequence[int]) -> dict[int, Family]:
+        if not family_ids:
+            return {}
+        return {f.id: f for f in self.session.scalars(select(Family).where(Family.id.in_(list(family_ids))))}
+
     def family_ids_in(self, sls_ids: Sequence[int]) -> list[tuple[int, int]]:
         """(family id, sls id) of every family of these SLS."""
         if not sls_ids:

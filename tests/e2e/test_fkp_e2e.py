@@ -66,9 +66,9 @@ def test_proposals_an_objection_the_forum_the_minutes_and_a_refusal(env: Env, tm
     opened, _ = facilitator.press(forum, f"fk:op:{planned.forum.id}", "Sesi forum dibuka")
     item, _ = facilitator.press(opened, f"fk:it:{planned.forum.id}:0", "1/2")
     assert ID("fkp-chat-reason-died") in item["text"]
-    item, _ = facilitator.press(item, f"fk:dy:{planned.forum.id}:0", "2/2")
+    item, _ = facilitator.press(item, button(item, f"fk:dy:{planned.forum.id}:")[1], "2/2")
     assert "Sanggahan warga" in item["text"]
-    facilitator.press(item, f"fk:dn:{planned.forum.id}:1", "Mengapa forum menolak")
+    facilitator.press(item, button(item, f"fk:dn:{planned.forum.id}:")[1], "Mengapa forum menolak")
     decided = facilitator.say("Penghasilan keluarga tetap", "Keputusan: ❌ ditolak")
     forum, _ = facilitator.press(decided, f"fk:h:{planned.forum.id}", "sudah diputuskan 2")
     closed, _ = facilitator.press(forum, f"fk:cl:{planned.forum.id}", "Forum ditutup")

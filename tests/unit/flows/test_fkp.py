@@ -239,6 +239,10 @@ def test_a_resident_objects_about_their_own_familys_group(consultation):
 
 # --- the forum ------------------------------------------------------------------------------------------------
 
+def _on_screen(person: Person, prefix: str) -> str:
+    return next(b for b in person.buttons() if b.startswith(prefix))
+
+
 def _prepared(consultation):
     """Darto moves one family, a resident objects about another, Darto adds a family; the session day."""
     world, darto, groups, planned = consultation
@@ -283,16 +287,18 @@ def _decided(consultation):
 
     facilitator.press(f"fk:it:{forum_id}:0")
     assert "1/3" in facilitator.screen and ID("fkp-chat-reason-died") in facilitator.screen
-    facilitator.press(f"fk:dy:{forum_id}:0")
+    facilitator.press(f"fk:dy:{forum_id}:zzz", facilitator.last_id)  # forged
+    assert facilitator.answer.text == ID("fkp-chat-stale")
+    facilitator.press(_on_screen(facilitator, f"fk:dy:{forum_id}:"))
     assert "2/3" in facilitator.screen and ID("fkp-chat-reason-illness") in facilitator.screen  # the objection
-    facilitator.press(f"fk:dn:{forum_id}:1")
+    facilitator.press(_on_screen(facilitator, f"fk:dn:{forum_id}:"))
     facilitator.say("")
     assert facilitator.screen == ID("fkp-chat-reason-needed")
     facilitator.say("Keluarga masih berpenghasilan tetap")
     assert "3/3" in facilitator.screen and "Siti Aminah" in facilitator.screen
     facilitator.press(f"fk:cl:{forum_id}")
     assert facilitator.answer.text == ID("fkp-chat-undecided", count=1)
-    facilitator.press(f"fk:dy:{forum_id}:2")
+    facilitator.press(_on_screen(facilitator, f"fk:dy:{forum_id}:"))
     with world.uow_factory() as uow:
         decisions = {(d.family_id, d.added_id is not None): d for d in uow.fkp.decisions(forum_id)}
         assert decisions[(moved, False)].outcome == "accepted" and decisions[(moved, False)].group == groups[moved] % 4 + 1
