@@ -426,7 +426,7 @@ def agenda(uow: UnitOfWork, forum: FkpForum) -> list[Item]:
 def decide(uow: UnitOfWork, user: User, forum: FkpForum, key: str, accepted: bool, now: dt.datetime,
            reason: str | None = None) -> FkpDecision:
     """The forum's decision on one item: accepted, or rejected with a reason; deciding again replaces it."""
-    _chair(uow, user, forum)
+    seat = _chair(uow, user, forum)
     if forum.status != OPEN:
         raise FkpRefused("fkp-chat-not-open")
     item = next((i for i in agenda(uow, forum) if i.key == key), None)
@@ -445,7 +445,8 @@ def decide(uow: UnitOfWork, user: User, forum: FkpForum, key: str, accepted: boo
     decision.reason = None if accepted else reason
     decision.by_user_id, decision.at = user.id, now
     uow.flush()
-    audit.record(uow, user, audit.FKP_DECIDE, now, family_id=item.family_id, area_id=item.sls.id, always=True)
+    audit.record(uow, user, audit.FKP_DECIDE, now, family_id=item.family_id, area_id=item.sls.id, always=True,
+                 role=seat.role)
     return decision
 
 

@@ -511,7 +511,8 @@ def show_item(ctx: Context, forum: FkpForum, seat, index: int, notice: str | Non
     rows.append(pager(Button("◀", f"fk:it:{forum.id}:{index - 1}") if index > 0 else None,
                       Button("▶", f"fk:it:{forum.id}:{index + 1}") if index + 1 < len(items) else None))
     rows.append(back)
-    audit.record(ctx.uow, ctx.user, audit.FKP_VIEW, ctx.now, family_id=item.family_id, area_id=item.sls.id, always=True)
+    audit.record(ctx.uow, ctx.user, audit.FKP_VIEW, ctx.now, family_id=item.family_id, area_id=item.sls.id, always=True,
+                 role=seat.role)
     ctx.stay(State.IDLE)
     ctx.show("\n".join(lines), keyboard(rows))
 
@@ -537,7 +538,8 @@ def send_minutes(ctx: Context, forum: FkpForum) -> None:
     """The berita acara and FKP list as a PDF document (reports/fkp_minutes.py), to a chair of a closed forum."""
     village = fkp.village_of(ctx.uow, forum)
     content = minutes_pdf(ctx.uow, forum)
-    audit.record(ctx.uow, ctx.user, audit.FKP_VIEW, ctx.now, area_id=village.id, always=True)
+    audit.record(ctx.uow, ctx.user, audit.FKP_VIEW, ctx.now, area_id=village.id, always=True,
+                 role=fkp.ADMINISTRATOR if fkp.seat_in(ctx.uow, ctx.user, forum, (fkp.ADMINISTRATOR,)) else fkp.FACILITATOR)
     ctx.reply.add(SendDocument(ctx.event.chat_id, f"berita-acara-fkp-{village.code}-{forum.number}.pdf", content,
                                ctx.t("fkp-chat-minutes-caption", number=forum.number, village=village.name)))
 

@@ -305,7 +305,7 @@ def _decided(consultation):
         assert decisions[(objected, False)].outcome == "rejected"
         assert "berpenghasilan" in decisions[(objected, False)].reason
     decided = _audited(world, audit.FKP_DECIDE)
-    assert len(decided) == 3 and {e.actor_user_id for e in decided} == {facilitator.user().id}
+    assert len(decided) == 3 and {(e.actor_user_id, e.actor_role) for e in decided} == {(facilitator.user().id, "facilitator")}
     return world, darto, groups, planned, facilitator, administrator, moved, objected
 
 
