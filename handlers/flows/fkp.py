@@ -440,6 +440,8 @@ def show_forum(ctx: Context, forum_id: int, notice: str | None = None) -> None:
             rows += list(keyboards.fkp_sign(ctx.t, forum.id).groups)
         if chair:
             rows.append([Button(ctx.t("fkp-chat-btn-minutes"), f"fk:pdf:{forum.id}")])
+    if fkp.rt_forum(ctx.uow, ctx.user) is not None:  # an RT head with a seat of another kind too
+        rows.append([Button(ctx.t("fkp-chat-btn-rt-menu"), "fk:r:0")])
     if notice:
         lines.insert(0, notice + "\n")
     ctx.stay(State.IDLE)
