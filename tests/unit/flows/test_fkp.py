@@ -443,3 +443,49 @@ def test_an_rt_head_who_joins_after_the_planning_takes_the_empty_seat_of_his_sls
     with world.uow_factory() as uow:
         seats = [s for s in uow.fkp.participants(planned.forum.id) if s.sls_id == world.sls_ids[1]]
         assert [s.user_id for s in seats] == [late_id]
+
+
+@pytest.mark.parametrize(("role", "status", "days_before", "sees"), [
+    ("rt_head", "planned", 8, False), ("rt_head", "planned", 7, True), ("resident", "planned", 3, True),
+    ("facilitator", "planned", 8, False), ("facilitator", "open", 0, True), ("rt_head", "closed", 0, True),
+    ("figure", "planned", 3, False), ("figure", "open", 0, True), ("figure", "closed", 0, False),
+])
+def test_the_embargo_by_role_status_and_day(role, status, days_before, sees):
+    forum = FkpForum(village_id=1, number=1, at=SESSION, prep_opens_at=PREP_OPEN, status=status, created_at=SESSION)
+    assert fkp.sees_groups(forum, role, SESSION - dt.timedelta(days=days_before)) is sees
+
+
+def test_an_objection_accepted_moves_the_family_to_the_group_it_asked_and_a_rejected_addition_is_kept(consultation):
+    world, darto, groups, planned, facilitator, administrator, moved, objected = _prepared(consultation)
+    chair = facilitator.user().id
+    with world.uow_factory() as uow:
+        forum = uow.fkp.get(planned.forum.id)
+        person = uow.users.get(chair)
+        fkp.open_forum(uow, person, forum, world.clock.now())
+        added = next(i for i in fkp.agenda(uow, forum) if i.added is not None)
+        fkp.decide(uow, person, forum, f"f{moved}", False, world.clock.now(), "belum terbukti")
+        fkp.decide(uow, person, forum, f"f{objected}", True, world.clock.now())
+        fkp.decide(uow, person, forum, added.key, False, world.clock.now(), "sudah terdaftar di RT lain")
+        closing = fkp.close_forum(uow, person, forum.id, world.clock.now())
+        uow.commit()
+        assert closing.overrides == 1 and closing.forwarded == 3
+        ranks = uow.rankings.ranks_for_families([moved, objected])
+        assert ranks[objected].final_group == groups[objected] % 4 + 1  # the group the resident asked for
+        assert ranks[moved].final_group == groups[moved] and not ranks[moved].overridden
+        assert closing.tally.total.after[groups[objected] % 4 + 1] == closing.tally.total.before[groups[objected] % 4 + 1] + 1
+        assert [a.head_name for a in uow.fkp.added(forum.id)] == ["Siti Aminah"]  # rejected, still on record
+
+
+def test_stale_forged_and_out_of_place_presses_get_a_clear_answer(consultation):
+    world, darto, _, planned = consultation
+    world.clock.set(PREP_OPEN)
+    nobody = _resident(world, world.families_in(2)[0].id, telegram_id=4100)
+    for data in ("fk:zz", "fk:h:abc", f"fk:h:{planned.forum.id}", "fk:sg:1:maybe", "fk:og:9", "fk:r:0"):
+        nobody.press(data)  # a resident of this forum's SLS, but no seat: none of these are hers
+        assert nobody.answer.text
+    darto.press(f"fk:dy:{planned.forum.id}:f1")  # an RT head's seat is no chair
+    assert darto.answer.show_alert
+    darto.say("/fkp")
+    darto.press("fk:s")
+    darto.say("x" * 5000)  # cut to a search of 60 characters
+    assert ID("no-families") in darto.screen
