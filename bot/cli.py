@@ -470,6 +470,11 @@ def _registry_status(args: argparse.Namespace, settings: Settings) -> int:
     pintu = build(settings)
     with pintu.uow() as uow:
         print(format_status(delivery_status(uow, pintu.clock.now())))
+        fkp = uow.fkp_deliveries.counts()
+        if any(fkp.values()):  # the public consultation's decisions (registry/fkp.py)
+            print("FKP decisions: " + ", ".join(f"{count} {status}" for status, count in fkp.items()))
+            for row in uow.fkp_deliveries.parked():
+                print(f"  parked {row.decision_key}: {row.last_error}")
     return 0
 
 

@@ -92,3 +92,42 @@ def test_a_family_dropped_from_the_ranking_loses_its_row_unless_the_forum_moved_
         uow.commit()
     with uow_factory() as uow:
         assert set(uow.rankings.ranks_for_families(rt1)) == {rt1[0], rt1[2]}
+
+
+def test_running_the_model_reads_the_newest_completed_record_with_its_niks_sealed(uow_factory) -> None:
+    import uuid
+
+    from domain.model import Record
+    from domain.pmt import parse_model
+    from domain.ranking_run import run_ranking
+
+    fam = build(uow_factory)
+    ids = fam["64.72.01.1001.0001"] + fam["64.72.01.1001.0002"]
+    seen: list[dict] = []
+    with uow_factory() as uow:
+        for n, family_id in enumerate(ids):
+            for version, members in ((1, 9), (2, n + 1)):  # the correction (version 2) is what counts
+                uow.records.add(Record(id=str(uuid.uuid4()), family_id=family_id, form_id="f", form_version="1",
+                                       answers={"members": str(members),
+                                                "roster": [{"member_nik": "6472015501810001"}]},
+                                       status="completed", completed_at=NOW, version=version, created_at=NOW,
+                                       updated_at=NOW))
+        uow.records.add(Record(id=str(uuid.uuid4()), family_id=fam["64.72.01.1002.0001"][0], form_id="f",
+                               form_version="1", answers={"members": "2"}, status="draft", version=1,
+                               created_at=NOW, updated_at=NOW))
+        uow.commit()
+    model = parse_model({"format": "pintu.pmt/1", "name": "t", "version": "1", "intercept": 0,
+                         "variables": [{"name": "m", "answer": "members", "coefficient": -1.0}],
+                         "cutoffs": {"default": {"groups": [0.2, 0.4, 0.6]}}})
+    with uow_factory() as uow:
+        seen = [answers for _, _, answers in uow.rankings.completed_answers("64.72")]
+        result = run_ranking(uow, model, "64.72", NOW)
+        uow.commit()
+    assert all("sealed" in answers["roster"][0]["member_nik"] for answers in seen)  # never decrypted
+    # 6 ranked, cut-offs at round(1.2) = 1, round(2.4) = 2, round(3.6) = 4 families
+    assert result.ranked == 6 and result.model_counts == {1: 1, 2: 1, 3: 2, 4: 2}
+    with uow_factory() as uow:
+        views = uow.rankings.ranks_for_families(ids)
+        # the most members (6, the last family) is the poorest: group 1; one member: group 4
+        assert views[ids[-1]].model_group == 1 and views[ids[0]].model_group == 4
+        assert len(result.unranked) == 3  # kelurahan 1002: a draft is not a completed record
