@@ -55,7 +55,8 @@ NOTIFY_REMINDER = "fkp-chat-notify-reminder"
 NOTIFY_SIGN = "fkp-chat-notify-sign"
 NOTIFY_ESCALATED = "fkp-chat-notify-escalated"
 NOTIFY_MINUTES = "fkp-chat-notify-minutes"
-NOTIFY_KINDS = (NOTIFY_PLANNED, NOTIFY_REMINDER, NOTIFY_SIGN, NOTIFY_ESCALATED, NOTIFY_MINUTES)
+NOTIFY_RESIDENT = "fkp-chat-notify-resident"  # to the SLS's residents when the list opens: they may object
+NOTIFY_KINDS = (NOTIFY_PLANNED, NOTIFY_REMINDER, NOTIFY_SIGN, NOTIFY_ESCALATED, NOTIFY_MINUTES, NOTIFY_RESIDENT)
 REMINDER_AT = dt.time(19, 0)
 
 # Catalog keys of the names shown (chat/locales/*/fkp.po), spelled out so that a test finds each one used.
@@ -150,6 +151,9 @@ def plan_forums(uow: UnitOfWork, village: Area, at: dt.datetime, place: str, now
                                                        user_id=head.id if head else None, joined_at=now if head else None))
                 if head is not None:
                     told += _tell_rt_head(uow, head, forum, area, now)
+            for resident in uow.fkp.residents_of_sls(area.id):  # sent when the embargo ends (the outbox paces it)
+                uow.outbox.add(resident.telegram_id, NOTIFY_RESIDENT, {"forum_id": forum.id, "at": forum.at.isoformat()},
+                               due_at=max(prep, now), now=now)
         planned.append(PlannedForum(forum, members, invites, told))
     return planned
 

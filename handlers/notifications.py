@@ -326,7 +326,7 @@ def _render_fkp(uow: UnitOfWork, row: OutboxRow) -> Notification | NotRendered:
     tz = ZoneInfo(village.timezone)
     t = Translator(recipient_language(uow, row.chat_id))
     values = {"number": forum.number, "village": village.name, "when": visit_when(forum.at, tz, t), "place": forum.place or "-"}
-    if row.kind in (fkp.NOTIFY_PLANNED, fkp.NOTIFY_REMINDER):
+    if row.kind in (fkp.NOTIFY_PLANNED, fkp.NOTIFY_REMINDER, fkp.NOTIFY_RESIDENT):
         if forum.status != fkp.PLANNED or _instant(payload.get("at")) != forum.at:
             return NotRendered(f"forum {forum.status} or moved")
         prep = forum.prep_opens_at.astimezone(tz).date()

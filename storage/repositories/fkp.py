@@ -175,6 +175,11 @@ class FkpRepository:
         return True
 
     # --- who is told ---------------------------------------------------------------------------------------
+    def residents_of_sls(self, sls_id: int) -> Sequence[User]:
+        """The residents of an SLS with a family registered: they may object once the list is open."""
+        return self.session.scalars(select(User).join(Family, Family.id == User.family_id)
+                                    .where(Family.sls_id == sls_id, User.role == "resident").order_by(User.id)).all()
+
     def officers_of(self, area_id: int, roles: Sequence[str]) -> Sequence[User]:
         return self.session.scalars(select(User).where(User.scope_area_id == area_id, User.role.in_(list(roles)))
                                     .order_by(User.id)).all()

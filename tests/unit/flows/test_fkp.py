@@ -218,6 +218,22 @@ def _resident(world, family_id: int, telegram_id: int = 4001) -> Person:
     return Person(world, telegram_id)
 
 
+def test_residents_are_told_when_the_list_opens_that_they_may_object(world):
+    groups = _rank(world)
+    family = world.families_in(0)[0].id
+    wati = _resident(world, family)
+    _plan(world)
+    [row] = world.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == wati.telegram_id))
+    assert row.kind == fkp.NOTIFY_RESIDENT and row.due_at == PREP_OPEN
+    [told] = wati.receive()
+    assert "/fkp" in told and "fk:home" in wati.buttons()
+    wati.press("fk:home")
+    assert "🔒" in wati.screen  # (the helper delivered it early: the list is still closed)
+    world.clock.set(PREP_OPEN)
+    wati.press("fk:home")
+    assert ID(f"fkp-chat-group-{groups[family]}") in wati.screen
+
+
 def test_a_resident_objects_about_their_own_familys_group(consultation):
     world, darto, groups, planned = consultation
     family = world.families_in(0)[0].id
