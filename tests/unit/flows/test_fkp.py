@@ -505,3 +505,19 @@ def test_stale_forged_and_out_of_place_presses_get_a_clear_answer(consultation):
     darto.press("fk:s")
     darto.say("x" * 5000)  # cut to a search of 60 characters
     assert ID("no-families") in darto.screen
+
+
+def test_a_resident_who_withdraws_consent_takes_their_objection_with_them(consultation):
+    world, darto, groups, planned = consultation
+    world.clock.set(PREP_OPEN)
+    family = world.families_in(0)[0].id
+    wati = _resident(world, family)
+    with world.uow_factory() as uow:
+        fkp.object_to_group(uow, uow.users.by_telegram_id(wati.telegram_id),
+                            groups[family] % 4 + 1, "lost_work", None, world.clock.now())
+        uow.commit()
+    wati.say("/dataku")
+    wati.press("pv:erase", wati.message_with("pv:erase"))
+    wati.press("pv:eraseok")
+    with world.uow_factory() as uow:
+        assert uow.fkp.objections(planned.forum.id) == []
