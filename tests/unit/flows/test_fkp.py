@@ -516,7 +516,11 @@ def test_a_resident_who_withdraws_consent_takes_their_objection_with_them(consul
         fkp.object_to_group(uow, uow.users.by_telegram_id(wati.telegram_id),
                             groups[family] % 4 + 1, "lost_work", None, world.clock.now())
         uow.commit()
-    wati.say("/dataku")
+    import json
+
+    actions = wati.say("/dataku")  # her right to see it: the objection is in her file
+    [document] = [a for a in actions if isinstance(a, SendDocument)]
+    assert json.loads(document.content)["objections"][0]["reason"] == "lost_work"
     wati.press("pv:erase", wati.message_with("pv:erase"))
     wati.press("pv:eraseok")
     with world.uow_factory() as uow:
