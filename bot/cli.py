@@ -17,6 +17,7 @@
     pintu areas import FILE.csv | --wilayah CODE   the area master data (all or nothing)
     pintu invite --role supervisor|coordinator --area CODE
     pintu export --area CODE --format csv|xlsx|geojson --out FILE
+    pintu ranking run --area 64.72 [--model FILE] | show --area CODE | export --area CODE --out FILE
     pintu audit [--user ID] [--family ID] [--since YYYY-MM-DD]   staff access to personal data (no values)
     pintu campaign set CODE --from YYYY-MM-DD --to YYYY-MM-DD   the field-work window (behind schedule)
     pintu media check | adopt      the shared media folder (PINTU_MEDIA_DIR) every bot and dispatcher uses
@@ -25,6 +26,7 @@
     pintu staff list                       who holds a role beyond resident
     pintu role revoke TELEGRAM_ID | --invite TOKEN   take a role back, or withdraw an unused invite
 
+    pintu fkp plan --area KELURAHAN --at "2027-05-04 09:00" [--place TEXT] | list --area CODE | show ID
     pintu requests [close ID]      residents' open privacy requests (correction, erasure), with their age
 """
 from __future__ import annotations
@@ -41,6 +43,7 @@ import secrets
 import sys
 from typing import Any
 
+from bot import cli_ranking
 from bot.config import Settings
 from bot.demo_constants import DEMO_BOT_ID
 from bot.logging_setup import configure_logging
@@ -195,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="column names and values in Indonesian (default) or English, with the zone on times "
                              "and a legend sheet; 'raw' keeps the machine names for scripts, e.g. --lang raw")
     export.set_defaults(func=_export)
+    cli_ranking.add_parser(sub)  # pintu ranking run | show | export (bot/cli_ranking.py)
 
     audit_log = sub.add_parser("audit", help="staff access to personal data: who, what, which family or area, when")
     audit_log.add_argument("--user", type=int, help="only this user's accesses (users.id)")
@@ -246,6 +250,27 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("--url", default=None, help="Central's address (default: from PINTU_REGISTRY_URL)")
     publish.add_argument("--project", type=int, default=None, help="the project number (default: from PINTU_REGISTRY_URL)")
     publish.set_defaults(func=_form_publish)
+    fkp_cmd = sub.add_parser("fkp", help="the public consultation forums (FKP, docs/fkp.md)").add_subparsers()
+    fkp_plan = fkp_cmd.add_parser("plan", help="plan a kelurahan's forums (one per up to 12 SLS) and print their invites",
+                                  epilog='example: pintu fkp plan --area 64.72.05.1004 --at "2027-05-04 09:00" '
+                                         '--place "Aula Kelurahan"')
+    fkp_plan.add_argument("--area", required=True, help="the kelurahan/desa code, e.g. 64.72.05.1004")
+    fkp_plan.add_argument("--at", required=True, help='the session\'s start in the area\'s local time, e.g. "2027-05-04 09:00"')
+    fkp_plan.add_argument("--place", default="", help='where the forum meets, e.g. "Aula Kelurahan Rawa Makmur"')
+    fkp_plan.add_argument("--prep-days", type=int, default=7,
+                          help="days before the session the RT heads may see the groups (the embargo ends), e.g. 7")
+    fkp_plan.add_argument("--figures", type=int, default=5, help="invites for community figures (0-5), e.g. 5")
+    fkp_plan.add_argument("--demo-url", default="http://127.0.0.1:8080", help="the demo chat page, e.g. http://127.0.0.1:8080")
+    fkp_plan.set_defaults(func=_fkp_plan)
+    fkp_list = fkp_cmd.add_parser("list", help="the forums of an area with their status",
+                                  epilog="example: pintu fkp list --area 64.72.05")
+    fkp_list.add_argument("--area", required=True, help="any area code: a kelurahan, a kecamatan (64.72.05), a kab/kota")
+    fkp_list.set_defaults(func=_fkp_list)
+    fkp_show = fkp_cmd.add_parser("show", help="one forum: its SLS, seats, proposals, decisions, signatures",
+                                  epilog="example: pintu fkp show 3")
+    fkp_show.add_argument("forum_id", type=int, help="the forum's number from pintu fkp list, e.g. 3")
+    fkp_show.set_defaults(func=_fkp_show)
+
     flows = sub.add_parser("flows", help="the conversation's state graph, from the flows' declarations (Mermaid)",
                            epilog="example: pintu flows > docs/flows.mmd")
     flows.set_defaults(func=_flows)
@@ -563,6 +588,11 @@ def _registry_status(args: argparse.Namespace, settings: Settings) -> int:
     pintu = build(settings)
     with pintu.uow() as uow:
         print(format_status(delivery_status(uow, pintu.clock.now())))
+        fkp = uow.fkp_deliveries.counts()
+        if any(fkp.values()):  # the public consultation's decisions (registry/fkp.py)
+            print("FKP decisions: " + ", ".join(f"{count} {status}" for status, count in fkp.items()))
+            for row in uow.fkp_deliveries.parked():
+                print(f"  parked {row.decision_key}: {row.last_error}")
     return 0
 
 
@@ -804,6 +834,96 @@ def _requests_close(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         uow.commit()
     print(f"request {args.request_id} closed; the resident will be told")
+    return 0
+
+
+def _fkp_plan(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    from domain.fkp import plan_forums
+
+    problem = secret_problem(settings.invite_secret)
+    if problem is not None:
+        raise ValueError(f"PINTU_INVITE_SECRET is {problem}; make one with `pintu secret new`")
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        village = uow.areas.by_code(args.area)
+        if village is None:
+            raise ValueError(f"no area with code {args.area}")
+        tz = ZoneInfo(village.timezone)
+        try:
+            local = dt.datetime.strptime(args.at.strip(), "%Y-%m-%d %H:%M")
+        except ValueError:
+            raise ValueError(f'--at {args.at!r}: write the local time as "YYYY-MM-DD HH:MM", e.g. "2027-05-04 09:00"') from None
+        at = local.replace(tzinfo=tz).astimezone(dt.timezone.utc)
+        planned = plan_forums(uow, village, at, args.place, pintu.clock.now(), settings.invite_secret,
+                              prep_days=args.prep_days, figures=args.figures)
+        username = settings.bot_username or answering_bot(uow, settings.bot_key, village)
+        if not username:
+            raise ValueError("the bot's Telegram username is not known yet, so the links would name another bot: start "
+                             "the bot once (it records the name getMe gives it) or set PINTU_BOT_USERNAME")
+        uow.commit()
+        bot_id = settings.bot_token.split(":", 1)[0] if settings.bot_token else DEMO_BOT_ID
+        for item in planned:
+            forum = item.forum
+            print(f"forum {forum.id}: {village.name} ({village.code}) no. {forum.number}, {local:%Y-%m-%d %H:%M} "
+                  f"{village.timezone}, {forum.place or '-'}; groups shown from "
+                  f"{forum.prep_opens_at.astimezone(tz):%Y-%m-%d %H:%M}")
+            print(f"  SLS ({len(item.sls)}): {', '.join(a.code for a in item.sls)}; RT heads told: {item.rt_heads_told}")
+            for invite in item.invites:
+                user_id = 100_000 + secrets.randbelow(900_000)
+                print(f"  {invite.seat.role:<13} https://t.me/{username}?start={invite.token}")
+                print(f"  {'':<13} demo page: {args.demo_url}/?bot={bot_id}&user={user_id}&start={invite.token}"
+                      f"&title={invite.seat.role}")
+    print(f"{len(planned)} forum(s) planned; the invites are valid until the day after the session")
+    return 0
+
+
+def _fkp_list(args: argparse.Namespace, settings: Settings) -> int:
+    from zoneinfo import ZoneInfo
+
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        forums = uow.fkp.forums_under(args.area)
+        for forum in forums:
+            village = uow.areas.get(forum.village_id)
+            local = forum.at.astimezone(ZoneInfo(village.timezone))
+            moves = sum(1 for p in uow.fkp.proposals(forum.id) if p.kind == "move")
+            print(f"{forum.id:>6}  {village.code:<16} no. {forum.number}  {local:%Y-%m-%d %H:%M}  {forum.status:<9}  "
+                  f"{len(uow.fkp.sls_of(forum.id))} SLS  {moves} proposals  {len(uow.fkp.decisions(forum.id))} decisions")
+    print(f"{len(forums)} forum(s)", file=sys.stderr)
+    return 0
+
+
+def _fkp_show(args: argparse.Namespace, settings: Settings) -> int:
+    """Counts and seats only: the families themselves are seen in the chat, where each view is audited."""
+    from zoneinfo import ZoneInfo
+
+    pintu = build(settings)
+    with pintu.uow() as uow:
+        forum = uow.fkp.get(args.forum_id)
+        if forum is None:
+            raise ValueError(f"no forum {args.forum_id} (pintu fkp list --area CODE)")
+        village = uow.areas.get(forum.village_id)
+        tz = ZoneInfo(village.timezone)
+        print(f"forum {forum.id}: {village.name} ({village.code}) no. {forum.number}, {forum.status}")
+        print(f"  session {forum.at.astimezone(tz):%Y-%m-%d %H:%M} ({village.timezone}) at {forum.place or '-'}; "
+              f"groups shown from {forum.prep_opens_at.astimezone(tz):%Y-%m-%d %H:%M}")
+        print(f"  SLS: {', '.join(f'{a.code} {a.name}' for a in uow.fkp.sls_of(forum.id))}")
+        present, signed = uow.fkp.present(forum.id), uow.fkp.signatures(forum.id)
+        for seat in uow.fkp.participants(forum.id):
+            person = uow.users.get(seat.user_id) if seat.user_id is not None else None
+            answer = signed.get(seat.id)
+            print(f"  seat {seat.id:>5} {seat.role:<13} {person.first_name if person else '(invite not used)':<24} "
+                  f"{'present' if seat.id in present else '':<8} "
+                  f"{f'{answer[0]} {answer[1].astimezone(tz):%Y-%m-%d %H:%M}' if answer else ''}")
+        proposals = uow.fkp.proposals(forum.id)
+        decisions = uow.fkp.decisions(forum.id)
+        print(f"  proposals: {sum(p.kind == 'confirm' for p in proposals)} confirmed, "
+              f"{sum(p.kind == 'move' for p in proposals)} moves; {len(uow.fkp.added(forum.id))} added families; "
+              f"{len(uow.fkp.objections(forum.id))} objections")
+        print(f"  decisions: {sum(d.outcome == 'accepted' for d in decisions)} accepted, "
+              f"{sum(d.outcome == 'rejected' for d in decisions)} rejected")
     return 0
 
 

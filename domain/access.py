@@ -64,6 +64,9 @@ COMMAND_ACTIONS: dict[str, str] = {
     "tinjau": REVIEW, "review": REVIEW,
     "ekspor": EXPORT, "export": EXPORT,
     "dataku": OPEN, "mydata": OPEN,  # the privacy notice's rights: everyone who agreed to it
+    # The public consultation: a forum's seat, an RT head's SLS or a resident's own family; domain/fkp.py
+    # decides which (a seat is the forum's role, not a users.role).
+    "fkp": OPEN,
 }
 
 MAX_DEPTH = 8  # province → regency → district → village → SLS, with room to spare

@@ -30,8 +30,11 @@ EXPORT = "export"  # an area's families as a file
 IMPORT = "import"  # families imported from a list
 ROLE_CHANGE = "role.change"  # a role given or taken (an invite redeemed, the admin)
 ERASURE = "erasure"  # personal data erased (a request, retention)
+FKP_VIEW = "fkp.view"  # a list of families with their welfare group (the public consultation, domain/fkp.py)
+FKP_PROPOSE = "fkp.propose"  # an RT head confirms, moves or adds a family
+FKP_DECIDE = "fkp.decide"  # the forum decides on a family
 ACTIONS = (VIEW_FAMILY, CHANGE_FAMILY, VIEW_QUESTIONNAIRE, CHANGE_QUESTIONNAIRE, SUBMIT_QUESTIONNAIRE, ADD_PHOTO,
-           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE)
+           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE, FKP_VIEW, FKP_PROPOSE, FKP_DECIDE)
 COMMAND_LINE = "cli"  # the actor role of an operator at the command line (no user)
 
 
@@ -41,15 +44,16 @@ def is_staff(actor: User | None) -> bool:
 
 
 def record(uow: UnitOfWork, actor: User | None, action: str, now: dt.datetime, *, family_id: int | None = None,
-           area_id: int | None = None, count: int | None = None, always: bool = False) -> bool:
+           area_id: int | None = None, count: int | None = None, always: bool = False, role: str | None = None) -> bool:
     """Append an entry for ``actor`` (None: the command line) when they are staff (or ``always``: a role
-    change or an erasure is logged whoever asked); True when an entry was written."""
+    change or an erasure is logged whoever asked); True when an entry was written. ``role``: the role the
+    access was made in when it is not the user's own (a seat at a consultation forum, domain/fkp.py)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}; one of {', '.join(ACTIONS)}")
     if not always and not is_staff(actor):
         return False
     uow.audit.add(at=now, actor_user_id=actor.id if actor is not None else None,
-                  actor_role=actor.role if actor is not None else COMMAND_LINE, action=action,
+                  actor_role=role or (actor.role if actor is not None else COMMAND_LINE), action=action,
                   family_id=family_id, area_id=area_id, count=count)
     return True
 

@@ -94,4 +94,8 @@ def invite_area(uow: UnitOfWork, invite: Invite) -> Area | None:
     if invite.kind is InviteKind.ENUMERATOR:
         areas = list(uow.enumerators.assigned_sls(invite.target_id)) if uow.enumerators.get(invite.target_id) else []
         return areas[0] if areas else None
+    if invite.kind is InviteKind.FKP_SEAT:  # a forum's seat: the forum's kelurahan
+        seat = uow.fkp.participant(invite.target_id)
+        forum = uow.fkp.get(seat.forum_id) if seat is not None else None
+        return uow.areas.get(forum.village_id) if forum is not None else None
     return uow.areas.get(invite.target_id)

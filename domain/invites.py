@@ -36,6 +36,7 @@ class InviteKind(enum.IntEnum):
     RESIDENT = 3  # target: SLS (RT) area id; shared in the neighbourhood group, many uses
     SUPERVISOR = 4  # target: any area id (the supervisor's scope); single use
     COORDINATOR = 5  # target: any area id (a kecamatan or kelurahan coordinator's scope); single use
+    FKP_SEAT = 6  # target: a seat at a public-consultation forum (fkp_participants.id); single use
 
     @property
     def single_use(self) -> bool:

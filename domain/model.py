@@ -289,6 +289,23 @@ class RecordDelivery:
 
 
 @dataclass(kw_only=True, eq=False)
+class FkpDecisionDelivery:
+    """A public-consultation decision queued for the registry (domain/fkp_registry.py), one per key."""
+
+    id: int = unset()
+    decision_key: str = unset()
+    document: dict[str, Any] = field(default_factory=dict)  # pintu.fkp-decision/1, as decided
+    target: str = "registry"
+    status: str = "pending"  # pending | delivered | parked
+    attempts: int = 0
+    next_attempt_at: dt.datetime = unset()
+    claimed_until: dt.datetime | None = None
+    last_error: str | None = None  # status code and reason only
+    delivered_at: dt.datetime | None = None
+    created_at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
 class VisitOutcome:
     """What happened at the door, as the enumerator recorded it (one row per attempt)."""
 
@@ -412,3 +429,83 @@ class PrivacyRequest:
     created_at: dt.datetime = unset()
     closed_at: dt.datetime | None = None
     closed_by: int | None = None
+
+
+# --- the public consultation (FKP, domain/fkp.py) -----------------------------------------------------
+
+@dataclass(kw_only=True, eq=False)
+class FkpForum:
+    """One forum of a kelurahan's public consultation (one per up to 12 SLS)."""
+
+    id: int = unset()
+    village_id: int = unset()
+    number: int = unset()
+    at: dt.datetime = unset()  # the session's start, UTC
+    place: str = ""
+    prep_opens_at: dt.datetime = unset()  # the embargo ends: groups are shown from here on
+    status: str = "planned"  # planned | open | closed | escalated
+    opened_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    created_at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
+class FkpParticipant:
+    """A seat at a forum: its role there and, once the invite is redeemed (or for an RT head), its user."""
+
+    id: int = unset()
+    forum_id: int = unset()
+    role: str = unset()  # facilitator | assistant | administrator | figure | rt_head
+    user_id: int | None = None
+    sls_id: int | None = None
+    joined_at: dt.datetime | None = None
+
+
+@dataclass(kw_only=True, eq=False)
+class FkpProposal:
+    id: int = unset()
+    forum_id: int = unset()
+    family_id: int = unset()
+    kind: str = unset()  # confirm | move
+    proposed_group: int | None = None
+    reason: str | None = None
+    note: str | None = None
+    by_user_id: int | None = None
+    at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
+class FkpAddedFamily:
+    id: int = unset()
+    forum_id: int = unset()
+    sls_id: int = unset()
+    head_name: str = unset()
+    kk_number: str | None = None
+    status: str = unset()  # present | moved | died | not_found
+    by_user_id: int | None = None
+    at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
+class FkpObjection:
+    id: int = unset()
+    forum_id: int = unset()
+    family_id: int = unset()
+    user_id: int = unset()
+    claimed_group: int = unset()
+    reason: str = unset()
+    note: str | None = None
+    at: dt.datetime = unset()
+
+
+@dataclass(kw_only=True, eq=False)
+class FkpDecision:
+    id: int = unset()
+    forum_id: int = unset()
+    family_id: int | None = None
+    added_id: int | None = None
+    group: int | None = None
+    outcome: str = unset()  # accepted | rejected
+    reason: str | None = None
+    by_user_id: int | None = None
+    at: dt.datetime = unset()

@@ -47,6 +47,10 @@ def redeem_invite(uow: UnitOfWork, user: User, invite: Invite, now: dt.datetime)
         from domain.access import assign_scope
 
         assign_scope(uow, user, "supervisor" if invite.kind is InviteKind.SUPERVISOR else "coordinator", invite.target_id)
+    elif invite.kind is InviteKind.FKP_SEAT:
+        from domain.fkp import redeem_seat
+
+        redeem_seat(uow, user, invite.target_id, now)  # a role at one forum; users.role stays as it is
     else:
         join_sls(uow, user, invite.target_id)
     uow.flush()

@@ -48,6 +48,7 @@ class MyData:
     timezone: str  # the area's IANA zone, to show times in
     records: list[dict[str, Any]]
     requests: list[dict[str, Any]]
+    objections: list[dict[str, Any]] = field(default_factory=list)  # to their family's welfare group (FKP)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,18 @@ def my_data(uow: UnitOfWork, user: User) -> MyData:
         records=[_record(r, r.id in delivered, len(photos.get(r.id, []))) for r in records],
         requests=[{"id": q.id, "kind": q.kind, "status": q.status, "created_at": _iso(q.created_at),
                    "closed_at": _iso(q.closed_at)} for q in uow.privacy.of_person(user.telegram_id)],
+        objections=_objections(uow, user, family),
     )
+
+
+def _objections(uow: UnitOfWork, user: User, family: Any) -> list[dict[str, Any]]:
+    """The person's own objections at the public consultation (their words; not the group, which is the
+    forum's and embargoed until its preparation window)."""
+    forum = uow.fkp.forum_of_sls(family.sls_id) if family is not None else None
+    if forum is None:
+        return []
+    return [{"forum_id": o.forum_id, "claimed_group": o.claimed_group, "reason": o.reason, "note": o.note,
+             "at": _iso(o.at)} for o in uow.fkp.objections(forum.id) if o.user_id == user.id]
 
 
 def _record(record: Record, delivered: bool, photos: int) -> dict[str, Any]:
@@ -114,6 +126,7 @@ def my_data_file(data: MyData, now: dt.datetime) -> bytes:
         "appointment": None if data.appointment is None else {k: v for k, v in data.appointment.items() if k != "start_at"},
         "records": data.records,
         "requests": data.requests,
+        "objections": data.objections,
     }
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 

@@ -183,3 +183,20 @@ def claim_decision(t: Translator, claim_id: int) -> Keyboard:
 def privacy_request_done(t: Translator, request_id: int) -> Keyboard:
     """Under a correction request sent to the RT head: "done" closes it and tells the resident."""
     return keyboard([[Button(t("btn-pv-done"), f"pv:done:{request_id}")]])
+
+
+# --- the public consultation's buttons (fk) shown elsewhere -------------------------------------------
+
+def fkp_open(t: Translator) -> Keyboard:
+    """Under a forum invite's welcome and the consultation's notices: to the forum's screen (/fkp)."""
+    return keyboard([[Button(t("fkp-chat-btn-open"), "fk:home")]])
+
+
+def fkp_sign(t: Translator, forum_id: int) -> Keyboard:
+    """Under "please sign the minutes": agree (setuju) or refuse."""
+    return keyboard([[Button(t("fkp-chat-btn-agree"), f"fk:sg:{forum_id}:y"),
+                      Button(t("fkp-chat-btn-refuse"), f"fk:sg:{forum_id}:n")]])
+
+
+def fkp_minutes(t: Translator, forum_id: int) -> Keyboard:
+    return keyboard([[Button(t("fkp-chat-btn-minutes"), f"fk:pdf:{forum_id}")]])

@@ -33,6 +33,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("progres", "progress"),
     ("tinjau", "review"),
     ("ekspor", "export"),
+    ("fkp", "fkp"),
     ("dataku", "mydata"),
     ("bahasa", "language"),
     ("bantuan", "help"),
@@ -40,7 +41,10 @@ MENU: tuple[tuple[str, str], ...] = (
 
 # Commands the access rules allow more widely than a menu should suggest them: /kunjungan (the visit
 # record, with a family id) is the enumerator's tool; others may still type it.
-MENU_ROLES: dict[str, frozenset[str]] = {"kunjungan": frozenset({"enumerator"})}
+MENU_ROLES: dict[str, frozenset[str]] = {"kunjungan": frozenset({"enumerator"}),
+                                         # the consultation is the RT heads' task; others are led there by
+                                         # an invite or a notice, and may still type it
+                                         "fkp": frozenset({"rt_head"})}
 
 DEFAULT_ROLE = "resident"
 # Menus by language code: "" is everyone else (Indonesian first), "en" English-language clients.

@@ -18,11 +18,12 @@ from domain.nudges import NUDGE
 from domain.outcomes import NEW_TIME_OFFER
 from domain.reminders import home_time_fit
 from domain.rt_groups import progress
+from domain import fkp
 from handlers import daily_messages, keyboards
 from chat.keyboard import Button, Keyboard, Markup, choices, keyboard
 from chat.i18n import Translator, language_for
 from chat.events import EditMessage
-from chat.render import HOME_MARK, day_button, home_times_label, visit_when
+from chat.render import HOME_MARK, day_button, day_label, home_times_label, visit_when
 from chat.wire import action_from_json
 
 # Catalog keys of the notifications; an outbox row's kind is its key without the "notify-" prefix.
@@ -40,6 +41,9 @@ CLAIM_KEYS = frozenset({"notify-claim-new", "notify-claim-linked", "notify-claim
 
 # Privacy requests (domain/privacy.py): a correction to the RT head, "your request is done" to the resident.
 PRIVACY_KEYS = frozenset({"notify-privacy-correction", "notify-privacy-done"})
+
+# The public consultation (domain/fkp.py): the kind is the catalog key itself (fkp-chat-notify-…).
+FKP_KINDS = frozenset(fkp.NOTIFY_KINDS)
 
 # A step's reply written ahead with the step (bot/replies.py): the action itself, already rendered.
 REPLY_KIND = "reply"
@@ -82,6 +86,8 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
     about a visit that has begun be skipped rather than sent."""
     if row.kind == REPLY_KIND:
         return _render_reply(row)
+    if row.kind in FKP_KINDS:
+        return _render_fkp(uow, row)
     key = "notify-" + row.kind
     if key in REMINDER_KEYS:
         return _render_reminder(uow, row, key, now)
@@ -335,3 +341,29 @@ def _render_privacy(uow: UnitOfWork, row: OutboxRow, key: str) -> Notification |
     text = t("notify-privacy-correction", id=request.id, name=family.head_name if family else "-",
              person=user.first_name if user else "-", text=request.text or "")
     return Notification(row.chat_id, text, keyboards.privacy_request_done(t, request.id))
+
+
+def _render_fkp(uow: UnitOfWork, row: OutboxRow) -> Notification | NotRendered:
+    """A forum planned, the evening-before reminder, "please sign", "the minutes are ready", an escalation.
+    A notice about a forum that has moved on (rescheduled, closed) is skipped, not sent."""
+    payload = row.payload if isinstance(row.payload, dict) else {}
+    forum = uow.fkp.get(payload.get("forum_id")) if isinstance(payload.get("forum_id"), int) else None
+    if forum is None:
+        return NotRendered(f"forum {payload.get('forum_id')!r} no longer exists")
+    village = uow.areas.get(forum.village_id)
+    tz = ZoneInfo(village.timezone)
+    t = Translator(recipient_language(uow, row.chat_id))
+    values = {"number": forum.number, "village": village.name, "when": visit_when(forum.at, tz, t), "place": forum.place or "-"}
+    if row.kind in (fkp.NOTIFY_PLANNED, fkp.NOTIFY_REMINDER, fkp.NOTIFY_RESIDENT):
+        if forum.status != fkp.PLANNED or _instant(payload.get("at")) != forum.at:
+            return NotRendered(f"forum {forum.status} or moved")
+        prep = forum.prep_opens_at.astimezone(tz).date()
+        return Notification(row.chat_id, t(row.kind, prep=day_label(prep, t.language), **values), keyboards.fkp_open(t))
+    if row.kind == fkp.NOTIFY_SIGN:
+        return Notification(row.chat_id, t(row.kind, **values), keyboards.fkp_sign(t, forum.id))
+    if row.kind == fkp.NOTIFY_MINUTES:
+        return Notification(row.chat_id, t(row.kind, **values), keyboards.fkp_minutes(t, forum.id))
+    seat = uow.fkp.participant(payload.get("seat_id")) if isinstance(payload.get("seat_id"), int) else None
+    person = uow.users.get(seat.user_id) if seat is not None and seat.user_id is not None else None
+    return Notification(row.chat_id, t(row.kind, role=t(fkp.ROLE_KEYS[seat.role]) if seat else "-",
+                                       person=person.first_name if person else "-", code=village.code, **values))

@@ -48,3 +48,10 @@ class State(StrEnum):
 
     # privacy: the resident's rights (see, correct, withdraw and erase)
     CORRECTION = "privacy.correction"
+
+    # fkp: the public consultation (the RT head's review, a resident's objection, the forum's session)
+    FKP_SEARCH = "fkp.search"
+    FKP_NOTE = "fkp.note"
+    FKP_ADD_NAME = "fkp.add_name"
+    FKP_ADD_KK = "fkp.add_kk"
+    FKP_REJECT_REASON = "fkp.reject_reason"

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from registry.erasure import forward_erasures
+from registry.fkp import forward_fkp_decisions
 from registry.worker import ForwardPolicy, RegistryWorker, worker_from_settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ def start_registry_jobs(scheduler: Any, pintu: Any, *, policy: ForwardPolicy | N
             await worker.drain(max_seconds=max(every * 10, 30.0))
             # Residents' erasure requests for records the registry already has (registry/erasure.py).
             await forward_erasures(worker.uow_factory, worker.clock, worker.target, worker.client)
+            # The public consultation's decisions, one document each (registry/fkp.py).
+            await forward_fkp_decisions(worker.uow_factory, worker.clock, worker.target, worker.client)
         except Exception:
             log.exception("registry forwarding run failed")
         finally:

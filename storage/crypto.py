@@ -365,4 +365,5 @@ def _open_nik(keyring: Any, sealed: str) -> str:
 
 KK_FIELD = "families.kk_number"
 CLAIM_KK_FIELD = "family_claims.kk_number"  # a pending claim's typed KK (storage/tables.py family_claims)
+FKP_KK_FIELD = "fkp_added_families.kk_number"  # a family added at the FKP (storage/tables.py fkp_added_families)
 NIK_FIELD = "nik"  # the household roster's NIK: EncryptedString(NIK_FIELD) and blind_index(NIK_FIELD, ...)

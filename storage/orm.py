@@ -14,7 +14,7 @@ from sqlalchemy.orm import registry, relationship
 
 from domain import model
 from storage import tables
-from storage.crypto import CLAIM_KK_FIELD, KK_FIELD, keyring_of
+from storage.crypto import CLAIM_KK_FIELD, FKP_KK_FIELD, KK_FIELD, keyring_of
 
 mapper_registry = registry(metadata=tables.metadata)
 _lock = threading.Lock()
@@ -49,6 +49,7 @@ def start_mappers() -> None:
         imperative(model.Record, tables.records)
         imperative(model.RecordPhoto, tables.record_photos)
         imperative(model.RecordDelivery, tables.record_deliveries)
+        imperative(model.FkpDecisionDelivery, tables.fkp_decision_deliveries)
         imperative(model.VisitOutcome, tables.visit_outcomes)
         imperative(model.FamilyNudge, tables.family_nudges)
         imperative(model.RtGroup, tables.rt_groups)
@@ -58,12 +59,25 @@ def start_mappers() -> None:
         imperative(model.KkAttempt, tables.kk_attempts)
 
         imperative(model.PrivacyRequest, tables.privacy_requests)
+        imperative(model.FkpForum, tables.fkp_forums)
+        imperative(model.FkpParticipant, tables.fkp_participants)
+        imperative(model.FkpProposal, tables.fkp_proposals)
+        imperative(model.FkpAddedFamily, tables.fkp_added_families)
+        event.listen(model.FkpAddedFamily, "before_insert", _index_added_kk)
+        event.listen(model.FkpAddedFamily, "before_update", _index_added_kk)
+        imperative(model.FkpObjection, tables.fkp_objections)
+        imperative(model.FkpDecision, tables.fkp_decisions)
         _started = True
 
 
 def _index_claim_kk(_mapper, connection, claim: model.FamilyClaim) -> None:  # type: ignore[no-untyped-def]
     kk = claim.kk_number
     claim.kk_index = None if kk is None else keyring_of(connection.dialect).blind_index(CLAIM_KK_FIELD, kk)  # type: ignore[attr-defined]
+
+
+def _index_added_kk(_mapper, connection, added: model.FkpAddedFamily) -> None:  # type: ignore[no-untyped-def]
+    kk = added.kk_number
+    added.kk_index = None if kk is None else keyring_of(connection.dialect).blind_index(FKP_KK_FIELD, kk)  # type: ignore[attr-defined]
 
 
 def _index_kk(_mapper, connection, family: model.Family) -> None:  # type: ignore[no-untyped-def]

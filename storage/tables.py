@@ -33,7 +33,7 @@ from sqlalchemy import (
     text,
 )
 
-from storage.crypto import CLAIM_KK_FIELD, KK_FIELD, EncryptedString, SealedAnswers, SealedJSON
+from storage.crypto import CLAIM_KK_FIELD, FKP_KK_FIELD, KK_FIELD, EncryptedString, SealedAnswers, SealedJSON
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING = {
@@ -465,4 +465,157 @@ privacy_requests = Table(
     _instant("closed_at", nullable=True),
     Column("closed_by", BigInteger, nullable=True),  # Telegram id of the RT head, or None (CLI, worker)
     Index("ix_privacy_requests_status", "status", "created_at"),
+)
+
+# --- the public consultation (FKP, domain/fkp.py) -------------------------------------------------------
+# One forum per kelurahan, or one per up to 12 of its SLS. Everything said in it is kept as given: an RT
+# head's proposals and added families, residents' objections, the forum's decisions, who was present and
+# who signed. The welfare groups themselves live in D's welfare_ranks (uow.rankings); a decision accepted
+# becomes an override there when the forum closes.
+fkp_forums = Table(
+    "fkp_forums", metadata,
+    _id(),
+    Column("village_id", ForeignKey("areas.id"), nullable=False),
+    Column("number", Integer, nullable=False),  # 1, 2, … within the kelurahan
+    _instant("at"),  # when the session starts (UTC)
+    Column("place", String(200), nullable=False, default=""),
+    _instant("prep_opens_at"),  # the embargo: nobody sees a group before this
+    Column("status", String(16), nullable=False, default="planned"),  # planned | open | closed | escalated
+    _instant("opened_at", nullable=True),
+    _instant("closed_at", nullable=True),
+    _instant("created_at"),
+    UniqueConstraint("village_id", "number", name="uq_fkp_forums_village_number"),
+)
+
+# Which SLS a forum covers: an SLS belongs to one forum.
+fkp_forum_sls = Table(
+    "fkp_forum_sls", metadata,
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), primary_key=True),
+    Column("sls_id", ForeignKey("areas.id"), primary_key=True),
+    UniqueConstraint("sls_id", name="uq_fkp_forum_sls_sls_id"),
+)
+
+# The forum's roles: a seat per facilitator, assistant, administrator, community figure and RT head. A seat
+# is what an invite names (domain/invites.py FKP_SEAT); redeeming it puts the user in the seat, so the role
+# is scoped to this forum and leaves users.role alone.
+fkp_participants = Table(
+    "fkp_participants", metadata,
+    _id(),
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("role", String(16), nullable=False),  # facilitator | assistant | administrator | figure | rt_head
+    Column("user_id", ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("sls_id", ForeignKey("areas.id"), nullable=True),  # an RT head's SLS
+    _instant("joined_at", nullable=True),
+)
+
+# An RT head's word on a family of their SLS: confirm, or move to another group with a reason.
+fkp_proposals = Table(
+    "fkp_proposals", metadata,
+    _id(),
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False),
+    Column("family_id", ForeignKey("families.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),  # confirm | move
+    Column("proposed_group", Integer, nullable=True),  # 1-4 for a move
+    Column("reason", String(16), nullable=True),
+    Column("note", String(500), nullable=True),
+    Column("by_user_id", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    _instant("at"),
+    UniqueConstraint("forum_id", "family_id", name="uq_fkp_proposals_forum_family"),
+)
+
+# A family missing from the list, added by the RT head with its status. Its KK is encrypted like the
+# families' (storage/crypto.py), read and written only through storage/repositories/fkp.py.
+fkp_added_families = Table(
+    "fkp_added_families", metadata,
+    _id(),
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("sls_id", ForeignKey("areas.id"), nullable=False),
+    Column("head_name", String(120), nullable=False),
+    Column("kk_number", EncryptedString(FKP_KK_FIELD, index="kk_index"), nullable=True),
+    Column("kk_index", String(64), nullable=True),
+    Column("status", String(16), nullable=False),  # present | moved | died | not_found
+    Column("by_user_id", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    _instant("at"),
+)
+
+# A resident's objection (sanggah) about their own family's group.
+fkp_objections = Table(
+    "fkp_objections", metadata,
+    _id(),
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False),
+    Column("family_id", ForeignKey("families.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("claimed_group", Integer, nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("note", String(500), nullable=True),
+    _instant("at"),
+    UniqueConstraint("forum_id", "family_id", "user_id", name="uq_fkp_objections_forum_family"),
+)
+
+# The forum's decision on one family (a proposal or an objection) or one added family.
+fkp_decisions = Table(
+    "fkp_decisions", metadata,
+    _id(),
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("family_id", ForeignKey("families.id", ondelete="CASCADE"), nullable=True),
+    Column("added_id", ForeignKey("fkp_added_families.id", ondelete="CASCADE"), nullable=True),
+    Column("group", Integer, nullable=True),  # the group decided on (accepted moves)
+    Column("outcome", String(8), nullable=False),  # accepted | rejected
+    Column("reason", String(500), nullable=True),  # why rejected
+    Column("by_user_id", ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    _instant("at"),
+    UniqueConstraint("forum_id", "family_id", name="uq_fkp_decisions_forum_family"),
+    UniqueConstraint("added_id", name="uq_fkp_decisions_added_id"),
+)
+
+fkp_attendance = Table(
+    "fkp_attendance", metadata,
+    Column("participant_id", ForeignKey("fkp_participants.id", ondelete="CASCADE"), primary_key=True),
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False, index=True),
+    _instant("at"),
+)
+
+fkp_signatures = Table(
+    "fkp_signatures", metadata,
+    Column("participant_id", ForeignKey("fkp_participants.id", ondelete="CASCADE"), primary_key=True),
+    Column("forum_id", ForeignKey("fkp_forums.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("answer", String(8), nullable=False),  # agreed | refused
+    _instant("at"),
+)
+
+# The welfare ranking (domain/ranking.py): one row per ranked family, the proxy-means score and where it
+# puts the family within its kabupaten/kota. ``final_group`` is the model's group unless the public
+# consultation (FKP) moved the family, in which case ``override_source`` names the decision; a re-run of
+# the model replaces score, decile and model group but keeps the forum's decisions.
+welfare_ranks = Table(
+    "welfare_ranks", metadata,
+    Column("family_id", ForeignKey("families.id", ondelete="CASCADE"), primary_key=True),
+    Column("kabkota_code", String(32), nullable=False, index=True),
+    Column("score", Double(), nullable=False),
+    Column("decile", Integer, nullable=False),
+    Column("model_group", Integer, nullable=False),
+    Column("final_group", Integer, nullable=False),
+    Column("override_source", Text, nullable=True),  # e.g. "fkp:<forum_id>:<decision_id>"
+    Column("model_version", String(80), nullable=False),
+    _instant("ranked_at"),
+)
+
+# The public consultation's decisions on their way to the central registry (domain/fkp_registry.py,
+# registry/fkp.py): one row per decision, keyed by the decision's id (a second enqueue of the same key is
+# a no-op), the document as it was decided, delivered through the same leased queue as the records
+# (storage/leased_queue.py). A table of its own because record_deliveries rows belong to a record.
+fkp_decision_deliveries = Table(
+    "fkp_decision_deliveries", metadata,
+    _id(),
+    Column("decision_key", String(64), nullable=False, unique=True),
+    Column("document", JSON, nullable=False),
+    Column("target", String(32), nullable=False, default="registry"),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    _instant("next_attempt_at"),
+    _instant("claimed_until", nullable=True),
+    Column("last_error", Text, nullable=True),
+    _instant("delivered_at", nullable=True),
+    _instant("created_at"),
+    Index("ix_fkp_decision_deliveries_due", "status", "next_attempt_at"),
 )

@@ -19,10 +19,13 @@ from storage.repositories.conversations import ConversationRepository
 from storage.repositories.coordination import CoordinationRepository
 from storage.repositories.enumerators import EnumeratorRepository
 from storage.repositories.families import FamilyRepository
+from storage.repositories.fkp import FkpRepository
+from storage.repositories.fkp_deliveries import FkpDeliveryRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
+from storage.repositories.rankings import RankingRepository
 from storage.queues import DeliveryRepository, OutboxRepository
 from storage.repositories.records import RecordRepository
 from storage.repositories.reminders import ReminderRepository
@@ -65,6 +68,9 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(session)
 
         self.privacy = PrivacyRepository(session)
+        self.rankings = RankingRepository(session)
+        self.fkp = FkpRepository(session)
+        self.fkp_deliveries = FkpDeliveryRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -7,10 +7,10 @@ handlers/keyboards.py. The router (handlers/app.py) builds its tables from :data
 from __future__ import annotations
 
 from handlers.flow import Flow
-from handlers.flows import (booking, common, enumerator, group, onboarding, outcomes, privacy, questionnaire, reminders,
-                            rt_head, supervisor)
+from handlers.flows import (booking, common, enumerator, fkp, group, onboarding, outcomes, privacy, questionnaire,
+                            reminders, rt_head, supervisor)
 
 FLOWS: tuple[Flow, ...] = (
     common.FLOW, onboarding.FLOW, booking.FLOW, rt_head.FLOW, enumerator.FLOW, outcomes.FLOW, questionnaire.FLOW,
-    reminders.FLOW, supervisor.FLOW, group.FLOW, privacy.FLOW,
+    reminders.FLOW, supervisor.FLOW, group.FLOW, privacy.FLOW, fkp.FLOW,
 )

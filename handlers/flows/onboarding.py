@@ -130,6 +130,9 @@ def _accept_invite(ctx: Context, token: str) -> None:
         return
     if invite.kind is InviteKind.RESIDENT:
         ask_family_name(ctx, for_self=True, invited=True)
+    elif invite.kind is InviteKind.FKP_SEAT:
+        # A seat at a forum, not a role: the person's own home is unchanged; the forum is one button away.
+        ctx.show(ctx.t("fkp-chat-welcome", name=ctx.user.first_name), keyboards.fkp_open(ctx.t))
     else:
         welcome = {InviteKind.RT_HEAD: "welcome-rt-head", InviteKind.SUPERVISOR: "welcome-supervisor",
                    InviteKind.COORDINATOR: "welcome-coordinator"}.get(invite.kind, "welcome-enumerator")

@@ -60,6 +60,7 @@ def rt_menu(ctx: Context) -> Keyboard:
         [Button(ctx.t("btn-rh-import"), "rh:import")],
         [Button(ctx.t("btn-rt-invite"), "rt:invite")],
         [Button(ctx.t("btn-rt-claims", count=len(claims.pending_claims(ctx.uow, ctx.user))), "kl:list")],
+        *([[Button(ctx.t("fkp-chat-btn-rt-menu"), "fk:r:0")]] if ctx.uow.fkp.forum_of_sls(ctx.user.sls_id) else []),
     ])
 
 

@@ -21,6 +21,7 @@ from babel.dates import format_date
 
 from domain import access
 from domain import audit
+from domain import fkp
 from domain.exports import ExportLabels, export_area
 from domain.geotag import NO_PHOTO, OUTSIDE_SLS, SHARED_NIK, TOO_FAR
 from domain.model import Area
@@ -174,6 +175,7 @@ def show_area(ctx: Context, area: Area, page: int) -> None:
             lines.append(ctx.t("sv-page", page=page + 1, pages=pages))
     elif area.level != "sls":
         lines += ["", ctx.t("sv-no-units")]
+    lines += _consultation_lines(ctx, area)
     lines += ["", ctx.t("sv-legend")]  # "selesai" and "tuntas" side by side need their difference said once
     rows: list[Part] = [choices(Button(("⚠️ " if u.behind else "") + u.area.name, f"sv:a:{u.area.id}:0") for u in shown)]
     rows.append(_paging(area, "a", page, pages))
@@ -182,6 +184,17 @@ def show_area(ctx: Context, area: Area, page: int) -> None:
     rows.append([Button(ctx.t("btn-sv-export"), f"ex:m:{area.id}")])
     rows.append(_up_row(ctx, area))
     ctx.show("\n".join(lines), keyboard(rows))
+
+
+def _consultation_lines(ctx: Context, area: Area) -> list[str]:
+    """The public consultation per kecamatan, once forums are planned (domain/fkp.py)."""
+    districts = fkp.progress(ctx.uow, area)
+    if not districts:
+        return []
+    return ["", ctx.t("fkp-chat-progress-title")] + [
+        ctx.t("fkp-chat-progress-line", district=row.district.name, planned=row.forums[fkp.PLANNED],
+              open=row.forums[fkp.OPEN], closed=row.forums[fkp.CLOSED], escalated=row.forums[fkp.ESCALATED],
+              proposals=row.proposals, decisions=row.decisions) for row in districts]
 
 
 def show_enumerators(ctx: Context, area: Area, page: int) -> None:

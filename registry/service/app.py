@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from registry.payload import schema_of, validation_errors
-from registry.service.models import RegistryBase, StoredPhoto, StoredRecord, StoredSubmission
+from registry.service.models import RegistryBase, StoredFkpDecision, StoredPhoto, StoredRecord, StoredSubmission
 from storage.db import make_engine, make_session_factory
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ def create_app(engine: Engine, token: str, *, read_token: str = "", middlewares:
     app.router.add_post("/v1/records", post_record)
     app.router.add_get("/v1/records/{key}", get_record)
     app.router.add_post("/v1/erasures", post_erasure)
+    app.router.add_post("/v1/fkp-decisions", post_fkp_decision)
     app.router.add_post("/submission", post_submission)
     app.router.add_head("/submission", head_submission)
     app.router.add_get("/healthz", healthz)
@@ -357,6 +359,62 @@ async def post_erasure(request: web.Request) -> web.Response:
 
     erased = await asyncio.to_thread(_locked, request.app[WRITES], _erase)
     return web.json_response({"status": "erased", "key": key, "records": erased})
+
+
+FKP_SCHEMA = "pintu.fkp-decision/1"
+
+
+@functools.cache
+def _fkp_validator() -> Any:
+    import jsonschema
+
+    from registry.payload import SCHEMA_PATH
+
+    document = json.loads((SCHEMA_PATH.parent / "fkp-decision-v1.json").read_text(encoding="utf-8"))
+    cls = jsonschema.validators.validator_for(document)
+    return cls(document, format_checker=cls.FORMAT_CHECKER)
+
+
+async def post_fkp_decision(request: web.Request) -> web.Response:
+    """A public-consultation decision (pintu.fkp-decision/1), stored once per decision_id: 201 the first
+    time, 200 for an identical resend, 409 for a different document under a key already held."""
+    if not _authorized(request):
+        return _error(401, "unauthorized")
+    try:
+        document = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "body is not JSON")
+    errors = [f"/{'/'.join(str(p) for p in e.absolute_path)}: {e.validator}"
+              for e in _fkp_validator().iter_errors(document)]
+    if errors:
+        return _error(422, f"not a valid {FKP_SCHEMA} document", errors)
+    key = document["decision_id"]
+    if request.headers.get("Idempotency-Key", f"fkp-{key}") != f"fkp-{key}":
+        return _error(400, "Idempotency-Key must be fkp-<decision_id>")
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+    def _store() -> tuple[int, str]:
+        with request.app[SESSIONS]() as session:
+            held = session.get(StoredFkpDecision, key)
+            if held is not None:
+                if held.document_sha256 != digest:
+                    return 409, "a different decision is stored under this decision_id"
+                held.duplicates += 1
+                session.commit()
+                return 200, "duplicate"
+            session.add(StoredFkpDecision(key=key, sls_code=document["area"]["sls"], document=document,
+                                          document_sha256=digest, received_at=_now(), duplicates=0))
+            try:
+                session.commit()
+            except IntegrityError:  # a concurrent copy of the same decision got in first
+                session.rollback()
+                return 200, "duplicate"
+            return 201, "stored"
+
+    status, outcome = await asyncio.to_thread(_locked, request.app[WRITES], _store)
+    if status == 409:
+        return _error(409, outcome)
+    return web.json_response({"status": outcome, "decision_id": key}, status=status)
 
 
 # --- OpenRosa ----------------------------------------------------------------------------------------

@@ -52,3 +52,16 @@ class StoredSubmission(RegistryBase):
     attachments: Mapped[dict[str, Any]] = mapped_column(JSON)  # file name -> sha256
     received_at: Mapped[dt.datetime]
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StoredFkpDecision(RegistryBase):
+    """A public-consultation decision (pintu.fkp-decision/1), by its decision id: stored once."""
+
+    __tablename__ = "registry_fkp_decisions"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # the decision_id
+    sls_code: Mapped[str] = mapped_column(String(32), index=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    document_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[dt.datetime]
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)  # resends answered "already have it"

@@ -177,7 +177,7 @@ def test_dynamic_key_families_are_complete():
 def test_every_catalog_message_is_used_somewhere():
     """A message nobody shows is usually a typo'd key on one side."""
     sources = [tree for _, tree in trees()]
-    for folder in ("bot", "scheduling", "domain", "chat"):  # the transports, jobs and renderers show messages too
+    for folder in ("bot", "scheduling", "domain", "chat", "reports"):  # transports, jobs, renderers, reports
         sources += [ast.parse(p.read_text()) for p in sorted((ROOT / folder).glob("*.py"))]
     used = {node.value for tree in sources for node in ast.walk(tree)
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
