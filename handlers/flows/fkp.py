@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from domain import audit, fkp
-from domain.family_import import check_name
+from domain.names import check_name
 from domain.kk import check_kk
 from domain.model import FkpForum
 from handlers import keyboards
@@ -299,11 +299,11 @@ def enter_add_name(ctx: Context) -> None:
 
 
 def on_added_name(ctx: Context) -> None:
-    name = check_name(ctx.event.text or "")
-    if name is None:
-        ctx.send(ctx.t("bad-family-name"))
+    check = check_name(ctx.event.text)
+    if not check.ok:
+        ctx.send(ctx.t(check.problem))  # what is wrong with it, as at registration
         return
-    ctx.go(State.FKP_ADD_KK, name=name)
+    ctx.go(State.FKP_ADD_KK, name=check.name)
 
 
 def enter_add_kk(ctx: Context) -> None:
