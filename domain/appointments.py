@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.booking import (BookingRules, book_visit, can_manage_family, days_with_free_slots, family_free_slots,
+                            offered_slots,
                             move_visit, sls_timezone)
 from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTaken, SlotUnavailable
 
@@ -115,10 +116,10 @@ def day_choices(uow: Any, family_id: int, now: dt.datetime, rules: BookingRules)
 
 
 def time_choices(uow: Any, family_id: int, day: dt.date, now: dt.datetime, rules: BookingRules) -> TimeChoices:
-    """The free times of one day, in the family's zone."""
+    """The free times of one day, in the family's zone, as offered (travel-aware: domain/travel.py)."""
     family = uow.families.get(family_id)
     return TimeChoices(family.id, family.head_name, day, sls_timezone(uow, family.sls_id),
-                       family_free_slots(uow, family, now, rules, [day]))
+                       offered_slots(uow, family, now, rules, day))
 
 
 class ReminderAnswer(Enum):

@@ -16,6 +16,8 @@ from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTa
 from domain.holidays_id import holiday_dates
 from domain.model import Appointment, Enumerator, Family, User
 from domain.ports import UnitOfWork
+from domain.travel import (BookedVisit, Geography, Place, centroids_from_boundaries, neighbours_from_boundaries,
+                           travel_order)
 from domain.slots import (
     EnumeratorCalendar,
     SchedulePolicy,
@@ -84,6 +86,54 @@ def family_free_slots(
     start, end = _window(days, tz)
     calendars = _calendars(uow, family.sls_id, start, end)
     return free_slots(calendars, tz, now, rules.policy, rules.holidays(days[0], days[-1]), days)
+
+
+def offered_slots(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules, day: dt.date) -> list[Slot]:
+    """One day's free times as offered: next to the enumerators' visits booked nearby first, within the
+    bound of domain/travel.py (the first free day and the next one that has a free time); in time order
+    on later days."""
+    slots = family_free_slots(uow, family, now, rules, [day])
+    if not slots:
+        return slots
+    tz = sls_timezone(uow, family.sls_id)
+    window = _bound_window_starts(uow, family, now, rules, tz)
+    if not window or day > max(window).astimezone(tz).date():
+        return slots
+    ids = sorted({i for slot in slots for i in slot.enumerator_ids})
+    visits, geography = travel_data(uow, ids, *_window([day], tz))
+    return travel_order(slots, visits, family_place(family), geography, tz, window)
+
+
+def _bound_window_starts(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules,
+                         tz: ZoneInfo) -> list[dt.datetime]:
+    """The free times of the first two days that have one: what the travel bound counts from. The first
+    few days are read first (they nearly always hold two), the whole horizon only when they do not."""
+    horizon = booking_days(now, tz, rules.policy)
+    for days in (horizon[:4], horizon):
+        starts = [s.start for s in family_free_slots(uow, family, now, rules, days)]
+        if len({s.astimezone(tz).date() for s in starts}) >= 2 or days is horizon:
+            return starts
+    return []
+
+
+def family_place(family: Family) -> Place:
+    located = family.latitude is not None and family.longitude is not None
+    return Place(family.sls_id, (family.latitude, family.longitude) if located else None)
+
+
+def travel_data(uow: UnitOfWork, enumerator_ids: list[int], start: dt.datetime, end: dt.datetime,
+                ) -> tuple[list[BookedVisit], Geography]:
+    """The enumerators' booked visits in [start, end) with their places, and the geography of their SLS."""
+    visits = [BookedVisit(e, s, f, Place(sls, (lat, lon) if lat is not None and lon is not None else None))
+              for e, s, f, sls, lat, lon in uow.appointments.booked_places(enumerator_ids, start, end)]
+    boundaries = {}
+    for sls_id in {v.place.sls_id for v in visits}:
+        area = uow.areas.get(sls_id)
+        if area is not None and area.boundary:
+            boundaries[sls_id] = area.boundary
+    if not boundaries:
+        return visits, Geography()
+    return visits, Geography(centroids_from_boundaries(boundaries), neighbours_from_boundaries(boundaries))
 
 
 def days_with_free_slots(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules) -> list[dt.date]:
@@ -181,7 +231,8 @@ def _why_not_free(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.d
 
 
 def _least_busy_first(uow: UnitOfWork, slot: Slot, day: dt.date, tz: ZoneInfo) -> list[int]:
-    """Spread the day's visits over the enumerators free at this time."""
+    """Spread the day's visits over the enumerators free at this time (travel decides which times are
+    offered first, not who takes them: the workload stays fair)."""
     start, end = _window([day], tz)
     busy = uow.enumerators.busy_blocks(list(slot.enumerator_ids), start, end)
     return sorted(slot.enumerator_ids, key=lambda i: (len(busy[i]), i))

@@ -102,6 +102,10 @@ class AppointmentRepository(Protocol):
         ...
 
     def release_blocks(self, appointment_id: int) -> None: ...
+    def booked_places(self, enumerator_ids: Iterable[int], start: dt.datetime, end: dt.datetime
+                      ) -> list[tuple[int, dt.datetime, dt.datetime, int, float | None, float | None]]:
+        """(enumerator, start, end, SLS, latitude, longitude) of the booked visits in [start, end)."""
+        ...
     def for_enumerator_between(self, enumerator_id: int, start: dt.datetime, end: dt.datetime, *,
                                include_visited: bool = False) -> list[tuple[Appointment, Family]]:
         """The officer's booked visits in [start, end), with those that took place if asked."""

@@ -41,7 +41,8 @@ def days(available: Sequence[dt.date], t: Translator) -> Keyboard:
 def times(slots: Sequence[Slot], tz: ZoneInfo, t: Translator) -> Keyboard:
     # One button per start time: enumerators with different visit lengths give two slots with the
     # same start, which showed the same time twice (booking picks by start anyway).
-    starts = sorted({s.start for s in slots})
+    # In the order offered (domain/travel.py: the times next to the officer's visits nearby first).
+    starts = list(dict.fromkeys(s.start for s in slots))
     buttons = [Button(clock_time(start, tz, t.language), f"tm:{start.astimezone(tz):%Y%m%d%H%M}") for start in starts]
     return keyboard([choices(buttons), [Button(t("btn-back"), "nv:days")]])
 
