@@ -12,12 +12,13 @@ enumerator who would take it; the smallest over the enumerators free then). Dist
 - without a centroid: the same SLS is :data:`SAME_SLS_KM` away, a neighbouring SLS (boundaries that
   touch) :data:`NEIGHBOUR_KM`, anything else :data:`FAR_KM`.
 
-A day without any booked visit of that enumerator costs :data:`EMPTY_DAY_KM` (the trip out there and
-back for this one family), so a time next to a visit nearby always comes before it.
+A day without any booked visit of that enumerator costs :data:`EMPTY_DAY_KM` (as much as a ride to the
+neighbouring RT): a time next to a visit in the same RT comes before it, a long leg after it.
 
 **The rule that bounds how much later an offered time may be** (:func:`travel_order`): the times
 compared by detour are only those from the first free time up to the end of the next local day that
-has a free time (the same or the next working day). Among them, the times with the smallest detour come
+has a free time (the same or the next working day; of the times the family can take, when its home
+times narrow them). Among them, the times with the smallest detour come
 first (detours within :data:`DETOUR_STEP` km count as equal, the earlier wins); every later time follows
 in time order. So the first time offered is never later than the end of the working day after the
 first free one, and a family that wants the earliest time still sees it among the offers.
@@ -39,7 +40,11 @@ Point = tuple[float, float]  # (latitude, longitude)
 SAME_SLS_KM = 0.3  # two houses of one RT, positions unknown
 NEIGHBOUR_KM = 1.0  # houses of neighbouring RT, positions and centroids unknown
 FAR_KM = 3.0  # anywhere else in the kelurahan
-EMPTY_DAY_KM = 2 * FAR_KM  # a day with no visit yet: out there and back for one family
+# A day without a visit yet: the family opens that day's round. Worth a ride to the neighbouring RT, no
+# more: a family far from the round of the first free day gets the next day rather than a long leg
+# (bench/travel.py: with 2 × FAR_KM the day's round was always stretched, and the saving was 9%, not 32%).
+EMPTY_DAY_KM = NEIGHBOUR_KM
+BOUND_DAYS = 2  # the first free time's day and the next one with a free time
 DETOUR_STEP = 0.25  # km: detours closer than this are alike, the earlier time wins
 
 
@@ -122,14 +127,14 @@ def travel_key(slot: Any, visits: Iterable[BookedVisit], family: Place, geograph
                 for day_visits in by_enumerator.values()), default=EMPTY_DAY_KM)
 
 
-def bound_end(starts: Sequence[dt.datetime], tz: ZoneInfo) -> dt.datetime | None:
+def bound_end(starts: Sequence[dt.datetime], tz: ZoneInfo, days: int | None = None) -> dt.datetime | None:
     """The end of the comparison window (see the module's rule): midnight after the next local day,
     after the first free time's, that has a free time; the first day's midnight when there is none."""
     if not starts:
         return None
     first_day = min(starts).astimezone(tz).date()
-    later_days = sorted({s.astimezone(tz).date() for s in starts if s.astimezone(tz).date() > first_day})
-    last_day = later_days[0] if later_days else first_day
+    free_days = sorted({s.astimezone(tz).date() for s in starts})
+    last_day = free_days[:days or BOUND_DAYS][-1]
     return dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(0), tz)
 
 

@@ -64,18 +64,20 @@ def test_a_time_between_two_visits_costs_only_the_way_round():
     assert abs(via_rt2) < 0.05  # RT 2 lies on the way from RT 1 to RT 3
 
 
-def test_a_day_without_visits_comes_after_a_time_next_to_a_visit_nearby():
-    assert detour_km(at(23, 9), at(23, 9, 30), [], Place(2), MAP) == EMPTY_DAY_KM
+def test_a_day_without_visits_comes_after_a_visit_in_the_same_rt_and_before_a_long_leg():
+    empty_day = detour_km(at(23, 9), at(23, 9, 30), [], Place(2), BLIND)
+    assert empty_day == EMPTY_DAY_KM
+    assert detour_km(at(23, 9), at(23, 9, 30), [visit(23, 8, 2)], Place(2), BLIND) < empty_day
+    assert detour_km(at(23, 9), at(23, 9, 30), [visit(23, 8, 4)], Place(2), BLIND) > empty_day
 
 
 def test_the_times_of_the_day_with_a_visit_in_the_same_rt_are_offered_first():
     visits = [visit(24, 14, 2), visit(24, 15, 3)]
     slots = [slot(23, 8), slot(23, 8, 30), slot(24, 8), slot(24, 14, 30), slot(24, 15, 30)]
     order = travel_order(slots, visits, Place(2), BLIND, WITA)
-    # Before or right after the visit next door cost the same 0.3 km (earliest first); between that visit
-    # and the one in RT 3 the way round is 0.3 + 1 - 1; after RT 3 the officer rides back 1 km; Monday has
-    # no visit at all.
-    assert [s.start for s in order] == [at(24, 8), at(24, 14, 30), at(24, 15, 30), at(23, 8), at(23, 8, 30)]
+    # Before or right after the visit next door cost the same 0.3 km (earliest first); after RT 3 the
+    # officer rides back 1 km, as much as opening Monday's round with this family (then earliest first).
+    assert [s.start for s in order] == [at(24, 8), at(24, 14, 30), at(23, 8), at(23, 8, 30), at(24, 15, 30)]
 
 
 def test_a_visit_in_a_neighbouring_rt_beats_one_far_away():
