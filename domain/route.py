@@ -33,7 +33,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from geopy.distance import geodesic
+from geographiclib.geodesic import Geodesic
+
+WGS84 = Geodesic.WGS84
 
 Point = tuple[float, float]
 
@@ -77,7 +79,9 @@ class Route:
 
 
 def geodesic_km(a: Point, b: Point) -> float:
-    return geodesic(a, b).km
+    """WGS84 geodesic distance (Karney's algorithm, as geopy's ``geodesic``), asking for the distance
+    alone: a day's matrix has a few hundred of them."""
+    return WGS84.Inverse(a[0], a[1], b[0], b[1], Geodesic.DISTANCE)["s12"] / 1000.0
 
 
 def plan_day(booked: Sequence[Booked], candidates: Sequence[Candidate],
@@ -142,10 +146,12 @@ class _Search:
         self.visit = visit // US
         self.step = STEP // US
         points = [b.point for b in fixed] + [c.point for c in candidates]
-        self.km = [[distance(p, q) if p is not None and q is not None and i != j else None
-                    for j, q in enumerate(points)] for i, p in enumerate(points)]
+        self.km = _matrix(points, distance)
         self.travel = [[dt.timedelta(hours=km / speed_kmh) // US if km is not None else unknown_leg // US
                         for km in row] for row in self.km]
+        # The shortest leg between two stops: the day holds no more visits than with every leg that short.
+        self.min_leg = min((t for i, row in enumerate(self.travel) for j, t in enumerate(row) if i != j), default=0)
+        self.fits: dict[tuple[int, bool], int] = {}
         # The legs into each node, shortest first (unknown distances count 0): the lower bound's bricks.
         self.into = [sorted((self.km[i][j] or 0.0, i) for i in range(len(points)) if i != j)
                      for j in range(len(points))]
@@ -179,7 +185,7 @@ class _Search:
         count = used.bit_count()
         best = self.best
         if best is not None:
-            most = count + min(len(self.candidates) - count, self._slots_left(free_from))
+            most = count + min(len(self.candidates) - count, self._fits_at_most(free_from, at < 0))
             if most < best[0] or (most == best[0] and km >= best[1]):
                 return  # even filling every slot left cannot beat the best: distance only grows
             if most == best[0] and at >= 0 and km + self._km_still_needed(at, next_fixed, used, best[0] - count) \
@@ -248,14 +254,18 @@ class _Search:
                                        sorted(everyone, key=lambda i: (row[F + i] is None, row[F + i] or 0.0)))
         return order
 
-    def _slots_left(self, earliest: int) -> int:
-        """How many whole visits the free ranges still hold from ``earliest`` on (travel aside): a bound."""
-        total = 0
-        for start, end in reversed(self.free):
-            if end <= earliest:
-                break
-            total += (end - max(start, earliest)) // self.visit
-        return total
+    def _fits_at_most(self, earliest: int, first_free: bool) -> int:
+        """How many more visits the free ranges hold from ``earliest`` on, were every leg the shortest
+        (the first one free at the start of the day): a bound, as exact as cheap (placed as early as
+        possible, as the search places them; booked visits only take time from the free ranges)."""
+        key = (earliest, first_free)
+        found = self.fits.get(key)
+        if found is None:
+            found, moment, leg = 0, earliest, 0 if first_free else self.min_leg
+            while (start := self._slot_from(moment + leg)) is not None:
+                found, moment, leg = found + 1, start + self.visit, self.min_leg
+            self.fits[key] = found
+        return found
 
     def _slot_from(self, earliest: int) -> int | None:
         """The first time on the 5-minute clock at or after ``earliest`` where a whole visit fits in a free range."""
@@ -290,3 +300,15 @@ class _Search:
                 stops.append(Stop(self.candidates[node - F].key, when, False, km))
             previous = node
         return Route(tuple(stops), total)
+
+
+def _matrix(points: list[Point | None], distance: Callable[[Point, Point], float]) -> list[list[float | None]]:
+    """Distances between the day's houses, each pair measured once (distances are symmetric)."""
+    size = len(points)
+    km: list[list[float | None]] = [[None] * size for _ in range(size)]
+    for i, p in enumerate(points):
+        for j in range(i + 1, size):
+            q = points[j]
+            if p is not None and q is not None:
+                km[i][j] = km[j][i] = distance(p, q)
+    return km

@@ -10,9 +10,11 @@ day with free time and no family to suggest lists its free times instead.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import html
-from collections.abc import Mapping
-from dataclasses import dataclass
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
@@ -33,16 +35,38 @@ UNBOOKED_POOL = 200  # families without an appointment read per schedule; the ro
 MAX_BODY = 3600  # of Telegram's 4096 characters, leaving room for the heading
 
 
-def render(uow: UnitOfWork, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None) -> str | None:
+def render(uow: UnitOfWork, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None,
+           plans: Mapping[tuple[int, dt.date], DayPlan] | None = None) -> str | None:
+    """The text of a daily message; ``plans`` (from :func:`plan_schedules`): routes planned already."""
     try:
         day = dt.date.fromisoformat(str(payload.get("day")))
     except ValueError:
         return None
     if key == "notify-daily-schedule" and isinstance(payload.get("enumerator_id"), int):
-        return schedule(uow, payload["enumerator_id"], day, t, now)
+        plan = (plans or {}).get((payload["enumerator_id"], day))
+        return schedule(uow, payload["enumerator_id"], day, t, now, plan)
     if key == "notify-rt-summary" and isinstance(payload.get("sls_id"), int):
         return rt_summary(uow, payload["sls_id"], day, t)
     return None
+
+
+def plan_schedules(uow: UnitOfWork, payloads: Sequence[Mapping[str, Any]], now: dt.datetime | None
+                   ) -> dict[tuple[int, dt.date], DayPlan]:
+    """The routes of many daily schedules (payloads of ``notify-daily-schedule`` rows), planned with a few
+    queries per day named rather than a few per schedule; each the same as :func:`plan_for_day`'s."""
+    wanted: dict[dt.date, list[int]] = {}
+    for payload in payloads:
+        try:
+            day = dt.date.fromisoformat(str(payload.get("day")))
+        except ValueError:
+            continue
+        if isinstance(payload.get("enumerator_id"), int):
+            wanted.setdefault(day, []).append(payload["enumerator_id"])
+    plans: dict[tuple[int, dt.date], DayPlan] = {}
+    for day, ids in wanted.items():
+        data = DayData.load(uow, ids, day, unbooked=len(ids) > 1)
+        plans.update({(i, day): plan for i, plan in plan_days(uow, data, ids, day, now).items()})
+    return plans
 
 
 def map_url(family: Family, rt: str, village: str | None) -> str | None:
@@ -83,21 +107,96 @@ def plan_for_day(uow: UnitOfWork, enumerator_id: int, day: dt.date, now: dt.date
                  include_visited: bool = False) -> DayPlan | None:
     """The enumerator's day as one route: booked visits at their times and, in the free times, families
     of their SLS without an appointment, in the shortest order (domain/route.py). None without an SLS."""
-    enumerator = uow.enumerators.get(enumerator_id)
-    areas = list(uow.enumerators.assigned_sls(enumerator_id)) if enumerator is not None else []
-    if not areas:
-        return None
-    tz = ZoneInfo(areas[0].timezone)
-    start = dt.datetime.combine(day, dt.time(0), tz)
-    visits = uow.appointments.for_enumerator_between(enumerator_id, start, start + dt.timedelta(days=1),
-                                                     include_visited=include_visited)
-    booked = [Booked(RouteVisit(family, appointment), appointment.start_at, appointment.end_at, _point(family))
-              for appointment, family in visits]
-    gaps = _free_ranges(uow, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
-    unbooked = uow.reminders.unbooked_families([a.id for a in areas], UNBOOKED_POOL) if gaps else []
-    candidates = preselect(booked, [Candidate(RouteVisit(f), _point(f)) for f in unbooked])
-    route = plan_day(booked, candidates, gaps, dt.timedelta(minutes=enumerator.visit_minutes))
-    return DayPlan(tz, route, gaps, len(booked))
+    data = DayData.load(uow, [enumerator_id], day, include_visited=include_visited)
+    return plan_days(uow, data, [enumerator_id], day, now).get(enumerator_id)
+
+
+@dataclass
+class DayData:
+    """What the day's routes of any number of enumerators read, in a few queries whatever their number
+    (the 06.00 run builds a whole city's at once: scheduling/dispatcher.py, bench/daily.py)."""
+
+    day: dt.date
+    enumerators: dict[int, Any]
+    areas: dict[int, list[Any]]  # enumerator -> assigned SLS, by code
+    visits: dict[int, list[tuple[Appointment, Family]]]  # enumerator -> visits around the day, by time
+    busy: dict[int, set[dt.datetime]]  # enumerator -> busy blocks around the day
+    include_visited: bool
+    unbooked: dict[int, list[tuple[int, int, str, float | None, float | None]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, uow: UnitOfWork, enumerator_ids: Sequence[int], day: dt.date, *,
+             include_visited: bool = False, unbooked: bool = False) -> "DayData":
+        """Read the enumerators, their SLS, and their visits and busy blocks of the local ``day`` (in any
+        zone); with ``unbooked``, also every SLS's families without an appointment."""
+        ids = list(dict.fromkeys(enumerator_ids))
+        enumerators = uow.enumerators.many(ids)
+        areas = uow.enumerators.assigned_sls_of(ids)
+        uow.areas.many({a.parent_id for sls in areas.values() for a in sls if a.parent_id is not None})
+        zones = {a[0].timezone for a in areas.values() if a} or {"UTC"}
+        starts = [dt.datetime.combine(day, dt.time(0), ZoneInfo(z)) for z in zones]
+        start, end = min(starts), max(starts) + dt.timedelta(days=1)
+        data = cls(day, enumerators, areas,
+                   uow.appointments.for_enumerators_between(ids, start, end, include_visited=include_visited),
+                   uow.enumerators.busy_blocks(ids, start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)),
+                   include_visited)
+        if unbooked:
+            data.read_unbooked(uow, {a.id for sls in areas.values() for a in sls})
+        return data
+
+    def read_unbooked(self, uow: UnitOfWork, sls_ids: set[int]) -> None:
+        missing = sls_ids - self.unbooked.keys()
+        if missing:
+            self.unbooked.update(uow.reminders.unbooked_by_sls(sorted(missing), UNBOOKED_POOL))
+
+    def pool(self, uow: UnitOfWork, sls_ids: list[int]) -> list[tuple[int, int, str, float | None, float | None]]:
+        """The first UNBOOKED_POOL families without an appointment of these SLS, by name (the database's
+        order: each row carries its rank in it)."""
+        self.read_unbooked(uow, set(sls_ids))
+        rows = heapq.merge(*(self.unbooked[i] for i in sls_ids))
+        return list(itertools.islice(rows, UNBOOKED_POOL))
+
+
+@dataclass(frozen=True)
+class _Day:
+    enumerator: Any
+    tz: ZoneInfo
+    booked: list[Booked]
+    gaps: list[tuple[dt.datetime, dt.datetime]]
+    candidates: list[Candidate]  # keys: family ids until the families are read
+
+
+def plan_days(uow: UnitOfWork, data: DayData, enumerator_ids: Sequence[int], day: dt.date,
+              now: dt.datetime | None) -> dict[int, DayPlan]:
+    """The day's route of each enumerator (with an SLS), from ``data``: the families suggested are read
+    in one go for all of them."""
+    days: dict[int, _Day] = {}
+    for enumerator_id in enumerator_ids:
+        enumerator, areas = data.enumerators.get(enumerator_id), data.areas.get(enumerator_id) or []
+        if enumerator is None or not areas:
+            continue
+        tz = ZoneInfo(areas[0].timezone)
+        start = dt.datetime.combine(day, dt.time(0), tz)
+        end = start + dt.timedelta(days=1)
+        booked = [Booked(RouteVisit(family, appointment), appointment.start_at, appointment.end_at, _point(family))
+                  for appointment, family in data.visits.get(enumerator_id, [])
+                  if start <= appointment.start_at < end]
+        gaps = _free_ranges(data, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
+        pool = data.pool(uow, [a.id for a in areas]) if gaps else []
+        candidates = preselect(booked, [Candidate(family_id, _point_of(lat, lon))
+                                        for _, family_id, _, lat, lon in pool])
+        days[enumerator_id] = _Day(enumerator, tz, booked, gaps, candidates)
+    families = uow.families.many({c.key for d in days.values() for c in d.candidates})
+    plans = {}
+    for enumerator_id, d in days.items():
+        candidates = [Candidate(RouteVisit(families[c.key]), c.point) for c in d.candidates]
+        route = plan_day(d.booked, candidates, d.gaps, dt.timedelta(minutes=d.enumerator.visit_minutes))
+        plans[enumerator_id] = DayPlan(d.tz, route, d.gaps, len(d.booked))
+    return plans
+
+
+def _point_of(latitude: float | None, longitude: float | None) -> Point | None:
+    return (latitude, longitude) if latitude is not None and longitude is not None else None
 
 
 def route_body(uow: UnitOfWork, plan: DayPlan, t: Translator, labels: Mapping[int, str] | None = None) -> str:
@@ -120,9 +219,10 @@ def route_body(uow: UnitOfWork, plan: DayPlan, t: Translator, labels: Mapping[in
     return body
 
 
-def schedule(uow: UnitOfWork, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
-    """The 06.00 message: the day's route (see :func:`plan_for_day`)."""
-    plan = plan_for_day(uow, enumerator_id, day, now)
+def schedule(uow: UnitOfWork, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None,
+             plan: DayPlan | None = None) -> str | None:
+    """The 06.00 message: the day's route (see :func:`plan_for_day`; ``plan``: planned already)."""
+    plan = plan or plan_for_day(uow, enumerator_id, day, now)
     if plan is None:
         return None
     return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(plan.tz),
@@ -149,10 +249,11 @@ def _stop_text(uow: UnitOfWork, number: int, stop: Stop, tz: ZoneInfo, t: Transl
     return "\n".join(lines)
 
 
-def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+def _free_ranges(data: DayData, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
     """The enumerator's free times that day (from now on), merged into ranges."""
     start = dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.timezone.utc)
-    busy = uow.enumerators.busy_blocks([enumerator.id], start, start + dt.timedelta(days=1))[enumerator.id]
+    end = start + dt.timedelta(days=1)
+    busy = {b for b in data.busy.get(enumerator.id, ()) if start <= b < end}
     calendar = EnumeratorCalendar(enumerator.id, WorkWeek.from_json(enumerator.work_week), enumerator.visit_minutes,
                                   frozenset(busy))
     slots = free_slots([calendar], tz, now, SchedulePolicy(), holiday_dates(day, day), [day])
