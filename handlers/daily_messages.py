@@ -50,10 +50,12 @@ def render(uow: UnitOfWork, key: str, payload: dict[str, Any], t: Translator, no
     return None
 
 
-def plan_schedules(uow: UnitOfWork, payloads: Sequence[Mapping[str, Any]], now: dt.datetime | None
-                   ) -> dict[tuple[int, dt.date], DayPlan]:
+def plan_schedules(uow: UnitOfWork, payloads: Sequence[Mapping[str, Any]], now: dt.datetime | None,
+                   keep: list[Any] | None = None) -> dict[tuple[int, dt.date], DayPlan]:
     """The routes of many daily schedules (payloads of ``notify-daily-schedule`` rows), planned with a few
-    queries per day named rather than a few per schedule; each the same as :func:`plan_for_day`'s."""
+    queries per day named rather than a few per schedule; each the same as :func:`plan_for_day`'s.
+    ``keep`` receives what was read: held while the rows render, the areas stay in the session (its
+    identity map holds entities weakly) and rendering reads none again."""
     wanted: dict[dt.date, list[int]] = {}
     for payload in payloads:
         try:
@@ -65,6 +67,8 @@ def plan_schedules(uow: UnitOfWork, payloads: Sequence[Mapping[str, Any]], now: 
     plans: dict[tuple[int, dt.date], DayPlan] = {}
     for day, ids in wanted.items():
         data = DayData.load(uow, ids, day, unbooked=len(ids) > 1)
+        if keep is not None:
+            keep.append(data)
         plans.update({(i, day): plan for i, plan in plan_days(uow, data, ids, day, now).items()})
     return plans
 
@@ -122,6 +126,7 @@ class DayData:
     visits: dict[int, list[tuple[Appointment, Family]]]  # enumerator -> visits around the day, by time
     busy: dict[int, set[dt.datetime]]  # enumerator -> busy blocks around the day
     include_visited: bool
+    parents: dict[int, Any] = field(default_factory=dict)  # the SLS's villages (rendered with each stop)
     unbooked: dict[int, list[tuple[int, int, str, float | None, float | None]]] = field(default_factory=dict)
 
     @classmethod
@@ -132,14 +137,14 @@ class DayData:
         ids = list(dict.fromkeys(enumerator_ids))
         enumerators = uow.enumerators.many(ids)
         areas = uow.enumerators.assigned_sls_of(ids)
-        uow.areas.many({a.parent_id for sls in areas.values() for a in sls if a.parent_id is not None})
+        parents = uow.areas.many({a.parent_id for sls in areas.values() for a in sls if a.parent_id is not None})
         zones = {a[0].timezone for a in areas.values() if a} or {"UTC"}
         starts = [dt.datetime.combine(day, dt.time(0), ZoneInfo(z)) for z in zones]
         start, end = min(starts), max(starts) + dt.timedelta(days=1)
         data = cls(day, enumerators, areas,
                    uow.appointments.for_enumerators_between(ids, start, end, include_visited=include_visited),
                    uow.enumerators.busy_blocks(ids, start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)),
-                   include_visited)
+                   include_visited, parents)
         if unbooked:
             data.read_unbooked(uow, {a.id for sls in areas.values() for a in sls})
         return data

@@ -79,6 +79,7 @@ class Prepared:
 
     plans: Mapping[tuple[int, dt.date], Any] = field(default_factory=dict)  # daily schedules' routes
     languages: Mapping[int, str] = field(default_factory=dict)  # chat id -> language, known users
+    held: tuple[Any, ...] = ()  # what was read, kept alive while the batch renders (the session holds it weakly)
 
 
 def prepare_outbox(uow: UnitOfWork, rows: Sequence[OutboxRow], now: dt.datetime | None = None) -> Prepared:
@@ -88,8 +89,9 @@ def prepare_outbox(uow: UnitOfWork, rows: Sequence[OutboxRow], now: dt.datetime 
     if not daily:
         return Prepared()
     payloads = [row.payload for row in daily if isinstance(row.payload, dict)]
-    return Prepared(daily_messages.plan_schedules(uow, payloads, now),
-                    uow.users.languages_of({row.chat_id for row in daily if row.chat_id > 0}))
+    held: list[Any] = []
+    plans = daily_messages.plan_schedules(uow, payloads, now, held)
+    return Prepared(plans, uow.users.languages_of({row.chat_id for row in daily if row.chat_id > 0}), tuple(held))
 
 
 def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = None,
