@@ -195,9 +195,9 @@ def enqueue_daily(uow: UnitOfWork, now: dt.datetime, zone: str | None = None, ba
             due.append((officer.telegram_id, local.date(), DAILY_SCHEDULE,
                         {"enumerator_id": enumerator.id, "day": local.date().isoformat()}))
     heads = uow.reminders.rt_heads()
-    uow.areas.many({head.sls_id for head in heads})
+    head_areas = uow.areas.many({head.sls_id for head in heads})
     for head in heads:
-        area = uow.areas.get(head.sls_id)
+        area = head_areas.get(head.sls_id)
         if area is None or (zone is not None and area.timezone != zone):
             continue
         local = now.astimezone(ZoneInfo(area.timezone))
@@ -230,6 +230,7 @@ class _PolicyCache:
         self.uow, self.base = uow, base
         self.settings = uow.reminders.all_settings()
         self.policies: dict[int, ReminderPolicy] = {}
+        self.areas: dict[int, Any] = {}  # held here: the session's identity map keeps entities only weakly
 
     def of(self, area_id: int) -> ReminderPolicy:
         if area_id not in self.policies:
@@ -239,10 +240,15 @@ class _PolicyCache:
     def _up_the_tree(self, area_id: int) -> list[Any]:
         """As ReminderRepository.settings_up_the_tree: the area's and its parents' settings, nearest first."""
         found, seen = [], set()
-        area = self.uow.areas.get(area_id)
+        area = self._area(area_id)
         while area is not None and area.id not in seen:
             seen.add(area.id)
             if area.id in self.settings:
                 found.append(self.settings[area.id])
-            area = self.uow.areas.get(area.parent_id) if area.parent_id is not None else None
+            area = self._area(area.parent_id) if area.parent_id is not None else None
         return found
+
+    def _area(self, area_id: int) -> Any:
+        if area_id not in self.areas:
+            self.areas[area_id] = self.uow.areas.get(area_id)
+        return self.areas[area_id]
