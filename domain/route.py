@@ -119,9 +119,17 @@ def preselect(booked: Sequence[Booked], candidates: Sequence[Candidate], limit: 
     anchors = [b.point for b in booked if b.point is not None]
     located = [c for c in candidates if c.point is not None]
     if anchors:
-        located.sort(key=lambda c: min(_flat_km(c.point, a) for a in anchors))  # type: ignore[arg-type]
+        located.sort(key=lambda c: _nearest_km(c.point, anchors))  # type: ignore[arg-type]
     unlocated = [c for c in candidates if c.point is None]
     return (located + unlocated)[:limit]
+
+
+def _nearest_km(point: Point, anchors: list[Point]) -> float:
+    """``min(_flat_km(point, a) for a in anchors)``, inlined: preselect ranks a pool of 200 per day."""
+    lat, lon = point
+    radians, cos, hypot = math.radians, math.cos, math.hypot
+    return min(6371.0 * hypot(radians(a[1] - lon) * cos(radians((lat + a[0]) / 2)), radians(a[0] - lat))
+               for a in anchors)
 
 
 def _flat_km(a: Point, b: Point) -> float:
