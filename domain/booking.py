@@ -96,11 +96,13 @@ def offered_slots(uow: UnitOfWork, family: Family, now: dt.datetime, rules: Book
     if not slots:
         return slots
     tz = sls_timezone(uow, family.sls_id)
+    ids = sorted({i for slot in slots for i in slot.enumerator_ids})
+    visits, geography = travel_data(uow, ids, *_window([day], tz))
+    if not visits:
+        return slots  # no visit that day: every time is alike, the earliest first
     window = _bound_window_starts(uow, family, now, rules, tz)
     if not window or day > max(window).astimezone(tz).date():
         return slots
-    ids = sorted({i for slot in slots for i in slot.enumerator_ids})
-    visits, geography = travel_data(uow, ids, *_window([day], tz))
     return travel_order(slots, visits, family_place(family), geography, tz, window)
 
 
