@@ -106,10 +106,34 @@ def _work_slot(first_day: dt.date, k: int) -> dt.datetime:
     return local.astimezone(dt.timezone.utc)
 
 
+def _half_day_slot(first_day: dt.date, k: int) -> dt.datetime:
+    """The k-th booked visit on half-booked days: eight a day, the mornings (08.00-12.00) of even days
+    from ``first_day``, the afternoons of odd ones."""
+    day_index, nth = divmod(k, SLOTS_PER_DAY // 2)
+    return _work_slot(first_day, day_index * SLOTS_PER_DAY + nth + (SLOTS_PER_DAY // 2) * (day_index % 2))
+
+
+def _house(rng: random.Random, centre: tuple[float, float], index: int, gaps: bool) -> dict[str, float | None]:
+    """A family's coordinates: anywhere in the city (the default data set), or near its RT's centre."""
+    latitude, longitude = rng.random(), rng.random()  # drawn either way: the rest of the data stays the same
+    if not gaps:
+        return {"latitude": round(-0.5 + latitude * 0.2, 6), "longitude": round(117.1 + longitude * 0.2, 6)}
+    if index % 5 >= 3:
+        return {"latitude": None, "longitude": None}
+    return {"latitude": round(centre[0] + (latitude - 0.5) * 0.0045, 6),
+            "longitude": round(centre[1] + (longitude - 0.5) * 0.0045, 6)}
+
+
 def seed_city(engine: Engine, families: int = 259_000, rts: int = 2_000, enumerators: int = 1_327,
-              seed: int = 1) -> City:
-    """Fill an empty, migrated database with a city; return what it holds (see the module doc)."""
+              seed: int = 1, gaps: bool = False) -> City:
+    """Fill an empty, migrated database with a city; return what it holds (see the module doc).
+
+    ``gaps`` (bench/daily.py): the days ahead are half booked (the mornings of one day, the afternoons of
+    the next: :func:`_half_day_slot`), and houses lie within 250 m of their RT's centre, three in five of
+    them located (the others without coordinates yet), so the daily routes have families to fit in."""
     rng = random.Random(seed)
+    centres = random.Random(seed + 1)
+    rt_centre = [(-0.5 + centres.random() * 0.2, 117.1 + centres.random() * 0.2) for _ in range(rts)]
     now = NOW
     rows: dict[str, list[dict]] = {name: [] for name in (
         "areas", "users", "residents", "enumerators", "enumerator_assignments", "families", "appointments", "busy_blocks",
@@ -188,7 +212,7 @@ def seed_city(engine: Engine, families: int = 259_000, rts: int = 2_000, enumera
         appointment = None
         when = None
         if status == "booked":
-            start = _work_slot(FUTURE_START, future_k[enumerator])
+            start = (_half_day_slot if gaps else _work_slot)(FUTURE_START, future_k[enumerator])
             future_k[enumerator] += 1
             appointment = start
         elif status != "not_contacted":
@@ -204,7 +228,7 @@ def seed_city(engine: Engine, families: int = 259_000, rts: int = 2_000, enumera
             "id": family_id, "sls_id": sls_ids[r], "head_name": f"{rng.choice(FIRST)} {rng.choice(LAST)}".strip(),
             "kk_number": kk_for(f, sls_district[r]), "members": 1 + rng.randrange(7),
             "address": f"Jl. {rng.choice(LAST) or 'Mawar'} No. {1 + rng.randrange(200)}",
-            "latitude": round(-0.5 + rng.random() * 0.2, 6), "longitude": round(117.1 + rng.random() * 0.2, 6),
+            **_house(rng, rt_centre[r], f, gaps),
             "registered_by_user_id": None, "created_at": now - dt.timedelta(days=21),
             "status": status, "status_at": status_at,
         })

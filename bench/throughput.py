@@ -50,6 +50,7 @@ import datetime as dt
 import logging
 import math
 import os
+import random
 import signal
 import statistics
 import sys
@@ -342,6 +343,27 @@ class Gate:
         self._idle.set()
         self.in_flight = 0
         self.finished = False
+        self.arrivals: asyncio.Queue[float | None] | None = None  # open loop: when each step is due
+        self._pacer: asyncio.Task[None] | None = None
+
+    def pace(self, rate: float, rng: random.Random) -> None:
+        """Open loop from now on: a step starts only at an arrival, arrivals coming at ``rate`` per second
+        (Poisson: exponential gaps) while the gate is open, whoever is free taking the next one. A step's
+        latency then counts from its arrival, waiting for a free person included."""
+        if self.arrivals is None:
+            self.arrivals = asyncio.Queue()
+        while not self.arrivals.empty():  # arrivals nobody took in an earlier slice are not this one's
+            self.arrivals.get_nowait()
+        if self._pacer is not None:
+            self._pacer.cancel()
+
+        async def arrive() -> None:
+            while True:
+                await asyncio.sleep(rng.expovariate(rate))
+                if self._open.is_set() and not self.finished:
+                    self.arrivals.put_nowait(time.perf_counter())
+
+        self._pacer = asyncio.create_task(arrive())
 
     def open(self) -> None:
         self._open.set()
@@ -353,17 +375,23 @@ class Gate:
         """The run is over: everyone waiting at the gate stops."""
         self.finished = True
         self._open.set()
+        if self._pacer is not None:
+            self._pacer.cancel()
+        if self.arrivals is not None:
+            for _ in range(10_000):  # more than people waiting for an arrival
+                self.arrivals.put_nowait(None)
 
     @contextlib.asynccontextmanager
     async def step(self):  # noqa: ANN201
         """Wait for the gate to be open, then yield the moment the step starts."""
         await self._open.wait()
+        arrival = await self.arrivals.get() if self.arrivals is not None and not self.finished else None
         if self.finished:
             raise Stopped()
         self.in_flight += 1
         self._idle.clear()
         try:
-            yield time.perf_counter()
+            yield arrival if arrival is not None else time.perf_counter()
         finally:
             self.in_flight -= 1
             if self.in_flight == 0:
@@ -380,6 +408,7 @@ class Phase:
 
     framework: str
     kind: str  # pintu | echo
+    rate: float | None = None  # open loop: arrivals per second (None: the closed loop)
     windows: list[tuple[float, float]] = dataclasses.field(default_factory=list)
     steps: list[tuple[float, float]] = dataclasses.field(default_factory=list)  # (posted, visible)
     conversations: list[float] = dataclasses.field(default_factory=list)  # completion times
@@ -634,13 +663,27 @@ async def measure(sim, framework: str, number: int, work: Path, args: argparse.N
             latencies = phases[kind].latencies(measured=False)
             settle = min(3.0, max(0.3, 2 * latencies[len(latencies) // 2])) if latencies else 1.0
             await run_slice(phases[kind], gates[kind], bots, args.seconds / args.rounds, settle, args)
+        open_loop = [await open_loop_slice(phases["pintu"], gates["pintu"], bots, rate, args) for rate in args.rate]
     finally:
         for gate in gates.values():
             gate.finish()
         await asyncio.gather(*people, return_exceptions=True)
         for kind in KINDS:
             phases[kind].bot_log_problems = await bots[kind].stop()
-    return [phases[kind] for kind in KINDS]
+    return [phases[kind] for kind in KINDS] + open_loop
+
+
+async def open_loop_slice(closed: Phase, gate: Gate, bots: dict[str, BotProcess], rate: float,
+                          args: argparse.Namespace) -> Phase:
+    """Pintu's people acting at Poisson arrivals (``rate`` per second) for ``--seconds``: what a person
+    waits at that load, not how fast the bot can go. Seeded: the same arrivals in every run."""
+    print(f"  {closed.framework}: open loop at {rate:g}/s ...", file=sys.stderr, flush=True)
+    gate.pace(rate, random.Random(int(rate * 1000)))
+    phase = Phase(closed.framework, closed.kind, rate=rate)
+    await run_slice(phase, gate, bots, args.seconds, 1.0, args)
+    phase.steps = [step for step in closed.steps if phase.in_window(step[0])]
+    phase.conversations = [t for t in closed.conversations if phase.in_window(t)]
+    return phase
 
 
 async def run_slice(phase: Phase, gate: Gate, bots: dict[str, BotProcess], seconds: float, settle: float,
@@ -703,6 +746,8 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
     print(f"Pintu: SQLite (WAL), {args.users} RT x {args.enumerators} enumerators ({capacity} free visit times), "
           f"FakeClock Mon 23 Nov 2026 08.00 WITA; echo: text back + button, press -> edit + answer; "
           f"both up to {MAX_CONCURRENT_UPDATES} updates at once")
+    open_loop = [p for p in phases if p.rate is not None]
+    phases = [p for p in phases if p.rate is None]
     by = {(p.framework, p.kind): p for p in phases}
     frameworks = [f for f in FRAMEWORKS if (f, "pintu") in by]
     columns = [(f, kind) for f in frameworks for kind in ("pintu", "echo", "ratio")]
@@ -749,6 +794,14 @@ def report(phases: list[Phase], args: argparse.Namespace) -> None:
         print("warning: other processes used " + ", ".join(
             f"{p.other_cpu / p.seconds * 100:.0f}% of a core while {p.kind} on {p.framework} was measured" for p in busy)
             + ": absolute figures are low and noisy; ratios hold better (the bots took turns)")
+    if open_loop:
+        print()
+        print("open loop: Pintu's people act at Poisson arrivals (seeded), whoever is free taking the next; latency "
+              "from the arrival to the answer visible")
+        print(f"{'':<10}{'rate (/s)':>10}{'answered/s':>12}{'p50 (ms)':>10}{'p99 (ms)':>10}{'CPU/update (ms)':>17}")
+        for p in open_loop:
+            print(f"{p.framework:<10}{p.rate:>10g}{p.updates_per_second:>12.1f}{p.latency_ms(0.50):>10.0f}"
+                  f"{p.latency_ms(0.99):>10.0f}{p.bot_ms_per_update:>17.2f}")
     for p in phases:
         for error, count in p.errors.most_common(5):
             print(f"{p.kind} on {p.framework}: {count} x {error}")
@@ -787,6 +840,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--families", type=int, default=10,
                         help="families per RT registered beforehand, without Telegram (default 10)")
     parser.add_argument("--timeout", type=float, default=15.0, help="seconds a step may wait for its answer (default 15)")
+    parser.add_argument("--rate", type=float, nargs="*", default=[20.0, 60.0], metavar="R",
+                        help="open loop after the closed one: Pintu's updates arriving at R per second (Poisson), "
+                             "p50/p99 latency at each rate, e.g. --rate 20 60 (default); --rate alone: none")
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the bots' logs into DIR")
     parser.add_argument("--profile", metavar="DIR",
                         help="write cProfile files of each bot process into DIR (slows the bots down: for finding "

@@ -119,7 +119,8 @@ def day_choices(uow: Any, family_id: int, now: dt.datetime, rules: BookingRules)
 
 
 def time_choices(uow: Any, family_id: int, day: dt.date, now: dt.datetime, rules: BookingRules) -> TimeChoices:
-    """The free times of one day, in the family's zone, in the order offered."""
+    """The free times of one day, in the family's zone, in the order offered (home times, then
+    travel-aware: domain/booking.py order_offers)."""
     family = uow.families.get(family_id)
     offered = offers(uow, family, now, rules, [day])
     return TimeChoices(family.id, family.head_name, day, offered.tz, offered.slots, offered.home_starts)

@@ -16,6 +16,8 @@ from domain.errors import FamilyAlreadyBooked, NoAppointment, NotAllowed, SlotTa
 from domain.holidays_id import cuti_bersama_dates, holiday_dates
 from domain.model import Appointment, Enumerator, Family, User
 from domain.ports import UnitOfWork
+from domain.travel import (BookedVisit, Geography, Place, bound_end, centroids_from_boundaries, detour_rank,
+                           neighbours_from_boundaries, travel_key)
 from domain.working_time import area_hours
 from domain.slots import (
     EnumeratorCalendar,
@@ -32,7 +34,6 @@ HolidayLookup = Callable[[dt.date, dt.date], frozenset[dt.date]]
 # How near a candidate time is to the enumerator's other visits (lower is nearer): built once per
 # offer list from the family and the candidates (the travel-aware ordering plugs in here).
 TravelKey = Callable[[Slot], float]
-TravelKeyFor = Callable[[UnitOfWork, Family, Sequence[Slot]], TravelKey]
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class BookingRules:
     policy: SchedulePolicy = SchedulePolicy()
     holidays: HolidayLookup = holiday_dates
     cuti_bersama: HolidayLookup = cuti_bersama_dates  # closed too, unless the area opens them
-    travel_key_for: TravelKeyFor | None = None  # None: no travel preference (see order_offers)
+    travel_aware: bool = True  # offer times next to the officers' visits nearby first (domain/travel.py)
 
 
 def closed_dates_for(uow: UnitOfWork, sls_id: int, rules: BookingRules, first: dt.date, last: dt.date) -> frozenset[dt.date]:
@@ -91,7 +92,7 @@ def offers(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRule
     """The free times for a family ordered by :func:`order_offers`, with the home-time ones named."""
     tz = sls_timezone(uow, family.sls_id)
     free = family_free_slots(uow, family, now, rules, days)
-    travel_key = rules.travel_key_for(uow, family, free) if rules.travel_key_for is not None and free else None
+    travel_key = travel_key_for(uow, family, free, now, rules) if rules.travel_aware and free else None
     ordered = order_offers(free, family.home_times, tz, travel_key)
     home = frozenset(s.start for s in free if home_times.matches(family.home_times, s.start.astimezone(tz)))
     return Offers(ordered, home, tz)
@@ -144,6 +145,69 @@ def family_free_slots(
     calendars = _calendars(uow, family.sls_id, start, end)
     closed = closed_dates_for(uow, family.sls_id, rules, days[0], days[-1])
     return free_slots(calendars, tz, now, rules.policy, closed, days)
+
+
+BEYOND_BOUND = float(1 << 30)  # a travel key after every detour: later times stay in time order
+
+
+def travel_key_for(uow: UnitOfWork, family: Family, free: Sequence[Slot], now: dt.datetime,
+                   rules: BookingRules) -> TravelKey | None:
+    """The travel part of :func:`order_offers` for these free times: each time's detour next to the
+    officers' visits booked that day (domain/travel.py), compared only within the bound (the first free
+    day and the next one with a free time); later times all alike, so the earliest first. None when no
+    visit is booked in the bound (every time alike)."""
+    tz = sls_timezone(uow, family.sls_id)
+    end = bound_end(_bound_window_starts(uow, family, now, rules, tz), tz)
+    near = [slot for slot in free if end is not None and slot.start < end]
+    if not near:
+        return None
+    ids = sorted({i for slot in near for i in slot.enumerator_ids})
+    first_day = min(slot.start for slot in near).astimezone(tz).date()
+    last_day = (end - dt.timedelta(seconds=1)).astimezone(tz).date()
+    days = [first_day + dt.timedelta(days=n) for n in range((last_day - first_day).days + 1)]
+    visits, geography = travel_data(uow, ids, *_window(days, tz))
+    if not visits:
+        return None
+    place = family_place(family)
+
+    def key(slot: Slot) -> float:
+        if slot.start >= end:
+            return BEYOND_BOUND
+        return float(detour_rank(travel_key(slot, visits, place, geography, tz)))
+
+    return key
+
+
+def _bound_window_starts(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules,
+                         tz: ZoneInfo) -> list[dt.datetime]:
+    """The free times of the first two days that have one: what the travel bound counts from. The first
+    few days are read first (they nearly always hold two), the whole horizon only when they do not."""
+    horizon = booking_days(now, tz, rules.policy)
+    for days in (horizon[:4], horizon):
+        starts = [s.start for s in family_free_slots(uow, family, now, rules, days)]
+        if len({s.astimezone(tz).date() for s in starts}) >= 2 or days is horizon:
+            return starts
+    return []
+
+
+def family_place(family: Family) -> Place:
+    located = family.latitude is not None and family.longitude is not None
+    return Place(family.sls_id, (family.latitude, family.longitude) if located else None)
+
+
+def travel_data(uow: UnitOfWork, enumerator_ids: list[int], start: dt.datetime, end: dt.datetime,
+                ) -> tuple[list[BookedVisit], Geography]:
+    """The enumerators' booked visits in [start, end) with their places, and the geography of their SLS."""
+    visits = [BookedVisit(e, s, f, Place(sls, (lat, lon) if lat is not None and lon is not None else None))
+              for e, s, f, sls, lat, lon in uow.appointments.booked_places(enumerator_ids, start, end)]
+    boundaries = {}
+    for sls_id in {v.place.sls_id for v in visits}:
+        area = uow.areas.get(sls_id)
+        if area is not None and area.boundary:
+            boundaries[sls_id] = area.boundary
+    if not boundaries:
+        return visits, Geography()
+    return visits, Geography(centroids_from_boundaries(boundaries), neighbours_from_boundaries(boundaries))
 
 
 def days_with_free_slots(uow: UnitOfWork, family: Family, now: dt.datetime, rules: BookingRules) -> list[dt.date]:
@@ -241,7 +305,8 @@ def _why_not_free(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.d
 
 
 def _least_busy_first(uow: UnitOfWork, slot: Slot, day: dt.date, tz: ZoneInfo) -> list[int]:
-    """Spread the day's visits over the enumerators free at this time."""
+    """Spread the day's visits over the enumerators free at this time (travel decides which times are
+    offered first, not who takes them: the workload stays fair)."""
     start, end = _window([day], tz)
     busy = uow.enumerators.busy_blocks(list(slot.enumerator_ids), start, end)
     return sorted(slot.enumerator_ids, key=lambda i: (len(busy[i]), i))

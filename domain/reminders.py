@@ -88,8 +88,12 @@ def plan_reminders(start: dt.datetime, now: dt.datetime, tz: ZoneInfo, policy: R
 
 def policy_for(uow: UnitOfWork, area_id: int, base: ReminderPolicy | None = None) -> ReminderPolicy:
     """The policy of an area: each field from the nearest area up the tree that sets it."""
+    return policy_from(uow.reminders.settings_up_the_tree(area_id), base)
+
+
+def policy_from(settings: list[Any], base: ReminderPolicy | None = None) -> ReminderPolicy:
+    """The policy given an area's settings and its parents', nearest first."""
     policy = base or ReminderPolicy()
-    settings = uow.reminders.settings_up_the_tree(area_id)
     for field, column in (("evening", "evening_at"), ("confirm_by", "confirm_by"), ("schedule_at", "schedule_at"),
                           ("summary_at", "summary_at")):
         value = next((getattr(s, column) for s in settings if getattr(s, column)), None)
@@ -181,37 +185,83 @@ def enqueue_daily(uow: UnitOfWork, now: dt.datetime, zone: str | None = None, ba
 
     Run it as often as you like (every few minutes, at start after a downtime): each person gets one
     of each per local day (``daily_digests``' unique key). ``zone`` limits the run to one IANA zone.
+    A city's run reads its enumerators, SLS, officers, settings and digests in a few queries, not a few
+    per person.
     """
-    queued = 0
-    for enumerator in uow.enumerators.all():
-        if enumerator.user_id is None:
-            continue
-        areas = uow.enumerators.assigned_sls(enumerator.id)
+    policies = _PolicyCache(uow, base)
+    due: list[tuple[int, dt.date, str, dict[str, Any]]] = []  # (chat, local day, kind, payload)
+    enumerators = [e for e in uow.enumerators.all() if e.user_id is not None]
+    sls_of = uow.enumerators.assigned_sls_of([e.id for e in enumerators])
+    officers = uow.users.many([e.user_id for e in enumerators])
+    for enumerator in enumerators:
+        areas = sls_of.get(enumerator.id) or []
         if not areas or (zone is not None and areas[0].timezone != zone):
             continue
-        tz = ZoneInfo(areas[0].timezone)
-        policy = policy_for(uow, areas[0].id, base)
-        local = now.astimezone(tz)
+        local = now.astimezone(ZoneInfo(areas[0].timezone))
+        policy = policies.of(areas[0].id)
         if not policy.schedule_at <= local.time().replace(tzinfo=None) < policy.schedule_until:
             continue
         if not works_on(enumerator, local.date(), area_hours(uow, areas[0].id).cuti_bersama_closed):
             continue  # a day off or a public holiday: no list at 06.00 (no visit can be booked then)
-        officer = uow.users.get(enumerator.user_id)
-        if officer is None or not uow.reminders.claim_digest(DAILY_SCHEDULE, officer.telegram_id, local.date(), now):
-            continue
-        uow.outbox.add(officer.telegram_id, DAILY_SCHEDULE,
-                       {"enumerator_id": enumerator.id, "day": local.date().isoformat()}, due_at=now, now=now)
-        queued += 1
-    for head in uow.reminders.rt_heads():
-        area = uow.areas.get(head.sls_id)
+        officer = officers.get(enumerator.user_id)
+        if officer is not None:
+            due.append((officer.telegram_id, local.date(), DAILY_SCHEDULE,
+                        {"enumerator_id": enumerator.id, "day": local.date().isoformat()}))
+    heads = uow.reminders.rt_heads()
+    head_areas = uow.areas.many({head.sls_id for head in heads})
+    for head in heads:
+        area = head_areas.get(head.sls_id)
         if area is None or (zone is not None and area.timezone != zone):
             continue
         local = now.astimezone(ZoneInfo(area.timezone))
-        if local.time().replace(tzinfo=None) < policy_for(uow, area.id, base).summary_at:
-            continue
-        if not uow.reminders.claim_digest(RT_SUMMARY, head.telegram_id, local.date(), now):
+        if local.time().replace(tzinfo=None) < policies.of(area.id).summary_at:
             continue
         tomorrow = local.date() + dt.timedelta(days=1)
-        uow.outbox.add(head.telegram_id, RT_SUMMARY, {"sls_id": area.id, "day": tomorrow.isoformat()}, due_at=now, now=now)
-        queued += 1
+        due.append((head.telegram_id, local.date(), RT_SUMMARY, {"sls_id": area.id, "day": tomorrow.isoformat()}))
+    return _queue_claimed(uow, due, now)
+
+
+def _queue_claimed(uow: UnitOfWork, due: list[tuple[int, dt.date, str, dict[str, Any]]], now: dt.datetime) -> int:
+    """Claim each person's digest (kind, local day) in one go per kind and day; queue those claimed now."""
+    claimed: dict[tuple[str, dt.date], set[int]] = {}
+    for kind, day in dict.fromkeys((kind, day) for _, day, kind, _ in due):
+        chats = [chat for chat, d, k, _ in due if (k, d) == (kind, day)]
+        claimed[(kind, day)] = uow.reminders.claim_digests(kind, chats, day, now)
+    queued = 0
+    for chat, day, kind, payload in due:
+        if chat in claimed[(kind, day)]:
+            claimed[(kind, day)].discard(chat)  # one message per person, kind and day
+            uow.outbox.add(chat, kind, payload, due_at=now, now=now)
+            queued += 1
     return queued
+
+
+class _PolicyCache:
+    """``policy_for`` of many areas over one read of the (small) settings table."""
+
+    def __init__(self, uow: UnitOfWork, base: ReminderPolicy | None) -> None:
+        self.uow, self.base = uow, base
+        self.settings = uow.reminders.all_settings()
+        self.policies: dict[int, ReminderPolicy] = {}
+        self.areas: dict[int, Any] = {}  # held here: the session's identity map keeps entities only weakly
+
+    def of(self, area_id: int) -> ReminderPolicy:
+        if area_id not in self.policies:
+            self.policies[area_id] = policy_from(self._up_the_tree(area_id), self.base)
+        return self.policies[area_id]
+
+    def _up_the_tree(self, area_id: int) -> list[Any]:
+        """As ReminderRepository.settings_up_the_tree: the area's and its parents' settings, nearest first."""
+        found, seen = [], set()
+        area = self._area(area_id)
+        while area is not None and area.id not in seen:
+            seen.add(area.id)
+            if area.id in self.settings:
+                found.append(self.settings[area.id])
+            area = self._area(area.parent_id) if area.parent_id is not None else None
+        return found
+
+    def _area(self, area_id: int) -> Any:
+        if area_id not in self.areas:
+            self.areas[area_id] = self.uow.areas.get(area_id)
+        return self.areas[area_id]

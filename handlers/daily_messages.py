@@ -10,9 +10,11 @@ day with free time and no family to suggest lists its free times instead.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import html
-from collections.abc import Mapping
-from dataclasses import dataclass
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
@@ -35,16 +37,42 @@ UNBOOKED_POOL = 200  # families without an appointment read per schedule; the ro
 MAX_BODY = 3600  # of Telegram's 4096 characters, leaving room for the heading
 
 
-def render(uow: UnitOfWork, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None) -> str | None:
+def render(uow: UnitOfWork, key: str, payload: dict[str, Any], t: Translator, now: dt.datetime | None,
+           plans: Mapping[tuple[int, dt.date], DayPlan] | None = None) -> str | None:
+    """The text of a daily message; ``plans`` (from :func:`plan_schedules`): routes planned already."""
     try:
         day = dt.date.fromisoformat(str(payload.get("day")))
     except ValueError:
         return None
     if key == "notify-daily-schedule" and isinstance(payload.get("enumerator_id"), int):
-        return schedule(uow, payload["enumerator_id"], day, t, now)
+        plan = (plans or {}).get((payload["enumerator_id"], day))
+        return schedule(uow, payload["enumerator_id"], day, t, now, plan)
     if key == "notify-rt-summary" and isinstance(payload.get("sls_id"), int):
         return rt_summary(uow, payload["sls_id"], day, t)
     return None
+
+
+def plan_schedules(uow: UnitOfWork, payloads: Sequence[Mapping[str, Any]], now: dt.datetime | None,
+                   keep: list[Any] | None = None) -> dict[tuple[int, dt.date], DayPlan]:
+    """The routes of many daily schedules (payloads of ``notify-daily-schedule`` rows), planned with a few
+    queries per day named rather than a few per schedule; each the same as :func:`plan_for_day`'s.
+    ``keep`` receives what was read: held while the rows render, the areas stay in the session (its
+    identity map holds entities weakly) and rendering reads none again."""
+    wanted: dict[dt.date, list[int]] = {}
+    for payload in payloads:
+        try:
+            day = dt.date.fromisoformat(str(payload.get("day")))
+        except ValueError:
+            continue
+        if isinstance(payload.get("enumerator_id"), int):
+            wanted.setdefault(day, []).append(payload["enumerator_id"])
+    plans: dict[tuple[int, dt.date], DayPlan] = {}
+    for day, ids in wanted.items():
+        data = DayData.load(uow, ids, day, unbooked=len(ids) > 1)
+        if keep is not None:
+            keep.append(data)
+        plans.update({(i, day): plan for i, plan in plan_days(uow, data, ids, day, now).items()})
+    return plans
 
 
 def map_url(family: Family, rt: str, village: str | None) -> str | None:
@@ -85,28 +113,113 @@ def plan_for_day(uow: UnitOfWork, enumerator_id: int, day: dt.date, now: dt.date
                  include_visited: bool = False) -> DayPlan | None:
     """The enumerator's day as one route: booked visits at their times and, in the free times, families
     of their SLS without an appointment, in the shortest order (domain/route.py). None without an SLS."""
-    enumerator = uow.enumerators.get(enumerator_id)
-    areas = list(uow.enumerators.assigned_sls(enumerator_id)) if enumerator is not None else []
-    if not areas:
-        return None
-    tz = ZoneInfo(areas[0].timezone)
-    start = dt.datetime.combine(day, dt.time(0), tz)
-    visits = uow.appointments.for_enumerator_between(enumerator_id, start, start + dt.timedelta(days=1),
-                                                     include_visited=include_visited)
-    booked = [Booked(RouteVisit(family, appointment), appointment.start_at, appointment.end_at, _point(family))
-              for appointment, family in visits]
-    gaps = _free_ranges(uow, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
-    unbooked = uow.reminders.unbooked_families([a.id for a in areas], UNBOOKED_POOL) if gaps else []
-    # A family that said when it is home is suggested only then (domain/route.py rule 4).
-    candidates = preselect(booked, [Candidate(RouteVisit(f), _point(f), _home_ranges(f, day, tz)) for f in unbooked],
-                           free=gaps)
-    route = plan_day(booked, candidates, gaps, dt.timedelta(minutes=enumerator.visit_minutes))
-    return DayPlan(tz, route, gaps, len(booked))
+    data = DayData.load(uow, [enumerator_id], day, include_visited=include_visited)
+    return plan_days(uow, data, [enumerator_id], day, now).get(enumerator_id)
 
 
-def _home_ranges(family: Family, day: dt.date, tz: ZoneInfo) -> tuple[tuple[dt.datetime, dt.datetime], ...] | None:
-    ranges = home_times.ranges_on(family.home_times, day, tz)
+@dataclass
+class DayData:
+    """What the day's routes of any number of enumerators read, in a few queries whatever their number
+    (the 06.00 run builds a whole city's at once: scheduling/dispatcher.py, bench/daily.py)."""
+
+    day: dt.date
+    enumerators: dict[int, Any]
+    areas: dict[int, list[Any]]  # enumerator -> assigned SLS, by code
+    visits: dict[int, list[tuple[Appointment, Family]]]  # enumerator -> visits around the day, by time
+    busy: dict[int, set[dt.datetime]]  # enumerator -> busy blocks around the day
+    include_visited: bool
+    parents: dict[int, Any] = field(default_factory=dict)  # the SLS's villages (rendered with each stop)
+    unbooked: dict[int, list[tuple[int, int, str, float | None, float | None, Any]]] = field(default_factory=dict)
+    closed: dict[int, frozenset[dt.date]] = field(default_factory=dict)  # SLS -> closed dates of the day
+
+    @classmethod
+    def load(cls, uow: UnitOfWork, enumerator_ids: Sequence[int], day: dt.date, *,
+             include_visited: bool = False, unbooked: bool = False) -> "DayData":
+        """Read the enumerators, their SLS, and their visits and busy blocks of the local ``day`` (in any
+        zone); with ``unbooked``, also every SLS's families without an appointment."""
+        ids = list(dict.fromkeys(enumerator_ids))
+        enumerators = uow.enumerators.many(ids)
+        areas = uow.enumerators.assigned_sls_of(ids)
+        parents = uow.areas.many({a.parent_id for sls in areas.values() for a in sls if a.parent_id is not None})
+        zones = {a[0].timezone for a in areas.values() if a} or {"UTC"}
+        starts = [dt.datetime.combine(day, dt.time(0), ZoneInfo(z)) for z in zones]
+        start, end = min(starts), max(starts) + dt.timedelta(days=1)
+        data = cls(day, enumerators, areas,
+                   uow.appointments.for_enumerators_between(ids, start, end, include_visited=include_visited),
+                   uow.enumerators.busy_blocks(ids, start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)),
+                   include_visited, parents)
+        if unbooked:
+            data.read_unbooked(uow, {a.id for sls in areas.values() for a in sls})
+        return data
+
+    def read_unbooked(self, uow: UnitOfWork, sls_ids: set[int]) -> None:
+        missing = sls_ids - self.unbooked.keys()
+        if missing:
+            self.unbooked.update(uow.reminders.unbooked_by_sls(sorted(missing), UNBOOKED_POOL))
+
+    def closed_on(self, uow: UnitOfWork, sls_id: int) -> frozenset[dt.date]:
+        """Whether the day is closed in this SLS (a holiday; cuti bersama unless the area opens them),
+        read once per SLS for the whole batch."""
+        found = self.closed.get(sls_id)
+        if found is None:
+            found = self.closed[sls_id] = frozenset(
+                closed_dates(self.day, self.day, area_hours(uow, sls_id).cuti_bersama_closed))
+        return found
+
+    def pool(self, uow: UnitOfWork, sls_ids: list[int]) -> list[tuple[int, int, str, float | None, float | None, Any]]:
+        """The first UNBOOKED_POOL families without an appointment of these SLS, by name (the database's
+        order: each row carries its rank in it)."""
+        self.read_unbooked(uow, set(sls_ids))
+        rows = heapq.merge(*(self.unbooked[i] for i in sls_ids))
+        return list(itertools.islice(rows, UNBOOKED_POOL))
+
+
+@dataclass(frozen=True)
+class _Day:
+    enumerator: Any
+    tz: ZoneInfo
+    booked: list[Booked]
+    gaps: list[tuple[dt.datetime, dt.datetime]]
+    candidates: list[Candidate]  # keys: family ids until the families are read
+
+
+def plan_days(uow: UnitOfWork, data: DayData, enumerator_ids: Sequence[int], day: dt.date,
+              now: dt.datetime | None) -> dict[int, DayPlan]:
+    """The day's route of each enumerator (with an SLS), from ``data``: the families suggested are read
+    in one go for all of them."""
+    days: dict[int, _Day] = {}
+    for enumerator_id in enumerator_ids:
+        enumerator, areas = data.enumerators.get(enumerator_id), data.areas.get(enumerator_id) or []
+        if enumerator is None or not areas:
+            continue
+        tz = ZoneInfo(areas[0].timezone)
+        start = dt.datetime.combine(day, dt.time(0), tz)
+        end = start + dt.timedelta(days=1)
+        booked = [Booked(RouteVisit(family, appointment), appointment.start_at, appointment.end_at, _point(family))
+                  for appointment, family in data.visits.get(enumerator_id, [])
+                  if start <= appointment.start_at < end]
+        gaps = _free_ranges(uow, data, enumerator, day, tz, now or start.astimezone(dt.timezone.utc))
+        pool = data.pool(uow, [a.id for a in areas]) if gaps else []
+        # A family that said when it is home is suggested only then (domain/route.py rule 4).
+        candidates = preselect(booked, [Candidate(family_id, _point_of(lat, lon), _home_ranges(home, day, tz))
+                                        for _, family_id, _, lat, lon, home in pool], free=gaps)
+        days[enumerator_id] = _Day(enumerator, tz, booked, gaps, candidates)
+    families = uow.families.many({c.key for d in days.values() for c in d.candidates})
+    plans = {}
+    for enumerator_id, d in days.items():
+        candidates = [Candidate(RouteVisit(families[c.key]), c.point, c.home) for c in d.candidates]
+        route = plan_day(d.booked, candidates, d.gaps, dt.timedelta(minutes=d.enumerator.visit_minutes))
+        plans[enumerator_id] = DayPlan(d.tz, route, d.gaps, len(d.booked))
+    return plans
+
+
+def _home_ranges(codes: Any, day: dt.date, tz: ZoneInfo) -> tuple[tuple[dt.datetime, dt.datetime], ...] | None:
+    ranges = home_times.ranges_on(codes, day, tz)
     return tuple(ranges) if ranges is not None else None
+
+
+def _point_of(latitude: float | None, longitude: float | None) -> Point | None:
+    return (latitude, longitude) if latitude is not None and longitude is not None else None
 
 
 def route_body(uow: UnitOfWork, plan: DayPlan, t: Translator, labels: Mapping[int, str] | None = None) -> str:
@@ -129,9 +242,10 @@ def route_body(uow: UnitOfWork, plan: DayPlan, t: Translator, labels: Mapping[in
     return body
 
 
-def schedule(uow: UnitOfWork, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None) -> str | None:
-    """The 06.00 message: the day's route (see :func:`plan_for_day`)."""
-    plan = plan_for_day(uow, enumerator_id, day, now)
+def schedule(uow: UnitOfWork, enumerator_id: int, day: dt.date, t: Translator, now: dt.datetime | None,
+             plan: DayPlan | None = None) -> str | None:
+    """The 06.00 message: the day's route (see :func:`plan_for_day`; ``plan``: planned already)."""
+    plan = plan or plan_for_day(uow, enumerator_id, day, now)
     if plan is None:
         return None
     return t.raw("notify-daily-schedule", day=day_label(day, t.language), zone=zone_name(plan.tz),
@@ -160,13 +274,15 @@ def _stop_text(uow: UnitOfWork, number: int, stop: Stop, tz: ZoneInfo, t: Transl
     return "\n".join(lines)
 
 
-def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+def _free_ranges(uow: UnitOfWork, data: DayData, enumerator: Any, day: dt.date, tz: ZoneInfo, now: dt.datetime,
+                 ) -> list[tuple[dt.datetime, dt.datetime]]:
     """The enumerator's free times that day (from now on), merged into ranges."""
     start = dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.timezone.utc)
-    busy = uow.enumerators.busy_blocks([enumerator.id], start, start + dt.timedelta(days=1))[enumerator.id]
+    end = start + dt.timedelta(days=1)
+    busy = {b for b in data.busy.get(enumerator.id, ()) if start <= b < end}
     calendar = EnumeratorCalendar(enumerator.id, WorkWeek.from_json(enumerator.work_week), enumerator.visit_minutes,
                                   frozenset(busy))
-    closed = closed_dates(day, day, area_hours(uow, _first_sls_id(uow, enumerator.id)).cuti_bersama_closed)
+    closed = data.closed_on(uow, data.areas[enumerator.id][0].id)  # their kelurahan's rules hold for all their SLS
     slots = free_slots([calendar], tz, now, SchedulePolicy(), closed, [day])
     ranges: list[tuple[dt.datetime, dt.datetime]] = []
     for slot in slots:
@@ -175,11 +291,6 @@ def _free_ranges(uow: UnitOfWork, enumerator: Any, day: dt.date, tz: ZoneInfo, n
         else:
             ranges.append((slot.start, slot.end))
     return ranges
-
-
-def _first_sls_id(uow: UnitOfWork, enumerator_id: int) -> int:
-    """The enumerator's first SLS (their kelurahan's rules apply to all of them)."""
-    return uow.enumerators.assigned_sls(enumerator_id)[0].id
 
 
 def rt_summary(uow: UnitOfWork, sls_id: int, day: dt.date, t: Translator) -> str | None:

@@ -47,6 +47,7 @@ def times(slots: Sequence[Slot], tz: ZoneInfo, t: Translator, home: frozenset[dt
     """The times in the order given (domain/booking.py order_offers), those at the family's home times marked."""
     # One button per start time: enumerators with different visit lengths give two slots with the
     # same start, which showed the same time twice (booking picks by start anyway).
+    # In the order offered (domain/booking.py order_offers: home times, then next to the officer's visits).
     starts = list(dict.fromkeys(s.start for s in slots))
     buttons = [Button(_home_marked(clock_time(start, tz, t.language), start in home),
                       f"tm:{start.astimezone(tz):%Y%m%d%H%M}") for start in starts]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -81,9 +82,31 @@ def recipient_language(uow: UnitOfWork, chat_id: int) -> str:
     return language_for(None, user.language if user is not None else None)
 
 
-def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = None) -> Notification | NotRendered:
+@dataclass(frozen=True)
+class Prepared:
+    """What rendering a batch of outbox rows reads once for all of them (see :func:`prepare_outbox`)."""
+
+    plans: Mapping[tuple[int, dt.date], Any] = field(default_factory=dict)  # daily schedules' routes
+    languages: Mapping[int, str] = field(default_factory=dict)  # chat id -> language, known users
+    held: tuple[Any, ...] = ()  # what was read, kept alive while the batch renders (the session holds it weakly)
+
+
+def prepare_outbox(uow: UnitOfWork, rows: Sequence[OutboxRow], now: dt.datetime | None = None) -> Prepared:
+    """Read for a batch of rows what would otherwise be read row by row: the daily schedules' routes
+    (a whole city's 06.00 run is one batch) and the recipients' languages."""
+    daily = [row for row in rows if "notify-" + row.kind in DAILY_KEYS]
+    if not daily:
+        return Prepared()
+    payloads = [row.payload for row in daily if isinstance(row.payload, dict)]
+    held: list[Any] = []
+    plans = daily_messages.plan_schedules(uow, payloads, now, held)
+    return Prepared(plans, uow.users.languages_of({row.chat_id for row in daily if row.chat_id > 0}), tuple(held))
+
+
+def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = None,
+                  prepared: Prepared | None = None) -> Notification | NotRendered:
     """Render one outbox row for its recipient; ``now`` (the dispatcher's clock) lets a reminder
-    about a visit that has begun be skipped rather than sent."""
+    about a visit that has begun be skipped rather than sent; ``prepared``: read for its batch already."""
     if row.kind == REPLY_KIND:
         return _render_reply(row)
     if row.kind in FKP_KINDS:
@@ -95,8 +118,9 @@ def render_outbox(uow: UnitOfWork, row: OutboxRow, now: dt.datetime | None = Non
         return _render_undeliverable(uow, row)
     if key in DAILY_KEYS:
         payload = row.payload if isinstance(row.payload, dict) else {}
-        t = Translator(recipient_language(uow, row.chat_id))
-        rendered = daily_messages.render(uow, key, payload, t, now)
+        known = prepared.languages.get(row.chat_id) if prepared is not None else None
+        t = Translator(language_for(None, known) if known is not None else recipient_language(uow, row.chat_id))
+        rendered = daily_messages.render(uow, key, payload, t, now, prepared.plans if prepared else None)
         return Notification(row.chat_id, rendered) if rendered is not None else NotRendered(f"bad {row.kind} payload")
     if key in COORDINATION_KEYS:
         return _render_coordination(uow, row, key, now)

@@ -43,7 +43,7 @@ from domain.clock import Clock
 from domain.ports import UnitOfWork
 from domain.reminders import tell_rt_head_undeliverable
 from chat.events import EditMessage, SendMessage
-from handlers.notifications import Notification, NotRendered, render_outbox
+from handlers.notifications import Notification, NotRendered, Prepared, prepare_outbox, render_outbox
 from scheduling.leased_worker import Lane, LeasePolicy, work_through
 
 log = logging.getLogger(__name__)
@@ -167,16 +167,26 @@ class OutboxDispatcher:
         """Render every row in one read-only session; rows that need no send get their outcome here."""
         with self.uow_factory() as uow:
             blocked = uow.users.blocked_among(row.chat_id for row in claimed)
-            return [(row, self._prepare_one(uow, row, blocked)) for row in claimed]
+            prepared = self._prepare_batch(uow, claimed)
+            return [(row, self._prepare_one(uow, row, blocked, prepared)) for row in claimed]
 
-    def _prepare_one(self, uow: UnitOfWork, row: Claimed, blocked: set[int]) -> Notification | Outcome:
+    def _prepare_batch(self, uow: UnitOfWork, claimed: list[Claimed]) -> Prepared | None:
+        """What the batch's rows read in common (a city's daily schedules: a few queries, not a few each)."""
+        try:
+            return prepare_outbox(uow, claimed, self.clock.now())
+        except Exception:  # rendered row by row instead, each failure kept to its row
+            log.exception("preparing %d outbox rows failed", len(claimed))
+            return None
+
+    def _prepare_one(self, uow: UnitOfWork, row: Claimed, blocked: set[int],
+                     prepared: Prepared | None = None) -> Notification | Outcome:
         if row.chat_id in blocked:
             return BLOCKED
         if row.attempts > self.policy.max_attempts:
             # Only claims that never recorded an outcome get here: a process that died mid-send, again and again.
             return Outcome("failed", f"claimed {row.attempts} times without a recorded outcome")
         try:
-            rendered = render_outbox(uow, row, self.clock.now())
+            rendered = render_outbox(uow, row, self.clock.now(), prepared)
         except Exception as error:  # a bug for this row must not stall the rest of the queue
             log.exception("rendering outbox row %s failed", row.id, extra={"outbox_id": row.id})
             return Outcome("failed", f"render error: {type(error).__name__}: {error}")

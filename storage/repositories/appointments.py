@@ -80,6 +80,41 @@ class AppointmentRepository:
     def release_blocks(self, appointment_id: int) -> None:
         self.session.execute(delete(BusyBlock).where(BusyBlock.appointment_id == appointment_id))
 
+    def booked_places(self, enumerator_ids: Iterable[int], start: dt.datetime, end: dt.datetime
+                      ) -> list[tuple[int, dt.datetime, dt.datetime, int, float | None, float | None]]:
+        """(enumerator, start, end, SLS, latitude, longitude) of the booked visits in [start, end): plain
+        rows, no entities, as the travel-aware offers read them on every booking screen."""
+        ids = list(enumerator_ids)
+        if not ids:
+            return []
+        rows = self.session.execute(
+            select(Appointment.enumerator_id, Appointment.start_at, Appointment.end_at, Family.sls_id,
+                   Family.latitude, Family.longitude)
+            .join(Family, Family.id == Appointment.family_id)
+            .where(Appointment.enumerator_id.in_(ids), Appointment.status == "booked",
+                   Appointment.start_at >= start, Appointment.start_at < end)
+        ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    def for_enumerators_between(
+        self, enumerator_ids: Iterable[int], start: dt.datetime, end: dt.datetime, *, include_visited: bool = False
+    ) -> dict[int, list[tuple[Appointment, Family]]]:
+        """``for_enumerator_between`` of many enumerators, one query per 500."""
+        ids = list(enumerator_ids)
+        statuses = ["booked", "visited"] if include_visited else ["booked"]
+        found: dict[int, list[tuple[Appointment, Family]]] = {i: [] for i in ids}
+        for i in range(0, len(ids), 500):
+            rows = self.session.execute(
+                select(Appointment, Family)
+                .join(Family, Family.id == Appointment.family_id)
+                .where(Appointment.enumerator_id.in_(ids[i:i + 500]), Appointment.status.in_(statuses),
+                       Appointment.start_at >= start, Appointment.start_at < end)
+                .order_by(Appointment.start_at, Appointment.id)
+            ).all()
+            for appointment, family in rows:
+                found[appointment.enumerator_id].append((appointment, family))
+        return found
+
     def for_enumerator_between(
         self, enumerator_id: int, start: dt.datetime, end: dt.datetime, *, include_visited: bool = False
     ) -> list[tuple[Appointment, Family]]:

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from domain.model import Area, BusyBlock, Enumerator, EnumeratorAssignment
 
+CHUNK = 500  # ids per IN list: far below SQLite's and PostgreSQL's parameter limits
+
 
 class EnumeratorRepository:
     def __init__(self, session: Session) -> None:
@@ -36,6 +38,28 @@ class EnumeratorRepository:
             .order_by(Area.code)
         ).all()
 
+    def many(self, enumerator_ids: Iterable[int]) -> dict[int, Enumerator]:
+        """Enumerators by id, in one query per 500 (and in the session afterwards: ``get`` is free)."""
+        ids, found = list(enumerator_ids), {}
+        for i in range(0, len(ids), CHUNK):
+            for enumerator in self.session.scalars(select(Enumerator).where(Enumerator.id.in_(ids[i:i + CHUNK]))):
+                found[enumerator.id] = enumerator
+        return found
+
+    def assigned_sls_of(self, enumerator_ids: Iterable[int]) -> dict[int, list[Area]]:
+        """``assigned_sls`` of many enumerators in one query per 500 (each list by SLS code)."""
+        ids = list(enumerator_ids)
+        found: dict[int, list[Area]] = {i: [] for i in ids}
+        for i in range(0, len(ids), CHUNK):
+            rows = self.session.execute(
+                select(EnumeratorAssignment.enumerator_id, Area)
+                .join(Area, EnumeratorAssignment.sls_id == Area.id)
+                .where(EnumeratorAssignment.enumerator_id.in_(ids[i:i + CHUNK]))
+                .order_by(Area.code))
+            for enumerator_id, area in rows:
+                found[enumerator_id].append(area)
+        return found
+
     def all(self) -> Sequence[Enumerator]:
         return self.session.scalars(select(Enumerator).order_by(Enumerator.id)).all()
 
@@ -49,14 +73,16 @@ class EnumeratorRepository:
 
     def busy_blocks(self, enumerator_ids: Sequence[int], start: dt.datetime, end: dt.datetime) -> dict[int, set[dt.datetime]]:
         """Taken 15-minute blocks per enumerator between two instants."""
-        found: dict[int, set[dt.datetime]] = {i: set() for i in enumerator_ids}
-        rows = self.session.execute(
-            select(BusyBlock.enumerator_id, BusyBlock.block_start).where(
-                BusyBlock.enumerator_id.in_(enumerator_ids),
-                BusyBlock.block_start >= start,
-                BusyBlock.block_start < end,
+        ids = list(enumerator_ids)
+        found: dict[int, set[dt.datetime]] = {i: set() for i in ids}
+        for i in range(0, len(ids), CHUNK):
+            rows = self.session.execute(
+                select(BusyBlock.enumerator_id, BusyBlock.block_start).where(
+                    BusyBlock.enumerator_id.in_(ids[i:i + CHUNK]),
+                    BusyBlock.block_start >= start,
+                    BusyBlock.block_start < end,
+                )
             )
-        )
-        for enumerator_id, block_start in rows:
-            found[enumerator_id].add(block_start)
+            for enumerator_id, block_start in rows:
+                found[enumerator_id].add(block_start)
         return found

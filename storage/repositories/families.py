@@ -25,6 +25,14 @@ class FamilyRepository:
     def get(self, family_id: int) -> Family | None:
         return self.session.get(Family, family_id)
 
+    def many(self, family_ids: Iterable[int]) -> dict[int, Family]:
+        """Families by id, one query per 500 (and in the session afterwards: ``get`` is free)."""
+        ids, found = list(family_ids), {}
+        for i in range(0, len(ids), 500):
+            for family in self.session.scalars(select(Family).where(Family.id.in_(ids[i:i + 500]))):
+                found[family.id] = family
+        return found
+
     def by_kk(self, kk_number: str) -> Family | None:
         """The family of a KK number, found by its blind index (the number itself is encrypted)."""
         indexes = kk_indexes(self.session, kk_number)

@@ -5,7 +5,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,6 +97,54 @@ class ReminderRepository:
             .order_by(Appointment.start_at, Appointment.id)
         ).all()
         return [(a, f) for a, f in rows]
+
+    def unbooked_by_sls(self, sls_ids: Iterable[int], limit: int
+                        ) -> dict[int, list[tuple[int, int, str, float | None, float | None, Any]]]:
+        """The first ``limit`` families (by name, then id) of each SLS without an active visit, as plain
+        (order, id, head name, latitude, longitude, home times) rows, ``order`` being the family's place in the
+        database's own sort by name (its collation) among all returned: merged on it, the lists of some
+        SLS start with what ``unbooked_families`` returns for them. One query, window functions."""
+        ids = sorted(set(sls_ids))
+        found: dict[int, list[tuple[int, int, str, float | None, float | None, Any]]] = {i: [] for i in ids}
+        if limit <= 0 or not ids:
+            return found
+        booked = select(Appointment.family_id).where(Appointment.status == "booked")
+        wanted = Family.sls_id.in_(ids) if len(ids) <= 500 else Family.sls_id.is_not(None)  # many: all, filtered here
+        by_name = (Family.head_name, Family.id)
+        ranked = (select(Family.id, Family.sls_id, Family.head_name, Family.latitude, Family.longitude,
+                         Family.home_times, func.row_number().over(partition_by=Family.sls_id, order_by=by_name).label("rank"),
+                         func.row_number().over(order_by=by_name).label("place"))
+                  .where(wanted, Family.id.not_in(booked)).subquery())
+        rows = self.session.execute(
+            select(ranked.c.place, ranked.c.id, ranked.c.sls_id, ranked.c.head_name, ranked.c.latitude,
+                   ranked.c.longitude, ranked.c.home_times).where(ranked.c.rank <= limit).order_by(ranked.c.place))
+        for place, family_id, sls_id, name, latitude, longitude, home in rows:
+            if sls_id in found:
+                found[sls_id].append((place, family_id, name, latitude, longitude, home))
+        return found
+
+    def all_settings(self) -> dict[int, ReminderSetting]:
+        """Every area's reminder setting (a small table: one row per area that sets something)."""
+        return {s.area_id: s for s in self.session.scalars(select(ReminderSetting))}
+
+    def claim_digests(self, kind: str, chat_ids: Sequence[int], day: dt.date, now: dt.datetime) -> set[int]:
+        """``claim_digest`` for many people: the chats claimed now (not recorded before). One read and one
+        insert; should another process claim some of them meanwhile, each is claimed on its own instead."""
+        wanted = list(dict.fromkeys(chat_ids))
+        taken: set[int] = set()
+        for i in range(0, len(wanted), 500):
+            taken.update(self.session.scalars(select(DailyDigest.chat_id).where(
+                DailyDigest.kind == kind, DailyDigest.day == day, DailyDigest.chat_id.in_(wanted[i:i + 500]))))
+        fresh = [c for c in wanted if c not in taken]
+        if not fresh:
+            return set()
+        try:
+            with self.session.begin_nested():
+                self.session.execute(insert(DailyDigest), [
+                    {"kind": kind, "chat_id": c, "day": day, "created_at": now} for c in fresh])
+        except IntegrityError:  # another process at the same moment: settle it person by person
+            return {c for c in fresh if self.claim_digest(kind, c, day, now)}
+        return set(fresh)
 
     def unbooked_families(self, sls_ids: Sequence[int], limit: int) -> Sequence[Family]:
         """Families of these SLS without an active visit, by name."""

@@ -360,3 +360,27 @@ def test_makassar_eight_oclock_is_too_early_in_jakarta(uow_factory, fake_clock) 
         book(uow_factory, fake_clock, jakarta.rt_head_id, jakarta.family_ids[0], at(FRIDAY, 11, 30, tz=WIB))
     assert book(uow_factory, fake_clock, jakarta.rt_head_id, jakarta.family_ids[0],
                 at(FRIDAY, 11, 30, tz=WITA)).start_at.astimezone(WIB).time() == dt.time(10, 30)
+
+
+# --- travel-aware offers (domain/travel.py) ------------------------------------------------------------
+
+def test_a_days_times_far_from_the_officers_round_are_offered_last(uow_factory, fake_clock) -> None:
+    from domain.appointments import time_choices
+
+    place = make_place(uow_factory, fake_clock.now(), tz=WITA, enumerators=1, families=3, enumerator_users=True)
+    near_a, far_b, newcomer = place.family_ids
+    with uow_factory() as uow:  # A and the newcomer live 100 m apart, B 5.5 km away
+        for family_id, (lat, lon) in zip(place.family_ids, [(-0.50, 117.150), (-0.50, 117.200), (-0.50, 117.151)]):
+            family = uow.families.get(family_id)
+            family.latitude, family.longitude = lat, lon
+        uow.commit()
+    book(uow_factory, fake_clock, place.rt_head_id, far_b, at(MONDAY, 10))
+    book(uow_factory, fake_clock, place.rt_head_id, near_a, at(MONDAY, 14))
+    with uow_factory() as uow:
+        offered = [s.start for s in time_choices(uow, newcomer, MONDAY, fake_clock.now(), RULES).slots]
+    # Before 10.00 the officer would ride 5.5 km on to B: those times come last. From B's visit on, the
+    # newcomer lies on the way to A (or next door after it): those first, the earliest first.
+    before_b = [t for t in offered if t < at(MONDAY, 10)]
+    assert before_b and offered[-len(before_b):] == before_b
+    assert offered[0] == at(MONDAY, 10, 30)
+    assert sorted(offered) == sorted(set(offered))  # the same times, only in another order
