@@ -26,7 +26,8 @@ def test_a_resident_home_on_weekday_evenings_is_offered_evening_times_first(env:
     wati.press(consent, button(consent, "cs:y")[1], "nama kepala keluarga")
     wati.say("Wati Lestari", "nomor KK")
     members = wati.say(KK_WATI, "jumlah anggota keluarga")
-    days, _ = wati.press(members, "mb:4", "Pilih hari")
+    wati.press(members, "mb:4", "alamat rumah")
+    days = wati.give_house()
     family_id = env.query(lambda uow: uow.users.by_telegram_id(1001).family_id)
 
     question, _ = wati.press(days, f"hm:open:{family_id}:b", "biasanya ada di rumah")
