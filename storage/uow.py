@@ -29,6 +29,7 @@ from storage.repositories.reminders import ReminderRepository
 from storage.repositories.retention import RetentionRepository
 from storage.repositories.supervision import SupervisionRepository
 from storage.repositories.users import UserRepository
+from storage.repositories.web import WebRepository
 
 
 class SqlUnitOfWork:
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(session)
 
         self.privacy = PrivacyRepository(session)
+        self.web = WebRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
