@@ -160,8 +160,9 @@ class UserApi:
         if not isinstance(links, list) or not all(isinstance(link, dict) and str(link.get("url", "")).startswith(
                 ("http://", "https://")) for link in links):
             raise UserApiError("links must be a list of {title, url} with http(s) URLs")
-        self.world.personas = {"bot": bot.id, "personas": personas,
-                               "links": [{"title": str(link.get("title", "")), "url": link["url"]} for link in links]}
+        self.world.personas = {"bot": bot.id, "personas": personas}
+        if links:
+            self.world.personas["links"] = [{"title": str(link.get("title", "")), "url": link["url"]} for link in links]
         return await self.get_personas(request)
 
     async def get_personas(self, request: web.Request) -> dict:
