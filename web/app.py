@@ -134,6 +134,20 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
         headers.setdefault("Cache-Control", "private, no-store")
 
 
+async def healthz(request: web.Request) -> web.Response:
+    """For the container's health check and the proxy: the database answers."""
+    from sqlalchemy import text
+
+    def ping(uow: UnitOfWork) -> None:
+        uow.session.execute(text("SELECT 1"))  # type: ignore[attr-defined]
+
+    try:
+        await in_db(request, ping)
+    except Exception:  # noqa: BLE001 - any failure is "not healthy", said without detail
+        return web.json_response({"ok": False}, status=503)
+    return web.json_response({"ok": True})
+
+
 def build_web_app(deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[DEPS] = deps
@@ -151,5 +165,6 @@ def build_web_app(deps: WebDeps) -> web.Application:
                 raise
             continue
         module.register(app)
-    app.router.add_static("/static/", HERE / "static", append_version=True)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static/", HERE / "static")
     return app

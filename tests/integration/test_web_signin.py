@@ -152,3 +152,13 @@ async def test_an_unknown_page_is_a_page_in_the_users_language(client, world, uo
     response = await client.get("/tidak-ada")
     assert response.status == 404
     assert "tidak ditemukan" in await response.text()
+
+
+async def test_the_health_check_needs_no_session_and_pages_are_not_cached(client, world, uow_factory):
+    health = await client.get("/healthz")
+    assert health.status == 200 and (await health.json()) == {"ok": True}
+    await sign_in(client, link_for(uow_factory, world["supervisor"]))
+    home = await client.get("/")
+    assert home.headers["Cache-Control"] == "private, no-store"
+    assert home.headers["Referrer-Policy"] == "no-referrer"  # a sign-in URL never travels in a Referer
+    assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
