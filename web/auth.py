@@ -151,7 +151,18 @@ async def link_page(request: web.Request) -> web.Response:
     return render(request, "signin.html", language=language or page_language(request), token=token)
 
 
+def _same_origin(request: web.Request) -> bool:
+    """The sign-in POST has no session (so no CSRF token) yet: a browser's Origin must be this site, so no
+    other page can sign a visitor in to someone else's session."""
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return origin.split("://", 1)[-1] == request.host
+
+
 async def redeem(request: web.Request) -> web.Response:
+    if not _same_origin(request):
+        raise html_error(request, web.HTTPForbidden, "web-csrf-title", "web-csrf-body")
     form = await request.post()
     token = str(form.get("token", ""))
     secret, moment = request.app[DEPS].settings.invite_secret, now(request)

@@ -162,3 +162,11 @@ async def test_the_health_check_needs_no_session_and_pages_are_not_cached(client
     assert home.headers["Cache-Control"] == "private, no-store"
     assert home.headers["Referrer-Policy"] == "no-referrer"  # a sign-in URL never travels in a Referer
     assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
+
+
+async def test_another_site_cannot_post_a_sign_in(client, world, uow_factory):
+    token = link_for(uow_factory, world["supervisor"])
+    response = await client.post("/masuk", data={"token": token}, headers={"Origin": "https://evil.example"},
+                                 allow_redirects=False)
+    assert response.status == 403
+    assert (await sign_in(client, token)).status == 303  # the link was not used up by the refused attempt
