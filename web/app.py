@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from domain.clock import Clock
 from domain.ports import UnitOfWork
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -114,6 +116,13 @@ async def security_headers(request: web.Request, handler: Callable[..., Any]) ->
                 error = html_error(request, type(error), *ERROR_PAGES[error.status_code])
         _secure(request, error)
         raise error from None
+    except Exception:  # a bug or the database away: a page that says so, never a stack trace
+        log.exception("dashboard request failed: %s %s", request.method, request.path)
+        if _wants_json(request):
+            response = web.json_response({"error": "internal"}, status=500)
+        else:
+            response = render(request, "message.html", status=500, title_key="web-error-title",
+                              body_key="web-error-body")
     _secure(request, response)
     return response
 

@@ -170,3 +170,16 @@ async def test_another_site_cannot_post_a_sign_in(client, world, uow_factory):
                                  allow_redirects=False)
     assert response.status == 403
     assert (await sign_in(client, token)).status == 303  # the link was not used up by the refused attempt
+
+
+async def test_a_failure_inside_is_a_page_not_a_stack_trace(client, world, uow_factory, monkeypatch):
+    await sign_in(client, link_for(uow_factory, world["supervisor"]))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr("web.progress.area_progress", broken)
+    response = await client.get("/")
+    assert response.status == 500
+    text = await response.text()
+    assert "gagal dimuat" in text and "RuntimeError" not in text
