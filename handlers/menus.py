@@ -34,6 +34,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("tinjau", "review"),
     ("ekspor", "export"),
     ("fkp", "fkp"),
+    ("dasbor", "dashboard"),
     ("dataku", "mydata"),
     ("bahasa", "language"),
     ("bantuan", "help"),

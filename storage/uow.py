@@ -32,6 +32,7 @@ from storage.repositories.reminders import ReminderRepository
 from storage.repositories.retention import RetentionRepository
 from storage.repositories.supervision import SupervisionRepository
 from storage.repositories.users import UserRepository
+from storage.repositories.web import WebRepository
 
 
 class SqlUnitOfWork:
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
         self.rankings = RankingRepository(session)
         self.fkp = FkpRepository(session)
         self.fkp_deliveries = FkpDeliveryRepository(session)
+        self.web = WebRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
