@@ -21,6 +21,7 @@ from storage.repositories.enumerators import EnumeratorRepository
 from storage.repositories.families import FamilyRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
+from storage.repositories.maps import MapRepository
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
 from storage.queues import DeliveryRepository, OutboxRepository
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
         self.audit = AuditRepository(session)
 
         self.privacy = PrivacyRepository(session)
+        self.maps = MapRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -68,15 +68,25 @@ def _newest():  # type: ignore[no-untyped-def]
     return ~exists(select(literal(1)).where(newer.replaces_id == Record.id))
 
 
-_FLAGGED = (select(Record.id, Record.geo_flag, Record.updated_at, Family.id, Family.head_name, Family.sls_id)
-            .join(Family, Family.id == Record.family_id)
-            .where(Family.sls_id.in_(_IDS), Record.geo_flag.is_not(None), _newest()))
-_MISSING = (select(Record.id, literal(NO_PHOTO), Record.updated_at, Family.id, Family.head_name, Family.sls_id)
-            .join(Family, Family.id == Record.family_id)
-            .where(Family.sls_id.in_(_IDS), Family.needs_photo.is_(True), Record.status == "completed", _newest(),
-                   ~exists(select(literal(1)).where(RecordPhoto.record_id == Record.id))))
+def _review_statements(reviewed: bool):  # type: ignore[no-untyped-def]
+    """(flagged geotags, missing photos): records still to review, or (``reviewed``) those a supervisor
+    marked reviewed on the web dashboard (records.reviewed_at)."""
+    mark = Record.reviewed_at.is_not(None) if reviewed else Record.reviewed_at.is_(None)
+    flagged = (select(Record.id, Record.geo_flag, Record.updated_at, Family.id, Family.head_name, Family.sls_id)
+               .join(Family, Family.id == Record.family_id)
+               .where(Family.sls_id.in_(_IDS), Record.geo_flag.is_not(None), _newest(), mark))
+    missing = (select(Record.id, literal(NO_PHOTO), Record.updated_at, Family.id, Family.head_name, Family.sls_id)
+               .join(Family, Family.id == Record.family_id)
+               .where(Family.sls_id.in_(_IDS), Family.needs_photo.is_(True), Record.status == "completed", _newest(),
+                      ~exists(select(literal(1)).where(RecordPhoto.record_id == Record.id)), mark))
+    return flagged, missing
+
+
+_FLAGGED, _MISSING = _review_statements(reviewed=False)
 _FLAGGED_COUNT = select(func.count()).select_from(_FLAGGED.subquery())
 _MISSING_COUNT = select(func.count()).select_from(_MISSING.subquery())
+_REVIEWED = _review_statements(reviewed=True)
+_REVIEWED_COUNTS = tuple(select(func.count()).select_from(s.subquery()) for s in _REVIEWED)
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -116,6 +126,13 @@ class SupervisionRepository:
     def _counts(self, sls_ids: Sequence[int]) -> Iterator[tuple[int, str, int]]:
         for chunk in _chunks(sls_ids):
             yield from self.session.execute(_COUNTS, {"ids": chunk})  # type: ignore[misc]
+
+    def status_by_sls(self, sls_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """{SLS id: {status: families}} (the index answers it alone)."""
+        found: dict[int, dict[str, int]] = {}
+        for sls_id, status, count in self._counts(sls_ids):
+            found.setdefault(sls_id, {})[status] = count
+        return found
 
     def status_by_unit(self, parent_id: int) -> dict[int, dict[str, int]]:
         """{child area id: {status: families}} for every child of ``parent_id``, over its whole subtree."""
@@ -165,22 +182,26 @@ class SupervisionRepository:
 
     # --- the review list ---------------------------------------------------------------------------
 
-    def review_counts(self, area_id: int) -> tuple[int, int]:
-        """(records whose geotag is flagged, completed records of families needing a photo without one)."""
+    def review_counts(self, area_id: int, reviewed: bool = False) -> tuple[int, int]:
+        """(records whose geotag is flagged, completed records of families needing a photo without one),
+        not yet reviewed (or, ``reviewed``, marked reviewed)."""
+        counts = _REVIEWED_COUNTS if reviewed else (_FLAGGED_COUNT, _MISSING_COUNT)
         flagged = missing = 0
         for chunk in _chunks(self.sls_of(area_id)):
-            flagged += int(self.session.scalar(_FLAGGED_COUNT, {"ids": chunk}) or 0)
-            missing += int(self.session.scalar(_MISSING_COUNT, {"ids": chunk}) or 0)
+            flagged += int(self.session.scalar(counts[0], {"ids": chunk}) or 0)
+            missing += int(self.session.scalar(counts[1], {"ids": chunk}) or 0)
         return flagged, missing
 
     def review_page(self, area_id: int, offset: int, limit: int, flagged: int | None = None,
-                    ) -> list[tuple[str, str, dt.datetime, int, str, int]]:
+                    reviewed: bool = False) -> list[tuple[str, str, dt.datetime, int, str, int]]:
         """One page of the review list: flagged geotags first, then missing photos, newest first within each:
         (record id, reason, updated at, family id, head's name, SLS id). ``flagged``: the count of flagged
-        records when the caller already has it."""
+        records when the caller already has it. ``reviewed``: the records already marked reviewed instead."""
         sls_ids = self.sls_of(area_id)
+        statements = _REVIEWED if reviewed else (_FLAGGED, _MISSING)
+        count_flagged = _REVIEWED_COUNTS[0] if reviewed else _FLAGGED_COUNT
         rows: list[Any] = []
-        for statement, first in ((_FLAGGED, True), (_MISSING, False)):
+        for statement, first in ((statements[0], True), (statements[1], False)):
             if not first and len(rows) >= limit:
                 break
             found: list[Any] = []
@@ -190,7 +211,7 @@ class SupervisionRepository:
             found.sort(key=lambda r: (-r[2].timestamp(), r[0]))
             if first:
                 if flagged is None:
-                    flagged = int(sum(self.session.scalar(_FLAGGED_COUNT, {"ids": c}) or 0 for c in _chunks(sls_ids)))
+                    flagged = int(sum(self.session.scalar(count_flagged, {"ids": c}) or 0 for c in _chunks(sls_ids)))
                 rows += found[offset:offset + limit]
             else:
                 start = max(0, offset - flagged)
