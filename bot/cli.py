@@ -2,6 +2,7 @@
 
     pintu demo                     the demo (SQLite, built-in simulator, chat page on :8080)
     pintu run                      the bot against TELEGRAM_API_URL (real Telegram by default)
+    pintu web [--host H --port P]  the supervisors' web dashboard (PINTU_WEB_LISTEN, PINTU_WEB_URL)
     pintu simulator                the Bot API simulator alone
     pintu db upgrade               apply migrations to DATABASE_URL
     pintu seed demo                add the sample Samarinda area
@@ -85,6 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data-dir", default="var/demo", help="where the demo keeps its database")
     demo.add_argument("--fresh", action="store_true", help="start from an empty database")
     demo.set_defaults(func=_demo)
+
+    web = sub.add_parser("web", help="serve the supervisors' web dashboard (docs/dashboard.md)",
+                         epilog="example: pintu web --host 0.0.0.0 --port 8090")
+    web.add_argument("--host", default=None, help="address to listen on (default: PINTU_WEB_LISTEN's, 127.0.0.1)")
+    web.add_argument("--port", type=int, default=None, help="port to listen on (default: PINTU_WEB_LISTEN's, 8090)")
+    web.set_defaults(func=_web)
 
     run = sub.add_parser("run", help="run the bot with settings from the environment")
     run.set_defaults(func=_run)
@@ -260,6 +267,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     pintu = build(settings)
     keyring_of(pintu.engine.dialect)  # no data key for PostgreSQL: refuse now, not at the first KK number
     asyncio.run(serve(pintu))
+    return 0
+
+
+def _web(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from bot.config import host_port
+    from web.app import WebDeps, build_web_app
+
+    problem = secret_problem(settings.invite_secret)
+    if problem is not None:
+        raise SystemExit(f"PINTU_INVITE_SECRET is {problem}: it signs the dashboard's sign-in links too "
+                         "(make one with `pintu secret new`).")
+    host, port = host_port(settings.web_listen)
+    web.run_app(build_web_app(WebDeps.from_settings(settings)), host=args.host or host, port=args.port or port,
+                access_log=None, print=lambda text: print(text, file=sys.stderr))
     return 0
 
 

@@ -64,7 +64,16 @@ class Settings:
     # farther than this from the kelurahan's centre must be confirmed and is flagged for review.
     geo_max_accuracy_m: float = 100.0
     geo_max_distance_km: float = 5.0
+    # The web dashboard (docs/dashboard.md): its public base URL (the sign-in links point there) and where
+    # `pintu web` listens (behind the TLS proxy).
+    web_url: str = ""  # PINTU_WEB_URL, e.g. https://pintu.example.go.id/dasbor; "": /dasbor says it is off
+    web_listen: str = "127.0.0.1:8090"  # PINTU_WEB_LISTEN
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def web_cookie_secure(self) -> bool:
+        """Session cookies are Secure, except for a demo on http://localhost (browsers keep those too)."""
+        return not is_local_http(self.web_url)
 
     @property
     def outbox_keep(self) -> dt.timedelta | None:
@@ -106,6 +115,7 @@ class Settings:
             **_deploy_settings(env),
             **_registry_settings(env),
             **_capture_settings(env),
+            **_web_settings(env),
         )
 
     def require_bot(self) -> None:
@@ -216,6 +226,20 @@ def _capture_settings(env: dict[str, str]) -> dict[str, object]:
     if accuracy <= 0 or distance <= 0:
         raise ValueError("PINTU_GEO_MAX_ACCURACY_M and PINTU_GEO_MAX_DISTANCE_KM must be positive")
     return {"geo_max_accuracy_m": accuracy, "geo_max_distance_km": distance}
+
+
+def is_local_http(url: str) -> bool:
+    return re.match(r"^http://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?(/|$)", url) is not None
+
+
+def _web_settings(env: dict[str, str]) -> dict[str, object]:
+    """PINTU_WEB_URL (https://, or http://localhost for a demo) and PINTU_WEB_LISTEN."""
+    url = env.get("PINTU_WEB_URL", "").strip().rstrip("/")
+    if url and not (url.startswith("https://") or is_local_http(url)):
+        raise ValueError("PINTU_WEB_URL must start with https:// (http:// only for localhost): the session cookie is Secure")
+    listen = env.get("PINTU_WEB_LISTEN", "127.0.0.1:8090").strip()
+    host_port(listen)
+    return {"web_url": url, "web_listen": listen}
 
 
 def _log_format(value: str) -> str:

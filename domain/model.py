@@ -401,3 +401,24 @@ class PrivacyRequest:
     created_at: dt.datetime = unset()
     closed_at: dt.datetime | None = None
     closed_by: int | None = None
+
+
+@dataclass(frozen=True)
+class WebLink:
+    """A one-time sign-in link of the web dashboard (domain/dashboard.py), as stored: its digest's row."""
+
+    user_id: int
+    expires_at: dt.datetime
+    used_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class WebSession:
+    """A signed-in browser of the web dashboard (domain/dashboard.py)."""
+
+    id: int
+    user_id: int
+    language: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    ended_at: dt.datetime | None

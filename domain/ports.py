@@ -34,6 +34,8 @@ from domain.model import (
     RtGroup,
     User,
     VisitOutcome,
+    WebLink,
+    WebSession,
 )
 
 
@@ -307,6 +309,19 @@ class MapRepository(Protocol):
     def photo(self, photo_id: int) -> tuple[RecordPhoto, Record] | None: ...
     def mark_reviewed(self, record: Record, user_id: int, now: dt.datetime) -> None: ...
 
+class WebRepository(Protocol):
+    """The web dashboard's one-time links and sessions, by the SHA-256 digest of their tokens."""
+
+    def add_link(self, token_hash: str, user_id: int, now: dt.datetime, expires_at: dt.datetime) -> None: ...
+    def link(self, token_hash: str) -> WebLink | None: ...
+    def use_link(self, token_hash: str, now: dt.datetime) -> bool: ...
+    def add_session(self, token_hash: str, user_id: int, language: str, now: dt.datetime,
+                    expires_at: dt.datetime) -> None: ...
+    def session_of(self, token_hash: str) -> WebSession | None: ...
+    def set_language(self, token_hash: str, language: str) -> None: ...
+    def end_session(self, token_hash: str, now: dt.datetime) -> None: ...
+    def forget_before(self, cutoff: dt.datetime) -> int: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction: open with ``with uow:``; nothing is written unless ``commit()`` is called."""
@@ -335,6 +350,8 @@ class UnitOfWork(Protocol):
 
     privacy: PrivacyRepository
     maps: MapRepository
+
+    web: WebRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

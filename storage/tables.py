@@ -448,3 +448,26 @@ privacy_requests = Table(
     Column("closed_by", BigInteger, nullable=True),  # Telegram id of the RT head, or None (CLI, worker)
     Index("ix_privacy_requests_status", "status", "created_at"),
 )
+
+# The web dashboard's sign-in (domain/dashboard.py): one-time links sent by the bot and the sessions they
+# start. Only SHA-256 digests of the tokens are kept, so a copy of the database opens no session.
+web_links = Table(
+    "web_links", metadata,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    _instant("created_at"),
+    _instant("expires_at"),
+    _instant("used_at", nullable=True),
+)
+
+web_sessions = Table(
+    "web_sessions", metadata,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("language", String(8), nullable=False),
+    _instant("created_at"),
+    _instant("expires_at"),
+    _instant("ended_at", nullable=True),
+)

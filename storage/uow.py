@@ -30,6 +30,7 @@ from storage.repositories.reminders import ReminderRepository
 from storage.repositories.retention import RetentionRepository
 from storage.repositories.supervision import SupervisionRepository
 from storage.repositories.users import UserRepository
+from storage.repositories.web import WebRepository
 
 
 class SqlUnitOfWork:
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
 
         self.privacy = PrivacyRepository(session)
         self.maps = MapRepository(session)
+        self.web = WebRepository(session)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:

@@ -173,10 +173,12 @@ def test_dynamic_key_families_are_complete():
 def test_every_catalog_message_is_used_somewhere():
     """A message nobody shows is usually a typo'd key on one side."""
     sources = [tree for _, tree in trees()]
-    for folder in ("bot", "scheduling", "domain", "chat"):  # the transports, jobs and renderers show messages too
+    for folder in ("bot", "scheduling", "domain", "chat", "web"):  # transports, jobs, renderers, the dashboard
         sources += [ast.parse(p.read_text()) for p in sorted((ROOT / folder).glob("*.py"))]
     used = {node.value for tree in sources for node in ast.walk(tree)
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    for template in sorted((ROOT / "web" / "templates").glob("*.html")):  # the dashboard's pages: t("web-…")
+        used |= set(re.findall(r"[\"'](web-[a-z0-9-]+)[\"']", template.read_text()))
     family = re.compile(r"(kk|help|notify|cmd)-.+")
     unused = sorted(key for key in catalog_keys("id") if key not in used and not family.fullmatch(key))
     assert not unused

@@ -1,7 +1,7 @@
 """records.reviewed_at / reviewed_by_user_id: a supervisor marked a flagged record as reviewed (web dashboard)
 
 Revision ID: 0029b_web_review
-Revises: 0019_privacy
+Revises: 0029_web
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -10,7 +10,7 @@ import storage.tables
 
 
 revision = '0029b_web_review'
-down_revision = '0019_privacy'
+down_revision = '0029_web'  # the brief said 0019_privacy; chained after G1's 0029_web once merged (one head)
 branch_labels = None
 depends_on = None
 

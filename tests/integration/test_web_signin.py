@@ -1,0 +1,128 @@
+"""The dashboard's sign-in over HTTP (aiohttp's test client, SQLite and PostgreSQL): a link from the chat
+opens a session once, pages need it, forms need its CSRF token, logout ends it."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings
+from domain import dashboard
+from domain.clock import FakeClock
+from domain.model import Area
+from tests.factories import make_user
+from web.app import WebDeps, build_web_app
+from web.auth import SESSION_COOKIE
+
+SECRET = "s" * 48
+NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def world(uow_factory):
+    """Two kelurahan of one kecamatan; a supervisor of the first, a resident."""
+    with uow_factory() as uow:
+        district = uow.areas.add(Area(code="64.72.01", level="district", name="Palaran", timezone="Asia/Makassar"))
+        first = uow.areas.add(Area(code="64.72.01.1001", level="village", name="Rawa Makmur", parent_id=district.id,
+                                   timezone="Asia/Makassar"))
+        second = uow.areas.add(Area(code="64.72.01.1002", level="village", name="Bukuan", parent_id=district.id,
+                                    timezone="Asia/Makassar"))
+        supervisor = make_user(uow, NOW, role="supervisor")
+        supervisor.scope_area_id = first.id
+        resident = make_user(uow, NOW)
+        uow.commit()
+        return {"supervisor": supervisor.id, "resident": resident.id, "first": first.code, "second": second.code}
+
+
+@pytest.fixture
+async def client(uow_factory, clock):
+    settings = Settings(invite_secret=SECRET, web_url="http://localhost:8090")
+    app = build_web_app(WebDeps(settings, clock, uow_factory))
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+def link_for(uow_factory, user_id: int, now: dt.datetime = NOW) -> str:
+    with uow_factory() as uow:
+        token = dashboard.issue_link(uow, SECRET, uow.users.get(user_id), now)
+        uow.commit()
+    return token
+
+
+async def sign_in(client: TestClient, token: str):
+    page = await client.get(f"/masuk/{token}")
+    assert page.status == 200, await page.text()
+    return await client.post("/masuk", data={"token": token}, allow_redirects=False)
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+async def test_a_page_without_session_explains_how_to_sign_in(client):
+    response = await client.get("/")
+    assert response.status == 401
+    assert "/dasbor" in await response.text()
+
+
+async def test_the_link_opens_a_session_once(client, world, uow_factory):
+    token = link_for(uow_factory, world["supervisor"])
+    response = await sign_in(client, token)
+    assert response.status == 303
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    home = await client.get("/")
+    assert home.status == 200
+    assert "Keluar" in await home.text()
+    again = await client.get(f"/masuk/{token}")
+    assert again.status == 403
+    assert "sudah dipakai" in await again.text()
+
+
+async def test_an_expired_or_forged_link_is_refused(client, world, uow_factory, clock):
+    token = link_for(uow_factory, world["supervisor"])
+    clock.advance(dt.timedelta(minutes=11))
+    expired = await client.get(f"/masuk/{token}")
+    assert expired.status == 403 and "kedaluwarsa" in await expired.text()
+    forged = await client.post("/masuk", data={"token": token[:-2] + ("AA" if token[-2:] != "AA" else "BB")})
+    assert forged.status == 403 and "tidak sah" in await forged.text()
+
+
+async def test_a_resident_gets_no_link(world, uow_factory):
+    with pytest.raises(dashboard.LinkRefused):
+        link_for(uow_factory, world["resident"])
+
+
+async def test_logout_needs_csrf_and_ends_the_session(client, world, uow_factory):
+    await sign_in(client, link_for(uow_factory, world["supervisor"]))
+    home = await client.get("/")
+    refused = await client.post("/keluar", data={"csrf": "wrong"}, allow_redirects=False)
+    assert refused.status == 403
+    assert (await client.get("/")).status == 200
+    session = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE].value
+    done = await client.post("/keluar", data={"csrf": csrf_of(await home.text())}, allow_redirects=False)
+    assert done.status == 303
+    assert (await client.get("/")).status == 401
+    client.session.cookie_jar.update_cookies({SESSION_COOKIE: session})  # the old cookie, replayed
+    assert (await client.get("/")).status == 401
+
+
+async def test_language_switch_is_kept_in_the_session(client, world, uow_factory):
+    await sign_in(client, link_for(uow_factory, world["supervisor"]))
+    home = await client.get("/")
+    await client.post("/bahasa", data={"csrf": csrf_of(await home.text()), "lang": "en", "back": "/"})
+    assert "Log out" in await (await client.get("/")).text()
+
+
+async def test_an_unknown_page_is_a_page_in_the_users_language(client, world, uow_factory):
+    await sign_in(client, link_for(uow_factory, world["supervisor"]))
+    response = await client.get("/tidak-ada")
+    assert response.status == 404
+    assert "tidak ditemukan" in await response.text()
