@@ -110,12 +110,18 @@ def _rounded(value: Any, digits: int) -> Any:
 def simplify(geometry: dict[str, Any], tolerance: float) -> dict[str, Any] | None:
     """A GeoJSON (multi)polygon simplified within ``tolerance`` degrees (topology kept: no ring crosses
     itself or vanishes), coordinates rounded to what the tolerance can show; None when it is unreadable."""
-    from shapely.geometry import mapping, shape
+    from shapely.geometry import shape
 
     try:
         shaped = shape(geometry)
     except (ValueError, TypeError, AttributeError, IndexError, KeyError):
         return None
+    return _geojson(shaped, tolerance)
+
+
+def _geojson(shaped: Any, tolerance: float) -> dict[str, Any] | None:
+    from shapely.geometry import mapping
+
     if tolerance > 0:
         shaped = shaped.simplify(tolerance, preserve_topology=True)
     if shaped.is_empty:
@@ -138,19 +144,21 @@ class Shapes:
     items: tuple[Shape, ...]
     sls_ids: tuple[int, ...]  # every SLS of the area, with or without a boundary
     bbox: tuple[float, float, float, float] | None  # west, south, east, north of the outlines
+    zoom: int  # the zoom they were simplified for
 
 
 class ShapeCache:
-    """Simplified outlines per (area, tolerance) for ``ttl``, at most ``size`` entries (least recently
-    used dropped first); safe to share between the threads that serve requests."""
+    """Simplified outlines per (area, zoom) for ``ttl``, at most ``size`` entries (least recently used
+    dropped first); safe to share between the threads that serve requests. The zoom ``None`` stands for
+    "the zoom that fits the area" (the first view's)."""
 
     def __init__(self, ttl: dt.timedelta = SHAPE_TTL, size: int = 256) -> None:
         self.ttl, self.size = ttl, size
-        self._items: OrderedDict[tuple[int, float], tuple[dt.datetime, Shapes]] = OrderedDict()
+        self._items: OrderedDict[tuple[int, int | None], tuple[dt.datetime, Shapes]] = OrderedDict()
         self._lock = threading.Lock()
         self.misses = 0
 
-    def get(self, key: tuple[int, float], now: dt.datetime) -> Shapes | None:
+    def get(self, key: tuple[int, int | None], now: dt.datetime) -> Shapes | None:
         with self._lock:
             found = self._items.get(key)
             if found is None or now - found[0] > self.ttl:
@@ -158,40 +166,59 @@ class ShapeCache:
             self._items.move_to_end(key)
             return found[1]
 
-    def put(self, key: tuple[int, float], now: dt.datetime, shapes: Shapes) -> None:
+    def put(self, key: tuple[int, int | None], now: dt.datetime, shapes: Shapes) -> None:
         with self._lock:
             self._items[key] = (now, shapes)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
-def area_shapes(uow: UnitOfWork, area: Area, zoom: int, cache: ShapeCache, now: dt.datetime) -> Shapes:
-    """The SLS outlines of ``area`` simplified for ``zoom`` (from the cache when fresh)."""
-    tolerance = tolerance_for_zoom(zoom)
-    key = (area.id, tolerance)
-    found = cache.get(key, now)
+
+def _bounds(geometries: list[Any]) -> tuple[float, float, float, float] | None:
+    if not geometries:
+        return None
+    import shapely
+
+    west, south, east, north = shapely.total_bounds(geometries)
+    return (float(west), float(south), float(east), float(north))
+
+
+def area_shapes(uow: UnitOfWork, area: Area, zoom: int | None, cache: ShapeCache, now: dt.datetime) -> Shapes:
+    """The SLS outlines of ``area`` simplified for ``zoom`` (None: the zoom that fits the area), from the
+    cache when fresh. The boundaries are read and parsed once, simplified once."""
+    found = cache.get((area.id, zoom), now)
     if found is not None:
         return found
     cache.misses += 1
-    items, ids = [], []
-    west = south = math.inf
-    east = north = -math.inf
     from shapely.geometry import shape as to_shape
 
+    rows, parsed, ids = [], [], []
     for sls_id, code, name, parent_id, boundary in uow.maps.sls_shapes(area.id):
         ids.append(sls_id)
         if not boundary:
             continue
-        geometry = simplify(boundary, tolerance)
-        if geometry is None:
+        try:
+            geometry = to_shape(boundary)
+        except (ValueError, TypeError, AttributeError, IndexError, KeyError):
             continue
-        items.append(Shape(sls_id, code, name, parent_id, geometry))
-        x0, y0, x1, y1 = to_shape(geometry).bounds
-        west, south, east, north = min(west, x0), min(south, y0), max(east, x1), max(north, y1)
-    bbox = (west, south, east, north) if items else None
-    shapes = Shapes(tuple(sorted(items, key=lambda s: s.code)), tuple(ids), bbox)
-    cache.put(key, now, shapes)
+        rows.append((sls_id, code, name, parent_id))
+        parsed.append(geometry)
+    bbox = _bounds(parsed)
+    chosen = fit_zoom(bbox) if zoom is None else zoom
+    tolerance = tolerance_for_zoom(chosen)
+    items = []
+    for (sls_id, code, name, parent_id), geometry in zip(rows, parsed):
+        simplified = _geojson(geometry, tolerance)
+        if simplified is not None:
+            items.append(Shape(sls_id, code, name, parent_id, simplified))
+    shapes = Shapes(tuple(sorted(items, key=lambda s: s.code)), tuple(ids), bbox, chosen)
+    cache.put((area.id, zoom), now, shapes)
+    if zoom is None:
+        cache.put((area.id, chosen), now, shapes)
     return shapes
 
 
@@ -204,8 +231,6 @@ def sls_layer(uow: UnitOfWork, area: Area, zoom: int | None, cache: ShapeCache, 
     """The outlines of ``area``'s SLS as a GeoJSON FeatureCollection: each with its code, name, kelurahan,
     counts and fill colour; ``bbox`` and the ``zoom`` they were simplified for (the fitting zoom when
     none was asked). Counts only: no family is named."""
-    if zoom is None:
-        zoom = fit_zoom(area_shapes(uow, area, EXACT_ZOOM - 4, cache, now).bbox)
     shapes = area_shapes(uow, area, zoom, cache, now)
     counts = uow.supervision.status_by_sls(list(shapes.sls_ids))
     villages = uow.maps.areas_by_id([s.village_id for s in shapes.items if s.village_id is not None])
@@ -219,7 +244,7 @@ def sls_layer(uow: UnitOfWork, area: Area, zoom: int | None, cache: ShapeCache, 
             "colour": share_colour(tally.families, tally.done)}})
     total = Tally(_sum(counts.values()))
     return {"type": "FeatureCollection", "features": features, "bbox": list(shapes.bbox) if shapes.bbox else None,
-            "zoom": zoom, "area": {"code": area.code, "name": area.name, "level": area.level, **_counts(total)},
+            "zoom": shapes.zoom, "area": {"code": area.code, "name": area.name, "level": area.level, **_counts(total)},
             "without_boundary": len(shapes.sls_ids) - len(shapes.items)}
 
 

@@ -69,7 +69,7 @@ def test_fit_zoom_shows_a_city_whole_and_a_kelurahan_close():
 
 def test_the_cache_keeps_shapes_for_its_ttl_and_drops_the_least_recently_used():
     cache = ShapeCache(ttl=dt.timedelta(minutes=5), size=2)
-    empty = map_view.Shapes((), (), None)
+    empty = map_view.Shapes((), (), None, 12)
     cache.put((1, 0.1), NOW, empty)
     cache.put((2, 0.1), NOW, empty)
     assert cache.get((1, 0.1), NOW + dt.timedelta(minutes=4)) is empty
