@@ -88,10 +88,13 @@ def browser_page():
                   "--disable-component-update", "--disable-sync", "--no-first-run"])
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         outside: list[str] = []
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:")) else None)
         yield page
         browser.close()
         assert not outside, f"the page loaded from outside: {outside}"
+        assert not errors, f"the page's script failed: {errors}"
 
 
 def _sign_in(page, url: str, uow_factory, user_id: int) -> None:
@@ -118,22 +121,24 @@ def test_the_map_shows_coloured_sls_and_drills_into_one(dashboard_site, browser_
     page.screenshot(path=str(tmp_path / "dashboard-map.png"), full_page=True)
     assert (tmp_path / "dashboard-map.png").stat().st_size > 10_000
 
-    # Drill into RT 002 of Rawa Makmur (all refused: 100% done): the map zooms to it, its counts show,
-    # and the families of its kelurahan appear as points, the flagged one marked.
-    done_fill = share_colour(2, 2)
-    page.locator(f'path.sls[fill="{done_fill}"]').dispatch_event("click")
-    popup = page.locator(".leaflet-popup-content")
-    expect(popup).to_contain_text("RT 002")
-    expect(popup).to_contain_text("2 (100%)")
-    expect(page.locator("path.family")).to_have_count(6, timeout=15_000)
-    expect(page.locator("path.family.flagged")).to_have_count(1)
+    # Drill into RT 001 of Rawa Makmur (2 of 4 done): the map zooms to it, its counts show, and the
+    # families of its kelurahan appear as points, the one whose geotag was flagged marked.
+    half_fill = share_colour(4, 2)
+    page.locator(f'path.sls[fill="{half_fill}"]').dispatch_event("click")
+    popup = page.locator(".leaflet-popup-content", has_text="RT 001")
+    expect(popup).to_contain_text("Rawa Makmur")
+    expect(popup).to_contain_text("2 (50%)")
+    expect(page.locator("path.family.flagged")).to_have_count(1, timeout=15_000)
+    # Zoomed in this far nothing is clustered: RT 001's four houses are points of their own.
+    page.wait_for_function("() => document.querySelectorAll('path.family').length >= 4", timeout=15_000)
     expect(page.locator(".stop-number")).not_to_have_count(0)
+    assert page.evaluate("() => document.querySelectorAll('path.sls').length") >= 3
     page.screenshot(path=str(tmp_path / "dashboard-map-rt.png"), full_page=True)
 
     # A point names its family only on click.
     assert "Ahmad Yani" not in page.content()
     page.locator("path.family.flagged").dispatch_event("click")
-    expect(page.locator(".leaflet-popup-content")).to_contain_text("Ahmad Yani", timeout=10_000)
+    expect(page.locator(".leaflet-popup-content", has_text="Ahmad Yani")).to_be_visible(timeout=10_000)
 
 
 def test_a_review_item_shows_its_photo_and_point(dashboard_site, browser_page):

@@ -29,7 +29,10 @@
   }
   function percent(share) { return Math.round(share * 100); }
   function baseMap(node, options) {
-    var map = L.map(node, options || {});
+    options = options || {};
+    options.maxZoom = 19;  // without a tile layer Leaflet knows no zoom limits (the clusters need one)
+    options.minZoom = 3;
+    var map = L.map(node, options);
     if (data.tiles && data.tiles.url) {
       L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution || "", maxZoom: 19 }).addTo(map);
     }
@@ -117,6 +120,7 @@
       return box;
     };
     control.addTo(map);
+    return control.getContainer();
   }
 
   function showFamily(marker, id) {
@@ -150,7 +154,8 @@
       L.polyline(line, { color: colour, weight: 3, dashArray: "6 4", className: "route" })
         .bindTooltip(text("route", { name: route.enumerator, km: route.km }), { sticky: true }).addTo(routes);
       route.stops.forEach(function (s) {
-        var icon = L.divIcon({ className: "stop-number", html: "", iconSize: [22, 22] });
+        // A booked visit (or one made) is a fact; a suggestion (a family to call in a free time) is lighter.
+        var icon = L.divIcon({ className: s.booked ? "stop-number" : "stop-number suggested", html: "", iconSize: [22, 22] });
         var marker = L.marker([s.lat, s.lon], { icon: icon, keyboard: true, title: text("stop", { n: s.n, time: s.time, name: route.enumerator }) });
         marker.on("add", function () { if (marker.getElement()) { marker.getElement().textContent = String(s.n); } });
         marker.on("click", function () { showFamily(marker, s.family); });
@@ -199,12 +204,15 @@
 
   getJSON("/api/peta/sls?area=" + encodeURIComponent(data.area)).then(function (found) {
     slsLayer = addOutlines(found);
+    var key = legend();
     var b = found.bbox;
-    if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]]); } else { map.setView([-0.5, 117.15], 12); }
+    // Keep the outlines clear of the legend (bottom right) on a wide screen; on a phone it would leave no map.
+    var room = map.getSize().x > 2.5 * key.offsetWidth ? [key.offsetWidth + 16, 16] : [16, 16];
+    if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: [16, 16], paddingBottomRight: room }); }
+    else { map.setView([-0.5, 117.15], 12); }
     var a = found.area;
     status.textContent = text("summary", { sls: found.features.length, families: a.families, percent: percent(a.share) }) +
       (found.without_boundary ? " · " + text("no-boundary", { count: found.without_boundary }) : "");
-    legend();
     map.on("moveend", onMove);
     onMove();
     return getJSON("/api/peta/kelurahan?area=" + encodeURIComponent(data.area));
@@ -217,5 +225,5 @@
       marker.addTo(centres);
     });
     document.getElementById("map").dataset.ready = "1";
-  }).catch(function () { status.textContent = text("error"); });
+  }).catch(function (error) { status.textContent = text("error"); if (window.console) { console.error(error); } });
 })();
