@@ -119,3 +119,15 @@ def test_a_reviewed_geotag_is_no_longer_marked_on_the_map(uow_factory, world):
         village = uow.areas.by_code(world.codes["v1"])
         points = map_view.family_points(uow, uow.users.get(world.users["supervisor_a"]), village, NOW)["points"]
         assert not any(p["flagged"] for p in points)
+
+
+def test_the_basemap_is_optional_and_must_be_an_https_tile_template():
+    from bot.config import Settings
+
+    assert Settings.from_env({}).tile_url == ""
+    found = Settings.from_env({"PINTU_TILE_URL": "https://tiles.example/{z}/{x}/{y}.png",
+                               "PINTU_TILE_ATTRIBUTION": "© OpenStreetMap"})
+    assert found.tile_url.endswith("{y}.png") and found.tile_attribution == "© OpenStreetMap"
+    for wrong in ("http://tiles.example/{z}/{x}/{y}.png", "https://tiles.example/tile.png"):
+        with pytest.raises(ValueError, match="PINTU_TILE_URL"):
+            Settings.from_env({"PINTU_TILE_URL": wrong})
