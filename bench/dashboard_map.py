@@ -12,12 +12,12 @@ the outlines tile), i.e. ~240,000 vertices for the city; each kelurahan's centre
 Then it serves the real dashboard (web/app.py, aiohttp, in process) and times, over HTTP with a signed-in
 session, what a browser asks for:
 
-  - city first view, cold: a coordinator of the whole city opens /peta: the page, the SLS layer
-    (outlines simplified for the fitting zoom, counts per SLS) and the kelurahan centres, with the
-    outline cache empty (the first viewer after a restart);
+  - city first view, cold: a coordinator of the whole city opens /peta: the page and the SLS layer
+    (outlines simplified for the fitting zoom, counts per SLS, the kelurahan centres), with the outline
+    cache empty (the first viewer after a restart);
   - city first view, warm: the same with the outlines cached (every later viewer; counts always fresh);
-  - kelurahan first view: a supervisor of one kelurahan opens /peta: page, outlines, centres, and (their
-    area being a kelurahan) its family points and today's routes.
+  - kelurahan first view: a supervisor of one kelurahan opens /peta: page, outlines with the centre, and
+    (their area being a kelurahan) its family points and today's routes.
 
 Figures: p50/p95/max in milliseconds per backend and the bytes sent; the goal is the city's first view
 in ≤ 2 s.
@@ -158,8 +158,7 @@ async def measure(engine: Engine, city: City, coordinator: int, supervisor: int,
             figures.sizes[label] = size
 
         city_code = "64.72"
-        city_paths = [f"/peta?area={city_code}", f"/api/peta/sls?area={city_code}",
-                      f"/api/peta/kelurahan?area={city_code}"]
+        city_paths = [f"/peta?area={city_code}", f"/api/peta/sls?area={city_code}"]
         coordinator_client = await signed_in(coordinator)
         try:
             for _ in range(max(3, runs // 4)):
@@ -171,7 +170,7 @@ async def measure(engine: Engine, city: City, coordinator: int, supervisor: int,
             await coordinator_client.close()
         with uow_factory() as uow:
             village = uow.areas.get(city.village_ids[0]).code
-        village_paths = ["/peta", "/api/peta/sls", "/api/peta/kelurahan", "/api/peta/keluarga", "/api/peta/rute"]
+        village_paths = ["/peta", "/api/peta/sls", "/api/peta/keluarga", "/api/peta/rute"]
         supervisor_client = await signed_in(supervisor)
         try:
             for _ in range(runs):

@@ -6,13 +6,14 @@ with ``?area=CODE`` (default: the viewer's own area), refused with 403 outside t
 
 | endpoint                        | returns                                                             |
 | ------------------------------- | ------------------------------------------------------------------- |
-| GET /api/peta/sls?area&zoom     | the area's SLS outlines (GeoJSON), simplified for the zoom, counts  |
+| GET /api/peta/sls?area&zoom     | the area's SLS outlines (GeoJSON), simplified for the zoom, counts, |
+|                                 | and its kelurahan centres with their totals (the whole first view)  |
 | GET /api/peta/kelurahan?area    | kelurahan centres with their totals                                 |
 | GET /api/peta/keluarga?area     | family points of one kelurahan/SLS (status, flagged), audited       |
 | GET /api/peta/keluarga/{id}     | one family's name and details for the popup, audited                |
 | GET /api/peta/rute?area         | today's route of each enumerator of one kelurahan/SLS, audited      |
 
-The first view of a city needs only the first two (counts per SLS, cached simplified outlines); family
+The first view of a city needs only the first (counts per SLS, cached simplified outlines, centres); family
 points and routes are asked for once the map is zoomed to a kelurahan.
 """
 from __future__ import annotations

@@ -10,13 +10,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from domain.model import Area, Family, Record, RecordPhoto
 from storage.repositories.supervision import _BELOW_SELF, _chunks, _newest
 
-_SUBTREE_SLS = (select(Area.id, Area.code, Area.name, Area.parent_id, Area.boundary)
+# The boundary as its JSON text: shapely parses it in C (shapely.from_geojson), ~10x faster than json.loads
+# and building the shapes from Python lists, for a city's 240,000 vertices.
+_SUBTREE_SLS = (select(Area.id, Area.code, Area.name, Area.parent_id, cast(Area.boundary, Text))
                 .join(_BELOW_SELF, Area.id == _BELOW_SELF.c.id).where(Area.level == "sls"))
 _SUBTREE_VILLAGES = (select(Area.id, Area.code, Area.name, Area.centre_latitude, Area.centre_longitude)
                      .join(_BELOW_SELF, Area.id == _BELOW_SELF.c.id).where(Area.level == "village"))
@@ -26,8 +28,8 @@ class MapRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def sls_shapes(self, area_id: int) -> list[tuple[int, str, str, int | None, dict[str, Any] | None]]:
-        """(id, code, name, parent id, boundary GeoJSON or None) of every SLS at or below the area."""
+    def sls_outlines(self, area_id: int) -> list[tuple[int, str, str, int | None, str | None]]:
+        """(id, code, name, parent id, boundary as GeoJSON text or None) of every SLS at or below the area."""
         return [tuple(r) for r in self.session.execute(_SUBTREE_SLS, {"area_id": area_id})]  # type: ignore[misc]
 
     def villages(self, area_id: int) -> list[tuple[int, str, str, float | None, float | None]]:

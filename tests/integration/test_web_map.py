@@ -75,6 +75,8 @@ async def test_first_view_outlines_are_coloured_by_share_done_and_simplified(cli
     exact = await (await client.get("/api/peta/sls", params={"zoom": "18", "area": world.codes["v1"]})).json()
     detailed = len(next(f for f in exact["features"] if f["id"] == world.codes["s1"])["geometry"]["coordinates"][0])
     assert coarse < detailed == 241  # the first view's outlines are simplified; at zoom 18 they are as imported
+    assert [(v["code"], v["families"], v["done"]) for v in layer["villages"]] == [
+        (world.codes["v1"], 6, 4), (world.codes["v2"], 1, 0)]
     assert "Ahmad" not in str(layer)  # counts only: no family is named
 
 

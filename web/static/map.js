@@ -215,9 +215,7 @@
       (found.without_boundary ? " · " + text("no-boundary", { count: found.without_boundary }) : "");
     map.on("moveend", onMove);
     onMove();
-    return getJSON("/api/peta/kelurahan?area=" + encodeURIComponent(data.area));
-  }).then(function (villages) {
-    (villages || []).forEach(function (v) {
+    (found.villages || []).forEach(function (v) {
       var marker = L.circleMarker([v.lat, v.lon], { radius: 7, color: "#111827", weight: 2, fillColor: "#ffffff",
                                                     fillOpacity: 1, className: "village" });
       marker.bindTooltip(v.name + " · " + percent(v.share) + "%");
