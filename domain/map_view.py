@@ -19,6 +19,7 @@ What the map shows is decided here, on plain data and a unit of work; web/map_ro
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import threading
 from collections import OrderedDict
@@ -204,19 +205,22 @@ def area_shapes(uow: UnitOfWork, area: Area, zoom: int | None, cache: ShapeCache
     # Parsed and simplified in C, all at once (a city: 2,000 outlines, 240,000 vertices); only the
     # simplified result is turned into Python lists.
     parsed = shapely.from_geojson([row[4] for row in drawn], on_invalid="ignore") if drawn else []
-    kept = [(row, geometry) for row, geometry in zip(drawn, parsed)
-            if geometry is not None and not geometry.is_empty and geometry.geom_type in ("Polygon", "MultiPolygon")]
-    bbox = _bounds([geometry for _, geometry in kept])
+    polygonal = [i for i, is_polygon in enumerate(shapely.get_type_id(parsed) if drawn else []) if is_polygon in (3, 6)]
+    kept_rows = [drawn[i] for i in polygonal]
+    geometries = [parsed[i] for i in polygonal]
+    bbox = _bounds(geometries)
     chosen = fit_zoom(bbox) if zoom is None else zoom
     tolerance = tolerance_for_zoom(chosen)
-    geometries = [geometry for _, geometry in kept]
-    if tolerance > 0 and geometries:
-        geometries = list(shapely.simplify(geometries, tolerance, preserve_topology=True))
     items = []
-    for ((sls_id, code, name, parent_id, _), geometry) in zip([row for row, _ in kept], geometries):
-        simplified = _geojson(geometry, 0.0, _digits(tolerance))
-        if simplified is not None:
-            items.append(Shape(sls_id, code, name, parent_id, simplified))
+    if geometries:
+        if tolerance > 0:
+            geometries = shapely.simplify(geometries, tolerance, preserve_topology=True)
+        # Snapped to what the zoom can show (fewer digits to send), written as GeoJSON by GEOS.
+        snapped = shapely.set_precision(geometries, 10.0 ** -_digits(tolerance))
+        empty = shapely.is_empty(snapped) | shapely.is_missing(snapped)
+        for (sls_id, code, name, parent_id, _), gone, text in zip(kept_rows, empty, shapely.to_geojson(snapped)):
+            if not gone:  # an outline smaller than the grid vanishes at this zoom
+                items.append(Shape(sls_id, code, name, parent_id, json.loads(text)))
     shapes = Shapes(tuple(sorted(items, key=lambda s: s.code)), tuple(ids), bbox, chosen,
                     tuple((row[0], row[3]) for row in rows))
     cache.put((area.id, zoom), now, shapes)
