@@ -79,7 +79,7 @@ def review_items(uow: UnitOfWork, who: Viewer, code: str, page: int, reviewed: b
         reviewer = uow.users.get(record.reviewed_by_user_id) if record.reviewed_by_user_id else None
         boundary = map_view.simplify(sls.boundary, 0.0) if sls is not None and sls.boundary else None
         items.append({
-            "record_id": record_id, "reason_key": REASON_KEYS.get(reason, "web-map-review-reason-far"),
+            "record_id": record_id, "flagged": reason != NO_PHOTO, "reason_key": REASON_KEYS.get(reason, "web-map-review-reason-far"),
             "when": _when(when, zone, who.lang), "name": head, "sls": sls.name if sls else "-", "latitude": latitude, "longitude": longitude,
             "boundary": json.dumps(boundary, separators=(",", ":")) if boundary else "",
             "photos": [p.id for p in uow.records.photos(record_id)],

@@ -141,7 +141,7 @@ def test_the_map_shows_coloured_sls_and_drills_into_one(dashboard_site, browser_
     expect(page.locator(".leaflet-popup-content", has_text="Ahmad Yani")).to_be_visible(timeout=10_000)
 
 
-def test_a_review_item_shows_its_photo_and_point(dashboard_site, browser_page):
+def test_a_review_item_shows_its_photo_and_point(dashboard_site, browser_page, tmp_path):
     url, world, uow_factory = dashboard_site
     page = browser_page
     _sign_in(page, url, uow_factory, world.users["supervisor_a"])
@@ -153,6 +153,7 @@ def test_a_review_item_shows_its_photo_and_point(dashboard_site, browser_page):
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=photo.element_handle(), timeout=10_000)
     assert photo.evaluate("img => img.naturalWidth") == 64
     expect(item.locator("path.review-point")).to_have_count(1, timeout=10_000)
+    page.screenshot(path=str(tmp_path / "dashboard-review.png"), full_page=True)
     item.get_by_role("button", name="Sudah ditinjau").click()
     expect(page.locator(f"#r-{world.records['flagged_a']}")).to_have_count(0)
     page.goto(f"{url}/tinjauan?ditinjau=1")

@@ -53,11 +53,15 @@
     document.querySelectorAll(".map.small[data-lat]").forEach(function (node) {
       var at = [parseFloat(node.dataset.lat), parseFloat(node.dataset.lon)];
       var map = baseMap(node, { zoomControl: true, attributionControl: !!(data.tiles && data.tiles.url) });
-      map.setView(at, 17);
+      var bounds = L.latLngBounds([at, at]);
       if (node.dataset.boundary) {
-        L.geoJSON(JSON.parse(node.dataset.boundary), { style: { color: "#0b4f8a", weight: 2, fillOpacity: 0.05 } }).addTo(map);
+        var outline = L.geoJSON(JSON.parse(node.dataset.boundary), { style: { color: "#0b4f8a", weight: 2, fillOpacity: 0.05 } });
+        outline.addTo(map);
+        bounds.extend(outline.getBounds());  // a point flagged outside its SLS: both in view
       }
-      L.circleMarker(at, { radius: 8, color: data.flag_colour, weight: 3, fillColor: data.flag_colour, fillOpacity: 0.6,
+      map.fitBounds(bounds, { padding: [16, 16], maxZoom: 17 });
+      var colour = node.dataset.flagged === "1" ? data.flag_colour : "#0b4f8a";
+      L.circleMarker(at, { radius: 8, color: colour, weight: 3, fillColor: colour, fillOpacity: 0.6,
                            className: "review-point" }).addTo(map);
     });
     return;
