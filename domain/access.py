@@ -11,6 +11,9 @@ Roles and their scope:
 | coordinator | an area (kecamatan or kelurahan)        | the same as a supervisor, for their area             |
 | admin       | everything                              | progress, review list and exports of any area        |
 
+Supervisors, coordinators and admins may also sign in to the web dashboard (``DASHBOARD``), whose pages
+ask the same actions with the same scopes.
+
 ``can(uow, user, action, target)`` answers with the role (is the action one of the role's?) and, when a
 target is given, with the scope: an :class:`Area` must be the user's area or lie below it, a
 :class:`Family` must live in it. Without a target only the role is asked (the router checks every
@@ -39,14 +42,15 @@ FAMILY_VIEW = "family-view"  # see one family
 PROGRESS = "progress"  # progress of an area
 REVIEW = "review"  # records of an area flagged for review
 EXPORT = "export"  # export an area's families (CSV, XLSX, GeoJSON)
+DASHBOARD = "dashboard"  # sign in to the web dashboard (domain/dashboard.py): its pages ask the actions above
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "resident": frozenset({OPEN, OWN_FAMILY, QUESTIONNAIRE, FAMILY_VIEW}),
     "rt_head": frozenset({OPEN, RT_FAMILIES, QUESTIONNAIRE, FAMILY_VIEW}),
     "enumerator": frozenset({OPEN, SCHEDULE, QUESTIONNAIRE, FAMILY_VIEW}),
-    "supervisor": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW}),
-    "coordinator": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW}),
-    "admin": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW}),
+    "supervisor": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW, DASHBOARD}),
+    "coordinator": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW, DASHBOARD}),
+    "admin": frozenset({OPEN, PROGRESS, REVIEW, EXPORT, FAMILY_VIEW, DASHBOARD}),
 }
 
 # Every chat command and the action it needs (handlers/app.py routes them; a command without an entry
@@ -61,6 +65,7 @@ COMMAND_ACTIONS: dict[str, str] = {
     "progres": PROGRESS, "progress": PROGRESS,
     "tinjau": REVIEW, "review": REVIEW,
     "ekspor": EXPORT, "export": EXPORT,
+    "dasbor": DASHBOARD, "dashboard": DASHBOARD,  # a sign-in link to the web dashboard
     "dataku": OPEN, "mydata": OPEN,  # the privacy notice's rights: everyone who agreed to it
 }
 

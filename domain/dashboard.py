@@ -8,7 +8,7 @@ by the first redemption. Redeeming starts a session of :data:`SESSION_TTL` whose
 an HttpOnly, SameSite=Strict cookie and, again, only as a digest into the database; logging out or the
 expiry ends it.
 
-Who may sign in: the roles with the PROGRESS action in domain/access.py (supervisor, coordinator, admin).
+Who may sign in: the roles with the DASHBOARD action in domain/access.py (supervisor, coordinator, admin).
 The session carries no role of its own: every request reads the user again, so a role taken back in the
 chat (`pintu role revoke`) closes the dashboard at the next click.
 """
@@ -51,8 +51,8 @@ class LinkRefused(Exception):
 
 
 def may_sign_in(user: User | None) -> bool:
-    """The dashboard's roles are exactly those that see progress in the chat."""
-    return access.can(None, user, access.PROGRESS)  # type: ignore[arg-type]  # no target: the role only
+    """The dashboard's roles: access.DASHBOARD (supervisors, coordinators, admins)."""
+    return access.can(None, user, access.DASHBOARD)  # type: ignore[arg-type]  # no target: the role only
 
 
 def digest(token: str) -> str:

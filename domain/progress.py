@@ -208,6 +208,44 @@ def enumerator_progress(uow: UnitOfWork, area: Area, now: dt.datetime) -> list[E
     return found
 
 
+@dataclass(frozen=True)
+class DailyCompletions:
+    """Completions per working day of an area, and the daily pace the campaign window asks for."""
+
+    days: list[tuple[dt.date, int]]  # working days, oldest first, up to today
+    target_per_day: float | None  # the area's families over the window's working days; None: no window
+
+
+CHART_DAYS = 14  # without a window: the last two weeks of working days
+
+
+def daily_completions(uow: UnitOfWork, area: Area, families: int, now: dt.datetime) -> DailyCompletions:
+    """The chart's data: completed families per working day, over the window (up to today) or, without
+    one, the last CHART_DAYS working days."""
+    today = local_today(area, now)
+    window = window_for(uow, area)
+    if window is not None:
+        first, last = window.starts_on, min(today, window.ends_on)
+    else:
+        first, last = today - dt.timedelta(days=CHART_DAYS * 7 // 6 + 2), today
+    holidays = holiday_dates(first, last) if last >= first else set()
+    days = [first + dt.timedelta(days=i) for i in range(max(0, (last - first).days + 1))]
+    days = [d for d in days if d.weekday() in WORKING_WEEKDAYS and d not in holidays]
+    if window is None:
+        days = days[-CHART_DAYS:]
+    counts: dict[dt.date, int] = {}
+    if days:
+        tz = ZoneInfo(area.timezone)
+        since = dt.datetime.combine(days[0], dt.time(0), tz).astimezone(dt.timezone.utc)
+        sls_ids = [area.id] if area.level == "sls" else uow.supervision.sls_of(area.id)
+        counts = uow.supervision.completions_by_day(sls_ids, area.timezone, since)
+    target = None
+    if window is not None:
+        total_days = working_days(window.starts_on, window.ends_on)
+        target = families / total_days if total_days else None
+    return DailyCompletions([(d, counts.get(d, 0)) for d in days], target)
+
+
 def set_window(uow: UnitOfWork, area_code: str, starts_on: dt.date, ends_on: dt.date, now: dt.datetime) -> Area:
     """Set the campaign window of an area (and the areas below it that have none of their own)."""
     if ends_on < starts_on:

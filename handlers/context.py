@@ -27,6 +27,7 @@ class HandlerConfig:
     geo_policy: GeoPolicy = field(default_factory=GeoPolicy)  # field capture: geotag limits
     form_path: str = ""  # the questionnaire's XLSForm (PINTU_FORM); "": the default first-visit form
     bot: BotScope = EVERYWHERE  # this bot's key and areas when the deployment runs several (domain/bots.py)
+    web_url: str = ""  # the web dashboard's base URL (PINTU_WEB_URL); "": /dasbor says there is none
 
 
 @dataclass

@@ -32,6 +32,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("progres", "progress"),
     ("tinjau", "review"),
     ("ekspor", "export"),
+    ("dasbor", "dashboard"),
     ("dataku", "mydata"),
     ("bahasa", "language"),
     ("bantuan", "help"),

@@ -1,15 +1,105 @@
-"""The progress page (/)."""
+"""Progress (/): the area tree as a sortable table that drills down and up, and the completions chart.
+
+``/?area=CODE&sort=COLUMN&dir=asc|desc``: the table lists the areas one level below CODE (kecamatan →
+kelurahan → SLS), each a link one level down; the breadcrumbs lead back up, but never above the
+viewer's own area (``require_area`` refuses it, and the crumbs stop there). Sorting is a link per
+column header, so it works without JavaScript and with a keyboard. Only counts are shown, no personal
+data, so nothing goes to the audit log.
+"""
 from __future__ import annotations
 
-from aiohttp import web
+from dataclasses import dataclass
 
-from web.app import render
-from web.auth import login_required
+from aiohttp import web
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+
+from chat.i18n import Translator
+from domain import access
+from domain.model import Area
+from domain.ports import UnitOfWork
+from domain.progress import AreaProgress, DailyCompletions, UnitProgress, area_progress, daily_completions
+from web.app import in_db, now, render
+from web.auth import VIEWER, Viewer, login_required, require_area, viewer_user
+from web.chart import ChartTexts, completions_svg
+
+COLUMN_KEYS = {"name": "web-col-name", "families": "web-col-families", "booked": "web-col-booked",
+               "visited": "web-col-visited", "completed": "web-col-completed", "done": "web-col-done",
+               "behind": "web-col-behind"}
+COLUMNS = tuple(COLUMN_KEYS)
+LEVEL_KEYS = {"province": "sv-level-province", "regency": "sv-level-regency", "district": "sv-level-district",
+              "village": "sv-level-village", "sls": "sv-level-sls"}
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    area: Area | None  # None: an admin over several trees, choosing one
+    progress: AreaProgress | None
+    crumbs: list[Area]  # from the viewer's own area down to this one
+    daily: DailyCompletions | None
+    roots: list[Area]
+
+
+def sort_key(column: str):  # type: ignore[no-untyped-def]
+    def key(unit: UnitProgress):  # type: ignore[no-untyped-def]
+        tally = unit.tally
+        return {"name": unit.area.name.lower(), "families": tally.families, "booked": tally.booked,
+                "visited": tally.visited, "completed": tally.completed, "done": tally.share_done,
+                "behind": (unit.behind, -(unit.expected or 0) + tally.share_done)}[column]
+    return key
+
+
+def crumbs_of(uow: UnitOfWork, viewer: Viewer, area: Area) -> list[Area]:
+    """The area and the areas above it the viewer may see, top first (stops at their own area)."""
+    user = viewer_user(uow, viewer)
+    found = [area]
+    while found[0].parent_id is not None:
+        parent = uow.areas.get(found[0].parent_id)
+        if parent is None or not access.can(uow, user, access.PROGRESS, parent):
+            break
+        found.insert(0, parent)
+    return found
+
+
+def load(uow: UnitOfWork, viewer: Viewer, code: str, moment) -> ProgressView:  # type: ignore[no-untyped-def]
+    code = code or viewer.area_code
+    if not code:  # an admin over several trees (or none yet)
+        return ProgressView(None, None, [], None, list(uow.supervision.root_areas()))
+    area = require_area(uow, viewer, code)
+    progress = area_progress(uow, area, moment)
+    daily = daily_completions(uow, area, progress.total.tally.families, moment)
+    return ProgressView(area, progress, crumbs_of(uow, viewer, area), daily, [])
 
 
 @login_required
 async def page(request: web.Request) -> web.Response:
-    return render(request, "progress.html")
+    viewer = request[VIEWER]  # set by login_required
+    code = request.query.get("area", "")[:32]
+    column = request.query.get("sort", "")
+    column = column if column in COLUMNS else ""  # none: the tree's own order (by area code)
+    descending = request.query.get("dir", "asc" if column == "name" else "desc") == "desc"
+    moment = now(request)
+    view = await in_db(request, lambda uow: load(uow, viewer, code, moment))
+    t = Translator(viewer.lang)
+    units = list(view.progress.units) if view.progress else []
+    if column:
+        units.sort(key=sort_key(column), reverse=descending)
+    chart = None
+    if view.daily is not None and view.area is not None:
+        texts = ChartTexts(t("web-chart-title", name=view.area.name),
+                           t("web-chart-target", count=_decimal(view.daily.target_per_day or 0, viewer.lang)),
+                           t("web-chart-bar"))
+        chart = completions_svg(view.daily.days, view.daily.target_per_day, texts,
+                                day_label=lambda d: format_date(d, "d MMM", locale=viewer.lang))
+    return render(request, "progress.html", view=view, units=units, sort=column, descending=descending,
+                  columns=COLUMNS, column_keys=COLUMN_KEYS, chart=chart, level_key=LEVEL_KEYS,
+                  percent=lambda share: format_percent(share, locale=viewer.lang),
+                  day=lambda d: format_date(d, "d MMM yyyy", locale=viewer.lang),
+                  decimal=lambda v: _decimal(v, viewer.lang))
+
+
+def _decimal(value: float, language: str) -> str:
+    return format_decimal(round(value, 1), format="#,##0.#", locale=language)
 
 
 def register(app: web.Application) -> None:

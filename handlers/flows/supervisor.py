@@ -9,6 +9,7 @@ Screens (one message, edited in place; ``sv`` buttons navigate, ``ex`` buttons e
 | sv:r:<area>:<page>  | records to review: geotags outside the geofence, missing house photos    |
 | ex:m:<area>         | the export formats                                                      |
 | ex:c|x|g:<area>     | the area's families as CSV, XLSX or GeoJSON, sent as a document          |
+| sv:d:<area>:0       | a one-time sign-in link to the web dashboard (as /dasbor)                |
 
 Every screen asks domain/access.py whether the user may see that area: a forged or stale button for an
 area outside the scope gets "not allowed", an unknown one "stale button".
@@ -19,6 +20,7 @@ from babel.dates import format_date
 
 from domain import access
 from domain import audit
+from domain import dashboard
 from domain.exports import export_area
 from domain.geotag import NO_PHOTO, OUTSIDE_SLS, TOO_FAR
 from domain.model import Area
@@ -60,6 +62,22 @@ def on_export(ctx: Context) -> None:
     area = _area_from_command(ctx, access.EXPORT)
     if area is not None:
         show_export_menu(ctx, area)
+
+
+def on_dashboard(ctx: Context) -> None:
+    """/dasbor: a one-time link that signs the user in to the web dashboard (10 minutes, once)."""
+    ctx.stay(State.IDLE)
+    send_dashboard_link(ctx)
+
+
+def send_dashboard_link(ctx: Context) -> None:
+    if not ctx.config.web_url:
+        ctx.send(ctx.t("web-chat-off"))
+        return
+    token = dashboard.issue_link(ctx.uow, ctx.config.invite_secret, ctx.user, ctx.now)
+    url = f"{ctx.config.web_url}/masuk/{token}"
+    minutes = int(dashboard.LINK_TTL.total_seconds() // 60)
+    ctx.send(ctx.t("web-chat-link", minutes=minutes), keyboard([[Button(ctx.t("btn-web-open"), url=url)]]))
 
 
 def show_home(ctx: Context) -> None:
@@ -106,7 +124,7 @@ def on_sv_button(ctx: Context) -> None:
     screen, _, rest = argument.partition(":")
     area_text, _, page_text = rest.partition(":")
     area_id, page = parse_id(area_text), parse_id(page_text)
-    action = {"a": access.PROGRESS, "e": access.PROGRESS, "r": access.REVIEW}.get(screen)
+    action = {"a": access.PROGRESS, "e": access.PROGRESS, "r": access.REVIEW, "d": access.DASHBOARD}.get(screen)
     area = ctx.uow.areas.get(area_id) if area_id is not None else None
     if action is None or area is None or page is None:
         ctx.answer(ctx.t("stale-button"), alert=True)
@@ -115,7 +133,10 @@ def on_sv_button(ctx: Context) -> None:
         ctx.answer(ctx.t("not-allowed"), alert=True)
         return
     ctx.stay(State.IDLE)
-    if screen == "a":
+    if screen == "d":
+        ctx.answer()
+        send_dashboard_link(ctx)  # a new message: the link is kept, the progress screen stays
+    elif screen == "a":
         show_area(ctx, area, page)
     elif screen == "e":
         show_enumerators(ctx, area, page)
@@ -170,7 +191,8 @@ def show_area(ctx: Context, area: Area, page: int) -> None:
     rows.append(_paging(area, "a", page, pages))
     rows.append([Button(ctx.t("btn-sv-enumerators"), f"sv:e:{area.id}:0"),
                  Button(ctx.t("btn-sv-review"), f"sv:r:{area.id}:0")])
-    rows.append([Button(ctx.t("btn-sv-export"), f"ex:m:{area.id}")])
+    rows.append([Button(ctx.t("btn-sv-export"), f"ex:m:{area.id}")]
+                + ([Button(ctx.t("btn-sv-dashboard"), f"sv:d:{area.id}:0")] if ctx.config.web_url else []))
     rows.append(_up_row(ctx, area))
     ctx.show("\n".join(lines), keyboard(rows))
 
@@ -273,7 +295,7 @@ FLOW = Flow(
     name="supervisor",
     doc="supervisors and coordinators: progress of their area, the review list, exports",
     commands={"progres": on_progress, "progress": on_progress, "tinjau": on_review, "review": on_review,
-              "ekspor": on_export, "export": on_export},
+              "ekspor": on_export, "export": on_export, "dasbor": on_dashboard, "dashboard": on_dashboard},
     buttons={"sv": on_sv_button, "ex": on_export_button},
     homes={"supervision": show_home},
 )

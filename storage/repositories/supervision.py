@@ -150,6 +150,28 @@ class SupervisionRepository:
             found[status] = found.get(status, 0) + count
         return found
 
+    def completions_by_day(self, sls_ids: Sequence[int], timezone: str, since: dt.datetime,
+                           ) -> dict[dt.date, int]:
+        """{local day: families completed that day} in the SLS, from ``since`` (the day is the area's,
+        computed by the database: one row per day comes back, not one per family)."""
+        dialect = self.session.get_bind().dialect.name
+        if dialect == "postgresql":
+            day = func.date(func.timezone(timezone, Family.status_at))
+        else:  # SQLite stores naive UTC text; Indonesia's zones have no daylight saving, so a fixed shift
+            from zoneinfo import ZoneInfo
+
+            offset = ZoneInfo(timezone).utcoffset(since.replace(tzinfo=None))
+            minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+            day = func.date(Family.status_at, f"{minutes:+d} minutes")
+        query = (select(day, func.count()).where(Family.sls_id.in_(_IDS), Family.status == "completed",
+                                                 Family.status_at >= since).group_by(day))
+        found: dict[dt.date, int] = {}
+        for chunk in _chunks(sls_ids):
+            for value, count in self.session.execute(query, {"ids": chunk}):
+                when = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+                found[when] = found.get(when, 0) + count
+        return found
+
     def enumerators_of(self, area_id: int) -> Sequence[Enumerator]:
         """Enumerators assigned to any SLS of the area."""
         ids: set[int] = set()

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import Settings
 from domain import dashboard
 from domain.clock import FakeClock
-from domain.model import Area
+from domain.model import Appointment, Area, Enumerator, Family
 from tests.factories import make_user
 from web.app import WebDeps, build_web_app
 from web.auth import SESSION_COOKIE
@@ -27,18 +27,44 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def world(uow_factory):
-    """Two kelurahan of one kecamatan; a supervisor of the first, a resident."""
+    """Palaran with two kelurahan of two RT each; families with known statuses (some completed on the
+    window's days), a campaign window, an enumerator with a visit today; a supervisor of the first
+    kelurahan, a coordinator of Palaran, a resident."""
+    tz = "Asia/Makassar"
     with uow_factory() as uow:
-        district = uow.areas.add(Area(code="64.72.01", level="district", name="Palaran", timezone="Asia/Makassar"))
+        district = uow.areas.add(Area(code="64.72.01", level="district", name="Palaran", timezone=tz))
         first = uow.areas.add(Area(code="64.72.01.1001", level="village", name="Rawa Makmur", parent_id=district.id,
-                                   timezone="Asia/Makassar"))
+                                   timezone=tz))
         second = uow.areas.add(Area(code="64.72.01.1002", level="village", name="Bukuan", parent_id=district.id,
-                                    timezone="Asia/Makassar"))
+                                    timezone=tz))
+        rts = {}
+        for village, prefix in ((first, "RW"), (second, "BK")):
+            for n in (1, 2):
+                rts[f"{prefix}{n}"] = uow.areas.add(Area(code=f"{village.code}.000{n}", level="sls",
+                                                         name=f"RT 00{n} {prefix}", parent_id=village.id, timezone=tz))
+        statuses = {"RW1": ["completed", "completed", "booked", "not_contacted"], "RW2": ["completed", "refused"],
+                    "BK1": ["not_contacted"] * 3, "BK2": ["visited"]}
+        families = {}
+        for rt, found in statuses.items():
+            for i, status in enumerate(found):
+                family = uow.families.add(Family(sls_id=rts[rt].id, head_name=f"Kepala {rt}-{i}", members=3,
+                                                 created_at=NOW, status=status,
+                                                 status_at=NOW - dt.timedelta(days=i)))
+                families.setdefault(rt, []).append(family.id)
+        rina = uow.enumerators.add(Enumerator(name="Rina", visit_minutes=30), [rts["RW1"].id, rts["RW2"].id])
+        uow.appointments.add_with_blocks(Appointment(
+            family_id=families["RW1"][2], enumerator_id=rina.id, start_at=NOW + dt.timedelta(hours=1),
+            end_at=NOW + dt.timedelta(hours=1, minutes=30), created_at=NOW, updated_at=NOW), [])
+        uow.supervision.save_window(district.id, dt.date(2026, 11, 16), dt.date(2026, 11, 28), NOW)
         supervisor = make_user(uow, NOW, role="supervisor")
         supervisor.scope_area_id = first.id
+        coordinator = make_user(uow, NOW, role="coordinator")
+        coordinator.scope_area_id = district.id
         resident = make_user(uow, NOW)
         uow.commit()
-        return {"supervisor": supervisor.id, "resident": resident.id, "first": first.code, "second": second.code}
+        return {"supervisor": supervisor.id, "coordinator": coordinator.id, "resident": resident.id,
+                "district": district.code, "first": first.code, "second": second.code,
+                "rw1": rts["RW1"].code, "bk1": rts["BK1"].code}
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ FEATURE: dict[str, Callable[[str], bool]] = {
     access.PROGRESS: _shows("📊 <b>Progres"),
     access.REVIEW: _shows("🔎 <b>Perlu ditinjau"),
     access.EXPORT: _shows("⬇️ <b>Unduh data"),
+    access.DASHBOARD: _shows(ID("web-chat-off")),  # the matrix's world has no PINTU_WEB_URL
 }
 
 
