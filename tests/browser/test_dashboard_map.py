@@ -117,6 +117,7 @@ def test_the_map_shows_coloured_sls_and_drills_into_one(dashboard_site, browser_
     fills = sorted(outlines.evaluate_all("paths => paths.map(p => p.getAttribute('fill'))"))
     assert fills == sorted([share_colour(4, 2), share_colour(2, 2), share_colour(1, 0)])
     expect(page.locator(".map-legend")).to_contain_text("Bagian selesai per SLS")
+    expect(page.locator("#map-status")).to_have_text("3 SLS · 7 keluarga · 57% selesai")
     expect(page.locator("path.village")).to_have_count(2)
     page.screenshot(path=str(tmp_path / "dashboard-map.png"), full_page=True)
     assert (tmp_path / "dashboard-map.png").stat().st_size > 10_000

@@ -68,7 +68,8 @@
   }
 
   // --- the map page ---------------------------------------------------------------------------------
-  var status = document.getElementById("map-status");
+  var status = document.getElementById("map-status");  // the area's summary
+  var hint = document.getElementById("map-hint");  // what zooming in shows, or what is shown
   var map = baseMap("map", { preferCanvas: false });
   var slsLayer = null;
   var detailed = {};  // kelurahan code -> its outlines at full detail
@@ -173,7 +174,7 @@
     loaded[code] = true;
     getJSON("/api/peta/keluarga?area=" + encodeURIComponent(code)).then(function (found) {
       if (found.points.length) { addPoints(found); }
-      status.textContent = found.counts ? text("counts-only") : text("points-shown", { count: points.getLayers().length });
+      hint.textContent = found.counts ? text("counts-only") : text("points-shown", { count: points.getLayers().length });
     }).catch(function () { loaded[code] = false; });
     getJSON("/api/peta/rute?area=" + encodeURIComponent(code)).then(addRoutes).catch(function () {});
     if (code !== data.area && !detailed[code]) {  // the kelurahan's outlines at full detail, over the coarse ones
@@ -198,11 +199,11 @@
 
   function onMove() {
     if (map.getZoom() < data.points_zoom) {
-      status.textContent = text("zoom-for-families");
+      hint.textContent = text("zoom-for-families");
       return;
     }
     var codes = villagesInView();
-    if (codes.length > 3) { status.textContent = text("zoom-for-families"); return; }
+    if (codes.length > 3) { hint.textContent = text("zoom-for-families"); return; }
     codes.forEach(loadVillage);
   }
 
