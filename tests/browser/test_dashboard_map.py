@@ -159,3 +159,19 @@ def test_a_review_item_shows_its_photo_and_point(dashboard_site, browser_page, t
     expect(page.locator(f"#r-{world.records['flagged_a']}")).to_have_count(0)
     page.goto(f"{url}/tinjauan?ditinjau=1")
     expect(page.locator(f"#r-{world.records['flagged_a']}")).to_contain_text("Ditinjau oleh")
+
+
+def test_a_kelurahan_without_imported_outlines_still_shows_its_families(dashboard_site, browser_page):
+    url, world, uow_factory = dashboard_site
+    with uow_factory() as uow:  # as in the demo: no `pintu areas boundaries` yet
+        for key in ("s1", "s2"):
+            uow.areas.by_code(world.codes[key]).boundary = None
+        uow.commit()
+    page = browser_page
+    _sign_in(page, url, uow_factory, world.users["supervisor_a"])
+    page.goto(f"{url}/peta")
+    expect(page.locator("#map[data-ready]")).to_have_count(1, timeout=15_000)
+    expect(page.locator("#map-status")).to_have_text("2 SLS · 6 keluarga · 67% selesai · 2 SLS belum punya batas wilayah")
+    page.wait_for_function("() => document.querySelectorAll('path.family').length"
+                           " + document.querySelectorAll('.marker-cluster').length > 0", timeout=15_000)
+    expect(page.locator("path.village")).to_have_count(1)

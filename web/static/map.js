@@ -187,17 +187,21 @@
     }
   }
 
+  var centreList = [];
+  var ownArea = null;  // the viewer's area when it is one kelurahan or SLS: its families come at once
   function villagesInView() {
     var bounds = map.getBounds(), codes = {};
-    if (!slsLayer) { return []; }
+    if (ownArea) { return [ownArea]; }
     slsLayer.eachLayer(function (l) {
       var v = l.feature.properties.village;
       if (v && bounds.intersects(l.getBounds())) { codes[v] = true; }
     });
+    centreList.forEach(function (v) { if (bounds.contains([v.lat, v.lon])) { codes[v.code] = true; } });  // SLS without outlines
     return Object.keys(codes);
   }
 
   function onMove() {
+    if (ownArea) { loadVillage(ownArea); return; }
     if (map.getZoom() < data.points_zoom) {
       hint.textContent = text("zoom-for-families");
       return;
@@ -213,10 +217,14 @@
     var b = found.bbox;
     // Keep the outlines clear of the legend (bottom right) on a wide screen; on a phone it would leave no map.
     var room = map.getSize().x > 2.5 * key.offsetWidth ? [key.offsetWidth + 16, 16] : [16, 16];
-    if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: [16, 16], paddingBottomRight: room }); }
-    else { map.setView([-0.5, 117.15], 12); }
     var a = found.area;
-    status.textContent = text("summary", { sls: found.features.length, families: a.families, percent: percent(a.share) }) +
+    centreList = found.villages || [];
+    if (a.level === "village" || a.level === "sls") { ownArea = a.code; }
+    if (b) { map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { paddingTopLeft: [16, 16], paddingBottomRight: room }); }
+    else if (centreList.length) {  // no outline imported yet: around the kelurahan centres
+      map.fitBounds(centreList.map(function (v) { return [v.lat, v.lon]; }), { maxZoom: data.points_zoom + 2, padding: [40, 40] });
+    } else { map.setView([-2.5, 118], 5); }  // nothing to place: Indonesia
+    status.textContent = text("summary", { sls: found.features.length + found.without_boundary, families: a.families, percent: percent(a.share) }) +
       (found.without_boundary ? " · " + text("no-boundary", { count: found.without_boundary }) : "");
     map.on("moveend", onMove);
     onMove();
