@@ -177,3 +177,14 @@ async def test_a_supervisor_cannot_mark_anothers_record(client, world, uow_facto
     assert response.status == 403
     with uow_factory() as uow:
         assert uow.records.get(world.records["flagged_b"]).reviewed_at is None
+
+
+async def test_the_maps_texts_follow_the_viewers_language(client, world, uow_factory):
+    await sign_in(client, uow_factory, world.users["supervisor_a"])
+    page = await (await client.get("/peta")).text()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    await client.post("/bahasa", data={"csrf": csrf, "lang": "en", "back": "/peta"})
+    english = await (await client.get("/peta")).text()
+    assert "Share done per SLS" in english and "Bagian selesai per SLS" not in english
+    review = await (await client.get("/tinjauan")).text()
+    assert "Mark as reviewed" in review
