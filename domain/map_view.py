@@ -45,6 +45,7 @@ POINT_LEVELS = ("village", "sls")  # the areas whose family points may be asked 
 MAX_ZOOM, MIN_ZOOM = 18, 3
 EXACT_ZOOM = 17  # from here on outlines are sent as imported (a pixel is ~1 m)
 SHAPE_TTL = dt.timedelta(minutes=5)
+LARGE_AREA_MAX_ZOOM = 14  # the finest outlines sent for an area above a kelurahan
 
 
 def share_colour(families: int, done: int) -> str:
@@ -238,6 +239,10 @@ def sls_layer(uow: UnitOfWork, area: Area, zoom: int | None, cache: ShapeCache, 
     """The outlines of ``area``'s SLS as a GeoJSON FeatureCollection: each with its code, name, kelurahan,
     counts and fill colour; ``bbox`` and the ``zoom`` they were simplified for (the fitting zoom when
     none was asked). Counts only: no family is named."""
+    if zoom is not None and area.level not in POINT_LEVELS:
+        # Full detail is asked per kelurahan (the map does); a whole city at full detail would be ~10 MB
+        # of JSON and as much cache.
+        zoom = min(zoom, LARGE_AREA_MAX_ZOOM)
     shapes = area_shapes(uow, area, zoom, cache, now)
     counts = uow.supervision.status_by_sls(list(shapes.sls_ids))
     villages = uow.maps.areas_by_id([s.village_id for s in shapes.items if s.village_id is not None])

@@ -131,3 +131,12 @@ def test_the_basemap_is_optional_and_must_be_an_https_tile_template():
     for wrong in ("http://tiles.example/{z}/{x}/{y}.png", "https://tiles.example/tile.png"):
         with pytest.raises(ValueError, match="PINTU_TILE_URL"):
             Settings.from_env({"PINTU_TILE_URL": wrong})
+
+
+def test_a_large_area_is_never_sent_at_full_detail(uow_factory, world):
+    cache = ShapeCache()
+    with uow_factory() as uow:
+        district = uow.areas.by_code(world.codes["district"])
+        village = uow.areas.by_code(world.codes["v1"])
+        assert map_view.sls_layer(uow, district, 18, cache, NOW)["zoom"] == map_view.LARGE_AREA_MAX_ZOOM
+        assert map_view.sls_layer(uow, village, 18, cache, NOW)["zoom"] == 18
