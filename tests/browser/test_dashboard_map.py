@@ -125,7 +125,8 @@ def test_the_map_shows_coloured_sls_and_drills_into_one(dashboard_site, browser_
     # Drill into RT 001 of Rawa Makmur (2 of 4 done): the map zooms to it, its counts show, and the
     # families of its kelurahan appear as points, the one whose geotag was flagged marked.
     half_fill = share_colour(4, 2)
-    page.locator(f'path.sls[fill="{half_fill}"]').dispatch_event("click")
+    page.locator(f'path.sls[fill="{half_fill}"]').focus()  # with the keyboard
+    page.keyboard.press("Enter")
     popup = page.locator(".leaflet-popup-content", has_text="RT 001")
     expect(popup).to_contain_text("Rawa Makmur")
     expect(popup).to_contain_text("2 (50%)")

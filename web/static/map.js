@@ -85,6 +85,14 @@
   function onSls(feature, layer) {
     var p = feature.properties;
     layer.bindTooltip(p.name + (p.village_name ? " · " + p.village_name : ""), { sticky: true });
+    layer.on("add", function () {  // reachable with the keyboard: Tab to an SLS, Enter to open it
+      var path = layer.getElement();
+      if (!path) { return; }
+      path.setAttribute("tabindex", "0");
+      path.setAttribute("role", "button");
+      path.setAttribute("aria-label", p.name + (p.village_name ? ", " + p.village_name : "") + ": " + percent(p.share) + "%");
+      path.addEventListener("keydown", function (e) { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); layer.fire("click"); } });
+    });
     layer.on("click", function () {
       map.fitBounds(layer.getBounds(), { maxZoom: 18 });
       var box = el("div", { class: "map-popup" }, [el("strong", { text: p.name + " (" + p.code + ")" })]);
