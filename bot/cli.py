@@ -254,7 +254,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as error:
         if error.errno != errno.EADDRINUSE:
             raise
-        print(f"error: port {args.port} (or {args.port + 10}, the demo's registry) is in use: another demo may be "
+        print(f"error: port {args.port} (or {args.port + 10}, the demo's registry, or {args.port + 20}, its dashboard) is in use: another demo may be "
               f"running. Try another with --port, e.g. pintu demo --port {args.port + 1}", file=sys.stderr)
         return 1
     return 0

@@ -3,7 +3,8 @@
 One process, one event loop: the simulator serves http://127.0.0.1:PORT (the page at "/"), the bot
 polls it exactly as it would poll api.telegram.org, and the outbox dispatcher sends notifications.
 The reference registry (`pintu registry serve`) runs on http://127.0.0.1:PORT+10 with its own SQLite
-file, and every completed record is forwarded to it.
+file, and every completed record is forwarded to it. The web dashboard (`pintu web`, docs/dashboard.md)
+runs on http://127.0.0.1:PORT+20; the chat page links to it, and the supervisor's /dasbor signs in.
 The page shows four people side by side: a resident and an RT head, each holding the invite link
 they would have received, the enumerator Rina, whose Telegram account is set up by the seed (so every
 booking notifies her, whenever her pane is opened), and a supervisor of the kelurahan. Each pane shares
@@ -51,22 +52,27 @@ async def run_demo(port: int = 8080, framework: str = "ptb", data_dir: str = "va
     settings = Settings(bot_token=DEMO_BOT_TOKEN, api_url=root, database_url=f"sqlite:///{database}",
                         framework=framework, invite_secret=_demo_secret(folder), bot_username=DEMO_BOT_USERNAME,
                         registry_url=f"http://127.0.0.1:{port + 10}", registry_token=registry_token,
-                        media_dir=str(folder / "media"))
+                        media_dir=str(folder / "media"), web_url=f"http://127.0.0.1:{port + 20}")
     runner = await _start_simulator(port)
     try:
         registry = await _start_registry(folder, port + 10, registry_token, _demo_secret(folder, "registry-read-token"))
     except BaseException:
         await runner.cleanup()
         raise
+    dashboard: web.AppRunner | None = None
     try:
         pintu = build(settings, clock=clock)
         await asyncio.to_thread(create_schema, pintu.engine)
         personas = await asyncio.to_thread(_prepare_data, pintu)
-        await _introduce(root, personas)
+        dashboard = await _start_dashboard(pintu, port + 20)
+        await _introduce(root, personas, settings.web_url)
         print(f"\nPintu demo is running: open {root}  (Ctrl-C to stop)\n"
-              f"Completed records are forwarded to the reference registry at {settings.registry_url}\n", flush=True)
+              f"Completed records are forwarded to the reference registry at {settings.registry_url}\n"
+              f"The web dashboard is at {settings.web_url} (send /dasbor in the supervisor's pane)\n", flush=True)
         await serve(pintu, stop)
     finally:
+        if dashboard is not None:
+            await dashboard.cleanup()
         await registry.cleanup()
         await runner.cleanup()
 
@@ -94,6 +100,16 @@ async def _start_registry(folder: Path, port: int, token: str, read_token: str) 
 
     engine = make_engine(f"sqlite:///{folder / 'registry.db'}")
     runner = web.AppRunner(create_registry(engine, token, read_token=read_token), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner
+
+
+async def _start_dashboard(pintu, port: int) -> web.AppRunner:  # type: ignore[no-untyped-def]
+    """The web dashboard over the demo's database (the same app `pintu web` serves)."""
+    from web.app import WebDeps, build_web_app
+
+    runner = web.AppRunner(build_web_app(WebDeps(pintu.settings, pintu.clock, pintu.uow)), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner
@@ -143,7 +159,7 @@ def _list_demo_family(uow, sls_id: int, now) -> None:  # type: ignore[no-untyped
         uow.families.add(Family(sls_id=sls_id, head_name=name, kk_number=kk, members=members, created_at=now))
 
 
-async def _introduce(root: str, personas: list[dict]) -> None:
+async def _introduce(root: str, personas: list[dict], dashboard_url: str = "") -> None:
     """Register the demo bot and its three users with the simulator, through its user-side API."""
     async with httpx.AsyncClient(base_url=root, timeout=10) as client:
         await _post(client, "/sim/bots", {"token": DEMO_BOT_TOKEN, "username": DEMO_BOT_USERNAME, "first_name": "Pintu"})
@@ -153,6 +169,7 @@ async def _introduce(root: str, personas: list[dict]) -> None:
             "bot": int(DEMO_BOT_ID),
             "personas": [{k: p[k] for k in ("user_id", "title", "start", "latitude", "longitude", "zone")}
                          for p in personas],
+            "links": [{"title": "🖥 Dasbor web (pengawas: /dasbor)", "url": dashboard_url}] if dashboard_url else [],
         })
         # Rina opened the bot before the demo began (her account is seeded): her chat exists, so the
         # notices of the bookings the other panes make reach her, as they would on Telegram.

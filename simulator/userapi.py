@@ -143,7 +143,8 @@ class UserApi:
         return group.chat()
 
     async def set_personas(self, request: web.Request) -> dict:
-        """``{"bot", "personas": [{"user_id", "title", "start"?}]}``: the panes of the chat page."""
+        """``{"bot", "personas": [{"user_id", "title", "start"?}], "links"?: [{"title", "url"}]}``: the panes
+        of the chat page, and links its header shows (the demo's web dashboard)."""
         body = await _json(request)
         bot = self.world.bots.get(_int(body.get("bot"), "bot"))
         if bot is None:
@@ -155,7 +156,13 @@ class UserApi:
             user_id = _int(persona.get("user_id"), "user_id")
             if user_id not in self.world.users:
                 self.world.upsert_user(user_id, _str(persona, "title"))
+        links = body.get("links") or []
+        if not isinstance(links, list) or not all(isinstance(link, dict) and str(link.get("url", "")).startswith(
+                ("http://", "https://")) for link in links):
+            raise UserApiError("links must be a list of {title, url} with http(s) URLs")
         self.world.personas = {"bot": bot.id, "personas": personas}
+        if links:
+            self.world.personas["links"] = [{"title": str(link.get("title", "")), "url": link["url"]} for link in links]
         return await self.get_personas(request)
 
     async def get_personas(self, request: web.Request) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from domain.clock import Clock
 from domain.ports import UnitOfWork
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -114,6 +116,13 @@ async def security_headers(request: web.Request, handler: Callable[..., Any]) ->
                 error = html_error(request, type(error), *ERROR_PAGES[error.status_code])
         _secure(request, error)
         raise error from None
+    except Exception:  # a bug or the database away: a page that says so, never a stack trace
+        log.exception("dashboard request failed: %s %s", request.method, request.path)
+        if _wants_json(request):
+            response = web.json_response({"error": "internal"}, status=500)
+        else:
+            response = render(request, "message.html", status=500, title_key="web-error-title",
+                              body_key="web-error-body")
     _secure(request, response)
     return response
 
@@ -134,6 +143,20 @@ def _secure(request: web.Request, response: web.StreamResponse) -> None:
         headers.setdefault("Cache-Control", "private, no-store")
 
 
+async def healthz(request: web.Request) -> web.Response:
+    """For the container's health check and the proxy: the database answers."""
+    from sqlalchemy import text
+
+    def ping(uow: UnitOfWork) -> None:
+        uow.session.execute(text("SELECT 1"))  # type: ignore[attr-defined]
+
+    try:
+        await in_db(request, ping)
+    except Exception:  # noqa: BLE001 - any failure is "not healthy", said without detail
+        return web.json_response({"ok": False}, status=503)
+    return web.json_response({"ok": True})
+
+
 def build_web_app(deps: WebDeps) -> web.Application:
     app = web.Application(middlewares=[security_headers], client_max_size=64 * 1024)
     app[DEPS] = deps
@@ -151,5 +174,6 @@ def build_web_app(deps: WebDeps) -> web.Application:
                 raise
             continue
         module.register(app)
-    app.router.add_static("/static/", HERE / "static", append_version=True)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static/", HERE / "static")
     return app

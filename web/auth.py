@@ -151,7 +151,22 @@ async def link_page(request: web.Request) -> web.Response:
     return render(request, "signin.html", language=language or page_language(request), token=token)
 
 
+def _same_origin(request: web.Request) -> bool:
+    """The sign-in POST has no session (so no CSRF token) yet: it must come from a page of this site, so no
+    other page can sign a visitor in to someone else's session. Browsers say where a request comes from in
+    Sec-Fetch-Site; under our no-referrer policy their Origin is "null", so it is asked only when it is real."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        return True  # not a browser that says (a script, an old browser): the token itself is the secret
+    return origin.split("://", 1)[-1] == request.host
+
+
 async def redeem(request: web.Request) -> web.Response:
+    if not _same_origin(request):
+        raise html_error(request, web.HTTPForbidden, "web-csrf-title", "web-csrf-body")
     form = await request.post()
     token = str(form.get("token", ""))
     secret, moment = request.app[DEPS].settings.invite_secret, now(request)

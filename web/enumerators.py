@@ -36,7 +36,7 @@ class EnumeratorDay:
 
 
 def load(uow: UnitOfWork, viewer: Viewer, code: str, moment: dt.datetime) -> tuple[Area, dt.date, list[EnumeratorDay]]:
-    area = require_area(uow, viewer, code or viewer.area_code, access.PROGRESS)
+    area = require_area(uow, viewer, code, access.PROGRESS)
     user = viewer_user(uow, viewer)
     tz = ZoneInfo(area.timezone)
     today = local_today(area, moment)
@@ -62,7 +62,9 @@ def load(uow: UnitOfWork, viewer: Viewer, code: str, moment: dt.datetime) -> tup
 @login_required
 async def page(request: web.Request) -> web.Response:
     viewer = request[VIEWER]
-    code = request.query.get("area", "")[:32]
+    code = request.query.get("area", "")[:32] or viewer.area_code
+    if not code:
+        raise web.HTTPSeeOther("/")  # an admin over several trees chooses one on the progress page first
     moment = now(request)
     area, today, days = await in_db(request, lambda uow: load(uow, viewer, code, moment))
     return render(request, "enumerators.html", area=area, today=format_date(today, "EEEE, d MMMM yyyy",

@@ -24,6 +24,8 @@ FORMAT_KEYS = {"csv": "btn-ex-csv", "xlsx": "btn-ex-xlsx", "geojson": "btn-ex-ge
 async def page(request: web.Request) -> web.Response:
     viewer = request[VIEWER]
     code = request.query.get("area", "")[:32] or viewer.area_code
+    if not code:
+        raise web.HTTPSeeOther("/")  # an admin over several trees chooses one on the progress page first
 
     def look(uow: UnitOfWork) -> tuple[Area, int]:
         area = require_area(uow, viewer, code, access.EXPORT)

@@ -560,6 +560,11 @@
         await sleep(3000);
       }
       if (r.bot_username) document.getElementById('bot-name').dataset.username = r.bot_username;
+      (r.links || []).forEach(function (l) {  // e.g. the demo's web dashboard
+        var a = link(l.url, 'top-link');
+        a.textContent = l.title;
+        document.getElementById('links').appendChild(a);
+      });
     }
     say('');
     var bn = document.getElementById('bot-name');

@@ -152,3 +152,34 @@ async def test_an_unknown_page_is_a_page_in_the_users_language(client, world, uo
     response = await client.get("/tidak-ada")
     assert response.status == 404
     assert "tidak ditemukan" in await response.text()
+
+
+async def test_the_health_check_needs_no_session_and_pages_are_not_cached(client, world, uow_factory):
+    health = await client.get("/healthz")
+    assert health.status == 200 and (await health.json()) == {"ok": True}
+    await sign_in(client, link_for(uow_factory, world["supervisor"]))
+    home = await client.get("/")
+    assert home.headers["Cache-Control"] == "private, no-store"
+    assert home.headers["Referrer-Policy"] == "no-referrer"  # a sign-in URL never travels in a Referer
+    assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
+
+
+async def test_another_site_cannot_post_a_sign_in(client, world, uow_factory):
+    token = link_for(uow_factory, world["supervisor"])
+    for headers in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site", "Origin": "null"}):
+        response = await client.post("/masuk", data={"token": token}, headers=headers, allow_redirects=False)
+        assert response.status == 403
+    assert (await sign_in(client, token)).status == 303  # the link was not used up by the refused attempt
+
+
+async def test_a_failure_inside_is_a_page_not_a_stack_trace(client, world, uow_factory, monkeypatch):
+    await sign_in(client, link_for(uow_factory, world["supervisor"]))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr("web.progress.area_progress", broken)
+    response = await client.get("/")
+    assert response.status == 500
+    text = await response.text()
+    assert "gagal dimuat" in text and "RuntimeError" not in text
