@@ -72,6 +72,9 @@ def _area_code(request: web.Request, who: Viewer) -> str:
 async def page(request: web.Request) -> web.Response:
     who = await viewer(request)
     code = _area_code(request, who)
+    if not code:  # an admin over several trees (or none yet): choose one first, as on the progress page
+        roots = await in_db(request, lambda uow: list(uow.supervision.root_areas()))
+        return render(request, "choose_area.html", roots=roots, target="/peta", title_key="web-map-title")
     area = await in_db(request, lambda uow: require_area(uow, who, code))
     blob = json.dumps(page_data(request, who, area.code), ensure_ascii=False).replace("</", "<\\/")
     return render(request, "peta.html", area=area, map_data=Markup(blob))

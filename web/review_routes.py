@@ -95,6 +95,9 @@ async def page(request: web.Request) -> web.Response:
     code = _area_code(request, who)
     reviewed = request.query.get("ditinjau") == "1"
     moment = now(request)
+    if not code:  # an admin over several trees (or none yet): choose one first, as on the progress page
+        roots = await in_db(request, lambda uow: list(uow.supervision.root_areas()))
+        return render(request, "choose_area.html", roots=roots, target="/tinjauan", title_key="web-map-review-title")
     found = await in_db(request, lambda uow: review_items(uow, who, code, _page_number(request), reviewed, moment))
     settings = request.app[DEPS].settings
     blob = json.dumps({"review": True, "texts": page_texts(who.lang), "flag_colour": map_view.FLAG_COLOUR,

@@ -188,3 +188,19 @@ async def test_the_maps_texts_follow_the_viewers_language(client, world, uow_fac
     assert "Share done per SLS" in english and "Bagian selesai per SLS" not in english
     review = await (await client.get("/tinjauan")).text()
     assert "Mark as reviewed" in review
+
+
+async def test_an_admin_over_several_trees_chooses_one_first(client, world, uow_factory):
+    from domain.model import Area
+    from tests.factories import make_user
+
+    with uow_factory() as uow:
+        uow.areas.add(Area(code="65", level="province", name="Kalimantan Utara", timezone="Asia/Makassar"))
+        admin = make_user(uow, NOW, role="admin")
+        uow.commit()
+        admin_id = admin.id
+    await sign_in(client, uow_factory, admin_id)
+    for path in ("/peta", "/tinjauan"):
+        page = await (await client.get(path)).text()
+        assert f'href="{path}?area=64.72.01"' in page and f'href="{path}?area=65"' in page
+    assert (await client.get("/peta?area=64.72.01")).status == 200
