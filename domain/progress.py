@@ -213,13 +213,17 @@ class DailyCompletions:
     """Completions per working day of an area, and the daily pace the campaign window asks for."""
 
     days: list[tuple[dt.date, int]]  # working days, oldest first, up to today
-    target_per_day: float | None  # the area's families over the window's working days; None: no window
+    window_days: int | None  # working days of the whole campaign window; None: no window
+
+    def target_per_day(self, families: int) -> float | None:
+        """The daily pace that finishes ``families`` within the window (None without one)."""
+        return families / self.window_days if self.window_days else None
 
 
 CHART_DAYS = 14  # without a window: the last two weeks of working days
 
 
-def daily_completions(uow: UnitOfWork, area: Area, families: int, now: dt.datetime) -> DailyCompletions:
+def daily_completions(uow: UnitOfWork, area: Area, now: dt.datetime) -> DailyCompletions:
     """The chart's data: completed families per working day, over the window (up to today) or, without
     one, the last CHART_DAYS working days."""
     today = local_today(area, now)
@@ -239,11 +243,8 @@ def daily_completions(uow: UnitOfWork, area: Area, families: int, now: dt.dateti
         since = dt.datetime.combine(days[0], dt.time(0), tz).astimezone(dt.timezone.utc)
         sls_ids = [area.id] if area.level == "sls" else uow.supervision.sls_of(area.id)
         counts = uow.supervision.completions_by_day(sls_ids, area.timezone, since)
-    target = None
-    if window is not None:
-        total_days = working_days(window.starts_on, window.ends_on)
-        target = families / total_days if total_days else None
-    return DailyCompletions([(d, counts.get(d, 0)) for d in days], target)
+    window_days = working_days(window.starts_on, window.ends_on) if window is not None else None
+    return DailyCompletions([(d, counts.get(d, 0)) for d in days], window_days)
 
 
 def set_window(uow: UnitOfWork, area_code: str, starts_on: dt.date, ends_on: dt.date, now: dt.datetime) -> Area:
