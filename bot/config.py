@@ -68,6 +68,10 @@ class Settings:
     # `pintu web` listens (behind the TLS proxy).
     web_url: str = ""  # PINTU_WEB_URL, e.g. https://pintu.example.go.id/dasbor; "": /dasbor says it is off
     web_listen: str = "127.0.0.1:8090"  # PINTU_WEB_LISTEN
+    # The dashboard map's basemap (optional): a tile URL template with {z}/{x}/{y} and the attribution
+    # shown under it; without one the map shows the SLS outlines alone (works on a closed network).
+    tile_url: str = ""  # PINTU_TILE_URL, e.g. https://tiles.example.go.id/{z}/{x}/{y}.png
+    tile_attribution: str = ""  # PINTU_TILE_ATTRIBUTION, e.g. "© OpenStreetMap contributors"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -116,6 +120,7 @@ class Settings:
             **_registry_settings(env),
             **_capture_settings(env),
             **_web_settings(env),
+            **_tile_settings(env),
         )
 
     def require_bot(self) -> None:
@@ -240,6 +245,15 @@ def _web_settings(env: dict[str, str]) -> dict[str, object]:
     listen = env.get("PINTU_WEB_LISTEN", "127.0.0.1:8090").strip()
     host_port(listen)
     return {"web_url": url, "web_listen": listen}
+
+
+def _tile_settings(env: dict[str, str]) -> dict[str, object]:
+    """PINTU_TILE_URL (https://, as the page's Content-Security-Policy allows, with {z}, {x} and {y}) and
+    PINTU_TILE_ATTRIBUTION."""
+    url = env.get("PINTU_TILE_URL", "").strip()
+    if url and (not url.startswith("https://") or not all(p in url for p in ("{z}", "{x}", "{y}"))):
+        raise ValueError("PINTU_TILE_URL must be an https:// URL template with {z}, {x} and {y}")
+    return {"tile_url": url, "tile_attribution": env.get("PINTU_TILE_ATTRIBUTION", "").strip()}
 
 
 def _log_format(value: str) -> str:

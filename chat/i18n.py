@@ -76,6 +76,13 @@ class Translator:
             return text
         return text.format(**{name: _escape(value) for name, value in args.items()})
 
+    def template(self, key: str, /) -> str:
+        """The text with its ``{placeholders}`` unfilled (for a page's script to fill in)."""
+        text = self._gettext(key)
+        if text == key:
+            raise KeyError(f"message {key!r} missing from the {self.language} catalog")
+        return text
+
     def raw(self, key: str, /, **args: object) -> str:
         """For arguments that are already HTML (a rendered list): the caller escaped its parts."""
         return self._gettext(key).format(**args)

@@ -254,6 +254,8 @@ class Record:
     replaces_id: str | None = None
     created_at: dt.datetime = unset()
     updated_at: dt.datetime = unset()
+    reviewed_at: dt.datetime | None = None  # marked reviewed by a supervisor (web/review_routes.py)
+    reviewed_by_user_id: int | None = None
 
 
 @dataclass(kw_only=True, eq=False)

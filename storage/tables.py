@@ -269,6 +269,10 @@ records = Table(
     Column("replaces_id", ForeignKey("records.id"), nullable=True, unique=True),
     _instant("created_at"),
     _instant("updated_at"),
+    # A supervisor marked the record reviewed (the web dashboard's review page): when, and who (a plain
+    # id, like the audit log's: the mark outlives the erasure of the account).
+    _instant("reviewed_at", nullable=True),
+    Column("reviewed_by_user_id", Integer, nullable=True),
     Index("ix_records_family_version", "family_id", "version"),
 )
 

@@ -23,6 +23,7 @@ from storage.repositories.fkp import FkpRepository
 from storage.repositories.fkp_deliveries import FkpDeliveryRepository
 from storage.repositories.inbox import InboxRepository
 from storage.repositories.invites import InviteRepository
+from storage.repositories.maps import MapRepository
 from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questionnaires import QuestionnaireRepository
 from storage.repositories.rankings import RankingRepository
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.rankings = RankingRepository(session)
         self.fkp = FkpRepository(session)
         self.fkp_deliveries = FkpDeliveryRepository(session)
+        self.maps = MapRepository(session)
         self.web = WebRepository(session)
         return self
 

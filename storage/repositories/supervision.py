@@ -69,23 +69,35 @@ def _newest():  # type: ignore[no-untyped-def]
     return ~exists(select(literal(1)).where(newer.replaces_id == Record.id))
 
 
-_FLAGGED = (select(Record.id, Record.geo_flag, Record.updated_at, Family.id, Family.head_name, Family.sls_id)
-            .join(Family, Family.id == Record.family_id)
-            .where(Family.sls_id.in_(_IDS), Record.geo_flag.is_not(None), _newest()))
-_MISSING = (select(Record.id, literal(NO_PHOTO), Record.updated_at, Family.id, Family.head_name, Family.sls_id)
-            .join(Family, Family.id == Record.family_id)
-            .where(Family.sls_id.in_(_IDS), Family.needs_photo.is_(True), Record.status == "completed", _newest(),
-                   ~exists(select(literal(1)).where(RecordPhoto.record_id == Record.id))))
-# Only a family's newest completed record has member_niks rows (domain/records.py keeps them so).
-_THIS, _OTHER = member_niks.alias("this_nik"), member_niks.alias("other_nik")
-_SHARED = (select(Record.id, literal(SHARED_NIK), Record.updated_at, Family.id, Family.head_name, Family.sls_id)
-           .join(Family, Family.id == Record.family_id)
-           .where(Family.sls_id.in_(_IDS), exists(
-               select(literal(1)).select_from(_THIS.join(_OTHER, _OTHER.c.nik_index == _THIS.c.nik_index))
-               .where(_THIS.c.record_id == Record.id, _OTHER.c.family_id != _THIS.c.family_id))))
-_FLAGGED_COUNT = select(func.count()).select_from(_FLAGGED.subquery())
-_MISSING_COUNT = select(func.count()).select_from(_MISSING.subquery())
-_SHARED_COUNT = select(func.count()).select_from(_SHARED.subquery())
+def _review_statements(reviewed: bool):  # type: ignore[no-untyped-def]
+    """(flagged geotags, missing photos, shared NIKs): records still to review, or (``reviewed``) those a
+    supervisor marked reviewed on the web dashboard (records.reviewed_at)."""
+    mark = Record.reviewed_at.is_not(None) if reviewed else Record.reviewed_at.is_(None)
+    flagged = (select(Record.id, Record.geo_flag, Record.updated_at, Family.id, Family.head_name, Family.sls_id)
+               .join(Family, Family.id == Record.family_id)
+               .where(Family.sls_id.in_(_IDS), Record.geo_flag.is_not(None), _newest(), mark))
+    missing = (select(Record.id, literal(NO_PHOTO), Record.updated_at, Family.id, Family.head_name, Family.sls_id)
+               .join(Family, Family.id == Record.family_id)
+               .where(Family.sls_id.in_(_IDS), Family.needs_photo.is_(True), Record.status == "completed", _newest(),
+                      ~exists(select(literal(1)).where(RecordPhoto.record_id == Record.id)), mark))
+    # Only a family's newest completed record has member_niks rows (domain/records.py keeps them so).
+    this, other = member_niks.alias("this_nik"), member_niks.alias("other_nik")
+    shared = (select(Record.id, literal(SHARED_NIK), Record.updated_at, Family.id, Family.head_name, Family.sls_id)
+              .join(Family, Family.id == Record.family_id)
+              .where(Family.sls_id.in_(_IDS), mark, exists(
+                  select(literal(1)).select_from(this.join(other, other.c.nik_index == this.c.nik_index))
+                  .where(this.c.record_id == Record.id, other.c.family_id != this.c.family_id))))
+    return flagged, missing, shared
+
+
+def _counting(statements):  # type: ignore[no-untyped-def]
+    return tuple(select(func.count()).select_from(s.subquery()) for s in statements)
+
+
+_TO_REVIEW = _review_statements(reviewed=False)
+_TO_REVIEW_COUNTS = _counting(_TO_REVIEW)
+_REVIEWED = _review_statements(reviewed=True)
+_REVIEWED_COUNTS = _counting(_REVIEWED)
 
 
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
@@ -125,6 +137,13 @@ class SupervisionRepository:
     def _counts(self, sls_ids: Sequence[int]) -> Iterator[tuple[int, str, int]]:
         for chunk in _chunks(sls_ids):
             yield from self.session.execute(_COUNTS, {"ids": chunk})  # type: ignore[misc]
+
+    def status_by_sls(self, sls_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """{SLS id: {status: families}} (the index answers it alone)."""
+        found: dict[int, dict[str, int]] = {}
+        for sls_id, status, count in self._counts(sls_ids):
+            found.setdefault(sls_id, {})[status] = count
+        return found
 
     def status_by_unit(self, parent_id: int) -> dict[int, dict[str, int]]:
         """{child area id: {status: families}} for every child of ``parent_id``, over its whole subtree."""
@@ -196,25 +215,25 @@ class SupervisionRepository:
 
     # --- the review list ---------------------------------------------------------------------------
 
-    def review_counts(self, area_id: int) -> ReviewCounts:
-        """Records to review under the area: flagged geotags, completed without a needed house photo,
-        and with a member's NIK that another family's record also holds."""
+    def review_counts(self, area_id: int, reviewed: bool = False) -> ReviewCounts:
+        """Records to review under the area (or, ``reviewed``, marked reviewed): flagged geotags,
+        completed without a needed house photo, and with a member's NIK another family's record holds."""
         totals = [0, 0, 0]
         for chunk in _chunks(self.sls_of(area_id)):
-            for n, statement in enumerate((_FLAGGED_COUNT, _MISSING_COUNT, _SHARED_COUNT)):
+            for n, statement in enumerate(_REVIEWED_COUNTS if reviewed else _TO_REVIEW_COUNTS):
                 totals[n] += int(self.session.scalar(statement, {"ids": chunk}) or 0)
         return ReviewCounts(*totals)
 
     def review_page(self, area_id: int, offset: int, limit: int, counts: ReviewCounts | None = None,
-                    ) -> list[tuple[str, str, dt.datetime, int, str, int]]:
+                    reviewed: bool = False) -> list[tuple[str, str, dt.datetime, int, str, int]]:
         """One page of the review list: flagged geotags, then missing photos, then shared NIKs, newest
         first within each: (record id, reason, updated at, family id, head's name, SLS id). ``counts``:
-        the caller's review_counts, when it has them."""
+        the caller's review_counts, when it has them; ``reviewed``: the records marked reviewed instead."""
         sls_ids = self.sls_of(area_id)
-        counts = counts or self.review_counts(area_id)
+        counts = counts or self.review_counts(area_id, reviewed)
         rows: list[Any] = []
         skip = offset
-        for statement, count in ((_FLAGGED, counts.flagged), (_MISSING, counts.photos), (_SHARED, counts.shared_nik)):
+        for statement, count in zip(_REVIEWED if reviewed else _TO_REVIEW, counts):
             if len(rows) >= limit:
                 break
             if skip >= count:

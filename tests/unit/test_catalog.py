@@ -183,6 +183,13 @@ def test_every_catalog_message_is_used_somewhere():
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
     for template in sorted((ROOT / "web" / "templates").glob("*.html")):  # the dashboard's pages: t("web-…")
         used |= set(re.findall(r"[\"'](web-[a-z0-9-]+)[\"']", template.read_text()))
+    # The map's script gets every web-map-* text in the page (web/map_routes.py) and names them without
+    # the prefix: text("legend-share"), and per family status and geofence flag: text("status-" + …).
+    script = (ROOT / "web" / "static" / "map.js").read_text()
+    used |= {f"web-map-{key}" for key in re.findall(r'text\("([a-z0-9-]+)"', script)}
+    from domain.geotag import FLAG_REASONS
+    from domain.map_view import STATUS_COLOURS
+    used |= {f"web-map-status-{status}" for status in STATUS_COLOURS} | {f"web-map-flag-{f}" for f in FLAG_REASONS}
     family = re.compile(r"(kk|help|notify|cmd|ex-col|ex-sheet|ex-legend)-.+")  # keys composed in code
     unused = sorted(key for key in catalog_keys("id") if key not in used and not family.fullmatch(key))
     assert not unused
