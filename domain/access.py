@@ -62,6 +62,7 @@ COMMAND_ACTIONS: dict[str, str] = {
     "tinjau": REVIEW, "review": REVIEW,
     "ekspor": EXPORT, "export": EXPORT,
     "dataku": OPEN, "mydata": OPEN,  # the privacy notice's rights: everyone who agreed to it
+    "privasi": OPEN, "privacy": OPEN,  # the privacy notice itself, again
 }
 
 MAX_DEPTH = 8  # province → regency → district → village → SLS, with room to spare

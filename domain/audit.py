@@ -30,8 +30,9 @@ EXPORT = "export"  # an area's families as a file
 IMPORT = "import"  # families imported from a list
 ROLE_CHANGE = "role.change"  # a role given or taken (an invite redeemed, the admin)
 ERASURE = "erasure"  # personal data erased (a request, retention)
+DOOR_CONSENT = "consent.door"  # a family's answer to the notice read out at the door (agreed or refused)
 ACTIONS = (VIEW_FAMILY, CHANGE_FAMILY, VIEW_QUESTIONNAIRE, CHANGE_QUESTIONNAIRE, SUBMIT_QUESTIONNAIRE, ADD_PHOTO,
-           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE)
+           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE, DOOR_CONSENT)
 COMMAND_LINE = "cli"  # the actor role of an operator at the command line (no user)
 
 

@@ -228,14 +228,35 @@ def age_days(request: PrivacyRequest, now: dt.datetime) -> int:
 
 # --- the notice's versions -----------------------------------------------------------------------
 
-# Every version of the privacy notice, oldest first. A person who agreed to an earlier one is shown the
-# current one again (and asked again) before anything else; a version not in this list (made by hand,
-# or a test's) is left alone.
-NOTICE_VERSIONS: tuple[str, ...] = ("2025-1", "2026-1")
-CURRENT_NOTICE = NOTICE_VERSIONS[-1]
+# One notice per role, since each gives Pintu different data for a different purpose: the resident
+# (their family; also the notice an enumerator reads out at the door), the RT head (the RT's list)
+# and the staff (enumerators, supervisors, coordinators, admins: their work). Every version of each,
+# oldest first; "2025-1" and "2026-1" were one notice for everyone. A person who agreed to another
+# version than their role's current one (an older one, or another role's before their role changed)
+# is shown their role's current notice again, and asked again, before anything else; a version not
+# in these lists (made by hand, or a test's) is left alone.
+RESIDENT_NOTICE, RT_HEAD_NOTICE, STAFF_NOTICE = "resident", "rt_head", "staff"
+NOTICES: dict[str, tuple[str, ...]] = {
+    RESIDENT_NOTICE: ("2025-1", "2026-1", "2026-2"),
+    RT_HEAD_NOTICE: ("2025-1", "2026-1", "rt-2026-2"),
+    STAFF_NOTICE: ("2025-1", "2026-1", "staff-2026-2"),
+}
+KNOWN_VERSIONS = frozenset(v for versions in NOTICES.values() for v in versions)
 
 
-def needs_reconsent(agreed: str | None, current: str) -> bool:
-    if agreed not in NOTICE_VERSIONS or current not in NOTICE_VERSIONS:
+def notice_kind(role: str | None) -> str:
+    """Whose notice a role reads."""
+    if role in (None, "resident"):
+        return RESIDENT_NOTICE
+    return RT_HEAD_NOTICE if role == "rt_head" else STAFF_NOTICE
+
+
+def current_notice(role: str | None) -> str:
+    """The version of the notice the role agrees to now."""
+    return NOTICES[notice_kind(role)][-1]
+
+
+def needs_reconsent(agreed: str | None, role: str | None) -> bool:
+    if agreed not in KNOWN_VERSIONS:
         return False
-    return NOTICE_VERSIONS.index(agreed) < NOTICE_VERSIONS.index(current)
+    return agreed != current_notice(role)

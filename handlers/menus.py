@@ -33,6 +33,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("tinjau", "review"),
     ("ekspor", "export"),
     ("dataku", "mydata"),
+    ("privasi", "privacy"),
     ("bahasa", "language"),
     ("bantuan", "help"),
 )

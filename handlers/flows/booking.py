@@ -20,7 +20,7 @@ from chat.keyboard import parse, parse_id
 from chat.render import day_label, visit_when, zone_name
 from domain.appointments import (NotBooked, Visit, confirm_time, current_visit, day_choices, past_visit,
                                  time_choices)
-from domain.booking import (can_manage_family, cancel_visit, family_free_slots, sls_timezone,
+from domain.booking import (can_manage_family, cancel_visit, family_free_slots, officer_for, sls_timezone,
                             why_not_free)
 from domain.errors import NoAppointment, SlotTaken
 from domain.slots import booking_days
@@ -208,7 +208,9 @@ def enter_confirm(ctx: Context) -> None:
     family = ctx.uow.families.get(int(ctx.data["family_id"]))
     start = dt.datetime.fromisoformat(ctx.data["start"])
     tz = sls_timezone(ctx.uow, family.sls_id)
-    ctx.show(ctx.t("confirm-visit", when=visit_when(start, tz, ctx.t), name=family.head_name), keyboards.confirm(ctx.t))
+    officer = officer_for(ctx.uow, family, start, ctx.now, ctx.rules)
+    ctx.show(ctx.t("confirm-visit", when=visit_when(start, tz, ctx.t), name=family.head_name,
+                   officer=officer.name if officer is not None else "-"), keyboards.confirm(ctx.t))
 
 
 def on_confirm_button(ctx: Context) -> None:
@@ -263,8 +265,10 @@ def _outside_horizon(ctx: Context, family: Family) -> None:
 def on_navigation_button(ctx: Context) -> None:
     _, argument = parse(ctx.event.callback_data)
     if argument == "close":
+        # During a move the visit stays booked as it was: "book any time" would read as if it were gone.
+        moving = ctx.state in BOOKING_STATES and ctx.data.get("mode") == "move"
         ctx.stay(State.IDLE)
-        ctx.show(ctx.t("booking-closed"))
+        ctx.show(ctx.t("move-closed" if moving else "booking-closed"))
         return
     family = _family_in_progress(ctx)
     if family is not None and argument == "days":
