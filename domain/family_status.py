@@ -18,6 +18,8 @@ from domain.ports import UnitOfWork
 STATUSES: tuple[str, ...] = (
     "not_contacted", "booked", "visited", "completed", "not_home", "refused", "moved", "not_found",
 )
+# Nothing left to do for the family: its record is complete, or the door closed it for good.
+FINISHED: tuple[str, ...] = ("completed", "refused", "moved", "not_found")
 # Outcome at the door -> family status.
 OUTCOME_STATUS: dict[str, str] = {
     "done": "visited", "not_home": "not_home", "refused": "refused", "moved": "moved", "not_found": "not_found",
