@@ -21,6 +21,7 @@ from domain.nudges import nudge_family, nudge_rt
 from domain.outcomes import record_outcome
 from domain.records import complete_record, start_record
 from domain.rt_groups import enqueue_group_progress
+from handlers.screens import unstamp
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import EditMessage, Incoming, SendMessage, Sender
@@ -293,7 +294,7 @@ def shown(actions):
 
 
 def buttons(message):
-    return [b.data for b in (message.markup.buttons if message.markup else ())]
+    return [unstamp(b.data)[0] for b in (message.markup.buttons if message.markup else ())]  # without screen numbers
 
 
 def test_rt_head_sees_statuses_corrects_a_family_and_nudges(uow_factory, fake_clock):

@@ -14,6 +14,7 @@ from domain.model import Record, RecordDelivery
 from domain.questionnaire import RESIDENT
 from forms import Form
 from forms.default import DEFAULT_FORM
+from handlers.screens import unstamp
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Location, SendMessage, Sender
@@ -74,7 +75,7 @@ class Chat:
 
     def buttons(self, message_id: int | None = None) -> list[str]:
         markup = self.messages[message_id or self.last_id][1] if self.messages else None
-        return [b.data for b in markup.buttons if b.data] if isinstance(markup, Keyboard) else []
+        return [unstamp(b.data)[0] for b in markup.buttons if b.data] if isinstance(markup, Keyboard) else []
 
     def question(self) -> int:
         """The id of the newest message showing a question (one with "qn:review")."""
