@@ -53,13 +53,30 @@ def on_start(ctx: Context) -> None:
         carried = payload[:40] if not payload or INVITE_PAYLOAD.fullmatch(payload[:40]) else "-"
         ctx.send(notices.notice(ctx.t, ctx.config, _notice_kind(ctx, carried)), keyboards.consent(ctx.t, carried))
         return
-    if needs_reconsent(ctx.user.consent_version, ctx.user.role):
+    role_notice = _role_invite_notice(ctx, payload)
+    if role_notice is not None and ctx.user.consent_version != privacy.NOTICES[role_notice][-1]:
+        # An invite to a role (RT head, officer): that role's notice first, the invite carried in its button.
+        ctx.send(notices.renewed_notice(ctx.t, ctx.config, _ROLE_OF_NOTICE[role_notice]),
+                 keyboards.consent(ctx.t, payload[:40]))
+        return
+    if role_notice is None and needs_reconsent(ctx.user.consent_version, ctx.user.role):
         ctx.send(notices.renewed_notice(ctx.t, ctx.config, ctx.user.role), keyboards.consent(ctx.t, ""))
         return
     if payload:
         _accept_invite(ctx, payload)
         return
     ctx.go_home()
+
+
+_ROLE_OF_NOTICE = {privacy.RT_HEAD_NOTICE: "rt_head", privacy.STAFF_NOTICE: "enumerator"}
+
+
+def _role_invite_notice(ctx: Context, payload: str) -> str | None:
+    """The notice of the role a (valid) invite to a role gives; None for a resident's invite or none."""
+    if not payload or not INVITE_PAYLOAD.fullmatch(payload[:40]):
+        return None
+    kind = _notice_kind(ctx, payload[:40])
+    return kind if kind != privacy.RESIDENT_NOTICE else None
 
 
 def _invite_of(ctx: Context, payload: str):  # type: ignore[no-untyped-def]
@@ -97,7 +114,7 @@ def on_consent_button(ctx: Context) -> None:
     answer, _, payload = argument.partition(":")
     answer, _, chosen = answer.partition(".")  # "y.en": agreed after choosing English with /bahasa
     if ctx.user is not None:
-        _consent_again(ctx, answer == "y")
+        _consent_again(ctx, answer == "y", payload)
         return
     if answer != "y":
         ctx.show(ctx.t("consent-declined"))
@@ -116,10 +133,18 @@ def on_consent_button(ctx: Context) -> None:
         show_area_choice(ctx, parent_id=None)
 
 
-def _consent_again(ctx: Context, agreed: bool) -> None:
+def _consent_again(ctx: Context, agreed: bool, payload: str = "") -> None:
     """Someone already registered pressed a notice: a newer version is agreed to (or declined: they keep
-    being asked, and are told how to withdraw); an old notice pressed again just carries on."""
-    if not needs_reconsent(ctx.user.consent_version, ctx.user.role):
+    being asked, and are told how to withdraw); an old notice pressed again just carries on. With an
+    invite to a role, it was that role's notice: agreed, the invite is taken."""
+    role_notice = _role_invite_notice(ctx, payload)
+    if role_notice is not None and agreed:
+        ctx.user.consent_version, ctx.user.consent_at = privacy.NOTICES[role_notice][-1], ctx.now
+        keep_agreed_notice(ctx, role_notice, _invite_zone(ctx, payload))
+        _accept_invite(ctx, payload)
+    elif role_notice is not None:
+        ctx.show(ctx.t("consent-new-declined"))
+    elif not needs_reconsent(ctx.user.consent_version, ctx.user.role):
         ctx.go_home()
     elif agreed:
         ctx.user.consent_version, ctx.user.consent_at = privacy.current_notice(ctx.user.role), ctx.now
