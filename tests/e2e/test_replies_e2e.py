@@ -28,7 +28,7 @@ def say(person: Person, text: str, expect: str, timeout: float = STEP_WAIT) -> d
 
 
 def press(person: Person, message: dict, data: str, expect: str) -> dict:
-    person.sim.press(BOT_ID, person.user_id, message["message_id"], data)
+    person.sim.press(BOT_ID, person.user_id, message["message_id"], person._carried(message, data))  # with its screen number
     return wait(person, expect, message["message_id"] - 1)
 
 

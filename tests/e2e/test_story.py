@@ -43,7 +43,10 @@ def register_and_book(env: Env, person: Person, name: str, kk: str, *, bad_kk: s
     env.list_family(name, kk)
     consent = person.say(f"/start {env.resident_invite()}", "Selamat datang di Pintu")
     screen, _ = person.press(consent, button(consent, "cs:y")[1], "nama kepala keluarga")
-    assert screen["message_id"] == consent["message_id"], "the next step edits the privacy notice in place"
+    # What she agreed to stays in the chat, with when; the next step is a message of its own.
+    person.wait("sesuai Kartu Keluarga", newer_than=consent["message_id"])
+    kept = next(m for m in person.messages() if m["message_id"] == consent["message_id"])
+    assert "Anda setuju pada" in kept["text"] and "Pengendali data" in kept["text"] and not kept.get("reply_markup")
 
     person.say(name, "nomor KK")
     if bad_kk is not None:
