@@ -232,9 +232,8 @@ def age_days(request: PrivacyRequest, now: dt.datetime) -> int:
 # (their family; also the notice an enumerator reads out at the door), the RT head (the RT's list)
 # and the staff (enumerators, supervisors, coordinators, admins: their work). Every version of each,
 # oldest first; "2025-1" and "2026-1" were one notice for everyone. A person who agreed to another
-# version than their role's current one (an older one, or another role's before their role changed)
-# is shown their role's current notice again, and asked again, before anything else; a version not
-# in these lists (made by hand, or a test's) is left alone.
+# version is shown their role's current notice again, and asked again, before anything else
+# (needs_reconsent says when); a version not in these lists (made by hand, or a test's) is left alone.
 RESIDENT_NOTICE, RT_HEAD_NOTICE, STAFF_NOTICE = "resident", "rt_head", "staff"
 NOTICES: dict[str, tuple[str, ...]] = {
     RESIDENT_NOTICE: ("2025-1", "2026-1", "2026-2"),
@@ -256,7 +255,15 @@ def current_notice(role: str | None) -> str:
     return NOTICES[notice_kind(role)][-1]
 
 
+CURRENT_VERSIONS = frozenset(versions[-1] for versions in NOTICES.values())
+
+
 def needs_reconsent(agreed: str | None, role: str | None) -> bool:
+    """An older notice than the current ones; or, for an RT head or staff, another notice than their
+    role's (a role given by the admin). Someone who agreed to a current notice of a role with more to
+    do and is a resident now (a role taken back, an invite that failed) is not asked again."""
     if agreed not in KNOWN_VERSIONS:
         return False
-    return agreed != current_notice(role)
+    if agreed not in CURRENT_VERSIONS:
+        return True
+    return notice_kind(role) != RESIDENT_NOTICE and agreed != current_notice(role)

@@ -208,3 +208,11 @@ def test_the_notice_names_every_category_its_recipient_and_the_rights():
                      (EN, ("GPS", "photo of the house", "socio-economic", "central registry", "/mydata", "30 days"))):
         text = notice(t, CONFIG, "resident")
         assert all(word in text for word in words), text
+
+
+def test_a_role_taken_back_asks_for_no_notice_again():
+    # An RT head or officer made a resident again (or whose staff invite failed) agreed to more already.
+    assert not privacy.needs_reconsent(privacy.current_notice("supervisor"), "resident")
+    assert not privacy.needs_reconsent(privacy.current_notice("rt_head"), "resident")
+    assert privacy.needs_reconsent(privacy.current_notice("resident"), "rt_head")  # more to do: its notice
+    assert privacy.needs_reconsent("2026-1", "resident") and not privacy.needs_reconsent("1", "enumerator")
