@@ -216,3 +216,17 @@ def test_a_role_taken_back_asks_for_no_notice_again():
     assert not privacy.needs_reconsent(privacy.current_notice("rt_head"), "resident")
     assert privacy.needs_reconsent(privacy.current_notice("resident"), "rt_head")  # more to do: its notice
     assert privacy.needs_reconsent("2026-1", "resident") and not privacy.needs_reconsent("1", "enumerator")
+
+
+def test_the_controller_and_its_contact_come_from_the_settings():
+    from bot.config import Settings
+
+    settings = Settings.from_env({"PINTU_CONTROLLER_NAME": "BPS Kota Samarinda",
+                                  "PINTU_CONTROLLER_CONTACT": "https://samarindakota.bps.go.id"})
+    assert (settings.controller_name, settings.controller_contact) == ("BPS Kota Samarinda",
+                                                                       "https://samarindakota.bps.go.id")
+    assert Settings.from_env({}).controller_name == CONFIG.controller_name  # the default: the BPS office
+    config = HandlerConfig(invite_secret=SECRET, controller_name=settings.controller_name,
+                           controller_contact=settings.controller_contact)
+    for kind in privacy.NOTICES:
+        assert "BPS Kota Samarinda" in notice(ID, config, kind) and "samarindakota.bps.go.id" in notice(EN, config, kind)
