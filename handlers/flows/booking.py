@@ -7,8 +7,9 @@
 | CONFIRM      | + start (UTC ISO)            | confirm, or another time        |
 | APPOINTMENT  | family_id                    | (shows the visit; rests in IDLE)|
 
-A press on a button of an earlier screen still works when it makes sense (a day, a time): the
-choice is checked against fresh free times, never trusted. The resident's home screen is here too:
+A press on a button of an earlier screen is answered by the router as no longer current
+(handlers/screens.py); a choice that reaches a step is still checked against fresh free times, never
+trusted (an unnumbered or hand-made press). The resident's home screen is here too:
 their visit with move/cancel, or the days to book one.
 """
 from __future__ import annotations

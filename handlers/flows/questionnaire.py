@@ -18,6 +18,8 @@ State table:
 |            | rank (choices ranked so far), trace (a geotrace's or        |                                         |
 |            | geoshape's points so far: [lat, lon, accuracy])             |                                         |
 | PAUSED     | rid, fid, aud                                               | "qn:resume", /isi, /kunjungan           |
+| DOOR_CONSENT | fid (a family nobody of which agreed in the chat)         | "qn:dc:y:<fid>" agreed / "qn:dc:n:<fid>" |
+|            |                                                             | refused (domain/door_consent.py)        |
 | idle       |                                                             | commands                                |
 
 Callback data (``i`` is the question's position in the form, so a button of an earlier question,
@@ -33,6 +35,7 @@ or of an older version of the form, never answers the current one: it is stale):
     qn:pause  qn:review  qn:resume  qn:submit  qn:consent                questionnaire
     qn:pick:<page>  the answered questions, to change one   qn:edit:<i>  ask question i again (from the review)
     qa:<i>:y / qa:<i>:n  "add another?" of a repeat without a count: yes / no, that is all
+    qn:dc:y:<family> / qn:dc:n:<family>  the family agreed to / refused the notice read out at the door
     qn:add:<r>  one more member of repeat r (field index)    qn:rm:<r>  pick a member of r to remove
     qn:del:<r>.<n>.<rev>  asks "remove member n?"            qn:delok:<r>.<n>.<rev>  removes it
 
