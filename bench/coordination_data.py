@@ -47,6 +47,7 @@ from domain.model import (
     User,
     VisitOutcome,
 )
+from domain.privacy import current_notice
 
 WITA = ZoneInfo("Asia/Makassar")
 TZ_NAME = "Asia/Makassar"
@@ -174,7 +175,7 @@ def seed_city(engine: Engine, families: int = 259_000, rts: int = 2_000, enumera
         nonlocal user_id
         user_id += 1
         rows["users" if family is None else "residents"].append({"id": user_id, "telegram_id": telegram_id, "first_name": name, "language": "id",
-                              "role": role, "sls_id": sls, "family_id": family, "consent_version": "2026-1",
+                              "role": role, "sls_id": sls, "family_id": family, "consent_version": current_notice(role),
                               "consent_at": now - dt.timedelta(days=20), "blocked_at": None,
                               "created_at": now - dt.timedelta(days=20)})
         return user_id
@@ -260,7 +261,7 @@ def seed_city(engine: Engine, families: int = 259_000, rts: int = 2_000, enumera
                 "form_id": "regsosek_vk1", "form_version": "2026.1", "answers": {"members": 1 + f % 7},
                 "latitude": None, "longitude": None, "geo_accuracy_m": None, "geo_source": None,
                 "geo_captured_at": None, "status": "completed", "completed_at": when + dt.timedelta(minutes=5),
-                "consent_version": "2026-1", "consent_at": when,
+                "consent_version": current_notice("resident"), "consent_at": when,
                 "appointment_id": appointment_id if appointment is not None else None,
                 "enumerator_id": enumerator, "version": 1, "replaces_id": None,
                 "created_at": when, "updated_at": when + dt.timedelta(minutes=5)})

@@ -74,6 +74,9 @@ def fill_roster(handlers: PintuHandlers, uow_factory, form: Form, family_id: int
     index = {f.name: i for i, f in enumerate(form.fields)}
     presses = 0
     handlers.handle(Incoming(sender, ENUMERATOR_TELEGRAM_ID, text=f"/kunjungan {family_id}"))
+    # The family has no resident on Telegram: the notice is read out at the door and its consent recorded.
+    handlers.handle(Incoming(sender, ENUMERATOR_TELEGRAM_ID, callback_id=f"dc{family_id}", message_id=1,
+                             callback_data=f"qn:dc:y:{family_id}"))
     answered = 0
     while True:
         with uow_factory() as uow:  # where the conversation is: read untimed, as a person reads the screen

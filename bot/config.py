@@ -72,6 +72,9 @@ class Settings:
     # shown under it; without one the map shows the SLS outlines alone (works on a closed network).
     tile_url: str = ""  # PINTU_TILE_URL, e.g. https://tiles.example.go.id/{z}/{x}/{y}.png
     tile_attribution: str = ""  # PINTU_TILE_ATTRIBUTION, e.g. "© OpenStreetMap contributors"
+    # The data controller the privacy notices name (UU 27/2022), and a contact for the data subjects.
+    controller_name: str = "BPS Kabupaten/Kota"
+    controller_contact: str = "https://www.bps.go.id"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -116,6 +119,8 @@ class Settings:
             record_keep_days=_non_negative_int(env, "PINTU_RECORD_KEEP_DAYS", 365),
             log_level=env.get("PINTU_LOG_LEVEL", "INFO").upper(),
             log_format=_log_format(env.get("PINTU_LOG_FORMAT", "text")),
+            controller_name=env.get("PINTU_CONTROLLER_NAME", "").strip() or cls.controller_name,
+            controller_contact=env.get("PINTU_CONTROLLER_CONTACT", "").strip() or cls.controller_contact,
             **_deploy_settings(env),
             **_registry_settings(env),
             **_capture_settings(env),

@@ -28,6 +28,7 @@ from domain.admin import issue_invite
 from domain.clock import Clock
 from domain.invites import InviteKind
 from domain.model import Family, User
+from domain.privacy import current_notice
 from simulator.config import SimulatorConfig
 from simulator.server import create_app, make_runner
 from storage.db import create_schema
@@ -120,7 +121,7 @@ def _prepare_data(pintu) -> list[dict]:  # type: ignore[no-untyped-def]
     now = pintu.clock.now()
     with pintu.uow() as uow:
         area = seed_demo(uow, now)
-        _officer_account(uow, area.enumerator_ids[0], now, pintu.handlers.config.consent_version)
+        _officer_account(uow, area.enumerator_ids[0], now, current_notice("enumerator"))
         _list_demo_family(uow, area.sls_ids[0], now)
         uow.commit()
         rt_001 = uow.areas.get(area.sls_ids[0])

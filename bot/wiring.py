@@ -83,6 +83,7 @@ def build(settings: Settings, clock: Clock | None = None, rules: BookingRules | 
     config = HandlerConfig(invite_secret=settings.invite_secret, bot_username=settings.bot_username or "PintuBot",
                            media_dir=settings.media_dir, form_path=settings.form_path,
                            geo_policy=GeoPolicy(settings.geo_max_accuracy_m, settings.geo_max_distance_km),
-                           bot=BotScope(settings.bot_key, settings.bot_areas), web_url=settings.web_url)
+                           bot=BotScope(settings.bot_key, settings.bot_areas), web_url=settings.web_url,
+                           controller_name=settings.controller_name, controller_contact=settings.controller_contact)
     handlers = PintuHandlers(lambda: SqlUnitOfWork(session_factory), clock, config, rules)
     return Pintu(settings, clock, engine, session_factory, handlers)

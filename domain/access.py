@@ -72,6 +72,7 @@ COMMAND_ACTIONS: dict[str, str] = {
     # The public consultation: a forum's seat, an RT head's SLS or a resident's own family; domain/fkp.py
     # decides which (a seat is the forum's role, not a users.role).
     "fkp": OPEN,
+    "privasi": OPEN, "privacy": OPEN,  # the privacy notice itself, again
 }
 
 MAX_DEPTH = 8  # province → regency → district → village → SLS, with room to spare

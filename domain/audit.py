@@ -33,8 +33,9 @@ ERASURE = "erasure"  # personal data erased (a request, retention)
 FKP_VIEW = "fkp.view"  # a list of families with their welfare group (the public consultation, domain/fkp.py)
 FKP_PROPOSE = "fkp.propose"  # an RT head confirms, moves or adds a family
 FKP_DECIDE = "fkp.decide"  # the forum decides on a family
+DOOR_CONSENT = "consent.door"  # a family's answer to the notice read out at the door (agreed or refused)
 ACTIONS = (VIEW_FAMILY, CHANGE_FAMILY, VIEW_QUESTIONNAIRE, CHANGE_QUESTIONNAIRE, SUBMIT_QUESTIONNAIRE, ADD_PHOTO,
-           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE, FKP_VIEW, FKP_PROPOSE, FKP_DECIDE)
+           VIEW_PHOTO, EXPORT, IMPORT, ROLE_CHANGE, ERASURE, FKP_VIEW, FKP_PROPOSE, FKP_DECIDE, DOOR_CONSENT)
 COMMAND_LINE = "cli"  # the actor role of an operator at the command line (no user)
 
 

@@ -288,6 +288,18 @@ def _claim_slot(
     raise SlotTaken()
 
 
+def officer_for(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> Enumerator | None:
+    """The officer a booking at ``start`` would go to now (the confirm screen names them); None when
+    the time is no longer free. The booking itself decides again (someone may be faster)."""
+    tz = sls_timezone(uow, family.sls_id)
+    day = start.astimezone(tz).date()
+    slot = next((s for s in family_free_slots(uow, family, now, rules, [day]) if s.start == start), None)
+    if slot is None:
+        return None
+    first = next(iter(_least_busy_first(uow, slot, day, tz)), None)
+    return uow.enumerators.get(first) if first is not None else None
+
+
 def why_not_free(uow: UnitOfWork, family: Family, start: dt.datetime, now: dt.datetime, rules: BookingRules) -> Exception:
     """For a time that is not free: SlotTaken if the rules allow it (someone booked it), else
     SlotUnavailable (too soon, a holiday, off the grid, outside working hours)."""

@@ -23,6 +23,8 @@ STATUS_LABEL_KEYS: dict[str, str] = {
     "not_contacted": "status-not-booked", "booked": "fs-booked", "visited": "fs-visited", "completed": "fs-completed",
     "not_home": "fs-not-home", "refused": "fs-refused", "moved": "fs-moved", "not_found": "fs-not-found",
 }
+# Nothing left to do for the family: its record is complete, or the door closed it for good.
+FINISHED: tuple[str, ...] = ("completed", "refused", "moved", "not_found")
 # Outcome at the door -> family status.
 OUTCOME_STATUS: dict[str, str] = {
     "done": "visited", "not_home": "not_home", "refused": "refused", "moved": "moved", "not_found": "not_found",

@@ -248,6 +248,7 @@ class Record:
     completed_at: dt.datetime | None = None
     consent_version: str | None = None  # the notice agreed to, copied at completion
     consent_at: dt.datetime | None = None
+    consent_recorded_by: int | None = None  # users.id of the officer who recorded consent at the door
     appointment_id: int | None = None
     enumerator_id: int | None = None
     version: int = 1

@@ -244,14 +244,42 @@ def age_days(request: PrivacyRequest, now: dt.datetime) -> int:
 
 # --- the notice's versions -----------------------------------------------------------------------
 
-# Every version of the privacy notice, oldest first. A person who agreed to an earlier one is shown the
-# current one again (and asked again) before anything else; a version not in this list (made by hand,
-# or a test's) is left alone.
-NOTICE_VERSIONS: tuple[str, ...] = ("2025-1", "2026-1")
-CURRENT_NOTICE = NOTICE_VERSIONS[-1]
+# One notice per role, since each gives Pintu different data for a different purpose: the resident
+# (their family; also the notice an enumerator reads out at the door), the RT head (the RT's list)
+# and the staff (enumerators, supervisors, coordinators, admins: their work). Every version of each,
+# oldest first; "2025-1" and "2026-1" were one notice for everyone. A person who agreed to another
+# version is shown their role's current notice again, and asked again, before anything else
+# (needs_reconsent says when); a version not in these lists (made by hand, or a test's) is left alone.
+RESIDENT_NOTICE, RT_HEAD_NOTICE, STAFF_NOTICE = "resident", "rt_head", "staff"
+NOTICES: dict[str, tuple[str, ...]] = {
+    RESIDENT_NOTICE: ("2025-1", "2026-1", "2026-2"),
+    RT_HEAD_NOTICE: ("2025-1", "2026-1", "rt-2026-2"),
+    STAFF_NOTICE: ("2025-1", "2026-1", "staff-2026-2"),
+}
+KNOWN_VERSIONS = frozenset(v for versions in NOTICES.values() for v in versions)
 
 
-def needs_reconsent(agreed: str | None, current: str) -> bool:
-    if agreed not in NOTICE_VERSIONS or current not in NOTICE_VERSIONS:
+def notice_kind(role: str | None) -> str:
+    """Whose notice a role reads."""
+    if role in (None, "resident"):
+        return RESIDENT_NOTICE
+    return RT_HEAD_NOTICE if role == "rt_head" else STAFF_NOTICE
+
+
+def current_notice(role: str | None) -> str:
+    """The version of the notice the role agrees to now."""
+    return NOTICES[notice_kind(role)][-1]
+
+
+CURRENT_VERSIONS = frozenset(versions[-1] for versions in NOTICES.values())
+
+
+def needs_reconsent(agreed: str | None, role: str | None) -> bool:
+    """An older notice than the current ones; or, for an RT head or staff, another notice than their
+    role's (a role given by the admin). Someone who agreed to a current notice of a role with more to
+    do and is a resident now (a role taken back, an invite that failed) is not asked again."""
+    if agreed not in KNOWN_VERSIONS:
         return False
-    return NOTICE_VERSIONS.index(agreed) < NOTICE_VERSIONS.index(current)
+    if agreed not in CURRENT_VERSIONS:
+        return True
+    return notice_kind(role) != RESIDENT_NOTICE and agreed != current_notice(role)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -32,8 +32,10 @@ from handlers.context import Context, HandlerConfig
 from handlers.flow import Accepts, Flow, StateSpec, Step
 from handlers.flows import FLOWS
 from handlers.keyboards import consent as consent_keyboard
+from handlers.notices import renewed_notice
 from handlers.menus import menu_update
 from handlers.notifications import REPLY_KIND
+from handlers.screens import SCREEN_KEY, read_screen, stamp_reply, unstamp
 from handlers.states import State
 
 log = logging.getLogger(__name__)
@@ -110,9 +112,17 @@ class Router:
         self.homes[home_kind(ctx.user)](ctx)
 
     def _step(self, ctx: Context) -> None:
-        event = ctx.event
+        superseded = False
+        if ctx.event.is_callback:  # the screen number a button carries (handlers/screens.py)
+            data, screen = unstamp(ctx.event.callback_data)
+            ctx.event = replace(ctx.event, callback_data=data)
+            superseded = screen is not None and ctx.user is not None and screen != ctx.screen
         if self._asks_reconsent(ctx):
             return
+        if superseded:
+            self._superseded(ctx)
+            return
+        event = ctx.event
         if event.is_callback:
             prefix, _ = parse(event.callback_data)
             spec = self.states.get(ctx.state.value)
@@ -144,10 +154,20 @@ class Router:
             return
         self._input(ctx, self.states.get(ctx.state.value))
 
+    def _superseded(self, ctx: Context) -> None:
+        """A button of a message the conversation has left: say so, and show the current screen anew."""
+        ctx.answer(ctx.t("screen-gone"))
+        ctx.event = replace(ctx.event, message_id=None)
+        spec = self.states.get(ctx.state.value)
+        if spec is not None and spec.enter is not None:
+            ctx.go(ctx.state, **ctx.data)
+        else:
+            ctx.go_home()
+
     def _asks_reconsent(self, ctx: Context) -> bool:
         """Someone who agreed to an older privacy notice sees the new one before anything else; what is
         open before consent (the notice's own buttons, help, language) and their rights stay open."""
-        if ctx.user is None or not needs_reconsent(ctx.user.consent_version, ctx.config.consent_version):
+        if ctx.user is None or not needs_reconsent(ctx.user.consent_version, ctx.user.role):
             return False
         event = ctx.event
         name = parse(event.callback_data)[0] if event.is_callback else event.command
@@ -157,10 +177,7 @@ class Router:
             return True
         if event.is_callback:
             ctx.answer()
-        ctx.send(
-            ctx.t("consent-new-version", version=ctx.config.consent_version) + "\n\n"
-            + ctx.t("consent", version=ctx.config.consent_version),
-            consent_keyboard(ctx.t, ""))
+        ctx.send(renewed_notice(ctx.t, ctx.config, ctx.user.role), consent_keyboard(ctx.t, ""))
         return True
 
     def _input(self, ctx: Context, spec: StateSpec | None) -> None:
@@ -277,14 +294,16 @@ class PintuHandlers:
                              extra={"update_id": event.update_id})
                     return Handled([AnswerCallback(event.callback_id)] if event.callback_id else [])
                 routed = not self._other_bots_user(ctx)
+                state_before = ctx.state
                 if routed:
                     self.router.route(ctx, stored_state)
                     self._remember_bot(ctx)
                 # A changed role: the chat's menu follows.
                 menu = menu_update(ctx.user, event.chat_id) if routed else None
                 if ctx.user is not None:
-                    uow.conversations.save(event.sender.telegram_id, ctx.state.value, ctx.data, ctx.now, event.update_id,
-                                           self.config.bot.key)
+                    self._number_screen(ctx, state_before)
+                    uow.conversations.save(event.sender.telegram_id, ctx.state.value, {**ctx.data, SCREEN_KEY: ctx.screen},
+                                           ctx.now, event.update_id, self.config.bot.key)
                 ctx.answer()  # every button press gets exactly one answer, even a silent one
                 if menu is not None:
                     ctx.reply.add(menu)  # last: the user's answer does not wait for it
@@ -307,6 +326,14 @@ class PintuHandlers:
         finally:
             if self.observe is not None:
                 self.observe(outcome, time.perf_counter() - started)
+
+    @staticmethod
+    def _number_screen(ctx: Context, state_before: State) -> None:
+        """A new screen with buttons, or another state: the screens before it are superseded
+        (handlers/screens.py); a hint or an alert on the same screen leaves its buttons working."""
+        following = ctx.screen + 1
+        if stamp_reply(ctx.reply.actions, ctx.event.chat_id, following) or ctx.state is not state_before:
+            ctx.screen = following
 
     def _write_ahead(self, uow: Any, ctx: Context, event: Incoming) -> tuple[int | None, ...]:
         """The step's messages and edits as outbox rows, due after the grace (see reply_grace)."""
@@ -376,6 +403,7 @@ class PintuHandlers:
         stored_state = None
         if conversation is not None:
             stored_state, ctx.data = conversation.state, dict(conversation.data or {})
+            ctx.screen = read_screen(ctx.data)
             ctx.state = self.router.read_state(stored_state) or State.IDLE
         return ctx, stored_state
 

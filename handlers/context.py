@@ -20,7 +20,10 @@ from domain.model import User
 class HandlerConfig:
     invite_secret: str
     bot_username: str = "PintuBot"
-    consent_version: str = "2026-1"  # the privacy notice shown (domain/privacy.py NOTICE_VERSIONS)
+    # The data controller the privacy notices name, and how to reach it (PINTU_CONTROLLER_NAME, _CONTACT);
+    # each role's notice and its version: domain/privacy.py NOTICES, handlers/notices.py.
+    controller_name: str = "BPS Kabupaten/Kota"
+    controller_contact: str = "https://www.bps.go.id"
     invite_days: int = 14  # how long an RT head's resident invite stays valid
     page_size: int = 8  # families per page in the RT head's list
     media_dir: str = "media"  # field capture: where photos are stored (PINTU_MEDIA_DIR)
@@ -46,6 +49,7 @@ class Context:
     entering: State | None = None
     going_home: bool = False
     notice: str | None = None  # shown above the screen the router enters next, then forgotten
+    screen: int = 0  # the number of the screen shown last (handlers/screens.py), kept with the conversation
 
     # --- conversation state -------------------------------------------------------------------
     def go(self, state: State, *, notice: str | None = None, **data: Any) -> None:

@@ -36,6 +36,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("fkp", "fkp"),
     ("dasbor", "dashboard"),
     ("dataku", "mydata"),
+    ("privasi", "privacy"),
     ("bahasa", "language"),
     ("bantuan", "help"),
 )

@@ -45,6 +45,7 @@ class State(StrEnum):
     # questionnaire: one question at a time
     QUESTION = "questionnaire.question"
     PAUSED = "questionnaire.paused"
+    DOOR_CONSENT = "questionnaire.door_consent"  # the notice read out at the door: agreed or refused
 
     # privacy: the resident's rights (see, correct, withdraw and erase)
     CORRECTION = "privacy.correction"

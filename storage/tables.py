@@ -263,6 +263,8 @@ records = Table(
     _instant("completed_at", nullable=True),
     Column("consent_version", String(16), nullable=True),
     _instant("consent_at", nullable=True),
+    # The officer (users.id) who recorded the family's consent at the door; None when it came from the chat.
+    Column("consent_recorded_by", Integer, nullable=True),
     Column("appointment_id", ForeignKey("appointments.id"), nullable=True),
     Column("enumerator_id", ForeignKey("enumerators.id"), nullable=True),
     Column("version", Integer, nullable=False, default=1),

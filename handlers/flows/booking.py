@@ -7,8 +7,9 @@
 | CONFIRM      | + start (UTC ISO)            | confirm, or another time        |
 | APPOINTMENT  | family_id                    | (shows the visit; rests in IDLE)|
 
-A press on a button of an earlier screen still works when it makes sense (a day, a time): the
-choice is checked against fresh free times, never trusted. The resident's home screen is here too:
+A press on a button of an earlier screen is answered by the router as no longer current
+(handlers/screens.py); a choice that reaches a step is still checked against fresh free times, never
+trusted (an unnumbered or hand-made press). The resident's home screen is here too:
 their visit with move/cancel, or the days to book one.
 
 When the family is usually home ("hm" buttons, from the days screen or the RT head's family page): a
@@ -24,7 +25,7 @@ from chat.keyboard import parse, parse_id
 from chat.render import HOME_MARK, day_label, home_times_label, visit_when, zone_name
 from domain.appointments import (NotBooked, Visit, confirm_time, current_visit, day_choices, past_visit,
                                  time_choices)
-from domain.booking import (can_manage_family, cancel_visit, family_free_slots, sls_timezone,
+from domain.booking import (can_manage_family, cancel_visit, family_free_slots, officer_for, sls_timezone,
                             why_not_free)
 from domain.errors import NoAppointment, SlotTaken
 from domain.home_times import HOME_TIMES, clean, toggle
@@ -223,7 +224,9 @@ def enter_confirm(ctx: Context) -> None:
     family = ctx.uow.families.get(int(ctx.data["family_id"]))
     start = dt.datetime.fromisoformat(ctx.data["start"])
     tz = sls_timezone(ctx.uow, family.sls_id)
-    ctx.show(ctx.t("confirm-visit", when=visit_when(start, tz, ctx.t), name=family.head_name), keyboards.confirm(ctx.t))
+    officer = officer_for(ctx.uow, family, start, ctx.now, ctx.rules)
+    ctx.show(ctx.t("confirm-visit", when=visit_when(start, tz, ctx.t), name=family.head_name,
+                   officer=officer.name if officer is not None else "-"), keyboards.confirm(ctx.t))
 
 
 def on_confirm_button(ctx: Context) -> None:
@@ -278,8 +281,10 @@ def _outside_horizon(ctx: Context, family: Family) -> None:
 def on_navigation_button(ctx: Context) -> None:
     _, argument = parse(ctx.event.callback_data)
     if argument == "close":
+        # During a move the visit stays booked as it was: "book any time" would read as if it were gone.
+        moving = ctx.state in BOOKING_STATES and ctx.data.get("mode") == "move"
         ctx.stay(State.IDLE)
-        ctx.show(ctx.t("booking-closed"))
+        ctx.show(ctx.t("move-closed" if moving else "booking-closed"))
         return
     family = _family_in_progress(ctx)
     if family is not None and argument == "days":

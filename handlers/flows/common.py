@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from chat.i18n import Translator
 from chat.keyboard import parse
-from handlers import keyboards
+from domain.privacy import RESIDENT_NOTICE
+from handlers import keyboards, notices
 from handlers.context import Context
 from handlers.flow import Flow
 
@@ -45,7 +46,7 @@ def _show_consent_in(ctx: Context, language: str) -> None:
     """A newcomer chose a language before agreeing (/bahasa is open before consent): the notice again in
     that language, and the choice travels in the agree button, since nothing is stored before consent."""
     ctx.t = Translator(language)
-    ctx.show(ctx.t("consent", version=ctx.config.consent_version), keyboards.consent(ctx.t, "", language))
+    ctx.show(notices.notice(ctx.t, ctx.config, RESIDENT_NOTICE), keyboards.consent(ctx.t, "", language))
 
 
 FLOW = Flow(

@@ -24,7 +24,11 @@ from __future__ import annotations
 
 import re
 
-from domain.bots import bot_serving, invite_area
+from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+from domain import privacy
+from domain.bots import bot_serving, invite_area, user_area
 from domain.claims import claim_family, note_kk_attempt
 from domain.errors import AlreadyAnotherOfficer, DuplicateKK, ExpiredInvite, InvalidInvite, NotAllowed, UsedInvite
 from domain.invites import InviteKind, read_invite
@@ -34,7 +38,7 @@ from domain.geotag import judge_position
 from domain.names import check_name
 from domain.privacy import needs_reconsent
 from domain.onboarding import join_sls, record_consent, redeem_invite, register_family
-from handlers import keyboards
+from handlers import keyboards, notices
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec, use_buttons
 from handlers.states import State
@@ -45,25 +49,69 @@ INVITE_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 
 def on_start(ctx: Context) -> None:
-    """/start [invite]: the privacy notice for newcomers; the current step for everyone else."""
+    """/start [invite]: the privacy notice for newcomers (the one of the role the invite gives); the
+    current step for everyone else."""
     payload = ctx.event.command_args
     if ctx.user is None:
         # The payload travels in the consent button's callback data (64 bytes at most: 40 emoji would
         # not fit). Anything that is not a possible token is carried as "-", so the user still hears
         # that the link is invalid.
         carried = payload[:40] if not payload or INVITE_PAYLOAD.fullmatch(payload[:40]) else "-"
-        ctx.send(ctx.t("consent", version=ctx.config.consent_version), keyboards.consent(ctx.t, carried))
+        ctx.send(notices.notice(ctx.t, ctx.config, _notice_kind(ctx, carried)), keyboards.consent(ctx.t, carried))
         return
-    if needs_reconsent(ctx.user.consent_version, ctx.config.consent_version):
-        ctx.send(
-            ctx.t("consent-new-version", version=ctx.config.consent_version) + "\n\n"
-            + ctx.t("consent", version=ctx.config.consent_version),
-            keyboards.consent(ctx.t, ""))
+    role_notice = _role_invite_notice(ctx, payload)
+    if role_notice is not None and ctx.user.consent_version != privacy.NOTICES[role_notice][-1]:
+        # An invite to a role (RT head, officer): that role's notice first, the invite carried in its button.
+        ctx.send(notices.renewed_notice(ctx.t, ctx.config, _ROLE_OF_NOTICE[role_notice]),
+                 keyboards.consent(ctx.t, payload[:40]))
+        return
+    if role_notice is None and needs_reconsent(ctx.user.consent_version, ctx.user.role):
+        ctx.send(notices.renewed_notice(ctx.t, ctx.config, ctx.user.role), keyboards.consent(ctx.t, ""))
         return
     if payload:
         _accept_invite(ctx, payload)
         return
     ctx.go_home()
+
+
+_ROLE_OF_NOTICE = {privacy.RT_HEAD_NOTICE: "rt_head", privacy.STAFF_NOTICE: "enumerator"}
+
+
+def _role_invite_notice(ctx: Context, payload: str) -> str | None:
+    """The notice of the role a (valid) invite to a role gives; None for a resident's invite or none."""
+    if not payload or not INVITE_PAYLOAD.fullmatch(payload[:40]):
+        return None
+    kind = _notice_kind(ctx, payload[:40])
+    return kind if kind != privacy.RESIDENT_NOTICE else None
+
+
+def _invite_of(ctx: Context, payload: str):  # type: ignore[no-untyped-def]
+    """The invite a start payload holds, read without redeeming it; None for none or an invalid one."""
+    if not payload or payload == "-":
+        return None
+    try:
+        return read_invite(ctx.config.invite_secret, payload, ctx.now)
+    except (InvalidInvite, ExpiredInvite):
+        return None
+
+
+def _notice_kind(ctx: Context, payload: str) -> str:
+    invite = _invite_of(ctx, payload)
+    return notices.kind_for_invite(invite.kind if invite is not None else None)
+
+
+def _invite_zone(ctx: Context, payload: str) -> ZoneInfo | None:
+    """The zone of the area an invite leads to (the agreed line says the time there); None without one."""
+    invite = _invite_of(ctx, payload)
+    area = invite_area(ctx.uow, invite) if invite is not None else None
+    return ZoneInfo(area.timezone) if area is not None else None
+
+
+def keep_agreed_notice(ctx: Context, kind: str, tz: ZoneInfo | None) -> None:
+    """What was agreed to stays in the chat: the notice keeps its text, its buttons give way to "you
+    agreed on …"; the next screen comes as a new message."""
+    ctx.show(notices.notice(ctx.t, ctx.config, kind) + "\n\n" + notices.agreed_line(ctx.t, ctx.now, tz))
+    ctx.event = replace(ctx.event, message_id=None)
 
 
 def on_consent_button(ctx: Context) -> None:
@@ -72,33 +120,50 @@ def on_consent_button(ctx: Context) -> None:
     answer, _, payload = argument.partition(":")
     answer, _, chosen = answer.partition(".")  # "y.en": agreed after choosing English with /bahasa
     if ctx.user is not None:
-        _consent_again(ctx, answer == "y")
+        _consent_again(ctx, answer == "y", payload)
         return
     if answer != "y":
         ctx.show(ctx.t("consent-declined"))
         return
     language = language_for(ctx.event.sender.language_code, chosen or None)
+    kind = _notice_kind(ctx, payload)
     ctx.user = record_consent(
         ctx.uow, ctx.event.sender.telegram_id, ctx.event.sender.first_name, language,
-        ctx.config.consent_version, ctx.now,
+        privacy.NOTICES[kind][-1], ctx.now,
     )
     ctx.t = Translator(ctx.user.language)  # the language chosen before agreeing, if any
+    keep_agreed_notice(ctx, kind, _invite_zone(ctx, payload))
     if payload:
         _accept_invite(ctx, payload)
     else:
         show_area_choice(ctx, parent_id=None)
 
 
-def _consent_again(ctx: Context, agreed: bool) -> None:
+def _consent_again(ctx: Context, agreed: bool, payload: str = "") -> None:
     """Someone already registered pressed a notice: a newer version is agreed to (or declined: they keep
-    being asked, and are told how to withdraw); an old notice pressed again just carries on."""
-    if not needs_reconsent(ctx.user.consent_version, ctx.config.consent_version):
+    being asked, and are told how to withdraw); an old notice pressed again just carries on. With an
+    invite to a role, it was that role's notice: agreed, the invite is taken."""
+    role_notice = _role_invite_notice(ctx, payload)
+    if role_notice is not None and agreed:
+        ctx.user.consent_version, ctx.user.consent_at = privacy.NOTICES[role_notice][-1], ctx.now
+        keep_agreed_notice(ctx, role_notice, _invite_zone(ctx, payload))
+        _accept_invite(ctx, payload)
+    elif role_notice is not None:
+        ctx.show(ctx.t("consent-new-declined"))
+    elif not needs_reconsent(ctx.user.consent_version, ctx.user.role):
         ctx.go_home()
     elif agreed:
-        ctx.user.consent_version, ctx.user.consent_at = ctx.config.consent_version, ctx.now
+        ctx.user.consent_version, ctx.user.consent_at = privacy.current_notice(ctx.user.role), ctx.now
+        keep_agreed_notice(ctx, privacy.notice_kind(ctx.user.role), _user_zone(ctx))
         ctx.go_home(notice=ctx.t("consent-renewed"))
     else:
         ctx.show(ctx.t("consent-new-declined"))
+
+
+def _user_zone(ctx: Context) -> ZoneInfo | None:
+    """The zone of the user's area; None (the default zone, named as such) before they have one."""
+    area = user_area(ctx.uow, ctx.user)
+    return ZoneInfo(area.timezone) if area is not None else None
 
 
 def _accept_invite(ctx: Context, token: str) -> None:

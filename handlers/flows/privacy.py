@@ -4,6 +4,7 @@ consent and have their data erased (the rules: domain/privacy.py).
 | command / button     | does                                                               |
 | -------------------- | ------------------------------------------------------------------ |
 | /dataku, /mydata     | the summary in the chat, everything as a file, the actions         |
+| /privasi, /privacy   | the privacy notice of the user's role again, and when they agreed  |
 | pv:fix               | CORRECTION: asks what is wrong; the RT head (or enumerator) is told |
 | pv:erase             | the confirmation: what is deleted now, what the survey keeps       |
 | pv:eraseok         | withdraws consent and erases; the chat starts over at /start       |
@@ -18,6 +19,8 @@ from chat.events import SendDocument
 from chat.render import visit_when
 from chat.keyboard import Button, Keyboard, keyboard, parse, parse_id
 from domain import privacy
+from domain.bots import user_area
+from handlers import keyboards, notices
 from handlers.context import Context
 from handlers.flow import Accepts, Flow, StateSpec
 from handlers.states import State
@@ -31,6 +34,21 @@ def on_my_data(ctx: Context) -> None:
     ctx.stay(State.IDLE)
     ctx.send(_summary(ctx, data), _actions(ctx))
     ctx.reply.add(SendDocument(ctx.event.chat_id, FILE_NAME, privacy.my_data_file(data, ctx.now), ctx.t("pv-file-caption")))
+
+
+def on_notice(ctx: Context) -> None:
+    """/privasi, /privacy: the notice of the user's role again, with when they agreed; before agreeing
+    (or with a newer notice to agree to), the notice with its buttons, as /start shows it."""
+    if ctx.user is None:
+        ctx.send(notices.notice(ctx.t, ctx.config, privacy.RESIDENT_NOTICE), keyboards.consent(ctx.t, ""))
+        return
+    kind = privacy.notice_kind(ctx.user.role)
+    if privacy.needs_reconsent(ctx.user.consent_version, ctx.user.role):
+        ctx.send(notices.renewed_notice(ctx.t, ctx.config, ctx.user.role), keyboards.consent(ctx.t, ""))
+        return
+    area = user_area(ctx.uow, ctx.user)
+    ctx.send(ctx.t("privacy-notice-again") + "\n\n" + notices.notice(ctx.t, ctx.config, kind) + "\n\n"
+             + notices.agreed_line(ctx.t, ctx.user.consent_at, ZoneInfo(area.timezone) if area is not None else None))
 
 
 def _summary(ctx: Context, data: privacy.MyData) -> str:
@@ -150,10 +168,11 @@ def erase(ctx: Context) -> None:
 FLOW = Flow(
     name="privacy",
     doc="the resident's rights: see their data, ask for a correction, withdraw consent and erase",
-    commands={"dataku": on_my_data, "mydata": on_my_data},
+    commands={"dataku": on_my_data, "mydata": on_my_data, "privasi": on_notice, "privacy": on_notice},
     buttons={"pv": on_button},
     states=(
         StateSpec(State.CORRECTION, Accepts.TEXT | Accepts.BUTTON, enter=enter_correction, on_text=on_correction_text,
                   on_other=ask_correction_again, doc="what is wrong in the data"),
     ),
+    before_consent=frozenset({"privasi", "privacy"}),
 )

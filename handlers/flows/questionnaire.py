@@ -18,6 +18,8 @@ State table:
 |            | rank (choices ranked so far), trace (a geotrace's or        |                                         |
 |            | geoshape's points so far: [lat, lon, accuracy])             |                                         |
 | PAUSED     | rid, fid, aud                                               | "qn:resume", /isi, /kunjungan           |
+| DOOR_CONSENT | fid (a family nobody of which agreed in the chat)         | "qn:dc:y:<fid>" agreed / "qn:dc:n:<fid>" |
+|            |                                                             | refused (domain/door_consent.py)        |
 | idle       |                                                             | commands                                |
 
 Callback data (``i`` is the question's position in the form, so a button of an earlier question,
@@ -33,6 +35,7 @@ or of an older version of the form, never answers the current one: it is stale):
     qn:pause  qn:review  qn:resume  qn:submit  qn:consent                questionnaire
     qn:pick:<page>  the answered questions, to change one   qn:edit:<i>  ask question i again (from the review)
     qa:<i>:y / qa:<i>:n  "add another?" of a repeat without a count: yes / no, that is all
+    qn:dc:y:<family> / qn:dc:n:<family>  the family agreed to / refused the notice read out at the door
     qn:add:<r>  one more member of repeat r (field index)    qn:rm:<r>  pick a member of r to remove
     qn:del:<r>.<n>.<rev>  asks "remove member n?"            qn:delok:<r>.<n>.<rev>  removes it
 
@@ -52,7 +55,12 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
-from domain import audit, media
+from zoneinfo import ZoneInfo
+
+from chat.render import clock_time, visit_when
+from domain import audit, door_consent, media
+from domain.booking import sls_timezone
+from domain.privacy import current_notice
 from domain import questionnaire as service
 from domain.errors import NotAllowed, RecordIncomplete
 from domain.questionnaire import ENUMERATOR, RESIDENT, RT_HEAD, AlreadyCompleted, Draft, StillMissing
@@ -61,15 +69,17 @@ from forms.engine import ADD, REPEAT_ADD, key_of, may_answer, split_key
 from forms.parameters import range_numbers, range_values
 from forms.parsing import measure_points
 from forms.source import form_source
-from handlers import capture
+from handlers import capture, notices
+from handlers.daily_messages import plan_for_day
 from handlers.context import Context
-from handlers.flow import Accepts, Flow, StateSpec
+from handlers.flow import Accepts, Flow, StateSpec, use_buttons
 from handlers.states import State
 from chat.fit import shorten
 from chat.keyboard import Button, Keyboard, Part, RemoveKeyboard, choices, keyboard, pager, parse, parse_id
 
 STATE = State.QUESTION
 PAUSED = State.PAUSED
+DOOR_CONSENT = State.DOOR_CONSENT
 MAX_REVIEW_CHARS = 3500  # Telegram's limit is 4096; the buttons' explanation must fit too
 MAX_REVIEW_VALUE = 200  # an answer in the review (cut with "…"): every line stays short, the cut falls between lines
 MAX_SHOWN_VALUE = 300  # the stored answer shown under its question again
@@ -117,8 +127,35 @@ def on_fill_command(ctx: Context) -> None:
 
 
 def on_visit_command(ctx: Context) -> None:
-    """/kunjungan FAMILY_ID, /visit FAMILY_ID: the enumerator's questionnaire for a family."""
+    """/kunjungan FAMILY_ID, /visit FAMILY_ID: the enumerator's questionnaire for a family; without a
+    (valid) number, an enumerator is offered today's families as buttons."""
+    if ctx.user.role == ENUMERATOR and parse_id(ctx.event.command_args) is None:
+        offer_todays_families(ctx)
+        return
     _open_by_argument(ctx)
+
+
+def offer_todays_families(ctx: Context) -> None:
+    """Today's route (handlers/daily_messages.py) as one button per family whose record is still open,
+    each naming the family's number (what /kunjungan NUMBER takes), its time and its head."""
+    enumerator = ctx.uow.enumerators.by_user(ctx.user.id)
+    assigned = ctx.uow.enumerators.assigned_sls(enumerator.id) if enumerator is not None else []
+    tz = ZoneInfo(assigned[0].timezone) if assigned else ZoneInfo("Asia/Jakarta")
+    plan = plan_for_day(ctx.uow, enumerator.id, ctx.now.astimezone(tz).date(), ctx.now,
+                        include_visited=True) if enumerator is not None else None
+    buttons = []
+    for stop in plan.route.stops if plan else ():
+        family = stop.key.family
+        if ctx.uow.questionnaires.completed_of(family.id) is not None:
+            continue
+        when = clock_time(stop.key.appointment.start_at, tz, ctx.t.language) if stop.key.appointment else "–"
+        buttons.append([Button(_short(ctx.t("btn-qn-visit-family", id=family.id, time=when, name=family.head_name), 60),
+                               f"qn:go:{family.id}")])
+    ctx.stay(State.IDLE)
+    if not buttons:
+        ctx.send(ctx.t("qn-visit-none-today"))
+        return
+    ctx.send(ctx.t("qn-visit-pick"), keyboard(buttons))
 
 
 def _open_by_argument(ctx: Context) -> None:
@@ -142,6 +179,12 @@ def open_for(ctx: Context, family_id: int) -> None:
     form = _form(ctx)
     if form is None:
         return
+    if audience == ENUMERATOR and door_consent.needed(ctx.uow, family.id) \
+            and ctx.uow.questionnaires.completed_of(family.id) is None:
+        # Nothing is captured before the family has heard the notice and agreed (domain/door_consent.py).
+        ctx.event = replace(ctx.event, message_id=None)
+        ctx.go(DOOR_CONSENT, fid=family.id)
+        return
     enumerator = ctx.uow.enumerators.by_user(ctx.user.id) if audience == ENUMERATOR else None
     try:
         draft = service.open_draft(ctx.uow, form, family.id, ctx.now, audience=audience,
@@ -151,7 +194,12 @@ def open_for(ctx: Context, family_id: int) -> None:
         ctx.send(ctx.t("qn-already-completed", name=family.head_name))
         return
     audit.record(ctx.uow, ctx.user, audit.VIEW_QUESTIONNAIRE, ctx.now, family_id=family.id, area_id=family.sls_id)
+    _show_opened(ctx, draft, audience)
+
+
+def _show_opened(ctx: Context, draft: Draft, audience: str) -> None:
     key = "qn-resuming" if draft.state.get("history") else "qn-starting"
+    family = draft.family
     ctx.event = replace(ctx.event, message_id=None)  # a new message: the menu it came from stays
     show_current(ctx, draft, audience, notice=ctx.t(key, name=family.head_name))
 
@@ -342,6 +390,13 @@ def _open_draft(ctx: Context) -> tuple[Draft, str] | None:
         ctx.answer()
         ctx.send(ctx.t("qn-not-allowed"))
         return None
+    if audience == ENUMERATOR and door_consent.needed(ctx.uow, draft.family.id):
+        # A draft begun without the family's consent (before the read-out existed, or after a resident
+        # withdrew it): the notice comes first, whatever was pressed or sent.
+        ctx.answer()
+        ctx.event = replace(ctx.event, message_id=None)
+        ctx.go(DOOR_CONSENT, fid=draft.family.id)
+        return None
     return draft, audience
 
 
@@ -522,6 +577,9 @@ def on_navigation_button(ctx: Context) -> None:
             return
         ctx.answer()
         open_for(ctx, family_id)
+        return
+    if action == "dc":
+        on_door_answer(ctx, value)
         return
     if action in ("skip", "done", "next") or (action == "back" and value != "last"):
         checked = _checked(ctx)
@@ -743,7 +801,7 @@ def _submit(ctx: Context, draft: Draft, audience: str, *, consent: bool) -> None
             [Button(ctx.t("btn-qn-consent"), "qn:consent")], [Button(ctx.t("btn-qn-resume"), "qn:review")]]))
         return
     try:
-        service.submit(ctx.uow, draft, ctx.now, consent_version=ctx.config.consent_version if consent else None)
+        service.submit(ctx.uow, draft, ctx.now, consent_version=current_notice(RESIDENT) if consent else None)
     except StillMissing as missing:
         ctx.answer(ctx.t("qn-still-missing", count=len(missing.names)), alert=True)
         show_current(ctx, draft, audience, notice=ctx.t("qn-still-missing", count=len(missing.names)))
@@ -987,6 +1045,68 @@ def enter_question(ctx: Context) -> None:
         show_current(ctx, *opened)
 
 
+# --- consent at the door ------------------------------------------------------------------------------
+
+def _door_family(ctx: Context):  # type: ignore[no-untyped-def]
+    """The family whose notice is being read out, while this enumerator may still fill its record."""
+    family = ctx.uow.families.get(int(ctx.data.get("fid") or 0)) if ctx.data.get("fid") else None
+    try:
+        allowed = family is not None and service.audience_for(ctx.uow, ctx.user, family) == ENUMERATOR
+    except NotAllowed:
+        allowed = False
+    return family if allowed else None
+
+
+def enter_door_consent(ctx: Context) -> None:
+    """The resident's notice, for the enumerator to read out; the family's answer is recorded."""
+    family = _door_family(ctx)
+    if family is None:
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("qn-not-allowed"))
+        return
+    ctx.show(ctx.t("qn-door-read-out", name=family.head_name) + "\n\n" + notices.door_notice(ctx.t, ctx.config),
+             keyboard([[Button(ctx.t("btn-qn-door-agreed"), f"qn:dc:y:{family.id}")],
+                       [Button(ctx.t("btn-qn-door-refused"), f"qn:dc:n:{family.id}")],
+                       [Button(ctx.t("btn-back"), "en:today")]]))
+
+
+def on_door_answer(ctx: Context, value: str) -> None:
+    """``qn:dc:y:<family>`` the family agreed: recorded, the questionnaire opens; ``qn:dc:n:<family>``
+    it refused: the visit closes as refused, nothing is captured."""
+    answer, _, family_arg = value.partition(":")
+    family = _door_family(ctx) if ctx.state is DOOR_CONSENT else None
+    if family is None or parse_id(family_arg) != family.id or answer not in ("y", "n"):
+        ctx.answer(ctx.t("stale-button"), alert=True)
+        return
+    version = current_notice(RESIDENT)
+    ctx.answer()
+    if answer == "n":
+        door_consent.refused(ctx.uow, ctx.user, family.id, ctx.now, ctx.config.media_dir)
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("qn-door-refused", name=family.head_name),
+                 keyboard([[Button(ctx.t("btn-qn-schedule"), "en:today")]]))
+        return
+    form = _form(ctx)
+    if form is None:
+        return
+    enumerator = ctx.uow.enumerators.by_user(ctx.user.id)
+    try:
+        draft = service.open_draft(ctx.uow, form, family.id, ctx.now, audience=ENUMERATOR,
+                                   enumerator_id=enumerator.id if enumerator else None)
+    except AlreadyCompleted:
+        ctx.stay(State.IDLE)
+        ctx.show(ctx.t("qn-already-completed", name=family.head_name))
+        return
+    door_consent.agreed(ctx.uow, ctx.user, draft.record, version, ctx.now)
+    # The notice stays as read, with who agreed and when; the questionnaire follows as a new message.
+    ctx.show(ctx.t("qn-door-read-out", name=family.head_name) + "\n\n" + notices.door_notice(ctx.t, ctx.config)
+             + "\n\n" + ctx.t("qn-door-agreed", name=family.head_name,
+                               when=visit_when(ctx.now, sls_timezone(ctx.uow, family.sls_id), ctx.t)))
+    audit.record(ctx.uow, ctx.user, audit.VIEW_QUESTIONNAIRE, ctx.now, family_id=family.id, area_id=family.sls_id)
+    ctx.event = replace(ctx.event, message_id=None)
+    _show_opened(ctx, draft, ENUMERATOR)
+
+
 def enter_paused(ctx: Context) -> None:
     audience = str(ctx.data.get("aud") or RESIDENT)
     how = {RESIDENT: ctx.t("qn-resume-resident"), RT_HEAD: ctx.t("qn-resume-rt-head"),
@@ -1004,6 +1124,8 @@ FLOW = Flow(
                   on_text=on_typed, on_input=on_event, presses=frozenset({capture.PREFIX}), wants_file=wants_file,
                   doc="an answer: typed, a choice, a location or a photo"),
         StateSpec(State.PAUSED, Accepts.BUTTON, enter=enter_paused, doc="resume"),
+        StateSpec(DOOR_CONSENT, Accepts.BUTTON, enter=enter_door_consent, on_other=use_buttons,
+                  doc="the notice read out at the door: the family agrees or refuses"),
     ),
     live_locations=capture.on_live_update,
 )

@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain.family_status import FINISHED as FINISHED_STATUSES
 from domain.model import Appointment, Area, DailyDigest, Family, OutboxMessage, ReminderSetting, User
 
 
@@ -147,10 +148,12 @@ class ReminderRepository:
         return set(fresh)
 
     def unbooked_families(self, sls_ids: Sequence[int], limit: int) -> Sequence[Family]:
-        """Families of these SLS without an active visit, by name."""
+        """Families of these SLS without an active visit and with work left, by name: a family that
+        refused at the door (or moved, or is not found) or whose record is complete is no stop to suggest."""
         if not sls_ids or limit <= 0:
             return []
         booked = select(Appointment.family_id).where(Appointment.status == "booked")
         return self.session.scalars(
-            select(Family).where(Family.sls_id.in_(list(sls_ids)), Family.id.not_in(booked))
+            select(Family).where(Family.sls_id.in_(list(sls_ids)), Family.id.not_in(booked),
+                                 Family.status.not_in(FINISHED_STATUSES))
             .order_by(Family.head_name, Family.id).limit(limit)).all()

@@ -23,6 +23,7 @@ from domain.clock import FakeClock
 from domain.invites import InviteKind, make_invite
 from domain.model import Family
 from chat.events import Incoming
+from handlers.screens import unstamp
 from simulator.testing import SimulatorHandle
 from storage.seed import DemoArea
 
@@ -117,7 +118,7 @@ class Person:
     def press(self, message: dict, data: str, expect: str | None = None, *, force: bool = False) -> tuple[dict | None, dict]:
         """Press the button ``data`` on ``message``; wait until the press is answered and (with
         ``expect``) until that message, or a newer one, contains ``expect``. Returns (screen, answer)."""
-        query_id = self.sim.press(BOT_ID, self.user_id, message["message_id"], data, force=force)
+        query_id = self.sim.press(BOT_ID, self.user_id, message["message_id"], self._carried(message, data), force=force)
         screen = self.wait(expect, newer_than=message["message_id"] - 1) if expect else None
         answer = self.sim.wait_for(lambda: (a := self.sim.callback_answer(BOT_ID, query_id))["answered"] and a, WAIT)
         return screen, answer
@@ -132,6 +133,13 @@ class Person:
         else:
             sent = self.sim.share_location(BOT_ID, self.user_id, at[0], at[1], horizontal_accuracy=10.0)
         return self.wait(expect, newer_than=sent["message_id"])
+    def _carried(self, message: dict, data: str) -> str:
+        """What the button ``data`` (the flow's own callback data) of the message carries now, with its
+        screen number (handlers/screens.py); ``data`` itself when the message has no such button."""
+        current = next((m for m in self.messages() if m["message_id"] == message["message_id"]), message)
+        keyboard = (current.get("reply_markup") or {}).get("inline_keyboard") or []
+        carried = [b.get("callback_data") for row in keyboard for b in row]
+        return next((c for c in carried if c and unstamp(c)[0] == data), data)
 
     def wait(self, expect: str, newer_than: int = 0) -> dict:
         """The first bot message above ``newer_than`` whose current text contains ``expect``."""
@@ -150,7 +158,7 @@ class Person:
 def buttons(message: dict) -> list[tuple[str, str]]:
     """(text, callback_data) of every inline button on a message, row by row."""
     keyboard = (message.get("reply_markup") or {}).get("inline_keyboard") or []
-    return [(b["text"], b.get("callback_data") or "") for row in keyboard for b in row]
+    return [(b["text"], unstamp(b.get("callback_data") or "")[0] or "") for row in keyboard for b in row]
 
 
 def button(message: dict, prefix: str, index: int = 0) -> tuple[str, str]:

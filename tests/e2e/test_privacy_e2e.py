@@ -13,6 +13,7 @@ from e2e_support import Env, button
 from test_coordination_e2e import dispatch, join
 from test_story import KK_WATI, no_crash, register_and_book
 from domain.invites import InviteKind
+from domain.privacy import current_notice
 
 
 def test_my_data_a_correction_closed_by_the_rt_head_and_erasure(env: Env) -> None:
@@ -57,5 +58,5 @@ def test_a_new_privacy_notice_is_agreed_to_again(env: Env) -> None:
     notice = wati.say("/janji", "Pemberitahuan privasi Pintu telah diperbarui")
     assert "lokasi GPS rumah" in notice["text"] and "registri pusat" in notice["text"]
     wati.press(notice, button(notice, "cs:y")[1], "persetujuan Anda untuk pemberitahuan baru sudah dicatat")
-    assert env.query(lambda uow: uow.users.by_telegram_id(1001).consent_version) == "2026-1"
+    assert env.query(lambda uow: uow.users.by_telegram_id(1001).consent_version) == current_notice("resident")
     no_crash(wati)

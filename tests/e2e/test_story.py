@@ -23,6 +23,7 @@ KK_WATI = "6472010101209999"
 KK_BUDI = "6472010101208888"
 CRASH = "Maaf, terjadi kesalahan"  # the apology the handlers send when a step fails unexpectedly
 STALE = "Tombol ini sudah tidak berlaku"
+SCREEN_GONE = "Layar ini sudah tidak berlaku"
 
 
 @dataclass
@@ -42,7 +43,10 @@ def register_and_book(env: Env, person: Person, name: str, kk: str, *, bad_kk: s
     env.list_family(name, kk)
     consent = person.say(f"/start {env.resident_invite()}", "Selamat datang di Pintu")
     screen, _ = person.press(consent, button(consent, "cs:y")[1], "nama kepala keluarga")
-    assert screen["message_id"] == consent["message_id"], "the next step edits the privacy notice in place"
+    # What she agreed to stays in the chat, with when; the next step is a message of its own.
+    person.wait("sesuai Kartu Keluarga", newer_than=consent["message_id"])
+    kept = next(m for m in person.messages() if m["message_id"] == consent["message_id"])
+    assert "Anda setuju pada" in kept["text"] and "Pengendali data" in kept["text"] and not kept.get("reply_markup")
 
     person.say(name, "nomor KK")
     if bad_kk is not None:
@@ -180,9 +184,10 @@ def test_stale_and_forged_buttons_are_answered_and_change_nothing(env: Env) -> N
     # A time keyboard left behind: /pindah, a day, then /janji instead of choosing a time.
     days = wati.say("/pindah", "Pindah jadwal keluarga")
     times, _ = wati.press(days, button(days, "dy:")[1], "pilih jam")
-    wati.say("/janji", "Janji kunjungan keluarga")
+    current = wati.say("/janji", "Janji kunjungan keluarga")
     _, answer = wati.press(times, button(times, "tm:", 2)[1])
-    assert answer["show_alert"] and STALE in answer["text"]
+    assert SCREEN_GONE in answer["text"]  # and the current screen is shown again, as a new message
+    assert "Janji kunjungan keluarga" in wati.wait("Janji kunjungan keluarga", newer_than=current["message_id"])["text"]
 
     # The old confirmation's button pressed again, and hand-made presses.
     _, answer = wati.press(booked.message, "ok:yes", force=True)

@@ -24,7 +24,9 @@ from sqlalchemy import select
 from domain import geotag, photos
 from domain.clock import FakeClock
 from domain.model import Family, Record, RecordPhoto, User
+from domain.privacy import current_notice
 from domain.records import start_record
+from handlers.screens import unstamp
 from handlers import capture
 from handlers.app import PintuHandlers
 from handlers.flow import Accepts, Flow, StateSpec
@@ -75,7 +77,7 @@ class Field:
             for telegram_id, role, language in ((RESIDENT, "resident", "id"), (ENUMERATOR, "enumerator", "en")):
                 uow.users.add(User(telegram_id=telegram_id, first_name="U", language=language, role=role,
                                    sls_id=demo.sls_ids[0], family_id=family.id if role == "resident" else None,
-                                   consent_version="2026-1", consent_at=NOW, created_at=NOW))
+                                   consent_version=current_notice(role), consent_at=NOW, created_at=NOW))
             self.record_id = start_record(uow, family.id, "regsosek", "1", NOW).id
             self.family_id, self.sls_id = family.id, family.sls_id
             uow.commit()
@@ -118,7 +120,7 @@ def texts(actions) -> list[str]:
 
 
 def buttons(actions) -> list[str]:
-    return [b.data for a in actions if isinstance(a, (SendMessage, EditMessage)) and isinstance(a.markup, Keyboard)
+    return [unstamp(b.data)[0] for a in actions if isinstance(a, (SendMessage, EditMessage)) and isinstance(a.markup, Keyboard)
             for b in a.markup.buttons]
 
 

@@ -18,6 +18,7 @@ from bot.logging_setup import configure_logging
 from bot.wiring import build
 from domain.clock import FakeClock
 from domain.invites import InviteKind, make_invite
+from handlers.screens import unstamp
 from chat.events import Incoming, Sender
 from chat.keyboard import Keyboard
 from domain.model import Appointment, Family
@@ -60,7 +61,7 @@ def book_a_visit(pintu) -> None:
         actions = pintu.handlers.handle(Incoming(sender=sender, chat_id=5551, update_id=next(update), **what))
         for action in actions:
             if isinstance(getattr(action, "markup", None), Keyboard):
-                last["buttons"] = [b.data for b in action.markup.buttons if b.data]
+                last["buttons"] = [unstamp(b.data)[0] for b in action.markup.buttons if b.data]
                 last["message"] = getattr(action, "message_id", None) or last.get("message", 1)
 
     def press(prefix: str) -> None:

@@ -86,17 +86,21 @@ def test_a_photo_taken_by_the_bot_reaches_the_registry_through_the_dispatcher(en
             dispatcher = pintu_process("dispatcher", tmp_path / "dispatcher-container", env)
             try:
                 sent = sim.send_text(BOT_ID, OFFICER, f"/kunjungan {family_id}")
+                # the family has no resident on Telegram: the notice is read out and its consent recorded first
+                notice = sim.wait_for_message(BOT_ID, OFFICER, lambda m: "qn:dc:y" in str(m.get("reply_markup")),
+                                              newer_than=sent["message_id"], timeout=40)
+                agree = next(b["callback_data"] for row in notice["reply_markup"]["inline_keyboard"] for b in row
+                             if b["callback_data"].startswith("qn:dc:y"))
+                sim.press(BOT_ID, OFFICER, notice["message_id"], agree)
                 question = sim.wait_for_message(BOT_ID, OFFICER, lambda m: "Foto rumah" in (m.get("text") or ""),
                                                 newer_than=sent["message_id"], timeout=40)
                 photo = sim.send_photo(BOT_ID, OFFICER, make_png(320, 240))
                 review = sim.wait_for_message(BOT_ID, OFFICER, lambda m: "Kirim data" in (m.get("text") or ""),
                                               newer_than=max(photo["message_id"], question["message_id"]),
                                               timeout=20)
-                sim.press(BOT_ID, OFFICER, review["message_id"], "qn:submit")
-                # the family has no resident on Telegram: the officer confirms its consent at the door
-                sim.wait_for_message(BOT_ID, OFFICER, lambda m: "qn:consent" in str(m.get("reply_markup")),
-                                     timeout=20)
-                sim.press(BOT_ID, OFFICER, review["message_id"], "qn:consent")
+                submit = next(b["callback_data"] for row in review["reply_markup"]["inline_keyboard"] for b in row
+                              if b["callback_data"].startswith("qn:submit"))
+                sim.press(BOT_ID, OFFICER, review["message_id"], submit)  # the consent goes with the record
                 try:
                     stored = sim.wait_for(lambda: registry.keys(), timeout=40)
                 except TimeoutError:

@@ -85,6 +85,8 @@ async def test_two_bots_serve_their_own_areas_and_send_through_their_own_token(t
             consent = await call(sim.wait_for_message, ids["smd"], 2002, lambda m: m["from_bot"], newer_than=sent["message_id"])
             await call(sim.press, ids["smd"], 2002, consent["message_id"], f"cs:y:{token}")
             await call(sim.wait_for_message, ids["smd"], 2002, lambda m: "@tangsel_pintu_bot" in (m.get("text") or ""))
+            # (the notice he agreed to stays; after the refusal he may carry on as a resident: the kecamatan)
+            await call(sim.wait_for_message, ids["smd"], 2002, lambda m: "kecamatan" in (m.get("text") or ""))
             # ...and at Tangsel's bot it works at once (he agreed to the notice already); the Samarinda bot
             # then sends him there.
             await call(sim.send_text, ids["tng"], 2002, f"/start {token}")

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.model import Conversation, Family, OutboxMessage, PrivacyRequest, Record, RecordDelivery, RecordPhoto, User
-from domain.privacy import erase_person
+from domain.privacy import current_notice, erase_person
 from scheduling.retention import purge_personal_data, run_personal_retention
 from storage.seed import seed_demo
 
@@ -134,7 +134,7 @@ def test_erasure_deletes_the_account_and_unsent_records_and_forwards_the_rest(uo
     delivered = _record(uow_factory, family, touched_days_ago=1, status="completed", delivered_days_ago=1)
     with uow_factory() as uow:
         user = uow.users.add(User(telegram_id=7001, first_name="Wati", role="resident", family_id=family,
-                                  consent_version="2026-1", consent_at=NOW, created_at=NOW))
+                                  consent_version=current_notice("resident"), consent_at=NOW, created_at=NOW))
         uow.conversations.save(7001, "idle", {}, NOW)
         uow.outbox.add(7001, "reminder-evening", {"appointment_id": 1}, due_at=NOW + DAY, now=NOW)
         uow.commit()

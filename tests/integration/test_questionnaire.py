@@ -14,6 +14,7 @@ from domain.model import Record, RecordDelivery
 from domain.questionnaire import RESIDENT
 from forms import Form
 from forms.default import DEFAULT_FORM
+from handlers.screens import unstamp
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import AnswerCallback, Attachment, EditMessage, Incoming, Location, SendMessage, Sender
@@ -74,7 +75,7 @@ class Chat:
 
     def buttons(self, message_id: int | None = None) -> list[str]:
         markup = self.messages[message_id or self.last_id][1] if self.messages else None
-        return [b.data for b in markup.buttons if b.data] if isinstance(markup, Keyboard) else []
+        return [unstamp(b.data)[0] for b in markup.buttons if b.data] if isinstance(markup, Keyboard) else []
 
     def question(self) -> int:
         """The id of the newest message showing a question (one with "qn:review")."""
@@ -344,7 +345,11 @@ def test_rt_head_identifies_a_family_the_enumerator_completes_it_with_geotag_and
     ppl.say("/jadwal")
     assert f"qn:go:{family_id}" in ppl.buttons()
     ppl.press(f"qn:go:{family_id}")
+    # Nobody of the family agreed in the chat: the notice is read out at the door before anything is captured.
+    assert "Persetujuan keluarga Mbah Sarinah" in ppl.screen and record_of(uow_factory, family_id).consent_at is None
+    ppl.press(f"qn:dc:y:{family_id}")
     assert "Melanjutkan" in ppl.screen and "Nama anggota keluarga" in ppl.screen
+    assert record_of(uow_factory, family_id).consent_recorded_by == officer_user.id
     answer_roster(ppl, ["Mbah Sarinah", "Mbah Karto"])
     assert "Status kepemilikan" in ppl.screen
     answer_housing(ppl)
@@ -364,10 +369,8 @@ def test_rt_head_identifies_a_family_the_enumerator_completes_it_with_geotag_and
     assert "Jawaban untuk keluarga Mbah Sarinah" in ppl.screen and "Kirim data" in ppl.screen
     assert record_of(uow_factory, family_id).status == "draft"
 
-    # Nobody of the family agreed in the chat: the enumerator confirms consent given at the door.
+    # The consent recorded at the door goes with the record: no question at "Kirim data" any more.
     ppl.press("qn:submit")
-    assert "pemberitahuan privasi" in ppl.screen
-    ppl.press("qn:consent")
     assert "selesai dan masuk antrean" in ppl.screen
     record = record_of(uow_factory, family_id)
     assert record.status == "completed" and record.consent_at is not None

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from domain.area_import import AreaRow, import_areas, read_csv, wilayah_rows
 from domain.exports import COLUMNS, export_area
 from domain.model import Area, CampaignWindow, Enumerator, Family, Record, RecordPhoto, VisitOutcome
+from domain.privacy import current_notice
 from domain.progress import area_progress, enumerator_progress, set_window
 from storage.tables import member_niks
 
@@ -526,7 +527,7 @@ def test_the_review_list_logs_each_family_it_names(city, uow_factory, fake_clock
     now = fake_clock.now()
     with uow_factory() as uow:
         supervisor = uow.users.add(User(telegram_id=77001, first_name="Pak", language="id", role="supervisor",
-                                        scope_area_id=city.ids["R"], consent_version="2026-1", consent_at=now,
+                                        scope_area_id=city.ids["R"], consent_version=current_notice("supervisor"), consent_at=now,
                                         created_at=now))
         uow.commit()
         supervisor_id = supervisor.id

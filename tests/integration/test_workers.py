@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from domain.clock import FakeClock
 from domain.invites import InviteKind, make_invite
 from domain.model import Appointment, BusyBlock, Family
+from handlers.screens import unstamp
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
 from chat.events import AnswerCallback, EditMessage, Incoming, SendMessage, Sender
@@ -70,7 +71,7 @@ class Chat:
         assert self.screen and self.screen[2], f"no keyboard on {self.screen}"
         for b in self.screen[2].buttons:
             if b.data and b.data.startswith(prefix) and (text is None or b.text == text):
-                return b.data
+                return unstamp(b.data)[0]
         raise AssertionError(f"no button {prefix!r} on {self.screen[1]!r}")
 
     def say(self, worker: PintuHandlers, text: str) -> list:

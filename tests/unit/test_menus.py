@@ -27,8 +27,10 @@ def test_a_menu_offers_exactly_what_the_role_may_use(role: str) -> None:
 
 
 def test_what_each_role_sees_in_its_menu() -> None:
-    assert names("resident") == ["start", "menu", "janji", "pindah", "batal", "isi", "dataku", "bahasa", "bantuan"]
+    assert names("resident") == ["start", "menu", "janji", "pindah", "batal", "isi", "dataku", "privasi", "bahasa",
+                                 "bantuan"]
     assert all("dataku" in names(role) for role in ROLES)  # the privacy notice's rights are everyone's
+    assert all("privasi" in names(role) for role in ROLES)  # and so is reading the notice again
     assert {"keluarga", "isi"} <= set(names("rt_head")) and not {"janji", "jadwal", "progres"} & set(names("rt_head"))
     assert {"jadwal", "kunjungan", "isi"} <= set(names("enumerator")) and "keluarga" not in names("enumerator")
     assert {"progres", "tinjau", "ekspor"} <= set(names("supervisor")) and "isi" not in names("supervisor")

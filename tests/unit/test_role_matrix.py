@@ -36,7 +36,7 @@ FEATURE: dict[str, Callable[[str], bool]] = {
     access.RT_FAMILIES: _shows("Keluarga di RT"),
     access.SCHEDULE: _shows("Jadwal Rina"),
     access.WORK_HOURS: _shows("Jam kerja Rina"),
-    access.QUESTIONNAIRE: _shows(ID("qn-which-family"), "📝 Data keluarga"),
+    access.QUESTIONNAIRE: _shows(ID("qn-which-family"), "📝 Data keluarga", ID("qn-visit-none-today"), ID("qn-visit-pick")),
     access.PROGRESS: _shows("📊 <b>Progres"),
     access.REVIEW: _shows("🔎 <b>Perlu ditinjau"),
     access.EXPORT: _shows("⬇️ <b>Unduh data"),

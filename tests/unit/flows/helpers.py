@@ -21,6 +21,7 @@ from domain.invites import InviteKind, make_invite
 from domain.slots import blocks_between
 from handlers.app import PintuHandlers
 from handlers.context import HandlerConfig
+from handlers.screens import unstamp
 from chat.events import AnswerCallback, EditMessage, Incoming, Location, SendMessage, Sender
 from chat.keyboard import Keyboard
 from chat.i18n import Translator
@@ -195,11 +196,16 @@ class Person:
         return self.handle(Incoming(sender=self.sender, chat_id=self.telegram_id, text=text, **extra))
 
     def press(self, data: str | None, message_id: int | None = None, allow_crash: bool = False) -> list:
-        """Press a button: by default the one on the newest message showing it, else on the last message."""
+        """Press a button: by default the one on the newest message showing it, else on the last message.
+
+        ``data`` is the flow's own callback data; the press sends what that button of the message really
+        carries (with its screen number, handlers/screens.py), or ``data`` as given when the message has no
+        such button (a forged press)."""
         if message_id is None:
             message_id = self.message_with(data) or self.last_id
+        sent = self.raw_buttons(message_id).get(data, data) if self.messages else data
         actions = self.handle(Incoming(sender=self.sender, chat_id=self.telegram_id, callback_id=f"cb{len(self.answers)}",
-                                       callback_data=data, message_id=message_id), allow_crash=allow_crash)
+                                       callback_data=sent, message_id=message_id), allow_crash=allow_crash)
         assert sum(isinstance(a, AnswerCallback) for a in actions) == 1, "every press gets exactly one answer"
         return actions
 
@@ -231,10 +237,15 @@ class Person:
         return texts
 
     def buttons(self, message_id: int | None = None) -> list[str]:
+        """The callback data of the message's buttons, as the flows wrote it (without the screen number)."""
+        return list(self.raw_buttons(message_id))
+
+    def raw_buttons(self, message_id: int | None = None) -> dict[str, str]:
+        """The flow's callback data of each button -> what the button really carries."""
         markup = self.messages[message_id or self.last_id][1] if self.messages else None
         if not isinstance(markup, Keyboard):
-            return []
-        return [b.data for b in markup.buttons if b.data]
+            return {}
+        return {unstamp(b.data)[0]: b.data for b in markup.buttons if b.data}
 
     def labels(self, message_id: int | None = None) -> list[str]:
         markup = self.messages[message_id or self.last_id][1]

@@ -40,12 +40,13 @@ def test_a_resident_books_a_visit_from_start_to_confirmation(world):
     assert wati.labels()[0] == "10.00"
     wati.press("tm:202611231000")
     assert "<b>Senin, 23 Nov, 10.00 WITA</b>" in wati.screen and "Benar?" in wati.screen
+    assert "Petugas: Rina" in wati.screen  # the confirm screen names the officer
     wati.press("ok:yes")
     assert "Senin, 23 Nov, 10.00 WITA — petugas Rina" in wati.screen
     assert "Janji kunjungan dibuat" in wati.screen
-    # The privacy notice, one answer per typed step (name, KK, address: the last asks for the location),
-    # the note that takes the location keyboard away, and the days; every press edits in place.
-    assert wati.sent <= 6, "from /start to the confirmation the resident gets at most six new messages"
+    # The notice she agreed to stays in the chat (a message of its own), one answer per typed step (name, KK,
+    # address: the last asks for the location), the note that takes the location keyboard away, and the days.
+    assert wati.sent <= 7, "from /start to the confirmation the resident gets at most seven new messages"
 
     family = world.scalar(select(Family).where(Family.kk_number == KK_WATI))
     assert family.head_name == "Wati Susanti" and family.members == 4 and family.sls_id == world.sls_ids[0]

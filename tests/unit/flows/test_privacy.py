@@ -10,8 +10,14 @@ from sqlalchemy import select
 
 from chat.events import SendDocument
 from domain.model import Conversation, OutboxMessage, PrivacyRequest, Record, RecordDelivery, RecordPhoto, User
+from domain import privacy
+from domain.invites import InviteKind
+from handlers.context import HandlerConfig
+from handlers.notices import notice
 from handlers.notifications import render_outbox
-from tests.unit.flows.helpers import EN, ID, KK_WATI, Person, rt_head
+from tests.unit.flows.helpers import EN, ID, KK_WATI, SECRET, Person, rt_head
+
+CONFIG = HandlerConfig(invite_secret=SECRET)  # the default controller and contact, as the world runs
 
 
 def _wati(world) -> Person:
@@ -132,24 +138,95 @@ def test_an_officer_cannot_erase_their_account_from_the_chat(world):
 def test_a_new_notice_version_is_shown_again_to_who_agreed_to_an_older_one(world):
     wati = _wati(world)
     with world.uow_factory() as uow:
-        uow.users.by_telegram_id(wati.telegram_id).consent_version = "2025-1"
+        uow.users.by_telegram_id(wati.telegram_id).consent_version = "2026-1"  # the one notice for everyone
         uow.commit()
+    current = privacy.current_notice("resident")
     wati.say("/janji")
-    assert wati.screen.startswith(ID("consent-new-version", version="2026-1"))
-    assert ID("consent", version="2026-1") in wati.screen  # the whole new notice
+    assert wati.screen.startswith(ID("consent-new-version", version=current))
+    assert notice(ID, CONFIG, "resident") in wati.screen  # the whole new notice, the resident's
     assert wati.buttons()[0].startswith("cs:y")
     wati.say("/dataku")  # their rights stay open meanwhile
     assert "Wati Susanti" in wati.screen
     wati.say("/janji")
     wati.press(wati.buttons()[0])
-    assert wati.user().consent_version == "2026-1"
+    assert wati.user().consent_version == current
     assert ID("consent-renewed") in wati.screen
     wati.say("/janji")
-    assert not wati.screen.startswith(ID("consent-new-version", version="2026-1"))
+    assert not wati.screen.startswith(ID("consent-new-version", version=current))
+
+
+def test_each_role_agrees_to_its_own_notice_naming_the_controller_and_a_contact(world):
+    wati = _wati(world)
+    darto = rt_head(world)
+    assert wati.user().consent_version == privacy.NOTICES["resident"][-1]
+    assert darto.user().consent_version == privacy.NOTICES["rt_head"][-1]
+    token = world.invite(InviteKind.ENUMERATOR, world.rina_id)
+    rina = Person(world, 4001, "Rina")
+    rina.say(f"/start {token}")
+    assert "petugas" in rina.screen and CONFIG.controller_name in rina.screen and CONFIG.controller_contact in rina.screen
+    assert rina.screen == notice(ID, CONFIG, "staff")
+    rina.press(f"cs:y:{token}")
+    assert rina.user().consent_version == privacy.NOTICES["staff"][-1]
+    for t in (ID, EN):
+        texts = {kind: notice(t, CONFIG, kind) for kind in privacy.NOTICES}
+        assert len(set(texts.values())) == 3, "three different notices"
+        assert all(CONFIG.controller_name in text and CONFIG.controller_contact in text for text in texts.values())
+
+
+def test_a_role_changed_by_an_invite_sees_its_own_notice_first(world):
+    wati = _wati(world)
+    with world.uow_factory() as uow:  # Wati becomes an enumerator (the admin's doing)
+        uow.users.by_telegram_id(wati.telegram_id).role = "enumerator"
+        uow.commit()
+    wati.say("/jadwal")
+    assert notice(ID, CONFIG, "staff") in wati.screen and wati.buttons()[0].startswith("cs:y")
+
+
+def test_the_agreed_notice_stays_in_the_chat_and_privasi_shows_it_again(world):
+    wati = Person(world, 1001)
+    wati.say("/start")
+    notice_id = wati.last_id
+    wati.press(wati.buttons()[0])
+    kept, markup = wati.messages[notice_id]
+    assert kept.startswith(notice(ID, CONFIG, "resident")) and markup is None  # the text kept, no buttons
+    assert "Anda setuju pada Senin, 23 Nov" in kept and "07.00 WIB" in kept  # no area yet: WIB, said so
+    assert notice_id != wati.last_id  # the area choice came as a new message
+    wati.say("/privasi")
+    assert notice(ID, CONFIG, "resident") in wati.screen and "Anda setuju pada" in wati.screen
+    assert wati.buttons() == []
+    assert "/privasi" in ID("help-resident") and "/privacy" in EN("help-enumerator")
+
+
+def test_privasi_before_agreeing_is_the_notice_to_agree_to(world):
+    stranger = Person(world, 1999)
+    stranger.say("/privasi")
+    assert stranger.screen == notice(ID, CONFIG, "resident") and stranger.buttons()[0].startswith("cs:y")
 
 
 def test_the_notice_names_every_category_its_recipient_and_the_rights():
     for t, words in ((ID, ("GPS", "foto rumah", "sosial ekonomi", "registri pusat", "/dataku", "30 hari")),
                      (EN, ("GPS", "photo of the house", "socio-economic", "central registry", "/mydata", "30 days"))):
-        notice = t("consent", version="2026-1")
-        assert all(word in notice for word in words), notice
+        text = notice(t, CONFIG, "resident")
+        assert all(word in text for word in words), text
+
+
+def test_a_role_taken_back_asks_for_no_notice_again():
+    # An RT head or officer made a resident again (or whose staff invite failed) agreed to more already.
+    assert not privacy.needs_reconsent(privacy.current_notice("supervisor"), "resident")
+    assert not privacy.needs_reconsent(privacy.current_notice("rt_head"), "resident")
+    assert privacy.needs_reconsent(privacy.current_notice("resident"), "rt_head")  # more to do: its notice
+    assert privacy.needs_reconsent("2026-1", "resident") and not privacy.needs_reconsent("1", "enumerator")
+
+
+def test_the_controller_and_its_contact_come_from_the_settings():
+    from bot.config import Settings
+
+    settings = Settings.from_env({"PINTU_CONTROLLER_NAME": "BPS Kota Samarinda",
+                                  "PINTU_CONTROLLER_CONTACT": "https://samarindakota.bps.go.id"})
+    assert (settings.controller_name, settings.controller_contact) == ("BPS Kota Samarinda",
+                                                                       "https://samarindakota.bps.go.id")
+    assert Settings.from_env({}).controller_name == CONFIG.controller_name  # the default: the BPS office
+    config = HandlerConfig(invite_secret=SECRET, controller_name=settings.controller_name,
+                           controller_contact=settings.controller_contact)
+    for kind in privacy.NOTICES:
+        assert "BPS Kota Samarinda" in notice(ID, config, kind) and "samarindakota.bps.go.id" in notice(EN, config, kind)

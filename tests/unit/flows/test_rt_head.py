@@ -9,7 +9,10 @@ from sqlalchemy import select
 from domain.invites import InviteKind
 from chat.events import Attachment
 from domain.model import Appointment, Family
-from tests.unit.flows.helpers import ID, KK_SARI, KK_WATI, WITA, Person, appointments, rt_head
+from domain.privacy import current_notice
+from handlers.context import HandlerConfig
+from handlers.notices import notice
+from tests.unit.flows.helpers import ID, KK_SARI, KK_WATI, SECRET, WITA, Person, appointments, rt_head
 
 
 # --- joining --------------------------------------------------------------------------------------
@@ -29,8 +32,13 @@ def test_an_rt_head_joins_by_invite(world):
 def test_an_rt_head_invite_for_someone_who_already_started(world):
     pak_rt = Person(world, 2001, "Pak Darto")
     pak_rt.agree_and_choose_rt(1)
-    pak_rt.say(f"/start {world.invite(InviteKind.RT_HEAD, world.sls_ids[1])}")
-    assert pak_rt.user().role == "rt_head"
+    token = world.invite(InviteKind.RT_HEAD, world.sls_ids[1])
+    pak_rt.say(f"/start {token}")
+    # He agreed to the residents' notice: the RT heads' one comes first, the invite in its button.
+    assert pak_rt.screen.endswith(notice(ID, HandlerConfig(invite_secret=SECRET), "rt_head"))
+    assert pak_rt.user().role == "resident"
+    pak_rt.press(f"cs:y:{token}")
+    assert pak_rt.user().role == "rt_head" and pak_rt.user().consent_version == current_notice("rt_head")
     assert "Menu Ketua RT 002" in pak_rt.screen
 
 
