@@ -115,7 +115,7 @@ class ReminderRepository:
         ranked = (select(Family.id, Family.sls_id, Family.head_name, Family.latitude, Family.longitude,
                          Family.home_times, func.row_number().over(partition_by=Family.sls_id, order_by=by_name).label("rank"),
                          func.row_number().over(order_by=by_name).label("place"))
-                  .where(wanted, Family.id.not_in(booked)).subquery())
+                  .where(wanted, Family.id.not_in(booked), Family.status.not_in(FINISHED_STATUSES)).subquery())
         rows = self.session.execute(
             select(ranked.c.place, ranked.c.id, ranked.c.sls_id, ranked.c.head_name, ranked.c.latitude,
                    ranked.c.longitude, ranked.c.home_times).where(ranked.c.rank <= limit).order_by(ranked.c.place))

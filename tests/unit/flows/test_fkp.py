@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from chat.events import SendDocument
+from domain.privacy import current_notice
 from domain import audit, fkp
 from domain.invites import InviteKind
 from domain.model import Area, FkpForum, OutboxMessage, User
@@ -212,7 +213,7 @@ def _resident(world, family_id: int, telegram_id: int = 4001) -> Person:
     with world.uow_factory() as uow:
         family = uow.families.get(family_id)
         uow.users.add(User(telegram_id=telegram_id, first_name="Wati", language="id", role="resident",
-                           sls_id=family.sls_id, family_id=family.id, consent_version="2026-1",
+                           sls_id=family.sls_id, family_id=family.id, consent_version=current_notice("resident"),
                            consent_at=world.clock.now(), created_at=world.clock.now()))
         uow.commit()
     return Person(world, telegram_id)
@@ -351,7 +352,7 @@ def test_progres_shows_the_consultation_per_kecamatan(consultation):
     world, darto, groups, planned = consultation
     with world.uow_factory() as uow:
         supervisor = uow.users.add(User(telegram_id=5001, first_name="Pak Camat", language="id", role="coordinator",
-                                        scope_area_id=world.district_id, consent_version="2026-1",
+                                        scope_area_id=world.district_id, consent_version=current_notice("coordinator"),
                                         consent_at=world.clock.now(), created_at=world.clock.now()))
         uow.commit()
     person = Person(world, supervisor.telegram_id)
@@ -427,7 +428,7 @@ def test_each_participant_signs_in_the_chat_and_a_refusal_goes_to_the_camats_coo
     world, darto, groups, planned, facilitator, administrator, moved, objected, _ = _closed(consultation)
     with world.uow_factory() as uow:
         uow.users.add(User(telegram_id=5001, first_name="Pak Koordinator", language="id", role="coordinator",
-                           scope_area_id=world.district_id, consent_version="2026-1", consent_at=world.clock.now(),
+                           scope_area_id=world.district_id, consent_version=current_notice("coordinator"), consent_at=world.clock.now(),
                            created_at=world.clock.now()))
         uow.commit()
     coordinator = Person(world, 5001)

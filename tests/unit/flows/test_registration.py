@@ -120,7 +120,7 @@ def test_back_walks_every_step_and_stale_back_buttons_are_refused(world):
     wati.press("rg:bk:address")
     assert wati.conversation().state == State.FAMILY_MEMBERS
     wati.press("rg:bk:kk", message_id=kk_prompt)  # the KK screen's button, while at the members step
-    assert wati.answer.text == ID("stale-button") and wati.conversation().state == State.FAMILY_MEMBERS
+    assert wati.answer.text == ID("screen-gone") and wati.conversation().state == State.FAMILY_MEMBERS
     wati.press("rg:bk:members")
     wati.press("rg:bk:kk")
     assert wati.conversation().state == State.FAMILY_NAME and "Wati Susanti" in wati.screen
