@@ -71,12 +71,7 @@ def bot_serving(uow: UnitOfWork, area: Area) -> BotEntry | None:
 
 def register_bot(uow: UnitOfWork, scope: BotScope, username: str, now: dt.datetime) -> None:
     """Write (or refresh) this bot's row of the directory; the caller commits."""
-    entry = uow.bots.get(scope.key)
-    if entry is None:
-        uow.bots.add(BotEntry(key=scope.key, username=username, area_codes=list(scope.area_codes), updated_at=now))
-    else:
-        entry.username, entry.area_codes, entry.updated_at = username, list(scope.area_codes), now
-        uow.flush()
+    uow.bots.save(scope.key, username, list(scope.area_codes), now)
 
 
 def answering_bot(uow: UnitOfWork, key: str, area: Area | None) -> str | None:

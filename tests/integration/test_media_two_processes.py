@@ -87,8 +87,12 @@ def test_a_photo_taken_by_the_bot_reaches_the_registry_through_the_dispatcher(en
             try:
                 sent = sim.send_text(BOT_ID, OFFICER, f"/kunjungan {family_id}")
                 # the family has no resident on Telegram: the notice is read out and its consent recorded first
-                notice = sim.wait_for_message(BOT_ID, OFFICER, lambda m: "qn:dc:y" in str(m.get("reply_markup")),
-                                              newer_than=sent["message_id"], timeout=40)
+                try:
+                    notice = sim.wait_for_message(BOT_ID, OFFICER, lambda m: "qn:dc:y" in str(m.get("reply_markup")),
+                                                  newer_than=sent["message_id"], timeout=40)
+                except TimeoutError:
+                    stop(bot, dispatcher)
+                    raise AssertionError(f"bot: {bot.stderr.read()[-4000:]}") from None
                 agree = next(b["callback_data"] for row in notice["reply_markup"]["inline_keyboard"] for b in row
                              if b["callback_data"].startswith("qn:dc:y"))
                 sim.press(BOT_ID, OFFICER, notice["message_id"], agree)
@@ -106,7 +110,9 @@ def test_a_photo_taken_by_the_bot_reaches_the_registry_through_the_dispatcher(en
                 except TimeoutError:
                     with engine.connect() as connection:
                         rows = connection.exec_driver_sql("SELECT status, last_error FROM record_deliveries").all()
-                    raise AssertionError(f"not delivered: {rows}") from None
+                    stop(bot, dispatcher)
+                    raise AssertionError(f"not delivered: {rows}; dispatcher: {dispatcher.stderr.read()[-4000:]}; "
+                                         f"bot: {bot.stderr.read()[-2000:]}") from None
                 assert list(stored.values()) == [0], "one record, delivered once"
                 taken = [p for p in volume.rglob("*") if p.is_file() and not p.name.startswith(".")]
                 assert len(taken) == 1, "the bot stored the photo in the shared volume"
