@@ -73,6 +73,18 @@ def run_retention(uow_factory: Callable[[], UnitOfWork], clock: Clock, keep: dt.
     attempts = purge_old_kk_attempts(uow_factory, clock.now())
     if attempts:
         log.info("purged %d KK attempts past the rate limits' window", attempts)
+    sign_ins = purge_expired_sign_ins(uow_factory, clock.now())
+    if sign_ins:
+        log.info("purged %d expired dashboard links and sessions", sign_ins)
+    return deleted
+
+
+def purge_expired_sign_ins(uow_factory: Callable[[], UnitOfWork], now: dt.datetime) -> int:
+    """The web dashboard's links and sessions that expired more than a day ago: they open nothing, and a
+    day's margin keeps "this link has expired" (rather than "unknown link") for whoever opens one late."""
+    with uow_factory() as uow:
+        deleted = uow.web.forget_before(now - dt.timedelta(days=1))
+        uow.commit()
     return deleted
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from domain.model import OutboxMessage
-from scheduling.retention import purge_old_kk_attempts, purge_settled_outbox
+from scheduling.retention import purge_expired_sign_ins, purge_old_kk_attempts, purge_settled_outbox
 
 NOW = dt.datetime(2026, 12, 20, 3, 0, tzinfo=dt.timezone.utc)
 KEEP = dt.timedelta(days=30)
@@ -53,6 +53,23 @@ def test_kk_attempts_are_forgotten_once_the_rate_limits_no_longer_count_them(uow
     assert purge_old_kk_attempts(uow_factory, NOW) == 2  # 50 h and 9 days ago: past the 24 h window + a day
     with uow_factory() as uow:
         assert uow.claims.attempts_by_user(user_id, NOW - dt.timedelta(days=30)) == 2
+
+
+def test_expired_dashboard_links_and_sessions_are_forgotten_a_day_later(uow_factory):
+    from domain.model import User
+
+    with uow_factory() as uow:
+        user = uow.users.add(User(telegram_id=4003, first_name="Pak Pengawas", language="id", role="supervisor",
+                                  consent_version="staff-2026-2", consent_at=NOW, created_at=NOW))
+        for n, expired_hours_ago in enumerate((30, 2, -5)):
+            expires = NOW - dt.timedelta(hours=expired_hours_ago)
+            uow.web.add_link(f"link-{n}".ljust(64, "0"), user.id, expires - dt.timedelta(minutes=10), expires)
+            uow.web.add_session(f"session-{n}".ljust(64, "0"), user.id, "id", expires - dt.timedelta(hours=8), expires)
+        uow.commit()
+    assert purge_expired_sign_ins(uow_factory, NOW) == 2  # the link and the session that expired 30 h ago
+    with uow_factory() as uow:
+        assert uow.web.link("link-1".ljust(64, "0")) is not None  # expired 2 h ago: still says "expired"
+        assert uow.web.session_of("session-2".ljust(64, "0")) is not None
 
 
 def test_the_retention_setting_and_its_nightly_job():
