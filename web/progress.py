@@ -9,7 +9,7 @@ data, so nothing goes to the audit log.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from aiohttp import web
 from babel.dates import format_date
@@ -17,7 +17,9 @@ from babel.numbers import format_decimal, format_percent
 
 from chat.i18n import Translator
 from domain import access
-from domain.model import Area
+from domain import fkp
+from domain.fkp import Counts
+from domain.model import Area, FkpForum
 from domain.ports import UnitOfWork
 from domain.progress import AreaProgress, DailyCompletions, UnitProgress, area_progress, daily_completions
 from web.app import in_db, now, render
@@ -40,6 +42,17 @@ class ProgressView:
     daily: DailyCompletions | None
     roots: list[Area]
     target: float | None = None  # completions per working day the window asks for
+    forums: list[ForumRow] = field(default_factory=list)  # the public consultation under the area
+
+
+@dataclass(frozen=True)
+class ForumRow:
+    """One forum of the public consultation (domain/fkp.py) as the progress page lists it: counts per
+    welfare group only once its embargo has lifted, as everywhere else."""
+
+    village: Area
+    forum: FkpForum
+    counts: Counts | None  # None: the preparation window has not opened yet
 
 
 def sort_key(column: str):  # type: ignore[no-untyped-def]
@@ -67,7 +80,17 @@ def load_table(uow: UnitOfWork, viewer: Viewer, code: str, moment) -> ProgressVi
     if not code:  # an admin over several trees (or none yet)
         return ProgressView(None, None, [], None, list(uow.supervision.root_areas()))
     area = require_area(uow, viewer, code)
-    return ProgressView(area, area_progress(uow, area, moment), crumbs_of(uow, viewer, area), None, [])
+    return ProgressView(area, area_progress(uow, area, moment), crumbs_of(uow, viewer, area), None, [],
+                        forums=forum_rows(uow, area, moment))
+
+
+def forum_rows(uow: UnitOfWork, area: Area, moment) -> list[ForumRow]:  # type: ignore[no-untyped-def]
+    """The forums of the kelurahan at or below ``area``, with counts before/after once the embargo is over."""
+    rows = []
+    for forum in uow.fkp.forums_under(area.code):
+        counts = fkp.tally(uow, forum).total if fkp.embargo_lifted(forum, moment) else None
+        rows.append(ForumRow(fkp.village_of(uow, forum), forum, counts))
+    return rows
 
 
 def load_chart(uow: UnitOfWork, viewer: Viewer, code: str, moment) -> DailyCompletions | None:  # type: ignore[no-untyped-def]
@@ -111,7 +134,17 @@ async def page(request: web.Request) -> web.Response:
                   columns=COLUMNS, column_keys=COLUMN_KEYS, chart=chart, level_key=LEVEL_KEYS,
                   percent=lambda share: format_percent(share, locale=viewer.lang),
                   day=lambda d: format_date(d, "d MMM yyyy", locale=viewer.lang),
-                  decimal=lambda v: _decimal(v, viewer.lang))
+                  decimal=lambda v: _decimal(v, viewer.lang), groups=(1, 2, 3, 4),
+                  when=lambda instant, zone: _when(instant, zone, viewer.lang))
+
+
+def _when(instant, zone: str, language: str) -> str:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from chat.render import clock_time, day_label, zone_name
+
+    tz = ZoneInfo(zone)
+    return f"{day_label(instant.astimezone(tz).date(), language)} {clock_time(instant, tz, language)} {zone_name(tz)}"
 
 
 def _decimal(value: float, language: str) -> str:

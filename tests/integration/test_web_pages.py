@@ -101,3 +101,36 @@ async def test_every_page_needs_a_session(client, world):
     for path in ("/", "/petugas", "/ekspor"):
         assert (await client.get(path)).status == 401
     assert (await client.post("/ekspor/unduh", data={"format": "csv"})).status == 401
+
+
+async def test_the_forums_of_the_area_show_their_status_and_groups_before_and_after(client, world, uow_factory):
+    import datetime as dt
+
+    from domain.model import FkpDecision, FkpForum
+    from domain.ranking import RankEntry
+    from tests.integration.test_web_signin import NOW
+
+    with uow_factory() as uow:
+        village = uow.areas.by_code(world["first"])
+        rts = [uow.areas.by_code(world["rw1"]), uow.areas.by_code(world["first"] + ".0002")]
+        families = [f for rt in rts for f, _ in uow.fkp.family_ids_in([rt.id])]
+        uow.rankings.replace_kabkota("64.72", [RankEntry(f, float(n), n + 1, 1 if n < 2 else 4)
+                                               for n, f in enumerate(families)], model_version="test", ranked_at=NOW)
+        forum = uow.fkp.add_forum(FkpForum(village_id=village.id, number=1, at=NOW + dt.timedelta(days=1),
+                                           place="Balai", prep_opens_at=NOW - dt.timedelta(days=6), status="closed",
+                                           created_at=NOW), [rt.id for rt in rts])
+        uow.fkp.add_decision(FkpDecision(forum_id=forum.id, family_id=families[0], outcome="accepted",
+                                         group=3, at=NOW))
+        other = uow.areas.by_code(world["second"])
+        uow.fkp.add_forum(FkpForum(village_id=other.id, number=1, at=NOW + dt.timedelta(days=30), place="Balai",
+                                   prep_opens_at=NOW + dt.timedelta(days=23), created_at=NOW), [])
+        uow.commit()
+    await sign_in(client, link_for(uow_factory, world["coordinator"]))
+    page = await (await client.get("/")).text()
+    forums = re.search(r'<table class="forums">(.*?)</table>', page, re.S).group(1)
+    rows = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+            for r in re.findall(r"<tr>(.*?)</tr>", forums, re.S)[1:]]
+    assert rows[0][0] == "Rawa Makmur · forum 1" and rows[0][2] == "selesai"
+    assert rows[0][3:] == ["2 → 1", "0 → 0", "0 → 1", "4 → 4"]  # one family moved from group 1 to 3
+    assert rows[1][0] == "Bukuan · forum 1" and rows[1][3:] == ["–"] * 4  # still under embargo
+    assert "WITA" in rows[0][1]

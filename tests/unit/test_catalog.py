@@ -190,7 +190,7 @@ def test_every_catalog_message_is_used_somewhere():
     from domain.geotag import FLAG_REASONS
     from domain.map_view import STATUS_COLOURS
     used |= {f"web-map-status-{status}" for status in STATUS_COLOURS} | {f"web-map-flag-{f}" for f in FLAG_REASONS}
-    family = re.compile(r"(kk|help|notify|cmd|ex-col|ex-sheet|ex-legend)-.+")  # keys composed in code
+    family = re.compile(r"(kk|help|notify|cmd|ex-col|ex-sheet|ex-legend|web-fkp-status)-.+")  # keys composed in code
     unused = sorted(key for key in catalog_keys("id") if key not in used and not family.fullmatch(key))
     assert not unused
 
